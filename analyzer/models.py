@@ -1,0 +1,63 @@
+"""The FA item: what failure analysis reads, whether it came from a trace or a dataset.
+
+``reconstruct`` builds it from spans; ``run(dataset=...)`` validates it from
+dicts. ``metadata`` carries what only a trace can tell (keys in
+:class:`TraceFacts`); dataset items may leave it empty.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ToolCall(BaseModel):
+    """One tool call: what the model asked for, joined with what the tool did.
+
+    ``output`` is ``None`` when the tool never ran or its output was not recorded;
+    it is never invented.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = None
+    name: str
+    arguments: Any = None  # dict when it parsed as JSON, else the raw string
+    output: str | None = None
+    error: str | None = None
+    span_id: str | None = None  # the tool execution span, when there was one
+    executed: bool = True  # False: requested by the model but never run
+
+
+class FAItem(BaseModel):
+    """One thing to analyze: the user's request, the answer, and what led to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: str
+    output: str
+    context: list[str] = Field(default_factory=list)
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    trace_id: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class TraceFacts:
+    """Keys of ``FAItem.metadata`` filled by reconstruction from a trace (absent for datasets)."""
+
+    SYSTEM_PROMPT = "system_prompt"  # str
+    MODELS = "models"  # list[str], in call order, de-duplicated
+    TOOL_DEFINITIONS = "tool_definitions"  # list[{name, description, parameters}] offered to the model
+    FINISH_REASONS = "finish_reasons"  # list[str] of every LLM call, in order
+    TOKEN_USAGE = "token_usage"  # {input_tokens, output_tokens}
+    LATENCY_MS = "latency_ms"  # float: root span duration
+    ERROR_SPANS = "error_spans"  # list[{span_id, name, kind, error_type, message}]
+    LLM_CALL_COUNT = "llm_call_count"  # int
+    TOOL_CALL_COUNT = "tool_call_count"  # int
+    OUTPUT_SPAN_IDS = "output_span_ids"  # list[str]: the spans whose text became ``output``
+    INPUT_SPAN_IDS = "input_span_ids"  # list[str]: the spans whose text became ``input``
+    CONTEXT_SPAN_IDS = "context_span_ids"  # list[str]: per context entry, the retrieval span it came from
+    RESPONSE_FORMAT = "response_format"  # requested response format (e.g. {"type": "json_schema", ...})
+    CONVENTION = "convention"  # which instrumentation wrote the spans: valiqor|genai|openinference|openllmetry
+    SPAN_COUNT = "span_count"  # int

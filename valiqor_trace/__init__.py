@@ -1,0 +1,60 @@
+"""valiqor-trace: OpenTelemetry-native tracing and failure analysis for LLM applications.
+
+One line turns it on::
+
+    import valiqor_trace
+    valiqor_trace.init()
+
+Everything a user needs is exported here; ``ValiqorClient`` (the analyzer) is
+imported lazily so that tracing never loads it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+from valiqor_trace._content import ContentPolicy
+from valiqor_trace._context import session
+from valiqor_trace._ids import normalize_trace_id
+from valiqor_trace._suppress import suppress_instrumentation
+from valiqor_trace._init import ValiqorHandle, force_flush, get_handle, init, shutdown
+from valiqor_trace._workflow import SpanScope, current_span_id, current_trace_id, trace_function, trace_workflow
+
+if TYPE_CHECKING:
+    from analyzer.client import ValiqorClient
+
+__all__ = [
+    "ContentPolicy",
+    "SpanScope",
+    "ValiqorClient",
+    "ValiqorHandle",
+    "__version__",
+    "current_span_id",
+    "current_trace_id",
+    "force_flush",
+    "get_handle",
+    "init",
+    "normalize_trace_id",
+    "session",
+    "shutdown",
+    "suppress_instrumentation",
+    "trace_function",
+    "trace_workflow",
+]
+
+_LAZY = {"ValiqorClient": ("analyzer.client", "ValiqorClient")}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module_name, attribute = _LAZY[name]
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ImportError(f"valiqor_trace.{name} needs the analyzer package ({exc})") from exc
+        return getattr(module, attribute)
+    raise AttributeError(f"module 'valiqor_trace' has no attribute {name!r}")

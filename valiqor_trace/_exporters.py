@@ -1,0 +1,89 @@
+"""Build the export pipelines ``init()`` asked for: store, OTLP, console, or the user's own."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
+
+from valiqor_trace._processors import CountingBatchSpanProcessor, ExportStats, GuardedExporter
+from valiqor_trace._settings import Settings
+
+_OTLP_ENV = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+
+
+@dataclass
+class Pipeline:
+    """One destination for spans: a name, its processor and its counters."""
+
+    name: str
+    processor: SpanProcessor
+    stats: ExportStats
+    exporter: SpanExporter | None = None
+
+
+def wanted_exporters(settings: Settings, environ: Any = None) -> list[Any]:
+    """The exporters to build: the configured list, plus OTLP when an endpoint is configured."""
+    env = os.environ if environ is None else environ
+    items = [item for item in settings.exporters if item != "none"]
+    if "none" in settings.exporters:
+        return [item for item in items if not isinstance(item, str)]
+    env_endpoint = any(env.get(var) for var in _OTLP_ENV) and settings.sources.get("exporters") == "default"
+    if (settings.endpoint or env_endpoint) and "otlp" not in items:
+        items.append("otlp")
+    return items
+
+
+def http_traces_url(endpoint: str) -> str:
+    """A bare ``http(s)://host:port`` becomes ``.../v1/traces``; a URL with a path is kept."""
+    parsed = urlparse(endpoint)
+    if parsed.scheme in ("http", "https") and parsed.path in ("", "/"):
+        return endpoint.rstrip("/") + "/v1/traces"
+    return endpoint
+
+
+def build_otlp_exporter(settings: Settings) -> SpanExporter:
+    timeout_s = settings.export_timeout_ms / 1000
+    if settings.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
+        insecure = settings.endpoint.startswith("http://") if settings.endpoint else None
+        return GrpcExporter(endpoint=settings.endpoint, insecure=insecure, headers=settings.headers,
+                            timeout=timeout_s)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+    endpoint = http_traces_url(settings.endpoint) if settings.endpoint else None
+    return HttpExporter(endpoint=endpoint, headers=settings.headers, timeout=timeout_s)
+
+
+def _build_exporter(item: Any, settings: Settings) -> tuple[str, SpanExporter]:
+    if item == "store":
+        from valiqor_trace.store import StoreSpanExporter
+
+        return "store", StoreSpanExporter(settings.resolved_store_path)
+    if item == "otlp":
+        return "otlp", build_otlp_exporter(settings)
+    if item == "console":
+        return "console", ConsoleSpanExporter()
+    return f"custom:{type(item).__name__}", item
+
+
+def build_pipelines(settings: Settings) -> list[Pipeline]:
+    """One batch pipeline per exporter; a user's SpanProcessor is used as it is."""
+    pipelines: list[Pipeline] = []
+    for item in wanted_exporters(settings):
+        stats = ExportStats()
+        if isinstance(item, SpanProcessor) or (not isinstance(item, str) and not hasattr(item, "export")):
+            pipelines.append(Pipeline(f"processor:{type(item).__name__}", item, stats))
+            continue
+        name, exporter = _build_exporter(item, settings)
+        guarded = GuardedExporter(exporter, name=name, stats=stats, strip_content=not settings.capture_content)
+        processor = CountingBatchSpanProcessor(
+            guarded, name=name, stats=stats, max_queue_size=settings.max_queue_size,
+            schedule_delay_millis=settings.schedule_delay_ms, export_timeout_millis=settings.export_timeout_ms)
+        pipelines.append(Pipeline(name, processor, stats, exporter))
+    return pipelines

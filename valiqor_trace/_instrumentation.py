@@ -1,0 +1,88 @@
+"""The registry of integrations that ``init(instrument=...)`` can switch on.
+
+Each integration names the module whose presence means the library is
+installed, and where its instrumentor lives. Instrumentors are imported only
+when their library is importable, so nothing heavy loads at ``init()``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from typing import Any
+
+from valiqor_trace._internal import handle_internal_errors, log_once, logger
+
+
+@dataclass(frozen=True)
+class Integration:
+    name: str
+    requires: str  # a module that is importable when the library is installed
+    instrumentor: str  # "module:Class"
+    extra: str  # pip extra that installs the library
+
+
+INTEGRATIONS: tuple[Integration, ...] = (
+    Integration("openai", "openai", "instrumentors.openai:OpenAIInstrumentor", "openai"),
+    Integration("langchain", "langchain_core", "instrumentors.langchain:LangChainInstrumentor", "langchain"),
+    Integration("llama_index", "llama_index.core", "instrumentors.retrievers.llama_index:LlamaIndexInstrumentor",
+                "all"),
+)
+_BY_NAME = {integration.name: integration for integration in INTEGRATIONS}
+
+
+def check_selection(selection: bool | list[str]) -> None:
+    """Raise ``ValueError`` for names that are not integrations (a typo should be seen at once)."""
+    if isinstance(selection, list):
+        unknown = [name for name in selection if name not in _BY_NAME]
+        if unknown:
+            raise ValueError(f"init(instrument=...): unknown integration(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(_BY_NAME)}")
+
+
+def _is_installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def load_instrumentor(integration: Integration) -> Any | None:
+    """The instrumentor class of ``integration``, or None if ours is not available."""
+    module_name, _, class_name = integration.instrumentor.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        logger.debug("valiqor-trace: no instrumentor for %s (%s)", integration.name, exc)
+        return None
+    return getattr(module, class_name, None)
+
+
+def instrument_integrations(selection: bool | list[str], tracer_provider: Any) -> dict[str, Any]:
+    """Instrument the selected integrations; return the instrumentors that are now on, by name."""
+    if selection is False:
+        return {}
+    explicit = isinstance(selection, list)
+    chosen = [_BY_NAME[name] for name in selection] if explicit else list(INTEGRATIONS)
+    active: dict[str, Any] = {}
+    for integration in chosen:
+        if not _is_installed(integration.requires):
+            if explicit:
+                log_once(f"missing:{integration.name}", "valiqor-trace: cannot instrument %s: the library is not "
+                         "installed (pip install 'valiqor-trace[%s]')", integration.name, integration.extra)
+            continue
+        with handle_internal_errors(f"instrument {integration.name}"):
+            instrumentor_class = load_instrumentor(integration)
+            if instrumentor_class is None:
+                continue
+            instrumentor = instrumentor_class()
+            instrumentor.instrument(tracer_provider=tracer_provider)
+            active[integration.name] = instrumentor
+    return active
+
+
+def uninstrument_all(active: dict[str, Any]) -> None:
+    for name, instrumentor in active.items():
+        with handle_internal_errors(f"uninstrument {name}"):
+            instrumentor.uninstrument()

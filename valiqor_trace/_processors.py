@@ -1,0 +1,156 @@
+"""Span processors and exporter wrappers that keep the host app safe.
+
+- :class:`StampingSpanProcessor` stamps project and session on every span (on the hot path: cheap).
+- :class:`CountingBatchSpanProcessor` is the SDK's BatchSpanProcessor, plus a count of what it drops.
+- :class:`GuardedExporter` wraps any exporter: no exception escapes, failures are counted and
+  logged once, export runs with instrumentation suppressed, and content is stripped when
+  capture is off.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from opentelemetry import context as otel_context
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from valiqor_trace._context import current_session
+from valiqor_trace._internal import log_once
+from valiqor_trace._suppress import suppress_instrumentation
+from valiqor_trace.attributes import (
+    CONTENT_EVENT_KEYS,
+    PROJECT_NAME,
+    SESSION_ID,
+    SESSION_METADATA_PREFIX,
+    USER_ID,
+    is_content_key,
+)
+
+
+@dataclass
+class ExportStats:
+    """Counters of one export pipeline; readable from ``handle.stats``."""
+
+    exported: int = 0
+    failed: int = 0
+    dropped: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, name: str, count: int) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + count)
+
+
+class StampingSpanProcessor(SpanProcessor):
+    """Stamps the project name and the active session on every span at start."""
+
+    def __init__(self, project_name: str | None) -> None:
+        self._project_name = project_name
+
+    def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        if self._project_name:
+            span.set_attribute(PROJECT_NAME, self._project_name)
+        session = current_session()
+        if session is None:
+            return
+        if session.session_id is not None:
+            span.set_attribute(SESSION_ID, session.session_id)
+        if session.user_id is not None:
+            span.set_attribute(USER_ID, session.user_id)
+        for key, value in session.metadata_attributes:
+            span.set_attribute(SESSION_METADATA_PREFIX + key, value)
+
+
+class CountingBatchSpanProcessor(BatchSpanProcessor):
+    """BatchSpanProcessor that counts the spans it drops when its queue is full.
+
+    The SDK drops silently after one log line; we keep a number users can read
+    (``handle.stats``) and log once per pipeline.
+    """
+
+    def __init__(self, exporter: SpanExporter, *, name: str, stats: ExportStats, max_queue_size: int,
+                 schedule_delay_millis: float, export_timeout_millis: float) -> None:
+        super().__init__(exporter, max_queue_size=max_queue_size, schedule_delay_millis=schedule_delay_millis,
+                         max_export_batch_size=min(512, max_queue_size), export_timeout_millis=export_timeout_millis)
+        self.name = name
+        self.stats = stats
+        self._max_queue_size = max_queue_size
+        # SDK internals differ across versions; without a queue to look at we simply cannot count.
+        self._queue = getattr(getattr(self, "_batch_processor", None), "_queue", None)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        queue = self._queue
+        if queue is not None and len(queue) >= self._max_queue_size:
+            self.stats.add("dropped", 1)
+            log_once(f"dropped:{self.name}", "valiqor-trace: the %s export queue is full (%d spans); "
+                     "dropping spans (counted in handle.stats). Raise max_queue_size or check the exporter.",
+                     self.name, self._max_queue_size)
+        super().on_end(span)
+
+
+class GuardedExporter(SpanExporter):
+    """Wraps an exporter so that export never raises and never traces itself."""
+
+    def __init__(self, exporter: SpanExporter, *, name: str, stats: ExportStats, strip_content: bool) -> None:
+        self.exporter = exporter
+        self.name = name
+        self.stats = stats
+        self.strip_content = strip_content
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if self.strip_content:
+            spans = [without_content(span) for span in spans]
+        try:
+            with suppress_instrumentation():
+                result = self.exporter.export(spans)
+        except Exception as exc:
+            result = SpanExportResult.FAILURE
+            log_once(f"export-error:{self.name}", "valiqor-trace: the %s exporter raised %s: %s "
+                     "(spans counted as failed; the app is unaffected)", self.name, type(exc).__name__, exc)
+        if result is SpanExportResult.SUCCESS:
+            self.stats.add("exported", len(spans))
+        else:
+            self.stats.add("failed", len(spans))
+            log_once(f"export-failed:{self.name}", "valiqor-trace: the %s exporter failed to export %d spans "
+                     "(further failures are counted in handle.stats, not logged)", self.name, len(spans))
+        return result
+
+    def shutdown(self) -> None:
+        try:
+            self.exporter.shutdown()
+        except Exception as exc:
+            log_once(f"shutdown-error:{self.name}", "valiqor-trace: the %s exporter failed to shut down: %s",
+                     self.name, exc)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        try:
+            return self.exporter.force_flush(timeout_millis)
+        except Exception:
+            return False
+
+
+def without_content(span: ReadableSpan) -> ReadableSpan:
+    """A copy of ``span`` with every content-carrying attribute and event attribute removed."""
+    attributes = {k: v for k, v in (span.attributes or {}).items() if not is_content_key(k)}
+    events = [
+        Event(event.name, {k: v for k, v in (event.attributes or {}).items()
+                           if k not in CONTENT_EVENT_KEYS and not is_content_key(k)}, event.timestamp)
+        for event in span.events
+    ]
+    return ReadableSpan(
+        name=span.name, context=span.context, parent=span.parent, resource=span.resource,
+        attributes=attributes, events=events, links=span.links, kind=span.kind, status=span.status,
+        start_time=span.start_time, end_time=span.end_time, instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+def shutdown_processor(processor: SpanProcessor, timeout_ms: int) -> None:
+    """Shut ``processor`` down, waiting at most about ``timeout_ms`` for its queue to drain."""
+    inner = getattr(processor, "_batch_processor", None)
+    if inner is not None and hasattr(inner, "shutdown"):
+        inner.shutdown(timeout_millis=timeout_ms)
+    else:
+        processor.shutdown()

@@ -1,0 +1,19 @@
+"""The embedded trace store (SQLite) and its reading API."""
+
+from __future__ import annotations
+
+from valiqor_trace.store._exporter import StoreSpanExporter, span_row
+from valiqor_trace.store._records import SpanEvent, SpanLink, SpanRecord, TraceSummary
+from valiqor_trace.store._sqlite import SpanStore, record_row, row_record
+
+__all__ = [
+    "SpanEvent",
+    "SpanLink",
+    "SpanRecord",
+    "SpanStore",
+    "StoreSpanExporter",
+    "TraceSummary",
+    "record_row",
+    "row_record",
+    "span_row",
+]

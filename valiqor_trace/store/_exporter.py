@@ -1,0 +1,73 @@
+"""SpanExporter that writes finished spans into the embedded :class:`SpanStore`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from valiqor_trace._ids import format_span_id, format_trace_id
+from valiqor_trace.attributes import PROJECT_NAME
+from valiqor_trace.store._sqlite import SpanStore
+
+
+class StoreSpanExporter(SpanExporter):
+    """Writes spans to SQLite. Meant to sit behind a BatchSpanProcessor (it does I/O).
+
+    Args:
+        store: the store to write to, or a path to open one at.
+    """
+
+    def __init__(self, store: SpanStore | str) -> None:
+        self.store = store if isinstance(store, SpanStore) else SpanStore(store)
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.store.write_rows([span_row(span) for span in spans])
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        self.store.close()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def _attrs(attributes: Any) -> dict[str, Any]:
+    # BoundedAttributes holds tuples for sequences; JSON turns them into lists.
+    return dict(attributes) if attributes else {}
+
+
+def span_row(span: ReadableSpan) -> tuple[Any, ...]:
+    """The database row of an SDK span (same columns as ``record_row``)."""
+    ctx = span.context
+    parent = span.parent
+    attributes = _attrs(span.attributes)
+    scope = span.instrumentation_scope
+    return (
+        format_trace_id(ctx.trace_id),
+        format_span_id(ctx.span_id),
+        format_span_id(parent.span_id) if parent is not None and parent.span_id else None,
+        span.name,
+        span.kind.name,
+        span.start_time or 0,
+        span.end_time,
+        span.status.status_code.name,
+        span.status.description,
+        _dumps(attributes),
+        _dumps([{"name": e.name, "time_unix_nano": e.timestamp, "attributes": _attrs(e.attributes)}
+                for e in span.events]),
+        _dumps([{"trace_id": format_trace_id(link.context.trace_id),
+                 "span_id": format_span_id(link.context.span_id),
+                 "attributes": _attrs(link.attributes)} for link in span.links]),
+        _dumps(_attrs(span.resource.attributes) if span.resource else {}),
+        scope.name if scope else None,
+        scope.version if scope else None,
+        attributes.get(PROJECT_NAME),
+    )

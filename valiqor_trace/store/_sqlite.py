@@ -1,0 +1,227 @@
+"""The embedded trace store: spans in one SQLite file (WAL), safe for several writing processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from valiqor_trace._ids import normalize_trace_id
+from valiqor_trace.store._records import SpanEvent, SpanLink, SpanRecord, TraceSummary
+
+# Numbered migrations; PRAGMA user_version records how many have run.
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE spans (
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        parent_span_id TEXT,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        start_ns INTEGER NOT NULL,
+        end_ns INTEGER,
+        status_code TEXT NOT NULL,
+        status_message TEXT,
+        attributes TEXT NOT NULL,
+        events TEXT NOT NULL,
+        links TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        scope_name TEXT,
+        scope_version TEXT,
+        project_name TEXT,
+        PRIMARY KEY (trace_id, span_id)
+    );
+    CREATE TABLE traces (
+        trace_id TEXT PRIMARY KEY,
+        project_name TEXT,
+        root_name TEXT,
+        start_ns INTEGER NOT NULL,
+        end_ns INTEGER,
+        span_count INTEGER NOT NULL,
+        error_count INTEGER NOT NULL
+    );
+    CREATE INDEX traces_by_project_time ON traces (project_name, start_ns);
+    CREATE INDEX traces_by_time ON traces (start_ns);
+    """,
+)
+
+_SPAN_COLUMNS = ("trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status_code, status_message, "
+                 "attributes, events, links, resource, scope_name, scope_version, project_name")
+_BUSY_TIMEOUT_S = 30.0
+
+
+class SpanStore:
+    """Read and write spans in a SQLite file.
+
+    One connection per instance, guarded by a lock, so an instance may be
+    shared between threads. Several processes may write the same file: WAL
+    mode lets readers run beside one writer, and writers wait for each other
+    (``busy_timeout``) instead of failing.
+
+    Args:
+        path: the database file; its directory is created if missing.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        directory = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(directory, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, check_same_thread=False,
+                                     isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")  # one process migrates at a time
+            try:
+                version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+                for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+                    for statement in filter(str.strip, script.split(";")):
+                        self._conn.execute(statement)
+                    self._conn.execute(f"PRAGMA user_version = {number}")
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- writing -----------------------------------------------------------------
+
+    def write_rows(self, rows: Sequence[tuple[Any, ...]]) -> int:
+        """Insert span rows (see :func:`span_row`) in one transaction; return how many were new.
+
+        A span already stored (same trace and span id) is left as it is, so
+        writing the same batch twice stores nothing twice.
+        """
+        if not rows:
+            return 0
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                before = self._conn.total_changes
+                self._conn.executemany(
+                    f"INSERT OR IGNORE INTO spans ({_SPAN_COLUMNS}) VALUES ({', '.join('?' * 16)})", rows)
+                inserted = self._conn.total_changes - before
+                if inserted:
+                    self._refresh_traces({row[0] for row in rows})
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return inserted
+
+    def write_spans(self, spans: Iterable[SpanRecord]) -> int:
+        """Insert :class:`SpanRecord` objects; see :meth:`write_rows`."""
+        return self.write_rows([record_row(span) for span in spans])
+
+    def _refresh_traces(self, trace_ids: set[str]) -> None:
+        # Recomputed from the spans, so late or out-of-order spans keep the summary right.
+        self._conn.executemany(
+            """
+            INSERT OR REPLACE INTO traces
+            SELECT s.trace_id,
+                   COALESCE((SELECT project_name FROM spans r WHERE r.trace_id = s.trace_id
+                             AND r.project_name IS NOT NULL ORDER BY r.parent_span_id IS NOT NULL, r.start_ns
+                             LIMIT 1), NULL),
+                   (SELECT name FROM spans r WHERE r.trace_id = s.trace_id
+                    ORDER BY r.parent_span_id IS NOT NULL, r.start_ns LIMIT 1),
+                   MIN(s.start_ns), MAX(s.end_ns), COUNT(*),
+                   SUM(CASE WHEN s.status_code = 'ERROR' THEN 1 ELSE 0 END)
+            FROM spans s WHERE s.trace_id = ? GROUP BY s.trace_id
+            """,
+            [(trace_id,) for trace_id in trace_ids],
+        )
+
+    # -- reading -----------------------------------------------------------------
+
+    def get_trace(self, trace_id: str) -> list[SpanRecord]:
+        """Every stored span of ``trace_id`` (``tr_`` prefix accepted), oldest first; [] if none."""
+        tid = normalize_trace_id(trace_id)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_SPAN_COLUMNS} FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id", (tid,)
+            ).fetchall()
+        return [row_record(row) for row in rows]
+
+    def wait_for_trace(self, trace_id: str, *, timeout_s: float = 5.0, poll_s: float = 0.05) -> list[SpanRecord]:
+        """Like :meth:`get_trace`, but waits up to ``timeout_s`` for the spans to arrive."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            spans = self.get_trace(trace_id)
+            if spans or time.monotonic() >= deadline:
+                return spans
+            time.sleep(poll_s)
+
+    def list_traces(self, *, project_name: str | None = None, start_ns: int | None = None,
+                    end_ns: int | None = None, has_error: bool | None = None,
+                    limit: int = 50, offset: int = 0) -> list[TraceSummary]:
+        """Stored traces, newest first, filtered by project, start time range and errors."""
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset must be >= 0")
+        clauses, params = _trace_filters(project_name, start_ns, end_ns, has_error)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT trace_id, project_name, root_name, start_ns, end_ns, span_count, error_count "
+                f"FROM traces {where} ORDER BY start_ns DESC, trace_id LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+        return [TraceSummary(trace_id=r[0], project_name=r[1], root_name=r[2], start_time_unix_nano=r[3],
+                             end_time_unix_nano=r[4], span_count=r[5], error_count=r[6]) for r in rows]
+
+    def count_spans(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM spans").fetchone()[0]
+
+
+def _trace_filters(project_name: str | None, start_ns: int | None, end_ns: int | None,
+                   has_error: bool | None) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if project_name is not None:
+        clauses.append("project_name = ?")
+        params.append(project_name)
+    if start_ns is not None:
+        clauses.append("start_ns >= ?")
+        params.append(start_ns)
+    if end_ns is not None:
+        clauses.append("start_ns < ?")
+        params.append(end_ns)
+    if has_error is not None:
+        clauses.append("error_count > 0" if has_error else "error_count = 0")
+    return clauses, params
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def record_row(span: SpanRecord) -> tuple[Any, ...]:
+    """The database row of a :class:`SpanRecord`."""
+    return (
+        span.trace_id, span.span_id, span.parent_span_id, span.name, span.kind,
+        span.start_time_unix_nano, span.end_time_unix_nano, span.status_code, span.status_message,
+        _dumps(span.attributes), _dumps([e.model_dump() for e in span.events]),
+        _dumps([link.model_dump() for link in span.links]), _dumps(span.resource),
+        span.scope_name, span.scope_version, span.attributes.get("valiqor.project_name"),
+    )
+
+
+def row_record(row: Sequence[Any]) -> SpanRecord:
+    return SpanRecord(
+        trace_id=row[0], span_id=row[1], parent_span_id=row[2], name=row[3], kind=row[4],
+        start_time_unix_nano=row[5], end_time_unix_nano=row[6], status_code=row[7], status_message=row[8],
+        attributes=json.loads(row[9]), events=[SpanEvent(**e) for e in json.loads(row[10])],
+        links=[SpanLink(**link) for link in json.loads(row[11])], resource=json.loads(row[12]),
+        scope_name=row[13], scope_version=row[14],
+    )
