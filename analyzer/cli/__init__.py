@@ -1,0 +1,20 @@
+"""The analyzer's ``valiqor`` commands; each sub-module exposes ``register(cli)``."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+_SUBMODULES = ("analyzer.cli._traces", "analyzer.cli._fa", "analyzer.cli._serve")
+
+
+def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
+    for name in _SUBMODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real import error inside an existing module must be seen
+                raise
+            logging.getLogger("valiqor_trace").debug("CLI module %s not present", name)
+            continue
+        module.register(cli)

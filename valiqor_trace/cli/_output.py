@@ -1,0 +1,47 @@
+"""Printing for the CLI: errors, span trees."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from valiqor_trace.attributes import SPAN_KIND
+from valiqor_trace.store import SpanRecord
+
+
+def error_line(exc: BaseException) -> None:
+    print(f"error: {exc}", file=sys.stderr)
+
+
+def _label(span: SpanRecord) -> str:
+    parts = [span.name]
+    kind = span.attributes.get(SPAN_KIND) or span.attributes.get("gen_ai.operation.name") \
+        or span.attributes.get("openinference.span.kind")
+    if kind:
+        parts.append(f"[{kind}]")
+    if span.duration_ms is not None:
+        parts.append(f"{span.duration_ms:.1f} ms")
+    if span.is_error:
+        parts.append(f"ERROR {span.status_message or ''}".rstrip())
+    return "  ".join(parts)
+
+
+def span_tree_lines(spans: Sequence[SpanRecord]) -> list[str]:
+    """The spans of one trace as an indented tree; spans whose parent is missing become roots."""
+    ids = {span.span_id for span in spans}
+    children: dict[str | None, list[SpanRecord]] = {}
+    for span in spans:
+        parent = span.parent_span_id if span.parent_span_id in ids else None
+        children.setdefault(parent, []).append(span)
+    lines: list[str] = []
+
+    def walk(parent: str | None, prefix: str) -> None:
+        kids = sorted(children.get(parent, []), key=lambda s: s.start_time_unix_nano)
+        for index, span in enumerate(kids):
+            last = index == len(kids) - 1
+            branch = "" if parent is None else ("└─ " if last else "├─ ")
+            lines.append(f"{prefix}{branch}{_label(span)}  ({span.span_id})")
+            walk(span.span_id, prefix + ("" if parent is None else ("   " if last else "│  ")))
+
+    walk(None, "")
+    return lines

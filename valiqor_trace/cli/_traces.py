@@ -1,0 +1,75 @@
+"""``valiqor traces show|list``: read the embedded trace store."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+
+from valiqor_trace._ids import normalize_trace_id
+from valiqor_trace._settings import resolve_settings
+from valiqor_trace.cli._output import span_tree_lines
+from valiqor_trace.store import SpanStore
+
+
+def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
+    traces = cli.group("traces", "read traces from the embedded store")
+    show = traces.add_parser("show", help="print one trace as a span tree")
+    show.add_argument("trace_id", help="32-hex W3C trace id (a tr_ prefix is accepted)")
+    add_store_argument(show)
+    show.add_argument("--json", action="store_true", help="print the spans as JSON")
+    show.set_defaults(func=show_trace)
+
+    listing = traces.add_parser("list", help="list stored traces, newest first")
+    add_store_argument(listing)
+    listing.add_argument("--project-name")
+    listing.add_argument("--errors", action="store_true", help="only traces with an error span")
+    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=list_traces)
+
+
+def add_store_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", help="trace store file (default: $VALIQOR_STORE_PATH or ./.valiqor/traces.db)")
+
+
+def open_store(args: argparse.Namespace, *, must_exist: bool = True) -> SpanStore:
+    path = args.store or resolve_settings({}).resolved_store_path
+    if must_exist and not os.path.exists(path):
+        raise FileNotFoundError(f"no trace store at {path}; run your app with valiqor_trace.init() first, "
+                                "or pass --store FILE")
+    return SpanStore(path)
+
+
+def show_trace(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    trace_id = normalize_trace_id(args.trace_id)
+    spans = store.get_trace(trace_id)
+    if not spans:
+        raise LookupError(f"trace {trace_id} is not in {store.path}")
+    if args.json:
+        print(json.dumps([span.model_dump() for span in spans], indent=2))
+        return 0
+    print(f"trace {trace_id}  ({len(spans)} spans, store {store.path})")
+    for line in span_tree_lines(spans):
+        print(line)
+    return 0
+
+
+def list_traces(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    rows = store.list_traces(project_name=args.project_name, has_error=True if args.errors else None,
+                             limit=args.limit)
+    if args.json:
+        print(json.dumps([row.model_dump() for row in rows], indent=2))
+        return 0
+    if not rows:
+        print(f"no traces in {store.path}")
+        return 0
+    print(f"{'trace id':32}  {'started (UTC)':19}  {'spans':>5}  {'errors':>6}  project / root")
+    for row in rows:
+        started = dt.datetime.fromtimestamp(row.start_time_unix_nano / 1e9, dt.timezone.utc)
+        print(f"{row.trace_id}  {started:%Y-%m-%d %H:%M:%S}  {row.span_count:>5}  {row.error_count:>6}  "
+              f"{row.project_name} / {row.root_name}")
+    return 0
