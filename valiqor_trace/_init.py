@@ -125,7 +125,6 @@ def init(
     schedule_delay_ms: int | None = None,
     export_timeout_ms: int | None = None,
     resource_attributes: Mapping[str, Any] | None = None,
-    monitor: Any = None,
 ) -> ValiqorHandle:
     """Turn tracing on for this process; see the README's configuration table for every setting.
 
@@ -142,7 +141,7 @@ def init(
         "home": os.fspath(home) if home is not None else None, "sample_rate": sample_rate,
         "capture_content": capture_content, "max_content_length": max_content_length, "redact": redact,
         "instrument": instrument, "max_queue_size": max_queue_size, "schedule_delay_ms": schedule_delay_ms,
-        "export_timeout_ms": export_timeout_ms, "resource_attributes": resource_attributes, "monitor": monitor,
+        "export_timeout_ms": export_timeout_ms, "resource_attributes": resource_attributes,
     }
     if tracer_provider is not None and not isinstance(tracer_provider, TracerProvider):
         raise ValueError("init(tracer_provider=...) must be an opentelemetry.sdk.trace.TracerProvider")

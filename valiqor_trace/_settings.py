@@ -172,8 +172,6 @@ SETTINGS: tuple[_Setting, ...] = (
              doc="Longest a single export (and shutdown) may take."),
     _Setting("resource_attributes", _parse_mapping, lambda: None, from_file=True,
              doc="Extra OTel resource attributes (OTEL_RESOURCE_ATTRIBUTES is merged too)."),
-    _Setting("monitor", lambda value: value, lambda: None, ("VALIQOR_MONITOR",),
-             doc="Production monitoring: True, a MonitorConfig, or a dict (see Monitoring)."),
 )
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
 
@@ -198,7 +196,6 @@ class Settings:
     schedule_delay_ms: int = 500
     export_timeout_ms: int = 10000
     resource_attributes: dict[str, Any] | None = None
-    monitor: Any = None
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property

@@ -178,7 +178,8 @@ def _bound_arguments(func: Callable[..., Any], args: tuple[Any, ...], kwargs: di
 
 def _decorate(func: F, name: str | None, kind: str, attributes: Mapping[str, Any] | None,
               capture_io: bool | tuple[bool, bool]) -> F:
-    span_name = name or getattr(func, "__qualname__", getattr(func, "__name__", "function"))
+    # "Class.method" reads well in a trace; "outer.<locals>.inner" does not.
+    span_name = name or getattr(func, "__qualname__", getattr(func, "__name__", "function")).split("<locals>.")[-1]
     capture_in, capture_out = (capture_io, capture_io) if isinstance(capture_io, bool) else capture_io
 
     def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> SpanScope:

@@ -19,7 +19,8 @@ SESSION_METADATA_PREFIX = "valiqor.metadata."
 # retrieval, tool, agent, chain.
 SPAN_KIND = "valiqor.span.kind"
 
-# Inputs and outputs of workflows, functions, chains and agents (content), as JSON text.
+# Inputs and outputs of workflows, functions, chains and agents (content): strings as they are,
+# any other value as JSON text.
 INPUT = "valiqor.input"
 OUTPUT = "valiqor.output"
 # Set when a content attribute was cut to max_content_length.

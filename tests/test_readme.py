@@ -1,0 +1,30 @@
+"""README.md stays true: every init() setting is documented, and the Quickstart has its two commands."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import valiqor_trace
+from tests.helpers import REPO_ROOT
+from valiqor_trace._settings import SETTINGS
+
+README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_init_argument_and_env_var_is_in_the_configuration_table() -> None:
+    table = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    for name in inspect.signature(valiqor_trace.init).parameters:
+        assert f"| `{name}` |" in table, f"init({name}=...) is missing from README's configuration table"
+    for setting in SETTINGS:
+        for var in setting.env:
+            assert f"`{var}`" in table, f"{var} is missing from README's configuration table"
+
+
+def test_quickstart_has_exactly_two_commands_and_ci_runs_the_test_one() -> None:
+    quickstart = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    commands = [line for block in re.findall(r"```bash\n(.*?)```", quickstart, re.S)
+                for line in block.splitlines() if line and not line.startswith("#")]
+    assert len(commands) == 2
+    ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert commands[1] in ci

@@ -1,0 +1,88 @@
+"""capture_content=False keeps every piece of user text inside the process; redact and caps apply."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import valiqor_trace
+from tests.helpers import OTLPReceiver, run_python
+from valiqor_trace.testing import capture_spans
+
+SECRET_QUESTION = "what-is-the-launch-code-7781"
+SECRET_ANSWER = "the-code-is-000-destruct"
+
+APP = f"""
+import valiqor_trace
+from opentelemetry import trace
+handle = valiqor_trace.init(endpoint="{{endpoint}}", capture_content={{capture}})
+
+@valiqor_trace.trace_function
+def answer(question):
+    # a foreign-convention content attribute set by some other library's span
+    trace.get_current_span().set_attribute("gen_ai.input.messages", question)
+    return "{SECRET_ANSWER}"
+
+with valiqor_trace.trace_workflow("chat") as wf:
+    wf.set_input("{SECRET_QUESTION}")
+    wf.set_output(answer("{SECRET_QUESTION}"))
+handle.shutdown()
+print(wf.trace_id)
+"""
+
+
+def _raw_bytes(tmp_path: Path, receiver: OTLPReceiver) -> bytes:
+    stored = b"".join(p.read_bytes() for p in (tmp_path / ".valiqor").glob("traces.db*"))
+    return stored + b"".join(receiver.raw_bodies)
+
+
+def test_capture_off_no_text_in_store_or_otlp_bytes(tmp_path: Path) -> None:
+    with OTLPReceiver() as receiver:
+        run_python(APP.format(endpoint=receiver.endpoint, capture=False), cwd=tmp_path)
+        raw = _raw_bytes(tmp_path, receiver)
+        assert len(receiver.spans()) == 2  # the spans themselves still arrive
+    for secret in (SECRET_QUESTION, SECRET_ANSWER):
+        assert secret.encode() not in raw
+
+
+def test_capture_on_records_the_same_text(tmp_path: Path) -> None:
+    # the control for the test above: the search does find the text when capture is on
+    with OTLPReceiver() as receiver:
+        run_python(APP.format(endpoint=receiver.endpoint, capture=True), cwd=tmp_path)
+        raw = _raw_bytes(tmp_path, receiver)
+    assert SECRET_QUESTION.encode() in raw and SECRET_ANSWER.encode() in raw
+
+
+def test_env_var_turns_capture_off(tmp_path: Path) -> None:
+    with OTLPReceiver() as receiver:
+        run_python(APP.format(endpoint=receiver.endpoint, capture=None), cwd=tmp_path,
+                   env={"VALIQOR_CAPTURE_CONTENT": "false"})
+        assert SECRET_ANSWER.encode() not in _raw_bytes(tmp_path, receiver)
+
+
+def test_redact_hook_and_length_cap_apply_before_recording() -> None:
+    def redact(text: str) -> str:
+        return text.replace("4111-1111-1111-1111", "[CARD]")
+
+    with capture_spans(redact=redact, max_content_length=40, instrument=False) as spans:
+        @valiqor_trace.trace_function
+        def pay(card: str, note: str) -> str:
+            return "charged 4111-1111-1111-1111 " + "x" * 100
+
+        pay("4111-1111-1111-1111", "thanks")
+    [span] = spans.get_finished_spans()
+    assert json.loads(span.attributes["valiqor.input"]) == {"card": "[CARD]", "note": "thanks"}
+    output = span.attributes["valiqor.output"]
+    assert "4111" not in output and output.startswith("charged [CARD] xxxx")
+    assert output.endswith("...[truncated 75 chars]")
+
+
+def test_a_failing_redact_hook_withholds_content() -> None:
+    def broken(text: str) -> str:
+        raise RuntimeError("regex error")
+
+    with capture_spans(redact=broken, instrument=False) as spans:
+        with valiqor_trace.trace_workflow("w") as wf:
+            wf.set_input("private text")
+    [span] = spans.get_finished_spans()
+    assert "private" not in span.attributes["valiqor.input"]

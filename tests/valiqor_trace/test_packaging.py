@@ -1,0 +1,44 @@
+"""The wheel installs exactly our three top-level packages, and the console script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO_ROOT
+
+
+@pytest.mark.slow
+def test_wheel_top_level_names_are_exactly_the_three_packages(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path),
+                             str(REPO_ROOT)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    [wheel] = tmp_path.glob("valiqor_trace-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert top_level == {"valiqor_trace", "instrumentors", "analyzer"}
+    assert "valiqor_trace/py.typed" in names
+    entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    assert "valiqor = valiqor_trace.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert not any("/tests/" in n or n.startswith("tests/") for n in names)
+
+
+def test_importing_valiqor_trace_does_not_import_the_analyzer() -> None:
+    code = ("import sys, valiqor_trace; valiqor_trace.init(exporters='none', instrument=False); "
+            "print(sorted(m for m in sys.modules if m == 'analyzer' or m.startswith('analyzer.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_public_api_is_sorted_and_importable() -> None:
+    import valiqor_trace
+
+    assert valiqor_trace.__all__ == sorted(valiqor_trace.__all__)
+    for name in valiqor_trace.__all__:
+        if name != "ValiqorClient":  # lazily imported from the analyzer
+            assert getattr(valiqor_trace, name) is not None

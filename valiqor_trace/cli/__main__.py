@@ -1,0 +1,5 @@
+import sys
+
+from valiqor_trace.cli import main
+
+sys.exit(main())
