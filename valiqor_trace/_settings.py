@@ -24,7 +24,7 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
 
-def _parse_bool(value: Any) -> bool:
+def parse_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
@@ -41,7 +41,7 @@ def _parse_rate(value: Any) -> float:
     return rate
 
 
-def _parse_positive_int(value: Any) -> int:
+def parse_positive_int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"expected a positive whole number, got {value!r}")
     number = int(value)
@@ -50,14 +50,14 @@ def _parse_positive_int(value: Any) -> int:
     return number
 
 
-def _parse_str(value: Any) -> str:
+def parse_str(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"expected a non-empty string, got {value!r}")
     return value.strip()
 
 
 def _parse_protocol(value: Any) -> str:
-    text = _parse_str(value).lower()
+    text = parse_str(value).lower()
     if text == "http":
         text = "http/protobuf"
     if text not in KNOWN_PROTOCOLS:
@@ -121,12 +121,12 @@ def _parse_mapping(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
-def _default_home() -> str:
+def default_home() -> str:
     return os.path.join(os.getcwd(), ".valiqor")
 
 
 @dataclass(frozen=True)
-class _Setting:
+class Setting:
     name: str
     parse: Callable[[Any], Any]
     default: Callable[[], Any]
@@ -135,45 +135,46 @@ class _Setting:
     doc: str = ""
 
 
-SETTINGS: tuple[_Setting, ...] = (
-    _Setting("project_name", _parse_str, lambda: None, ("VALIQOR_PROJECT_NAME",),
+SETTINGS: tuple[Setting, ...] = (
+    Setting("project_name", parse_str, lambda: None, ("VALIQOR_PROJECT_NAME",),
              doc="Project stamped on every span (`valiqor.project_name`); falls back to OTEL_SERVICE_NAME."),
-    _Setting("exporters", _parse_exporters, lambda: ["store"], ("VALIQOR_EXPORTERS",),
+    Setting("exporters", _parse_exporters, lambda: ["store"], ("VALIQOR_EXPORTERS",),
              doc="Where spans go: any of store, otlp, console, none, or SpanExporter/SpanProcessor objects. "
                  "`otlp` is added when an endpoint is configured."),
-    _Setting("endpoint", _parse_str, lambda: None, ("VALIQOR_OTLP_ENDPOINT",),
+    Setting("endpoint", parse_str, lambda: None, ("VALIQOR_OTLP_ENDPOINT",),
              doc="OTLP collector URL. A bare http(s)://host:port gets /v1/traces appended. "
                  "OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT also enable OTLP export."),
-    _Setting("protocol", _parse_protocol, lambda: "http/protobuf",
+    Setting("protocol", _parse_protocol, lambda: "http/protobuf",
              ("VALIQOR_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
              doc="OTLP transport: http/protobuf or grpc."),
-    _Setting("headers", _parse_headers, lambda: None, ("VALIQOR_OTLP_HEADERS",),
+    Setting("headers", _parse_headers, lambda: None, ("VALIQOR_OTLP_HEADERS",),
              doc="Extra OTLP headers (e.g. auth). OTEL_EXPORTER_OTLP_HEADERS is honoured by the exporter too."),
-    _Setting("store_path", _parse_str, lambda: None, ("VALIQOR_STORE_PATH",),
+    Setting("store_path", parse_str, lambda: None, ("VALIQOR_STORE_PATH",),
              doc="SQLite file of the embedded trace store; default $VALIQOR_HOME/traces.db."),
-    _Setting("home", _parse_str, _default_home, ("VALIQOR_HOME",),
+    Setting("home", parse_str, default_home, ("VALIQOR_HOME",),
              doc="Directory for local data (trace store, run store); default ./.valiqor."),
-    _Setting("sample_rate", _parse_rate, lambda: None, ("VALIQOR_SAMPLE_RATE",),
+    Setting("sample_rate", _parse_rate, lambda: None, ("VALIQOR_SAMPLE_RATE",),
              doc="Share of new traces recorded (parent-based trace-id ratio). Unset: the SDK default, "
                  "which honours OTEL_TRACES_SAMPLER/OTEL_TRACES_SAMPLER_ARG."),
-    _Setting("capture_content", _parse_bool, lambda: True, ("VALIQOR_CAPTURE_CONTENT",),
+    Setting("capture_content", parse_bool, lambda: True, ("VALIQOR_CAPTURE_CONTENT",),
              doc="Record prompts, completions, arguments and return values. Off: no content leaves the process."),
-    _Setting("max_content_length", _parse_positive_int, lambda: 65536, ("VALIQOR_MAX_CONTENT_LENGTH",),
+    Setting("max_content_length", parse_positive_int, lambda: 65536, ("VALIQOR_MAX_CONTENT_LENGTH",),
              doc="Longest text kept per attribute, in characters; longer text is cut and marked."),
-    _Setting("redact", _parse_callable, lambda: None, from_file=False,
+    Setting("redact", _parse_callable, lambda: None, from_file=False,
              doc="Function str -> str applied to every captured text before it is recorded."),
-    _Setting("instrument", _parse_instrument, lambda: True, ("VALIQOR_INSTRUMENT",),
+    Setting("instrument", _parse_instrument, lambda: True, ("VALIQOR_INSTRUMENT",),
              doc="True/'auto': every supported library that is importable; a list of names; False: none."),
-    _Setting("max_queue_size", _parse_positive_int, lambda: 2048, ("VALIQOR_MAX_QUEUE_SIZE",),
+    Setting("max_queue_size", parse_positive_int, lambda: 2048, ("VALIQOR_MAX_QUEUE_SIZE",),
              doc="Spans buffered per exporter before new ones are dropped (and counted)."),
-    _Setting("schedule_delay_ms", _parse_positive_int, lambda: 500, ("VALIQOR_SCHEDULE_DELAY_MS",),
+    Setting("schedule_delay_ms", parse_positive_int, lambda: 500, ("VALIQOR_SCHEDULE_DELAY_MS",),
              doc="Longest wait before a batch of spans is exported."),
-    _Setting("export_timeout_ms", _parse_positive_int, lambda: 10000, ("VALIQOR_EXPORT_TIMEOUT_MS",),
+    Setting("export_timeout_ms", parse_positive_int, lambda: 10000, ("VALIQOR_EXPORT_TIMEOUT_MS",),
              doc="Longest a single export (and shutdown) may take."),
-    _Setting("resource_attributes", _parse_mapping, lambda: None, from_file=True,
+    Setting("resource_attributes", _parse_mapping, lambda: None, from_file=True,
              doc="Extra OTel resource attributes (OTEL_RESOURCE_ATTRIBUTES is merged too)."),
 )
-_BY_NAME = {setting.name: setting for setting in SETTINGS}
+# Keys a .valiqorrc may hold: init()'s settings and those other tables (the client's) register.
+RC_KEYS: set[str] = {setting.name for setting in SETTINGS if setting.from_file}
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,7 @@ def _read_rc_file(path: Path | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         log_once(f"rc:{path}", "Ignoring %s: expected a JSON object of settings", path)
         return {}
-    unknown = sorted(set(data) - {s.name for s in SETTINGS if s.from_file})
+    unknown = sorted(set(data) - RC_KEYS)
     if unknown:
         log_once(f"rc-unknown:{path}", "Ignoring unknown keys in %s: %s", path, ", ".join(unknown))
     return data
@@ -232,7 +233,7 @@ def _read_rc_file(path: Path | None) -> dict[str, Any]:
 
 def resolve_settings(arguments: Mapping[str, Any], *, environ: Mapping[str, str] | None = None,
                      rc_path: Path | None | str = "auto") -> Settings:
-    """Resolve every setting; see the module docstring for the order.
+    """Resolve every ``init()`` setting; see the module docstring for the order.
 
     Args:
         arguments: keyword arguments given to ``init()``; ``None`` means "not given".
@@ -242,26 +243,38 @@ def resolve_settings(arguments: Mapping[str, Any], *, environ: Mapping[str, str]
     Raises:
         ValueError: an argument is invalid; the message names it and the fix.
     """
-    env = os.environ if environ is None else environ
-    unknown = set(arguments) - set(_BY_NAME)
-    if unknown:
-        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    rc = _read_rc_file(find_rc_file() if rc_path == "auto" else (Path(rc_path) if rc_path else None))
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    for setting in SETTINGS:
-        values[setting.name], sources[setting.name] = _resolve_one(setting, arguments, env, rc)
+    values, sources = resolve_table(SETTINGS, arguments, owner="init", environ=environ, rc_path=rc_path)
     return Settings(**values, sources=sources)
 
 
-def _resolve_one(setting: _Setting, arguments: Mapping[str, Any], env: Mapping[str, str],
-                 rc: Mapping[str, Any]) -> tuple[Any, str]:
+def resolve_table(table: tuple[Setting, ...], arguments: Mapping[str, Any], *, owner: str,
+                  environ: Mapping[str, str] | None = None,
+                  rc_path: Path | None | str = "auto") -> tuple[dict[str, Any], dict[str, str]]:
+    """Resolve a table of settings; return the values and, per setting, where it came from.
+
+    ``owner`` names the call in error messages (``init``, ``ValiqorClient``).
+    """
+    env = os.environ if environ is None else environ
+    names = {setting.name for setting in table}
+    unknown = set(arguments) - names
+    if unknown:
+        raise ValueError(f"{owner}(): unknown setting(s): {', '.join(sorted(unknown))}")
+    rc = _read_rc_file(find_rc_file() if rc_path == "auto" else (Path(rc_path) if rc_path else None))
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for setting in table:
+        values[setting.name], sources[setting.name] = _resolve_one(setting, arguments, env, rc, owner)
+    return values, sources
+
+
+def _resolve_one(setting: Setting, arguments: Mapping[str, Any], env: Mapping[str, str],
+                 rc: Mapping[str, Any], owner: str) -> tuple[Any, str]:
     given = arguments.get(setting.name)
     if given is not None:
         try:
             return setting.parse(given), "argument"
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"init({setting.name}=...): {exc}") from None
+            raise ValueError(f"{owner}({setting.name}=...): {exc}") from None
     for var in setting.env:
         raw = env.get(var)
         if raw is None or raw == "":
