@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from valiqor_trace._ids import normalize_trace_id
@@ -54,6 +55,40 @@ _SPAN_COLUMNS = ("trace_id, span_id, parent_span_id, name, kind, start_ns, end_n
 _BUSY_TIMEOUT_S = 30.0
 
 
+def connect(path: str) -> sqlite3.Connection:
+    """A connection for a store shared by threads (with a lock) and processes (WAL, busy timeout).
+
+    The directory is created if missing. Autocommit mode: callers open their own transactions.
+    """
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """All-or-nothing writes; IMMEDIATE so concurrent writers queue up instead of deadlocking."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def apply_migrations(conn: sqlite3.Connection, migrations: Sequence[str]) -> None:
+    """Run the migrations not yet applied (``PRAGMA user_version`` counts them), one process at a time."""
+    with transaction(conn):
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(migrations[version:], start=version + 1):
+            for statement in filter(str.strip, script.split(";")):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+
+
 class SpanStore:
     """Read and write spans in a SQLite file.
 
@@ -68,28 +103,9 @@ class SpanStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(directory, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, check_same_thread=False,
-                                     isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
-
-    def _migrate(self) -> None:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")  # one process migrates at a time
-            try:
-                version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-                for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
-                    for statement in filter(str.strip, script.split(";")):
-                        self._conn.execute(statement)
-                    self._conn.execute(f"PRAGMA user_version = {number}")
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        self._conn = connect(self.path)
+        apply_migrations(self._conn, _MIGRATIONS)
 
     def close(self) -> None:
         with self._lock:
@@ -105,19 +121,13 @@ class SpanStore:
         """
         if not rows:
             return 0
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                before = self._conn.total_changes
-                self._conn.executemany(
-                    f"INSERT OR IGNORE INTO spans ({_SPAN_COLUMNS}) VALUES ({', '.join('?' * 16)})", rows)
-                inserted = self._conn.total_changes - before
-                if inserted:
-                    self._refresh_traces({row[0] for row in rows})
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._lock, transaction(self._conn):
+            before = self._conn.total_changes
+            self._conn.executemany(
+                f"INSERT OR IGNORE INTO spans ({_SPAN_COLUMNS}) VALUES ({', '.join('?' * 16)})", rows)
+            inserted = self._conn.total_changes - before
+            if inserted:
+                self._refresh_traces({row[0] for row in rows})
         return inserted
 
     def write_spans(self, spans: Iterable[SpanRecord]) -> int:
