@@ -1,0 +1,7 @@
+"""The client users hold: ``valiqor_trace.ValiqorClient``."""
+
+from __future__ import annotations
+
+from analyzer.client._client import ValiqorClient
+
+__all__ = ["ValiqorClient"]

@@ -1,0 +1,95 @@
+"""``ValiqorClient``: one object for traces and Failure Analysis, embedded (in-process) by default."""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from analyzer.client._config import ClientConfig, resolve_client_config
+from analyzer.errors import ValidationError
+
+
+class ValiqorClient:
+    """Analyze traces and datasets.
+
+    With no ``base_url`` the engine runs in this process on the local stores
+    (``$VALIQOR_HOME/traces.db`` and ``runs.db``): no server, no key.
+
+    Args:
+        api_key: key of a ``valiqor serve`` server (remote mode); never stored or logged.
+        project_name: default project of runs and queries.
+        base_url: URL of a ``valiqor serve`` server.
+        **settings: any other client setting (see the README): ``home``, ``store_path``,
+            ``run_store_path``, ``openai_api_key``, ``judge_model``, ``judge_base_url``,
+            ``trace_timeout_s``, ``max_field_chars``.
+
+    Example:
+        client = ValiqorClient(project_name="my-app")
+        result = client.failure_analysis.run(dataset=[{"input": "...", "output": "..."}])
+    """
+
+    def __init__(self, api_key: str | None = None, project_name: str | None = None, base_url: str | None = None,
+                 *, clock: Callable[[], float] = time.time, **settings: Any) -> None:
+        try:
+            self.config: ClientConfig = resolve_client_config(
+                {"api_key": api_key, "project_name": project_name, "base_url": base_url, **settings})
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        if self.config.base_url:
+            raise ValidationError(
+                f"base_url={self.config.base_url!r}: remote mode (a `valiqor serve` server) is not available in "
+                "this version; leave base_url unset to use the embedded engine")
+        self._clock = clock
+
+    @functools.cached_property
+    def run_store(self) -> Any:
+        """The run store (SQLite) of this client."""
+        from analyzer.runs import RunStore
+
+        return RunStore(self.config.run_store_file)
+
+    @functools.cached_property
+    def trace_store(self) -> Any:
+        """The trace store ``init()`` writes to (created empty if missing)."""
+        from valiqor_trace.store import SpanStore
+
+        return SpanStore(self.config.trace_store_file)
+
+    @functools.cached_property
+    def traces(self) -> Any:
+        """Traces: ``import_file``, ``get``, ``list``, ``reconstruct``."""
+        from analyzer.traces_api import TracesAPI
+
+        return TracesAPI(self.trace_store)
+
+    @functools.cached_property
+    def failure_analysis(self) -> Any:
+        """Failure Analysis: ``run``, ``run_async``, taxonomy, history, insights, playground."""
+        from analyzer.client._failure_analysis import FailureAnalysisAPI
+
+        return FailureAnalysisAPI(self, clock=self._clock)
+
+    def _judge(self, openai_api_key: str | None) -> Any:
+        """The LLM judge for a run, or None when none is configured (its detectors are then skipped)."""
+        return None
+
+    def close(self) -> None:
+        """Close the local stores (the client can be used again; they reopen on demand)."""
+        for name in ("run_store", "trace_store"):
+            store = self.__dict__.pop(name, None)
+            if store is not None:
+                store.close()
+        self.__dict__.pop("traces", None)
+
+    def __enter__(self) -> ValiqorClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"ValiqorClient(project_name={self.config.project_name!r}, "
+                f"home={os.path.relpath(self.config.home)!r}, mode='embedded')")

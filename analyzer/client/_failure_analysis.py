@@ -1,0 +1,213 @@
+"""``client.failure_analysis``: the seed guide's Failure Analysis API, on the embedded engine."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from analyzer.client import _insights
+from analyzer.datasets import validate_dataset
+from analyzer.errors import NotFoundError, RateLimitError, ValidationError
+from analyzer.fa import taxonomy
+from analyzer.fa.engine import AnalysisOptions, validate_options
+from analyzer.fa.models import FailureTag, Thresholds
+from analyzer.runs import FAResult, RunHandle, RunInfo, RunInput, RunJob, RunSpec, RunStatus, launch
+from valiqor_trace._ids import normalize_trace_id
+
+if TYPE_CHECKING:
+    from analyzer.client._client import ValiqorClient
+
+PLAYGROUND_LIMITS = ((2, 60 * 10**9), (10, 86_400 * 10**9))  # 2 a minute, 10 a day
+
+
+class FailureAnalysisAPI:
+    """Run Failure Analysis and read its history. Reached as ``ValiqorClient().failure_analysis``."""
+
+    def __init__(self, client: ValiqorClient, *, clock: Callable[[], float] = time.time) -> None:
+        self._client = client
+        self._clock = clock
+
+    # -- running ---------------------------------------------------------------------
+
+    def run(self, trace_id: str | None = None, dataset: Sequence[Any] | None = None, *,
+            project_name: str | None = None, feature_kind: str | None = None, run_eval: bool = True,
+            run_security: bool = True, run_scan: bool = True, mandatory_eval_metrics: list[str] | None = None,
+            mandatory_security_categories: list[str] | None = None, subcategories: list[str] | None = None,
+            buckets: list[str] | None = None, openai_api_key: str | None = None,
+            thresholds: Thresholds | None = None) -> FAResult:
+        """Analyze a trace (``trace_id=``) or a dataset (``dataset=``) and return the result.
+
+        Raises:
+            ValidationError: bad arguments or dataset items (nothing is run or stored).
+            NotFoundError: the trace is in no trace source (the message names those tried).
+            RunFailedError: the analysis itself failed.
+        """
+        job = self._prepare(**_locals_without_self(locals()))
+        return launch(job, background=False).result()
+
+    def run_async(self, trace_id: str | None = None, dataset: Sequence[Any] | None = None, *,
+                  project_name: str | None = None, feature_kind: str | None = None, run_eval: bool = True,
+                  run_security: bool = True, run_scan: bool = True, mandatory_eval_metrics: list[str] | None = None,
+                  mandatory_security_categories: list[str] | None = None, subcategories: list[str] | None = None,
+                  buckets: list[str] | None = None, openai_api_key: str | None = None,
+                  thresholds: Thresholds | None = None) -> RunHandle:
+        """Start the same analysis as :meth:`run` in the background; return its handle at once.
+
+        Validation happens before the handle is returned, so bad input still raises here.
+        """
+        job = self._prepare(**_locals_without_self(locals()))
+        return launch(job, background=True)
+
+    def _prepare(self, *, trace_id: str | None, dataset: Sequence[Any] | None, project_name: str | None,
+                 feature_kind: str | None, run_eval: bool, run_security: bool, run_scan: bool,
+                 mandatory_eval_metrics: list[str] | None, mandatory_security_categories: list[str] | None,
+                 subcategories: list[str] | None, buckets: list[str] | None, openai_api_key: str | None,
+                 thresholds: Thresholds | None, source: str = "api") -> RunJob:
+        if (trace_id is None) == (dataset is None):
+            raise ValidationError("pass exactly one of trace_id=... (analyze a trace) or dataset=[...] "
+                                  "(analyze {input, output, context, tool_calls} items)")
+        options = AnalysisOptions(
+            feature_kind=feature_kind, buckets=buckets, subcategories=subcategories, run_eval=run_eval,
+            run_security=run_security, run_scan=run_scan, mandatory_eval_metrics=mandatory_eval_metrics,
+            mandatory_security_categories=mandatory_security_categories,
+            thresholds=thresholds or Thresholds(),
+            judge=self._client._judge(openai_api_key),
+        )
+        validate_options(options)
+        if trace_id is not None:
+            normalized = _trace_id(trace_id)
+            items = [self._client.traces.reconstruct(normalized, timeout_s=self._client.config.trace_timeout_s)]
+        else:
+            normalized = None
+            items = validate_dataset(dataset, max_field_chars=self._client.config.max_field_chars)
+        spec = RunSpec(
+            project_name=project_name or self._client.config.project_name,
+            input_type="trace" if trace_id is not None else "dataset", options=options, trace_id=normalized,
+            source=source, recorded_options=_recorded(options),
+        )
+        return RunJob(spec, items, self._client.run_store, clock=self._clock)
+
+    def playground(self, input_text: str, output_text: str, context: list[str] | None = None, *,
+                   tool_calls: list[dict[str, Any]] | None = None, openai_api_key: str | None = None) -> FAResult:
+        """Analyze one input/output pair; limited to 2 calls a minute and 10 a day.
+
+        Raises:
+            RateLimitError: over the limit; ``retry_after_s`` says when a call is allowed again.
+        """
+        item = {"input": input_text, "output": output_text, "context": context, "tool_calls": tool_calls}
+        validate_dataset([item], max_field_chars=self._client.config.max_field_chars)  # before using a slot
+        now_ns = int(self._clock() * 1e9)
+        wait_ns = self._client.run_store.take_rate_slot("playground", now_ns, PLAYGROUND_LIMITS)
+        if wait_ns is not None:
+            retry_after = round(wait_ns / 1e9, 1)
+            raise RateLimitError(f"playground is limited to 2 calls a minute and 10 a day; try again in "
+                                 f"{retry_after:.0f}s (use failure_analysis.run(dataset=[...]) for more)",
+                                 retry_after_s=retry_after)
+        job = self._prepare(trace_id=None, dataset=[item], project_name=None, feature_kind=None, run_eval=True,
+                            run_security=True, run_scan=False, mandatory_eval_metrics=None,
+                            mandatory_security_categories=None, subcategories=None, buckets=None,
+                            openai_api_key=openai_api_key, thresholds=None, source="playground")
+        return launch(job, background=False).result()
+
+    # -- reading ---------------------------------------------------------------------
+
+    def get_result(self, run_id: str) -> FAResult:
+        """The stored result of a finished run."""
+        result = self._client.run_store.get_result(run_id)
+        if result is None:
+            status = self.get_status(run_id)
+            raise NotFoundError(f"run {run_id} has no result: it is {status.status}"
+                                + (f" ({status.error})" if status.error else ""))
+        return result
+
+    def get_status(self, run_id: str) -> RunStatus:
+        """Status of any stored run (from any process)."""
+        row = self._client.run_store.get_status_row(run_id)
+        if row is None:
+            raise NotFoundError(f"no run {run_id!r} in {self._client.run_store.path}; "
+                                "list runs with failure_analysis.list_runs()")
+        done = row["status"] in ("completed", "cancelled")
+        total = row["total_items"]
+        return RunStatus(run_id=run_id, status=row["status"], total_items=total, current_item=total if done else 0,
+                         progress_percent=100.0 if done else 0.0, error=row["error"])
+
+    def list_runs(self, project_name: str | None = None, limit: int = 50, offset: int = 0) -> list[RunInfo]:
+        """Past runs of a project (default: the client's), newest first."""
+        _check_paging(limit, offset)
+        return self._client.run_store.list_runs(project_name=project_name or self._client.config.project_name,
+                                                limit=limit, offset=offset)
+
+    def count_runs(self, project_name: str | None = None) -> int:
+        return self._client.run_store.count_runs(project_name=project_name or self._client.config.project_name)
+
+    def get_run_inputs(self, run_id: str) -> list[RunInput]:
+        """The items a run analyzed, with per-item stats."""
+        self.get_status(run_id)
+        return self._client.run_store.get_inputs(run_id)
+
+    def get_tags(self, run_id: str, decision: str | None = None) -> list[FailureTag]:
+        """The tags of a run (all, or only ``decision="fail"``/``"unsure"``/``"pass"``)."""
+        self.get_status(run_id)
+        return self._client.run_store.get_tags(run_id, decision=decision)
+
+    def get_taxonomy(self) -> list[dict[str, Any]]:
+        return taxonomy.get_taxonomy()
+
+    def get_subcategories(self, bucket_id: str | None = None, scope: str | None = None,
+                          detector_type: str | None = None) -> list[dict[str, Any]]:
+        return taxonomy.get_subcategories(bucket_id=bucket_id, scope=scope, detector_type=detector_type)
+
+    def get_bucket_details(self, bucket_id: str) -> dict[str, Any]:
+        return taxonomy.get_bucket_details(bucket_id)
+
+    def get_insights(self, project_name: str | None = None, period: str = "30d") -> dict[str, Any]:
+        """Top failures, failure rate and severity over a period ("7d", "30d", "90d")."""
+        runs, tags = self._period_data(project_name, period)
+        return _insights.insights(runs, tags, period)
+
+    def get_trends(self, period: str = "7d", project_name: str | None = None) -> dict[str, Any]:
+        """One point per day: runs, items, failures, average severity."""
+        runs, tags = self._period_data(project_name, period)
+        return _insights.trends(runs, tags, period, int(self._clock() * 1e9))
+
+    def get_security_insights(self, project_name: str | None = None, period: str = "30d") -> dict[str, Any]:
+        """Per security category (S1, S2, ...), how many runs passed and failed."""
+        from analyzer.fa.security import SECURITY_CATEGORIES
+
+        runs, _ = self._period_data(project_name, period, with_tags=False)
+        names = {code: category.name for code, category in SECURITY_CATEGORIES.items()}
+        return _insights.security_insights(runs, names, period)
+
+    def _period_data(self, project_name: str | None, period: str, *, with_tags: bool = True) -> tuple[list, list]:
+        since = _insights.period_start_ns(period, int(self._clock() * 1e9))
+        project = project_name or self._client.config.project_name
+        store = self._client.run_store
+        runs = store.runs_since(since, project_name=project)
+        return runs, (store.tags_since(since, project_name=project) if with_tags else [])
+
+
+def _locals_without_self(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k != "self"}
+
+
+def _trace_id(value: str) -> str:
+    try:
+        return normalize_trace_id(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def _check_paging(limit: int, offset: int) -> None:
+    if not isinstance(limit, int) or limit < 1 or not isinstance(offset, int) or offset < 0:
+        raise ValidationError(f"limit must be >= 1 and offset >= 0 (got limit={limit!r}, offset={offset!r})")
+
+
+def _recorded(options: AnalysisOptions) -> dict[str, Any]:
+    """The options worth keeping with a run (never the judge, which may hold a key)."""
+    return {
+        "feature_kind": options.feature_kind, "buckets": options.buckets, "subcategories": options.subcategories,
+        "run_eval": options.run_eval, "run_security": options.run_security, "run_scan": options.run_scan,
+        "thresholds": options.thresholds.model_dump(),
+    }
+

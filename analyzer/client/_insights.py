@@ -1,0 +1,97 @@
+"""Insights, trends and security insights: aggregates over stored runs and tags (pure functions)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
+from typing import Any
+
+from analyzer.errors import ValidationError
+from analyzer.fa.models import FailureTag
+
+PERIODS = {"7d": 7, "30d": 30, "90d": 90}
+_DAY_NS = 86_400 * 10**9
+
+
+def period_start_ns(period: str, now_ns: int) -> int:
+    """The start of ``period`` ("7d", "30d", "90d") before ``now_ns``."""
+    if period not in PERIODS:
+        raise ValidationError(f"period {period!r} is not supported; use one of {', '.join(PERIODS)}")
+    return now_ns - PERIODS[period] * _DAY_NS
+
+
+def insights(runs: list[tuple[int, dict[str, Any]]], tags: list[tuple[int, FailureTag]], period: str) -> dict:
+    """What fails most, how often and how badly, over the runs of a period."""
+    failing = [tag for _, tag in tags if tag.decision == "fail"]
+    items = sum(run["summary"]["total_items"] for _, run in runs)
+    items_failed = sum(run["summary"]["items_with_failures"] for _, run in runs)
+    by_subcategory: dict[str, list[FailureTag]] = defaultdict(list)
+    for tag in failing:
+        by_subcategory[tag.subcategory_id].append(tag)
+    top = sorted(by_subcategory.values(), key=lambda group: (-len(group), group[0].subcategory_id))
+    return {
+        "period": period,
+        "total_runs": len(runs),
+        "total_items": items,
+        "items_with_failures": items_failed,
+        "failure_rate": round(items_failed / items, 4) if items else 0.0,
+        "total_failures": len(failing),
+        "average_severity": round(sum(t.severity for t in failing) / len(failing), 3) if failing else 0.0,
+        "runs_gating_ci": sum(1 for _, run in runs if run["summary"]["should_gate_ci"]),
+        "top_failures": [
+            {"subcategory_id": group[0].subcategory_id, "subcategory_name": group[0].subcategory_name,
+             "bucket_id": group[0].bucket_id, "count": len(group),
+             "average_severity": round(sum(t.severity for t in group) / len(group), 3)}
+            for group in top[:10]
+        ],
+        "buckets": dict(Counter(tag.bucket_id for tag in failing).most_common()),
+    }
+
+
+def trends(runs: list[tuple[int, dict[str, Any]]], tags: list[tuple[int, FailureTag]], period: str,
+           now_ns: int) -> dict:
+    """One point per day of the period: runs, items, failures and average severity."""
+    days = PERIODS[period]
+    start_day = _day(now_ns - (days - 1) * _DAY_NS)
+    points = {_shift(start_day, offset): {"runs": 0, "items": 0, "items_with_failures": 0, "failures": 0,
+                                          "severity_sum": 0.0} for offset in range(days)}
+    for created_ns, run in runs:
+        point = points.get(_day(created_ns))
+        if point is not None:
+            point["runs"] += 1
+            point["items"] += run["summary"]["total_items"]
+            point["items_with_failures"] += run["summary"]["items_with_failures"]
+    for created_ns, tag in tags:
+        point = points.get(_day(created_ns))
+        if point is not None and tag.decision == "fail":
+            point["failures"] += 1
+            point["severity_sum"] += tag.severity
+    series = []
+    for day, point in points.items():
+        failures = point.pop("failures")
+        severity_sum = point.pop("severity_sum")
+        series.append({"date": day, **point, "failures": failures,
+                       "average_severity": round(severity_sum / failures, 3) if failures else 0.0})
+    return {"period": period, "points": series}
+
+
+def security_insights(runs: list[tuple[int, dict[str, Any]]], categories: dict[str, str], period: str) -> dict:
+    """Per security category, how many runs passed and failed it."""
+    counts = {code: {"name": name, "fail": 0, "pass": 0} for code, name in categories.items()}
+    for _, run in runs:
+        for code, verdict in (run.get("security_flags") or {}).items():
+            entry = counts.setdefault(code, {"name": code, "fail": 0, "pass": 0})
+            entry["fail" if verdict == "fail" else "pass"] += 1
+    return {"period": period, "total_runs": len(runs),
+            "runs_with_security_failures": sum(
+                1 for _, run in runs if "fail" in (run.get("security_flags") or {}).values()),
+            "categories": counts}
+
+
+def _day(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, timezone.utc).strftime("%Y-%m-%d")
+
+
+def _shift(day: str, offset: int) -> str:
+    start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    return datetime.fromtimestamp(start.timestamp() + offset * 86_400, timezone.utc).strftime("%Y-%m-%d")

@@ -1,0 +1,21 @@
+"""FA runs: their models, their SQLite store and their execution."""
+
+from __future__ import annotations
+
+from analyzer.runs._executor import RunFailedError, RunHandle, RunJob, RunSpec, launch, new_run_id
+from analyzer.runs._models import FAResult, RunInfo, RunInput, RunStatus
+from analyzer.runs._store import RunStore
+
+__all__ = [
+    "FAResult",
+    "RunFailedError",
+    "RunHandle",
+    "RunInfo",
+    "RunInput",
+    "RunJob",
+    "RunSpec",
+    "RunStatus",
+    "RunStore",
+    "launch",
+    "new_run_id",
+]

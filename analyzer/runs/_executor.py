@@ -1,0 +1,225 @@
+"""Executing a run: analyze items one by one, report progress, honour cancel, store the outcome.
+
+``run()`` and ``run_async()`` share this path: ``run()`` is ``run_async().wait()``,
+so both return the same result for the same input.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from analyzer.errors import ValiqorError
+from analyzer.fa.engine import AnalysisOptions, analyze_item, summarize
+from analyzer.fa.models import ItemAnalysis
+from analyzer.models import FAItem
+from analyzer.runs._models import FINISHED_STATES, FAResult, RunInput, RunStatus
+from analyzer.runs._store import RunStore, skipped
+
+ProgressCallback = Callable[[RunStatus], None]
+
+
+class RunFailedError(ValiqorError):
+    """The run failed; the message says why (the run id is in it)."""
+
+
+def new_run_id() -> str:
+    return f"run_{uuid.uuid4().hex[:20]}"
+
+
+@dataclass
+class RunSpec:
+    """Everything a run needs besides its items."""
+
+    project_name: str
+    input_type: str  # dataset | trace
+    options: AnalysisOptions
+    trace_id: str | None = None
+    source: str = "api"
+    run_id: str = field(default_factory=new_run_id)
+    recorded_options: dict[str, Any] = field(default_factory=dict)
+
+
+class RunJob:
+    """One run in progress; thread-safe status for handles to read."""
+
+    def __init__(self, spec: RunSpec, items: list[FAItem], store: RunStore,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.spec = spec
+        self.items = items
+        self.store = store
+        self.clock = clock
+        self.cancel_requested = threading.Event()
+        self.done = threading.Event()
+        self.processed = 0
+        self.state = "queued"
+        self.result: FAResult | None = None
+        self.error: str | None = None
+        self._lock = threading.Lock()
+        self.created_s = clock()
+        self.created_ns = int(self.created_s * 1e9)
+
+    @property
+    def run_id(self) -> str:
+        return self.spec.run_id
+
+    def status(self) -> RunStatus:
+        with self._lock:
+            total = len(self.items)
+            return RunStatus(run_id=self.run_id, status=self.state, current_item=self.processed, total_items=total,
+                             progress_percent=100.0 * self.processed / total if total else 100.0, error=self.error)
+
+    def start(self) -> None:
+        """Record the run as running (so it is listed) before any work happens."""
+        self.store.start_run(
+            run_id=self.run_id, project_name=self.spec.project_name, input_type=self.spec.input_type,
+            feature_kind=self.spec.options.feature_kind, trace_id=self.spec.trace_id, source=self.spec.source,
+            created_at=datetime.fromtimestamp(self.created_s, timezone.utc).isoformat(), created_ns=self.created_ns,
+            total_items=len(self.items), options=self.spec.recorded_options)
+        with self._lock:
+            self.state = "running"
+
+    def execute(self) -> None:
+        """Analyze every item (until cancelled) and store the outcome. Never raises."""
+        started = time.perf_counter()
+        analyses: list[ItemAnalysis] = []
+        try:
+            for index, item in enumerate(self.items):
+                if self.cancel_requested.is_set():
+                    break
+                analyses.append(analyze_item(item, index, self.spec.options, run_id=self.run_id))
+                with self._lock:
+                    self.processed = index + 1
+            cancelled = len(analyses) < len(self.items)
+            result = self._build_result(analyses, cancelled, (time.perf_counter() - started) * 1000)
+            self.store.finish_run(result, self.created_ns)
+            with self._lock:
+                self.result, self.state = result, result.status
+        except Exception as exc:  # a bug in a detector must fail this run, not the caller's process
+            message = f"run {self.run_id} failed: {type(exc).__name__}: {exc}"
+            self.store.fail_run(self.run_id, message)
+            with self._lock:
+                self.state, self.error = "failed", message
+        finally:
+            self.done.set()
+
+    def _build_result(self, analyses: list[ItemAnalysis], cancelled: bool, duration_ms: float) -> FAResult:
+        spec = self.spec
+        summary = summarize(analyses, spec.options.thresholds)
+        tags = [tag for analysis in analyses for tag in analysis.tags]
+        kinds = Counter(analysis.feature_kind for analysis in analyses)
+        return FAResult(
+            run_id=self.run_id, status="cancelled" if cancelled else "completed", project_name=spec.project_name,
+            input_type=spec.input_type,  # type: ignore[arg-type]
+            feature_kind=spec.options.feature_kind or (kinds.most_common(1)[0][0] if kinds else None),
+            summary=summary, failure_tags=tags,
+            eval_run_id=f"eval_{self.run_id[4:]}" if spec.options.run_eval else None,
+            eval_metrics=_mean_metrics(analyses) if spec.options.run_eval else {},
+            security_batch_id=f"sec_{self.run_id[4:]}" if spec.options.run_security else None,
+            security_flags=_merged_flags(analyses) if spec.options.run_security else {},
+            detectors_run=list(dict.fromkeys(d for a in analyses for d in a.detectors_run)),
+            detectors_skipped=skipped(s for a in analyses for s in a.detectors_skipped),
+            duration_ms=round(duration_ms, 3), tokens_used=sum(a.tokens_used for a in analyses),
+            created_at=datetime.fromtimestamp(self.created_s, timezone.utc).isoformat(), trace_id=spec.trace_id,
+            inputs=[_run_input(self.items[a.item_index], a) for a in analyses], partial=cancelled,
+            source=spec.source,
+        )
+
+
+def _run_input(item: FAItem, analysis: ItemAnalysis) -> RunInput:
+    failing = [tag for tag in analysis.tags if tag.decision == "fail"]
+    return RunInput(
+        item_index=analysis.item_index, input=item.input, output=item.output, context=item.context,
+        tool_calls=[call.model_dump(exclude_none=True) for call in item.tool_calls], trace_id=item.trace_id,
+        feature_kind=analysis.feature_kind, failures=len(failing),
+        max_severity=max((tag.severity for tag in failing), default=0.0),
+    )
+
+
+def _mean_metrics(analyses: list[ItemAnalysis]) -> dict[str, float]:
+    values: dict[str, list[float]] = {}
+    for analysis in analyses:
+        for name, value in analysis.eval_metrics.items():
+            values.setdefault(name, []).append(value)
+    return {name: round(sum(vals) / len(vals), 4) for name, vals in values.items()}
+
+
+def _merged_flags(analyses: list[ItemAnalysis]) -> dict[str, str]:
+    flags: dict[str, str] = {}
+    for analysis in analyses:
+        for category, verdict in analysis.security_flags.items():
+            if flags.get(category) != "fail":
+                flags[category] = verdict
+    return dict(sorted(flags.items(), key=lambda kv: int(kv[0][1:]) if kv[0][1:].isdigit() else 0))
+
+
+class RunHandle:
+    """Control of an asynchronous run: ``status()``, ``wait()``, ``result()``, ``cancel()``."""
+
+    def __init__(self, job: RunJob, thread: threading.Thread | None) -> None:
+        self._job = job
+        self._thread = thread
+
+    @property
+    def run_id(self) -> str:
+        return self._job.run_id
+
+    def status(self) -> RunStatus:
+        """Status, progress_percent, current_item and total_items, right now."""
+        return self._job.status()
+
+    def is_running(self) -> bool:
+        return self._job.status().status not in FINISHED_STATES
+
+    def cancel(self) -> RunStatus:
+        """Stop after the item being analyzed; what was analyzed is kept (``partial=True``)."""
+        self._job.cancel_requested.set()
+        return self._job.status()
+
+    def wait(self, on_progress: ProgressCallback | None = None, *, timeout: float | None = None,
+             poll_interval: float = 0.1) -> FAResult:
+        """Block until the run ends, calling ``on_progress`` with each new status; return the result.
+
+        Raises:
+            TimeoutError: ``timeout`` seconds passed first (the run goes on).
+            RunFailedError: the run failed.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        last: tuple[str, int] | None = None
+        while True:
+            finished = self._job.done.wait(poll_interval)
+            status = self._job.status()
+            if on_progress is not None and (status.status, status.current_item) != last:
+                last = (status.status, status.current_item)
+                on_progress(status)
+            if finished:
+                return self.result()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"run {self.run_id} is still {status.status} after {timeout}s "
+                                   f"({status.current_item}/{status.total_items} items)")
+
+    def result(self) -> FAResult:
+        """The result of a finished run (partial for a cancelled one)."""
+        if not self._job.done.is_set():
+            raise RunFailedError(f"run {self.run_id} is still {self._job.status().status}; "
+                                 "call wait() or check is_running() first")
+        if self._job.result is None:
+            raise RunFailedError(self._job.error or f"run {self.run_id} failed")
+        return self._job.result
+
+
+def launch(job: RunJob, *, background: bool) -> RunHandle:
+    """Start ``job``: in a daemon thread, or on the calling thread (``background=False``)."""
+    job.start()
+    if not background:
+        job.execute()
+        return RunHandle(job, None)
+    thread = threading.Thread(target=job.execute, name=f"valiqor-{job.run_id}", daemon=True)
+    thread.start()
+    return RunHandle(job, thread)

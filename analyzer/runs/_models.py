@@ -1,0 +1,95 @@
+"""What a run looks like to users: ``FAResult``, ``RunStatus``, ``RunInput``, ``RunInfo``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from analyzer.fa.models import FailureTag, RunSummary, SkippedDetector
+
+RunState = Literal["queued", "running", "completed", "failed", "cancelled"]
+FINISHED_STATES = ("completed", "failed", "cancelled")
+
+
+class RunInput(BaseModel):
+    """One analyzed item of a run, with its per-item stats."""
+
+    item_index: int
+    input: str
+    output: str
+    context: list[str] = Field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    trace_id: str | None = None
+    feature_kind: str | None = None
+    failures: int = 0
+    max_severity: float = 0.0
+    analyzed: bool = True  # False for items a cancelled run never reached
+
+
+class RunStatus(BaseModel):
+    """Progress of a run, as ``handle.status()`` and ``on_progress`` see it."""
+
+    run_id: str
+    status: RunState
+    progress_percent: float
+    current_item: int
+    total_items: int
+    error: str | None = None
+
+
+class FAResult(BaseModel):
+    """The result of a Failure Analysis run (field names as in the seed guide)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    run_id: str
+    status: RunState
+    project_name: str
+    input_type: Literal["dataset", "trace"]
+    feature_kind: str | None
+    summary: RunSummary
+    failure_tags: list[FailureTag] = Field(default_factory=list)
+    eval_run_id: str | None = None
+    eval_metrics: dict[str, float] = Field(default_factory=dict)
+    security_batch_id: str | None = None
+    security_flags: dict[str, str] = Field(default_factory=dict)
+    detectors_run: list[str] = Field(default_factory=list)
+    detectors_skipped: list[SkippedDetector] = Field(default_factory=list)
+    duration_ms: float = 0.0
+    tokens_used: int = 0
+    created_at: str
+    trace_id: str | None = None
+    inputs: list[RunInput] = Field(default_factory=list)
+    partial: bool = False  # a cancelled run: only the analyzed items are in it
+    error: str | None = None
+    source: str = "api"  # api | cli | monitor | playground
+
+    @property
+    def tags(self) -> list[FailureTag]:
+        """Alias of ``failure_tags``."""
+        return self.failure_tags
+
+    def failures(self) -> list[FailureTag]:
+        """The tags whose decision is ``fail``."""
+        return [tag for tag in self.failure_tags if tag.decision == "fail"]
+
+
+class RunInfo(BaseModel):
+    """One line of ``list_runs``."""
+
+    run_id: str
+    project_name: str
+    status: RunState
+    input_type: str
+    feature_kind: str | None
+    trace_id: str | None
+    created_at: str
+    duration_ms: float
+    total_items: int
+    items_with_failures: int | None
+    total_failures_detected: int | None
+    overall_severity: float | None
+    primary_failure: str | None
+    should_gate_ci: bool | None
+    source: str

@@ -1,0 +1,269 @@
+"""The run store: FA runs, their inputs and tags, in SQLite (WAL, numbered migrations).
+
+A run's row is written when it starts (so it can be listed and polled) and
+its items and tags in one transaction when it ends, so a run is never stored
+half-way. A run left ``running`` by a process that died is marked ``failed``
+the next time a store is opened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from analyzer.fa.models import FailureTag, RunSummary, SkippedDetector
+from analyzer.runs._models import FAResult, RunInfo, RunInput
+from valiqor_trace.store._sqlite import apply_migrations, connect, transaction
+
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        project_name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        input_type TEXT NOT NULL,
+        feature_kind TEXT,
+        trace_id TEXT,
+        source TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_ns INTEGER NOT NULL,
+        owner_pid INTEGER,
+        total_items INTEGER NOT NULL,
+        duration_ms REAL NOT NULL DEFAULT 0,
+        tokens_used INTEGER NOT NULL DEFAULT 0,
+        partial INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        options TEXT NOT NULL DEFAULT '{}',
+        summary TEXT,
+        result TEXT
+    );
+    CREATE INDEX runs_by_project ON runs (project_name, created_ns);
+    CREATE TABLE run_inputs (
+        run_id TEXT NOT NULL REFERENCES runs(run_id),
+        item_index INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (run_id, item_index)
+    );
+    CREATE TABLE tags (
+        tag_id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES runs(run_id),
+        item_index INTEGER NOT NULL,
+        bucket_id TEXT NOT NULL,
+        subcategory_id TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        severity REAL NOT NULL,
+        confidence REAL NOT NULL,
+        created_ns INTEGER NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE INDEX tags_by_run ON tags (run_id, item_index);
+    CREATE INDEX tags_by_time ON tags (created_ns);
+    CREATE TABLE rate_events (
+        name TEXT NOT NULL,
+        at_ns INTEGER NOT NULL
+    );
+    CREATE INDEX rate_events_by_name ON rate_events (name, at_ns)
+    """,
+)
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunStore:
+    """Read and write FA runs. Thread-safe; several processes may share the file."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._lock = threading.Lock()
+        self._conn = connect(self.path)
+        apply_migrations(self._conn, _MIGRATIONS)
+        self._fail_orphaned_runs()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def _fail_orphaned_runs(self) -> None:
+        with self._lock:
+            rows = self._conn.execute("SELECT run_id, owner_pid FROM runs WHERE status IN ('queued', 'running')")
+            orphans = [run_id for run_id, pid in rows.fetchall() if not _pid_alive(pid)]
+            for run_id in orphans:
+                self._conn.execute("UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?",
+                                   ("interrupted: the process running it stopped before it finished", run_id))
+
+    # -- writing -----------------------------------------------------------------
+
+    def start_run(self, *, run_id: str, project_name: str, input_type: str, feature_kind: str | None,
+                  trace_id: str | None, source: str, created_at: str, created_ns: int, total_items: int,
+                  options: dict[str, Any]) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO runs (run_id, project_name, status, input_type, feature_kind, trace_id, source, "
+                "created_at, created_ns, owner_pid, total_items, options) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, "
+                "?, ?, ?)",
+                (run_id, project_name, input_type, feature_kind, trace_id, source, created_at, created_ns,
+                 os.getpid(), total_items, json.dumps(options, default=str)))
+
+    def finish_run(self, result: FAResult, created_ns: int) -> None:
+        """Store the run's outcome, inputs and tags together."""
+        payload = result.model_dump(mode="json", exclude={"failure_tags", "inputs"})
+        with self._lock, transaction(self._conn):
+            self._conn.execute(
+                "UPDATE runs SET status = ?, feature_kind = ?, duration_ms = ?, tokens_used = ?, partial = ?, "
+                "error = ?, summary = ?, result = ? WHERE run_id = ?",
+                (result.status, result.feature_kind, result.duration_ms, result.tokens_used, int(result.partial),
+                 result.error, result.summary.model_dump_json(), json.dumps(payload), result.run_id))
+            self._conn.executemany(
+                "INSERT INTO run_inputs (run_id, item_index, payload) VALUES (?, ?, ?)",
+                [(result.run_id, item.item_index, item.model_dump_json()) for item in result.inputs])
+            self._conn.executemany(
+                "INSERT INTO tags (tag_id, run_id, item_index, bucket_id, subcategory_id, decision, severity, "
+                "confidence, created_ns, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(tag.tag_id, result.run_id, tag.item_index, tag.bucket_id, tag.subcategory_id, tag.decision,
+                  tag.severity, tag.confidence, created_ns, tag.model_dump_json()) for tag in result.failure_tags])
+
+    def fail_run(self, run_id: str, error: str) -> None:
+        with self._lock:
+            self._conn.execute("UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?", (error, run_id))
+
+    # -- reading -----------------------------------------------------------------
+
+    def get_result(self, run_id: str) -> FAResult | None:
+        with self._lock:
+            row = self._conn.execute("SELECT result, status, error FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            return None
+        if row[0] is None:  # still running, or failed before it had a result
+            return None
+        data = json.loads(row[0])
+        data["failure_tags"] = self.get_tags(run_id)
+        data["inputs"] = self.get_inputs(run_id)
+        return FAResult.model_validate(data)
+
+    def get_status_row(self, run_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._conn.execute("SELECT status, total_items, error FROM runs WHERE run_id = ?",
+                                     (run_id,)).fetchone()
+        return None if row is None else {"status": row[0], "total_items": row[1], "error": row[2]}
+
+    def get_inputs(self, run_id: str) -> list[RunInput]:
+        with self._lock:
+            rows = self._conn.execute("SELECT payload FROM run_inputs WHERE run_id = ? ORDER BY item_index",
+                                      (run_id,)).fetchall()
+        return [RunInput.model_validate_json(row[0]) for row in rows]
+
+    def get_tags(self, run_id: str, *, decision: str | None = None) -> list[FailureTag]:
+        query = "SELECT payload FROM tags WHERE run_id = ?"
+        params: list[Any] = [run_id]
+        if decision is not None:
+            query += " AND decision = ?"
+            params.append(decision)
+        with self._lock:
+            rows = self._conn.execute(query + " ORDER BY item_index, severity DESC, tag_id", params).fetchall()
+        return [FailureTag.model_validate_json(row[0]) for row in rows]
+
+    def has_run(self, run_id: str) -> bool:
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is not None
+
+    def list_runs(self, *, project_name: str | None = None, limit: int = 50, offset: int = 0,
+                  status: str | None = None, source: str | None = None) -> list[RunInfo]:
+        where, params = _run_filters(project_name, status, source)
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT run_id, project_name, status, input_type, feature_kind, trace_id, created_at, duration_ms, "
+                f"total_items, summary, source FROM runs {where} ORDER BY created_ns DESC, run_id LIMIT ? OFFSET ?",
+                (*params, limit, offset)).fetchall()
+        return [_run_info(row) for row in rows]
+
+    def count_runs(self, *, project_name: str | None = None, status: str | None = None,
+                   source: str | None = None) -> int:
+        where, params = _run_filters(project_name, status, source)
+        with self._lock:
+            return self._conn.execute(f"SELECT COUNT(*) FROM runs {where}", params).fetchone()[0]
+
+    def tags_since(self, since_ns: int, *, project_name: str | None = None) -> list[tuple[int, FailureTag]]:
+        """(created_ns, tag) of every tag stored since ``since_ns``, for insights and trends."""
+        query = ("SELECT t.created_ns, t.payload FROM tags t JOIN runs r ON r.run_id = t.run_id "
+                 "WHERE t.created_ns >= ?")
+        params: list[Any] = [since_ns]
+        if project_name is not None:
+            query += " AND r.project_name = ?"
+            params.append(project_name)
+        with self._lock:
+            rows = self._conn.execute(query, params).fetchall()
+        return [(row[0], FailureTag.model_validate_json(row[1])) for row in rows]
+
+    def runs_since(self, since_ns: int, *, project_name: str | None = None) -> list[tuple[int, dict[str, Any]]]:
+        """(created_ns, stored result payload) of finished runs since ``since_ns``."""
+        query = "SELECT created_ns, result FROM runs WHERE created_ns >= ? AND result IS NOT NULL"
+        params: list[Any] = [since_ns]
+        if project_name is not None:
+            query += " AND project_name = ?"
+            params.append(project_name)
+        with self._lock:
+            rows = self._conn.execute(query, params).fetchall()
+        return [(row[0], json.loads(row[1])) for row in rows]
+
+    # -- rate limits ---------------------------------------------------------------
+
+    def take_rate_slot(self, name: str, now_ns: int, limits: Sequence[tuple[int, int]]) -> int | None:
+        """Record one use of ``name`` unless a ``(max_count, window_ns)`` limit is full.
+
+        Returns:
+            None when the use was recorded, else how many ns until a slot frees up.
+        """
+        longest = max(window for _, window in limits)
+        with self._lock, transaction(self._conn):
+            self._conn.execute("DELETE FROM rate_events WHERE name = ? AND at_ns < ?", (name, now_ns - longest))
+            times = [row[0] for row in self._conn.execute(
+                "SELECT at_ns FROM rate_events WHERE name = ? ORDER BY at_ns", (name,)).fetchall()]
+            for max_count, window in limits:
+                recent = [t for t in times if t > now_ns - window]
+                if len(recent) >= max_count:
+                    return recent[len(recent) - max_count] + window - now_ns
+            self._conn.execute("INSERT INTO rate_events (name, at_ns) VALUES (?, ?)", (name, now_ns))
+        return None
+
+
+def _run_filters(project_name: str | None, status: str | None, source: str | None) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    for column, value in (("project_name", project_name), ("status", status), ("source", source)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def _run_info(row: Sequence[Any]) -> RunInfo:
+    summary = RunSummary.model_validate_json(row[9]) if row[9] else None
+    return RunInfo(
+        run_id=row[0], project_name=row[1], status=row[2], input_type=row[3], feature_kind=row[4],
+        trace_id=row[5], created_at=row[6], duration_ms=row[7], total_items=row[8],
+        items_with_failures=summary.items_with_failures if summary else None,
+        total_failures_detected=summary.total_failures_detected if summary else None,
+        overall_severity=summary.overall_severity if summary else None,
+        primary_failure=summary.primary_failure if summary else None,
+        should_gate_ci=summary.should_gate_ci if summary else None, source=row[10],
+    )
+
+
+def skipped(items: Iterable[SkippedDetector]) -> list[SkippedDetector]:
+    """De-duplicate skipped detectors across items, keeping the first reason."""
+    seen: dict[str, SkippedDetector] = {}
+    for item in items:
+        seen.setdefault(item.detector, item)
+    return list(seen.values())
