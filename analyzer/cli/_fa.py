@@ -1,0 +1,126 @@
+"""``valiqor fa run|status|result|list|taxonomy``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from analyzer.cli._report import GATE_EXIT_CODE, ProgressBar, format_result
+from analyzer.datasets import load_dataset_file
+
+
+def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
+    fa = cli.group("fa", "Failure Analysis: analyze datasets and traces, read past runs")
+
+    run = fa.add_parser("run", help="analyze a dataset file or a trace",
+                        description=f"Exit codes: 0 ok, 1 error, {GATE_EXIT_CODE} when the CI gate says block "
+                                    "(should_gate_ci; --no-gate to always exit 0).")
+    source = run.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", type=Path, help="items in .json, .jsonl or .csv")
+    source.add_argument("--trace-id", help="a trace in the local store (32 hex, tr_ prefix accepted)")
+    run.add_argument("--project-name")
+    run.add_argument("--feature-kind", choices=["rag", "agent", "agentic_rag", "generic_llm"])
+    run.add_argument("--buckets", help="comma-separated bucket ids")
+    run.add_argument("--subcategories", help="comma-separated subcategory ids")
+    run.add_argument("--no-eval", action="store_true", help="skip eval metrics")
+    run.add_argument("--no-security", action="store_true", help="skip security flags")
+    run.add_argument("--no-gate", action="store_true", help="exit 0 even when should_gate_ci is true")
+    run.add_argument("--json", action="store_true", help="print the full result as JSON")
+    run.add_argument("--output", type=Path, help="also write the full result as JSON to this file")
+    run.set_defaults(func=run_command)
+
+    status = fa.add_parser("status", help="status of a run")
+    status.add_argument("--run-id", required=True)
+    status.set_defaults(func=status_command)
+
+    result = fa.add_parser("result", help="the result of a run")
+    result.add_argument("--run-id", required=True)
+    result.add_argument("--output", type=Path, help="write the result as JSON to this file")
+    result.add_argument("--json", action="store_true")
+    result.set_defaults(func=result_command)
+
+    listing = fa.add_parser("list", help="past runs, newest first")
+    listing.add_argument("--project-name")
+    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=list_command)
+
+    taxonomy = fa.add_parser("taxonomy", help="the failure taxonomy: buckets and subcategories")
+    taxonomy.add_argument("--json", action="store_true")
+    taxonomy.set_defaults(func=taxonomy_command)
+
+
+def _client(args: argparse.Namespace):  # noqa: ANN202
+    from analyzer.client import ValiqorClient
+
+    return ValiqorClient(project_name=getattr(args, "project_name", None))
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return [part.strip() for part in value.split(",") if part.strip()] if value else None
+
+
+def run_command(args: argparse.Namespace) -> int:
+    client = _client(args)
+    options = dict(feature_kind=args.feature_kind, buckets=_csv(args.buckets), subcategories=_csv(args.subcategories),
+                   run_eval=not args.no_eval, run_security=not args.no_security)
+    if args.dataset is not None:
+        handle = client.failure_analysis.run_async(dataset=load_dataset_file(args.dataset), **options)
+    else:
+        handle = client.failure_analysis.run_async(trace_id=args.trace_id, **options)
+    result = handle.wait(on_progress=ProgressBar())
+    if args.output:
+        args.output.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    print(result.model_dump_json(indent=2) if args.json else format_result(result))
+    if result.summary.should_gate_ci and not args.no_gate:
+        return GATE_EXIT_CODE
+    return 0
+
+
+def status_command(args: argparse.Namespace) -> int:
+    status = _client(args).failure_analysis.get_status(args.run_id)
+    print(f"{status.run_id}  {status.status}  {status.progress_percent:.0f}%  "
+          f"{status.current_item}/{status.total_items} items" + (f"  {status.error}" if status.error else ""))
+    return 0
+
+
+def result_command(args: argparse.Namespace) -> int:
+    result = _client(args).failure_analysis.get_result(args.run_id)
+    if args.output:
+        args.output.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        print(f"wrote {args.output}")
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    elif not args.output:
+        print(format_result(result))
+    return 0
+
+
+def list_command(args: argparse.Namespace) -> int:
+    runs = _client(args).failure_analysis.list_runs(project_name=args.project_name, limit=args.limit)
+    if args.json:
+        print(json.dumps([run.model_dump() for run in runs], indent=2))
+        return 0
+    if not runs:
+        print("no runs yet: try `valiqor fa run --dataset FILE`")
+        return 0
+    print(f"{'run id':<24}  {'created (UTC)':<19}  {'status':<9}  {'type':<7}  {'items':>5}  {'fail':>4}  "
+          f"{'sev':>3}  primary failure")
+    for run in runs:
+        print(f"{run.run_id:<24}  {run.created_at[:19].replace('T', ' '):<19}  {run.status:<9}  {run.input_type:<7}  "
+              f"{run.total_items:>5}  {run.items_with_failures if run.items_with_failures is not None else '-':>4}  "
+              f"{run.overall_severity if run.overall_severity is not None else 0:>3.0f}  {run.primary_failure or '-'}")
+    return 0
+
+
+def taxonomy_command(args: argparse.Namespace) -> int:
+    taxonomy = _client(args).failure_analysis.get_taxonomy()
+    if args.json:
+        print(json.dumps(taxonomy, indent=2))
+        return 0
+    for bucket in taxonomy:
+        print(f"{bucket['name']} ({bucket['id']})")
+        for sub in bucket.get("subcategories", []):
+            print(f"  - {sub['id']:<26} {sub['scope']:<12} {sub['detector_type']:<13} {sub['name']}")
+    return 0
