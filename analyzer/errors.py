@@ -1,0 +1,105 @@
+"""The analyzer's errors: one typed hierarchy, rooted in :class:`ValiqorError`.
+
+Every error the analyzer, its trace sources, the FA engine and the client raise
+on purpose is one of these, so callers can catch ``ValiqorError`` alone. Each
+message names the thing at fault (trace, file and line, item and field) and the
+fix. Where a built-in exception means the same, the class also derives from it,
+so ``except LookupError`` or ``except TimeoutError`` keep working::
+
+    ValiqorError
+     ├── ValidationError          (ValueError)   bad argument or item: names the item, the field, the fix
+     │    └── ImportFormatError                   a trace file that cannot be read: names file and line/record
+     ├── NotFoundError            (LookupError)  no source has the trace (or run); names every source tried
+     ├── TraceIncompleteError     (TimeoutError) spans arrived but the root span did not, within the timeout
+     ├── SourceError                             a trace backend or file could not be reached or answered badly
+     │    ├── AuthenticationError                 the backend refused the credentials (HTTP 401/403)
+     │    └── RateLimitError                      too many requests (HTTP 429, or a local quota); retry later
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "ImportFormatError",
+    "NotFoundError",
+    "RateLimitError",
+    "SourceError",
+    "TraceIncompleteError",
+    "ValidationError",
+    "ValiqorError",
+]
+
+
+class ValiqorError(Exception):
+    """Base of every error the analyzer raises on purpose."""
+
+
+class ValidationError(ValiqorError, ValueError):
+    """An argument, a dataset item or a record is not valid; the message names the field and the fix."""
+
+
+class ImportFormatError(ValidationError):
+    """A trace file could not be read; nothing from it was imported.
+
+    Attributes:
+        path: the file.
+        location: where in it ("line 12", "record 3", "byte 40"), or ``None`` for the whole file.
+        reason: what is wrong there.
+    """
+
+    def __init__(self, path: str, location: str | None, reason: str) -> None:
+        self.path = path
+        self.location = location
+        self.reason = reason
+        where = f"{path}, {location}" if location else path
+        super().__init__(f"cannot import {where}: {reason} (nothing from this file was imported)")
+
+
+class NotFoundError(ValiqorError, LookupError):
+    """The trace (or run) is in none of the places looked at.
+
+    Attributes:
+        trace_id: the normalized id looked for.
+        sources: a description of each source tried, in order.
+    """
+
+    def __init__(self, message: str, *, trace_id: str | None = None, sources: list[str] | None = None) -> None:
+        self.trace_id = trace_id
+        self.sources = list(sources or [])
+        super().__init__(message)
+
+
+class TraceIncompleteError(ValiqorError, TimeoutError):
+    """Some spans of the trace arrived, but not its root span, before the timeout.
+
+    Attributes:
+        trace_id: the trace.
+        span_count: how many spans had arrived.
+        timeout_s: how long we waited.
+    """
+
+    def __init__(self, message: str, *, trace_id: str, span_count: int, timeout_s: float) -> None:
+        self.trace_id = trace_id
+        self.span_count = span_count
+        self.timeout_s = timeout_s
+        super().__init__(message)
+
+
+class SourceError(ValiqorError):
+    """A trace source (HTTP backend, file) failed or answered with something unreadable."""
+
+
+class AuthenticationError(SourceError):
+    """The backend refused the request's credentials (HTTP 401 or 403)."""
+
+
+class RateLimitError(SourceError):
+    """Too many requests: the backend answered HTTP 429, or a local quota is used up.
+
+    Attributes:
+        retry_after_s: seconds to wait before trying again, when known.
+    """
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)

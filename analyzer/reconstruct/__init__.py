@@ -1,0 +1,52 @@
+"""Spans -> trace tree -> FA item: pure functions, no I/O.
+
+Reads the spans of valiqor-trace itself, the OpenTelemetry GenAI semantic
+conventions (current attributes, the older ``gen_ai.prompt``/``gen_ai.completion``
+attributes and per-message events), OpenInference and OpenLLMetry. The rules
+are in :mod:`analyzer.reconstruct._rules` and ``docs/reconstruction.md``.
+
+Example:
+    spans = store.get_trace(trace_id)
+    item = reconstruct_item(spans)
+    print(item.input, item.output, item.context, item.tool_calls)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from analyzer.models import FAItem
+from analyzer.reconstruct._classify import view_of
+from analyzer.reconstruct._rules import build_item
+from analyzer.reconstruct._tree import TraceTree, build_tree
+from analyzer.reconstruct._turns import split_turns
+from analyzer.reconstruct._views import SpanView
+from valiqor_trace.store import SpanRecord
+
+__all__ = ["SpanView", "TraceTree", "build_tree", "reconstruct_item", "reconstruct_turns", "span_views"]
+
+
+def span_views(tree: TraceTree) -> dict[str, SpanView]:
+    """span id -> what the span means, for every span of ``tree`` (in start order)."""
+    return {span.span_id: view_of(span) for span in tree.spans}
+
+
+def reconstruct_item(spans: Sequence[SpanRecord] | TraceTree) -> FAItem:
+    """The FA item of one trace: input, output, context, tool calls and trace facts.
+
+    Args:
+        spans: every span of one trace (any order), or its tree.
+
+    Raises:
+        ValueError: when no span is given or spans of several traces are mixed.
+    """
+    tree = spans if isinstance(spans, TraceTree) else build_tree(spans)
+    views = span_views(tree)
+    return build_item(tree, list(views.values()))
+
+
+def reconstruct_turns(spans: Sequence[SpanRecord] | TraceTree) -> list[FAItem]:
+    """One FA item per independent LLM interaction of the trace (e.g. each turn of a chat session)."""
+    tree = spans if isinstance(spans, TraceTree) else build_tree(spans)
+    views = span_views(tree)
+    return [build_item(tree, group) for group in split_turns(tree, views)]

@@ -1,0 +1,157 @@
+"""Reader for the OpenTelemetry GenAI semantic conventions, in every published form.
+
+- current attributes: ``gen_ai.input.messages`` / ``gen_ai.output.messages`` /
+  ``gen_ai.system_instructions`` (JSON parts), ``gen_ai.tool.definitions``,
+  ``execute_tool`` spans (``gen_ai.tool.call.id/arguments/result``), retrieval
+  spans (``gen_ai.retrieval.query.text`` / ``gen_ai.retrieval.documents``);
+- the older JSON attributes ``gen_ai.prompt`` / ``gen_ai.completion`` and the
+  events that carried them (``gen_ai.content.prompt`` / ``gen_ai.content.completion``);
+- per-message events: ``gen_ai.{system,user,assistant,tool}.message`` and
+  ``gen_ai.choice`` (span events, or log records attached to their span on import),
+  and ``gen_ai.client.inference.operation.details``.
+
+Our own instrumentors write the current attributes, so this reader covers them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from analyzer.reconstruct import _views as v
+from analyzer.reconstruct._messages import messages_of, message_of, role_of, tool_definition_of
+from analyzer.reconstruct._values import as_int, as_list, document_text, parse_json, text_of, to_text
+from valiqor_trace.store import SpanEvent, SpanRecord
+
+OPERATION_KINDS = {
+    "chat": v.LLM, "text_completion": v.LLM, "generate_content": v.LLM, "completion": v.LLM,
+    "execute_tool": v.TOOL, "retrieval": v.RETRIEVAL, "vector_db_retrieve": v.RETRIEVAL,
+    "embeddings": v.EMBEDDING, "invoke_agent": v.AGENT, "create_agent": v.AGENT,
+    "invoke_workflow": v.WORKFLOW, "execute_task": v.CHAIN,
+}
+_MESSAGE_EVENTS = {"gen_ai.system.message": "system", "gen_ai.user.message": "user",
+                   "gen_ai.assistant.message": "assistant", "gen_ai.tool.message": "tool"}
+
+
+def kind(attributes: Mapping[str, Any]) -> str | None:
+    op = attributes.get("gen_ai.operation.name")
+    return OPERATION_KINDS.get(str(op)) if op is not None else None
+
+
+def is_genai(attributes: Mapping[str, Any]) -> bool:
+    return "gen_ai.operation.name" in attributes or "gen_ai.input.messages" in attributes \
+        or "gen_ai.system" in attributes or "gen_ai.provider.name" in attributes
+
+
+def read_llm(span: SpanRecord) -> v.LLMCall | None:
+    """The model call on ``span``, or ``None`` when it records no GenAI messages or model."""
+    attrs = span.attributes
+    inputs, outputs = _attribute_messages(attrs)
+    if not inputs and not outputs:
+        inputs, outputs = _event_messages(span.events)
+    if not inputs and not outputs and not (kind(attrs) == v.LLM or "gen_ai.request.model" in attrs):
+        return None
+    call = v.LLMCall(input_messages=inputs, output_messages=outputs,
+                     request_model=_str(attrs.get("gen_ai.request.model")),
+                     response_model=_str(attrs.get("gen_ai.response.model")))
+    call.system_prompt = _system_instructions(attrs.get("gen_ai.system_instructions"))
+    for definition in as_list(attrs.get("gen_ai.tool.definitions")):
+        parsed = tool_definition_of(definition)
+        if parsed:
+            call.tool_definitions.append(parsed)
+    call.finish_reasons = [str(r) for r in as_list(attrs.get("gen_ai.response.finish_reasons"))] or \
+        [m.finish_reason for m in outputs if m.finish_reason]
+    call.input_tokens = as_int(attrs.get("gen_ai.usage.input_tokens", attrs.get("gen_ai.usage.prompt_tokens")))
+    call.output_tokens = as_int(attrs.get("gen_ai.usage.output_tokens",
+                                          attrs.get("gen_ai.usage.completion_tokens")))
+    output_type = attrs.get("gen_ai.output.type") or attrs.get("gen_ai.openai.request.response_format")
+    call.response_format = parse_json(output_type) if output_type else None
+    return call
+
+
+def _attribute_messages(attrs: Mapping[str, Any]) -> tuple[list[v.Message], list[v.Message]]:
+    inputs = messages_of(attrs.get("gen_ai.input.messages"))
+    outputs = messages_of(attrs.get("gen_ai.output.messages"))
+    if not inputs and isinstance(attrs.get("gen_ai.prompt"), str):  # semconv 1.26-1.27 JSON attributes
+        inputs = messages_of(attrs["gen_ai.prompt"])
+    if not outputs and isinstance(attrs.get("gen_ai.completion"), str):
+        outputs = messages_of(attrs["gen_ai.completion"])
+    return inputs, outputs
+
+
+def _event_messages(events: list[SpanEvent]) -> tuple[list[v.Message], list[v.Message]]:
+    inputs: list[v.Message] = []
+    outputs: list[v.Message] = []
+    for event in events:
+        attrs = event.attributes
+        body = _event_body(attrs)
+        if event.name in _MESSAGE_EVENTS:
+            message = message_of({**body, "role": body.get("role") or _MESSAGE_EVENTS[event.name]})
+            inputs.append(message)
+        elif event.name == "gen_ai.choice":
+            choice = body if "message" in body else {"message": body, **body}
+            message = message_of({"message": {"role": "assistant", **(choice.get("message") or {})},
+                                  "finish_reason": choice.get("finish_reason")})
+            outputs.append(message)
+        elif event.name == "gen_ai.content.prompt":
+            inputs.extend(messages_of(attrs.get("gen_ai.prompt")))
+        elif event.name == "gen_ai.content.completion":
+            outputs.extend(messages_of(attrs.get("gen_ai.completion")))
+        elif "gen_ai.input.messages" in attrs or "gen_ai.output.messages" in attrs:
+            more_in, more_out = _attribute_messages(attrs)
+            inputs.extend(more_in)
+            outputs.extend(more_out)
+    return inputs, outputs
+
+
+def _event_body(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    # Events API records carry a body; exported as span events it sits under "body" (or flat).
+    body = parse_json(attrs.get("body"))
+    if isinstance(body, Mapping):
+        return dict(body)
+    return {k: parse_json(val) if k in ("tool_calls", "message") else val for k, val in attrs.items()
+            if not k.startswith("gen_ai.system") and k != "event.name"}
+
+
+def _system_instructions(value: Any) -> str | None:
+    if value is None:
+        return None
+    parsed = parse_json(value)
+    if isinstance(parsed, list):
+        texts = [to_text(p.get("content")) if isinstance(p, Mapping) else to_text(p) for p in parsed]
+        return "\n".join(t for t in texts if t) or None
+    return to_text(parsed)
+
+
+def read_tool(span: SpanRecord) -> v.ToolExec | None:
+    attrs = span.attributes
+    if kind(attrs) != v.TOOL and "gen_ai.tool.name" not in attrs:
+        return None
+    from analyzer.reconstruct._tools import tool_arguments, tool_output
+
+    arguments, args_call_id = tool_arguments(attrs.get("gen_ai.tool.call.arguments"))
+    output, output_call_id = tool_output(attrs.get("gen_ai.tool.call.result"))
+    name = attrs.get("gen_ai.tool.name") or span.name.removeprefix("execute_tool ").strip()
+    return v.ToolExec(name=str(name), call_id=_str(attrs.get("gen_ai.tool.call.id")) or args_call_id or output_call_id,
+                      arguments=arguments, output=output)
+
+
+def read_retrieval(span: SpanRecord) -> v.Retrieval | None:
+    attrs = span.attributes
+    if "gen_ai.retrieval.documents" not in attrs and kind(attrs) != v.RETRIEVAL:
+        return None
+    docs = [document_text(d) for d in as_list(attrs.get("gen_ai.retrieval.documents"))]
+    return v.Retrieval(query=_str(attrs.get("gen_ai.retrieval.query.text")), documents=[d for d in docs if d])
+
+
+def read_io(span: SpanRecord) -> tuple[str | None, str | None]:
+    """Input and output text of an agent/workflow span that records messages."""
+    attrs = span.attributes
+    inputs, outputs = _attribute_messages(attrs)
+    users = [m for m in inputs if role_of(m.role) == "user" and m.text]
+    answers = [m for m in outputs if m.text]
+    return (users[-1].text if users else None), (answers[-1].text if answers else text_of(None))
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)

@@ -1,0 +1,134 @@
+"""Chat messages in the shapes instrumentations record them, turned into :class:`Message`.
+
+Two families: the GenAI semantic-convention shape (``{"role", "parts": [...]}``)
+and the OpenAI API shape (``{"role", "content", "tool_calls", "tool_call_id"}``),
+which older GenAI attributes, per-message events and many exports use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from analyzer.reconstruct._values import normalize_arguments, parse_json, to_text
+from analyzer.reconstruct._views import Message, ToolRequest
+
+_ROLE_ALIASES = {"human": "user", "ai": "assistant", "model": "assistant", "developer": "system",
+                 "function": "tool", "ipython": "tool"}
+
+
+def role_of(value: Any) -> str:
+    role = str(value or "").lower()
+    return _ROLE_ALIASES.get(role, role)
+
+
+def messages_of(value: Any) -> list[Message]:
+    """Messages from a JSON list (either family); [] when it is not one."""
+    value = parse_json(value)
+    if isinstance(value, Mapping):
+        value = value.get("messages", [value])
+    if not isinstance(value, list):
+        return []
+    out = []
+    for item in value:
+        item = parse_json(item)
+        if isinstance(item, Mapping):
+            out.append(message_of(item))
+    return out
+
+
+def message_of(item: Mapping[str, Any]) -> Message:
+    """One message of either family."""
+    if isinstance(item.get("message"), Mapping) and "role" not in item:
+        # An OpenAI choice ({"index", "finish_reason", "message"}) or a gen_ai.choice event body.
+        message = message_of(item["message"])
+        message.finish_reason = message.finish_reason or _str(item.get("finish_reason"))
+        return message
+    if isinstance(item.get("parts"), list):
+        return _from_parts(item)
+    return _from_openai(item)
+
+
+def _from_parts(item: Mapping[str, Any]) -> Message:
+    message = Message(role=role_of(item.get("role")), finish_reason=_str(item.get("finish_reason")))
+    texts: list[str] = []
+    for part in item["parts"]:
+        if not isinstance(part, Mapping):
+            continue
+        kind = part.get("type")
+        if kind == "text" or (kind is None and "content" in part):
+            text = to_text(part.get("content"))
+            if text:
+                texts.append(text)
+        elif kind == "tool_call":
+            message.tool_calls.append(ToolRequest(id=_str(part.get("id")), name=str(part.get("name") or ""),
+                                                  arguments=normalize_arguments(part.get("arguments"))))
+        elif kind == "tool_call_response":
+            message.tool_call_id = _str(part.get("id"))
+            texts.append(to_text(part.get("response")) or "")
+    message.text = "\n".join(texts) if texts else None
+    return message
+
+
+def _from_openai(item: Mapping[str, Any]) -> Message:
+    message = Message(role=role_of(item.get("role")), text=content_text(item.get("content")),
+                      tool_call_id=_str(item.get("tool_call_id")) or (
+                          _str(item.get("id")) if role_of(item.get("role")) == "tool" else None),
+                      finish_reason=_str(item.get("finish_reason")))
+    for call in parse_json(item.get("tool_calls")) or []:
+        request = tool_request_of(call)
+        if request is not None:
+            message.tool_calls.append(request)
+    function_call = parse_json(item.get("function_call"))
+    if isinstance(function_call, Mapping) and function_call.get("name"):  # the pre-tools API
+        message.tool_calls.append(ToolRequest(id=None, name=str(function_call["name"]),
+                                              arguments=normalize_arguments(function_call.get("arguments"))))
+    return message
+
+
+def tool_request_of(call: Any) -> ToolRequest | None:
+    """A tool request in the OpenAI shape (``{"id", "function": {"name", "arguments"}}``) or flat."""
+    call = parse_json(call)
+    if not isinstance(call, Mapping):
+        return None
+    function = call.get("function") if isinstance(call.get("function"), Mapping) else call
+    name = function.get("name")
+    if not name:
+        return None
+    return ToolRequest(id=_str(call.get("id")), name=str(name), arguments=normalize_arguments(function.get("arguments")))
+
+
+def content_text(content: Any) -> str | None:
+    """Text of a message ``content``: a string, or a list of parts whose text parts are joined."""
+    content = parse_json(content) if isinstance(content, str) and content[:1] == "[" else content
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, Mapping):
+                text = part.get("text", part.get("content"))
+                if isinstance(text, Mapping):  # {"type": "text", "text": {"value": ...}} (assistants API)
+                    text = text.get("value")
+                if text is not None:
+                    texts.append(to_text(text) or "")
+        return "\n".join(texts) if texts else None
+    return to_text(content)
+
+
+def tool_definition_of(value: Any) -> dict[str, Any] | None:
+    """``{name, description, parameters}`` from an OpenAI tool schema or a flat definition."""
+    value = parse_json(value)
+    if not isinstance(value, Mapping):
+        return None
+    function = value.get("function") if isinstance(value.get("function"), Mapping) else value
+    if not function.get("name"):
+        return None
+    return {"name": str(function["name"]), "description": function.get("description"),
+            "parameters": parse_json(function.get("parameters"))}
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)

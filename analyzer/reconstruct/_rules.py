@@ -1,0 +1,146 @@
+"""The reconstruction rules: span views -> one :class:`FAItem`.
+
+- input: the user's request that started the trace: the input of the shallowest
+  agent/chain/workflow/function span that records one; else the last user
+  message sent to the first LLM call (with one user message, that one).
+- output: the final answer: the output of the shallowest such span that records
+  one; else the last LLM output that is not a tool request.
+- context: every retrieved document, in retrieval order, de-duplicated.
+- tool_calls: see :mod:`analyzer.reconstruct._join`.
+
+``docs/reconstruction.md`` explains each rule and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from analyzer.models import FAItem, TraceFacts
+from analyzer.reconstruct import _views as v
+from analyzer.reconstruct._classify import error_of
+from analyzer.reconstruct._join import join_tool_calls
+from analyzer.reconstruct._tree import TraceTree
+
+
+def build_item(tree: TraceTree, views: Sequence[v.SpanView]) -> FAItem:
+    """Apply the rules to ``views`` (all spans of the trace, or of one turn)."""
+    llm_views = [view for view in views if view.llm is not None]
+    input_text, input_ids = _input(tree, views, llm_views)
+    output_text, output_ids = _output(tree, views, llm_views)
+    context, context_ids = _context(views)
+    tool_calls = join_tool_calls(views)
+    metadata = _facts(views, llm_views, tool_calls)
+    metadata[TraceFacts.INPUT_SPAN_IDS] = input_ids
+    metadata[TraceFacts.OUTPUT_SPAN_IDS] = output_ids
+    metadata[TraceFacts.CONTEXT_SPAN_IDS] = context_ids
+    return FAItem(input=input_text, output=output_text, context=context, tool_calls=tool_calls,
+                  trace_id=tree.trace_id, metadata=metadata)
+
+
+def _shallowest(tree: TraceTree, views: Sequence[v.SpanView], attribute: str) -> v.SpanView | None:
+    best: v.SpanView | None = None
+    for view in views:
+        if view.kind not in v.ENTRY_KINDS and view.kind != v.OTHER:
+            continue
+        if getattr(view, attribute) in (None, ""):
+            continue
+        if best is None or tree.depth.get(view.span_id, 0) < tree.depth.get(best.span_id, 0):
+            best = view
+    return best
+
+
+def _input(tree: TraceTree, views: Sequence[v.SpanView], llm_views: list[v.SpanView]) -> tuple[str, list[str]]:
+    entry = _shallowest(tree, views, "input")
+    if entry is not None:
+        return entry.input or "", [entry.span_id]
+    for view in llm_views:  # already in start order
+        users = [m for m in view.llm.input_messages if m.role == "user" and m.text]
+        if users:
+            return users[-1].text or "", [view.span_id]
+        texts = [m for m in view.llm.input_messages if m.text and m.role != "system"]
+        if texts:
+            return texts[0].text or "", [view.span_id]
+    return "", []
+
+
+def _output(tree: TraceTree, views: Sequence[v.SpanView], llm_views: list[v.SpanView]) -> tuple[str, list[str]]:
+    entry = _shallowest(tree, views, "output")
+    if entry is not None:
+        return entry.output or "", [entry.span_id]
+    for view in sorted(llm_views, key=lambda x: (x.end, x.start), reverse=True):
+        answer = view.llm.answer
+        if answer:
+            return answer, [view.span_id]
+    return "", []
+
+
+def _context(views: Sequence[v.SpanView]) -> tuple[list[str], list[str]]:
+    seen: set[str] = set()
+    texts: list[str] = []
+    span_ids: list[str] = []
+    for view in views:
+        if view.retrieval is None:
+            continue
+        for document in view.retrieval.documents:
+            key = document.strip()
+            if key and key not in seen:
+                seen.add(key)
+                texts.append(document)
+                span_ids.append(view.span_id)
+    return texts, span_ids
+
+
+def _facts(views: Sequence[v.SpanView], llm_views: list[v.SpanView], tool_calls: list[Any]) -> dict[str, Any]:
+    facts: dict[str, Any] = {TraceFacts.SPAN_COUNT: len(views), TraceFacts.LLM_CALL_COUNT: len(llm_views),
+                             TraceFacts.TOOL_CALL_COUNT: sum(1 for call in tool_calls if call.executed)}
+    models: list[str] = []
+    definitions: dict[str, dict[str, Any]] = {}
+    finish_reasons: list[str] = []
+    usage = {"input_tokens": 0, "output_tokens": 0}
+    system_prompt = None
+    for view in llm_views:
+        call = view.llm
+        model = call.response_model or call.request_model
+        if model and model not in models:
+            models.append(model)
+        for definition in call.tool_definitions:
+            definitions.setdefault(definition["name"], definition)
+        finish_reasons.extend(call.finish_reasons)
+        usage["input_tokens"] += call.input_tokens or 0
+        usage["output_tokens"] += call.output_tokens or 0
+        if system_prompt is None:
+            system_prompt = call.system_prompt or _system_text(call)
+        if call.response_format is not None and TraceFacts.RESPONSE_FORMAT not in facts:
+            facts[TraceFacts.RESPONSE_FORMAT] = call.response_format
+    if system_prompt:
+        facts[TraceFacts.SYSTEM_PROMPT] = system_prompt
+    facts[TraceFacts.MODELS] = models
+    facts[TraceFacts.TOOL_DEFINITIONS] = list(definitions.values())
+    facts[TraceFacts.FINISH_REASONS] = finish_reasons
+    facts[TraceFacts.TOKEN_USAGE] = usage
+    starts = [view.start for view in views]
+    ends = [view.end for view in views]
+    facts[TraceFacts.LATENCY_MS] = (max(ends) - min(starts)) / 1e6 if views else 0.0
+    facts[TraceFacts.ERROR_SPANS] = [_error_entry(view) for view in views if view.span.is_error]
+    facts[TraceFacts.CONVENTION] = _dominant_convention(views)
+    return facts
+
+
+def _system_text(call: v.LLMCall) -> str | None:
+    texts = [m.text for m in call.input_messages if m.role == "system" and m.text]
+    return "\n\n".join(texts) if texts else None
+
+
+def _error_entry(view: v.SpanView) -> dict[str, Any]:
+    error_type, message = error_of(view.span)
+    return {"span_id": view.span_id, "name": view.span.name, "kind": view.kind, "error_type": error_type,
+            "message": message}
+
+
+def _dominant_convention(views: Sequence[v.SpanView]) -> str | None:
+    counts: dict[str, int] = {}
+    for view in views:
+        if view.convention and (view.kind != v.OTHER or view.llm is not None):
+            counts[view.convention] = counts.get(view.convention, 0) + 1
+    return max(counts, key=lambda name: counts[name]) if counts else None

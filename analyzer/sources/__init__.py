@@ -1,0 +1,25 @@
+"""Where traces come from: the local store, trace files, and HTTP trace backends.
+
+Every source implements :class:`TraceSource` (``description`` and
+``get_trace(trace_id) -> list[SpanRecord]``). Files can also be imported into
+the local store with :func:`import_file`.
+"""
+
+from __future__ import annotations
+
+from analyzer.sources._base import FileSource, LocalStoreSource, TraceSource
+from analyzer.sources._files import TraceFile, read_trace_file
+from analyzer.sources._http import JaegerSource, TempoSource
+from analyzer.sources._import import ImportResult, import_file
+
+__all__ = [
+    "FileSource",
+    "ImportResult",
+    "JaegerSource",
+    "LocalStoreSource",
+    "TempoSource",
+    "TraceFile",
+    "TraceSource",
+    "import_file",
+    "read_trace_file",
+]
