@@ -46,3 +46,18 @@ def test_writing_the_same_spans_twice_stores_them_once(tmp_path: Path) -> None:
     assert [s.name for s in store.get_trace("ab" * 16)] == [f"s{i}" for i in range(5)]
     [summary] = store.list_traces()
     assert summary.span_count == 5 and summary.root_name == "s0"
+
+
+def test_span_record_matches_what_the_store_returns(tmp_path: Path, tracer_provider, span_exporter) -> None:
+    import valiqor_trace
+    from valiqor_trace.store import StoreSpanExporter, span_record
+
+    handle = valiqor_trace.init(tracer_provider=tracer_provider, exporters="none", instrument=False)
+    with valiqor_trace.trace_workflow("w", attributes={"tags": ("a", "b"), "n": 3}) as wf:
+        wf.set_input({"q": 1})
+    handle.shutdown()
+    [sdk_span] = span_exporter.get_finished_spans()
+    exporter = StoreSpanExporter(str(tmp_path / "r.db"))
+    exporter.export([sdk_span])
+    [stored] = exporter.store.get_trace(wf.trace_id)
+    assert span_record(sdk_span) == stored

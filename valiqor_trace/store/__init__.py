@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from valiqor_trace.store._exporter import StoreSpanExporter, span_row
+from valiqor_trace.store._exporter import StoreSpanExporter, span_record, span_row
 from valiqor_trace.store._records import SpanEvent, SpanLink, SpanRecord, TraceSummary
 from valiqor_trace.store._sqlite import SpanStore, record_row, row_record
 
@@ -15,5 +15,6 @@ __all__ = [
     "TraceSummary",
     "record_row",
     "row_record",
+    "span_record",
     "span_row",
 ]

@@ -11,6 +11,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from valiqor_trace._ids import format_span_id, format_trace_id
 from valiqor_trace.attributes import PROJECT_NAME
+from valiqor_trace.store._records import SpanEvent, SpanLink, SpanRecord
 from valiqor_trace.store._sqlite import SpanStore
 
 
@@ -42,6 +43,31 @@ def _dumps(value: Any) -> str:
 def _attrs(attributes: Any) -> dict[str, Any]:
     # BoundedAttributes holds tuples for sequences; JSON turns them into lists.
     return dict(attributes) if attributes else {}
+
+
+def span_record(span: ReadableSpan) -> SpanRecord:
+    """The :class:`SpanRecord` of an SDK span, without a round trip through the database."""
+    ctx = span.context
+    parent = span.parent
+    scope = span.instrumentation_scope
+    return SpanRecord(
+        trace_id=format_trace_id(ctx.trace_id), span_id=format_span_id(ctx.span_id),
+        parent_span_id=format_span_id(parent.span_id) if parent is not None and parent.span_id else None,
+        name=span.name, kind=span.kind.name, start_time_unix_nano=span.start_time or 0,
+        end_time_unix_nano=span.end_time, status_code=span.status.status_code.name,
+        status_message=span.status.description, attributes=_plain(_attrs(span.attributes)),
+        events=[SpanEvent(name=e.name, time_unix_nano=e.timestamp, attributes=_plain(_attrs(e.attributes)))
+                for e in span.events],
+        links=[SpanLink(trace_id=format_trace_id(link.context.trace_id), span_id=format_span_id(link.context.span_id),
+                        attributes=_plain(_attrs(link.attributes))) for link in span.links],
+        resource=_plain(_attrs(span.resource.attributes)) if span.resource else {},
+        scope_name=scope.name if scope else None, scope_version=scope.version if scope else None,
+    )
+
+
+def _plain(attributes: dict[str, Any]) -> dict[str, Any]:
+    # the same shapes a stored span has after its JSON round trip: sequences become lists
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in attributes.items()}
 
 
 def span_row(span: ReadableSpan) -> tuple[Any, ...]:
