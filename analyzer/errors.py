@@ -11,9 +11,9 @@ so ``except LookupError`` or ``except TimeoutError`` keep working::
      │    └── ImportFormatError                   a trace file that cannot be read: names file and line/record
      ├── NotFoundError            (LookupError)  no source has the trace (or run); names every source tried
      ├── TraceIncompleteError     (TimeoutError) spans arrived but the root span did not, within the timeout
-     ├── SourceError                             a trace backend or file could not be reached or answered badly
-     │    ├── AuthenticationError                 the backend refused the credentials (HTTP 401/403)
-     │    └── RateLimitError                      too many requests (HTTP 429, or a local quota); retry later
+     ├── SourceError                             a trace backend could not be reached or answered badly
+     ├── AuthenticationError                     a backend refused the credentials (HTTP 401/403)
+     └── RateLimitError                          too many requests (HTTP 429, or a local quota); retry later
 """
 
 from __future__ import annotations
@@ -86,14 +86,14 @@ class TraceIncompleteError(ValiqorError, TimeoutError):
 
 
 class SourceError(ValiqorError):
-    """A trace source (HTTP backend, file) failed or answered with something unreadable."""
+    """A trace source (an HTTP backend) failed or answered with something unreadable."""
 
 
-class AuthenticationError(SourceError):
+class AuthenticationError(ValiqorError):
     """The backend refused the request's credentials (HTTP 401 or 403)."""
 
 
-class RateLimitError(SourceError):
+class RateLimitError(ValiqorError):
     """Too many requests: the backend answered HTTP 429, or a local quota is used up.
 
     Attributes:

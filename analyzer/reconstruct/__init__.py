@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from analyzer.models import FAItem
 from analyzer.reconstruct._classify import view_of
 from analyzer.reconstruct._rules import build_item
-from analyzer.reconstruct._tree import TraceTree, build_tree
+from analyzer.reconstruct._tree import TraceTree, build_tree, has_root
 from analyzer.reconstruct._turns import split_turns
 from analyzer.reconstruct._views import SpanView
 from valiqor_trace.store import SpanRecord
 
-__all__ = ["SpanView", "TraceTree", "build_tree", "reconstruct_item", "reconstruct_turns", "span_views"]
+__all__ = ["SpanView", "TraceTree", "build_tree", "has_root", "reconstruct_item", "reconstruct_turns", "span_views"]
 
 
 def span_views(tree: TraceTree) -> dict[str, SpanView]:

@@ -32,8 +32,8 @@ class TraceTree:
 
     @property
     def has_root(self) -> bool:
-        """True when a span with no parent at all (the real root) is present."""
-        return any(span.parent_span_id is None for span in self.roots)
+        """True when the trace's root span is present: see :func:`has_root`."""
+        return has_root(self.spans)
 
     @property
     def orphans(self) -> list[SpanRecord]:
@@ -57,6 +57,19 @@ class TraceTree:
             span = stack.pop()
             yield span
             stack.extend(reversed(self.children.get(span.span_id, ())))
+
+
+def has_root(spans: Sequence[SpanRecord]) -> bool:
+    """True when a span with no parent is present, or one entered from another service.
+
+    A SERVER or CONSUMER span whose parent is not in the trace continues a
+    trace started elsewhere (W3C ``traceparent``); it is the root as far as
+    this trace's store can ever know. Any other span with a missing parent
+    means the parent has not arrived yet.
+    """
+    ids = {span.span_id for span in spans}
+    return any(span.parent_span_id is None
+               or (span.parent_span_id not in ids and span.kind in ("SERVER", "CONSUMER")) for span in spans)
 
 
 def _order(span: SpanRecord) -> tuple[int, int, str]:

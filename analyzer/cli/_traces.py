@@ -1,0 +1,104 @@
+"""``valiqor traces import FILE...`` and ``valiqor traces reconstruct TRACE_ID``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from analyzer.errors import ValiqorError
+from valiqor_trace.cli._traces import add_store_argument, open_store
+
+
+def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
+    traces = cli.group("traces", "read traces from the embedded store")
+    importing = traces.add_parser(
+        "import", help="load trace files (OTLP JSON/JSONL/protobuf, span lists, nested exports) into the store",
+        description="Load trace files into the local store. Each file is imported whole or not at all; "
+                    "importing a file twice stores nothing twice.")
+    importing.add_argument("files", nargs="+", metavar="FILE")
+    add_store_argument(importing)
+    importing.add_argument("--json", action="store_true", help="print the results as JSON")
+    importing.set_defaults(func=import_files)
+
+    rebuild = traces.add_parser("reconstruct", help="rebuild input/output/context/tool_calls of a trace",
+                                description="Rebuild the FA item of a trace: the user's input, the final "
+                                            "output, retrieved context and tool calls, with trace facts.")
+    rebuild.add_argument("trace_id", help="32-hex W3C trace id (a tr_ prefix is accepted)")
+    add_store_argument(rebuild)
+    rebuild.add_argument("--split", choices=["turns"], help="one item per independent LLM interaction")
+    rebuild.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the root span (default 5)")
+    rebuild.add_argument("--jaeger", metavar="URL", help="also look in a Jaeger query service at URL")
+    rebuild.add_argument("--tempo", metavar="URL", help="also look in Grafana Tempo at URL")
+    rebuild.add_argument("--file", action="append", default=[], metavar="FILE", help="also look in a trace file")
+    rebuild.add_argument("--json", action="store_true", help="print the item(s) as JSON")
+    rebuild.set_defaults(func=reconstruct_trace)
+
+
+def import_files(args: argparse.Namespace) -> int:
+    from analyzer.sources import import_file
+
+    store = open_store(args, must_exist=False)
+    results, failed = [], 0
+    for path in args.files:
+        try:
+            result = import_file(store, path)
+        except (ValiqorError, OSError) as exc:
+            failed += 1
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        results.append(result)
+        if not args.json:
+            print(f"{path}: {result.spans_read} spans ({result.spans_new} new) in {len(result.trace_ids)} "
+                  f"trace(s), {result.format}")
+    if args.json:
+        print(json.dumps([vars(result) for result in results], indent=2))
+    elif results:
+        print(f"store: {store.path}")
+    return 1 if failed else 0
+
+
+def reconstruct_trace(args: argparse.Namespace) -> int:
+    from analyzer.sources import FileSource, JaegerSource, TempoSource
+    from analyzer.traces_api import TracesAPI
+
+    sources = [FileSource(path) for path in args.file]
+    if args.jaeger:
+        sources.append(JaegerSource(args.jaeger))
+    if args.tempo:
+        sources.append(TempoSource(args.tempo))
+    api = TracesAPI(open_store(args, must_exist=False), sources)
+    result = api.reconstruct(args.trace_id, split=args.split, timeout_s=args.timeout)
+    items = result if isinstance(result, list) else [result]
+    if args.json:
+        payload = [item.model_dump(mode="json") for item in items]
+        print(json.dumps(payload if args.split else payload[0], indent=2, ensure_ascii=False))
+        return 0
+    for number, item in enumerate(items, start=1):
+        if len(items) > 1:
+            print(f"── turn {number} of {len(items)}")
+        _print_item(item)
+    return 0
+
+
+def _print_item(item) -> None:  # noqa: ANN001 - FAItem
+    meta = item.metadata
+    print(f"trace   {item.trace_id}  ({meta.get('span_count')} spans, {meta.get('convention')}, "
+          f"{meta.get('llm_call_count')} LLM calls, models {', '.join(meta.get('models') or []) or '-'})")
+    print(f"input   {_short(item.input)}")
+    print(f"output  {_short(item.output)}")
+    for number, text in enumerate(item.context, start=1):
+        print(f"context [{number}] {_short(text)}")
+    for call in item.tool_calls:
+        state = "ran" if call.executed else "NOT RUN"
+        outcome = f"error: {_short(call.error, 60)}" if call.error else _short(call.output, 60)
+        print(f"tool    {call.name}({_short(json.dumps(call.arguments, default=str), 60)}) [{state}] -> {outcome}")
+    for error in meta.get("error_spans") or []:
+        print(f"error   {error['name']} ({error['span_id']}): {_short(error.get('message'), 80)}")
+
+
+def _short(text: str | None, limit: int = 100) -> str:
+    if text is None:
+        return "-"
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
