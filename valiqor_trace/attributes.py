@@ -30,10 +30,18 @@ TRUNCATED_SUFFIX = ".truncated"
 RETRIEVAL_QUERY = "valiqor.retrieval.query"  # content
 RETRIEVAL_DOCUMENTS = "valiqor.retrieval.documents"  # content: JSON list of {id, content, score, metadata}
 
+# LLM calls (OpenAI instrumentor; docs/openai.md): what the GenAI conventions have no key for.
+REQUEST_RESPONSE_FORMAT = "valiqor.request.response_format"  # content: response_format / text.format as JSON
+REQUEST_TOOL_CHOICE = "valiqor.request.tool_choice"  # "auto" | "none" | "required" | JSON naming a tool
+REQUEST_PREVIOUS_RESPONSE_ID = "valiqor.request.previous_response_id"  # Responses API conversation chaining
+# Why a streamed call's span ended: exhausted | closed | consumer_error | abandoned | error | interrupted.
+STREAM_END_REASON = "valiqor.stream.end_reason"
+STREAM_CHUNK_COUNT = "valiqor.stream.chunk_count"  # chunks (or events) the app received
+
 # Attribute keys (or prefixes) that carry content, ours and other conventions'.
 # With capture_content off, every one of them is dropped before export.
 CONTENT_KEYS = frozenset({
-    INPUT, OUTPUT, RETRIEVAL_QUERY, RETRIEVAL_DOCUMENTS,
+    INPUT, OUTPUT, RETRIEVAL_QUERY, RETRIEVAL_DOCUMENTS, REQUEST_RESPONSE_FORMAT,
     "gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions",
     "gen_ai.tool.call.arguments", "gen_ai.tool.call.result", "gen_ai.tool.definitions",
     "gen_ai.retrieval.query.text", "gen_ai.retrieval.documents",

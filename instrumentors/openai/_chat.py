@@ -1,0 +1,232 @@
+"""Chat Completions (``chat.completions.create`` / ``parse`` / ``stream``): request, response, and stream assembly."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from instrumentors import _genai as genai
+from instrumentors.openai._call import Endpoint
+from instrumentors.openai._common import base_attributes, given, put, stop_sequences
+from instrumentors.openai._messages import chat_input_messages, chat_output_message, refusal_part, tool_definitions
+from valiqor_trace._content import ContentPolicy, to_json
+from valiqor_trace.attributes import REQUEST_RESPONSE_FORMAT, REQUEST_TOOL_CHOICE, SPAN_KIND
+
+API_TYPE = "openai.api.type"
+REQUEST_SERVICE_TIER = "openai.request.service_tier"
+RESPONSE_SERVICE_TIER = "openai.response.service_tier"
+RESPONSE_SYSTEM_FINGERPRINT = "openai.response.system_fingerprint"
+REQUEST_STREAM = "gen_ai.request.stream"
+USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
+
+_NUMERIC_PARAMETERS = (
+    ("temperature", genai.REQUEST_TEMPERATURE),
+    ("top_p", genai.REQUEST_TOP_P),
+    ("frequency_penalty", genai.REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", genai.REQUEST_PRESENCE_PENALTY),
+    ("seed", genai.REQUEST_SEED),
+)
+
+
+def common_request_attributes(resource: Any, kwargs: dict[str, Any], operation: str,
+                              span_kind: str) -> dict[str, Any]:
+    """Attributes shared by chat and legacy completions: model and sampling parameters."""
+    attributes = base_attributes(resource, operation)
+    attributes[SPAN_KIND] = span_kind
+    put(attributes, genai.REQUEST_MODEL, given(kwargs, "model"))
+    for key, attribute in _NUMERIC_PARAMETERS:
+        put(attributes, attribute, given(kwargs, key))
+    put(attributes, genai.REQUEST_MAX_TOKENS, given(kwargs, "max_completion_tokens") or given(kwargs, "max_tokens"))
+    put(attributes, genai.REQUEST_STOP_SEQUENCES, stop_sequences(given(kwargs, "stop")))
+    choices = given(kwargs, "n")
+    if isinstance(choices, int) and choices != 1:
+        attributes[genai.REQUEST_CHOICE_COUNT] = choices
+    if given(kwargs, "stream"):
+        attributes[REQUEST_STREAM] = True
+    put(attributes, REQUEST_SERVICE_TIER, given(kwargs, "service_tier"))
+    return attributes
+
+
+def chat_request_attributes(resource: Any, kwargs: dict[str, Any], policy: ContentPolicy) -> dict[str, Any]:
+    attributes = common_request_attributes(resource, kwargs, "chat", "llm")
+    attributes[API_TYPE] = "chat_completions"
+    tool_choice = given(kwargs, "tool_choice")
+    if tool_choice is not None:
+        attributes[REQUEST_TOOL_CHOICE] = tool_choice if isinstance(tool_choice, str) else to_json(tool_choice)
+    response_format = given(kwargs, "response_format")
+    if response_format is not None:
+        response_format = response_format_param(response_format)
+        put(attributes, genai.OUTPUT_TYPE, output_type(response_format))
+    if policy.capture:
+        put(attributes, genai.INPUT_MESSAGES, policy.text(chat_input_messages(given(kwargs, "messages"))))
+        put(attributes, genai.TOOL_DEFINITIONS,
+            policy.text(tool_definitions(given(kwargs, "tools"), given(kwargs, "functions"))))
+        if response_format is not None:
+            put(attributes, REQUEST_RESPONSE_FORMAT, policy.text(response_format))
+    return attributes
+
+
+def response_format_param(response_format: Any) -> Any:
+    """The wire form of ``response_format``; ``parse()`` accepts a pydantic class and converts it the same way."""
+    if not inspect.isclass(response_format):
+        return response_format
+    try:
+        from openai.lib._parsing._completions import type_to_response_format_param
+
+        return type_to_response_format_param(response_format)
+    except Exception:  # an SDK without the helper, or a class it cannot convert: name it at least
+        return {"type": "json_schema", "json_schema": {"name": getattr(response_format, "__name__", "?")}}
+
+
+def output_type(response_format: Any) -> str | None:
+    """``gen_ai.output.type`` for a chat ``response_format`` or a Responses ``text.format``."""
+    kind = response_format.get("type") if isinstance(response_format, dict) else getattr(response_format, "type", None)
+    if kind in ("json_object", "json_schema"):
+        return "json"
+    if kind == "text":
+        return "text"
+    return None
+
+
+def record_usage(attributes: dict[str, Any], usage: Any, input_key: str = "prompt_tokens",
+                 output_key: str = "completion_tokens") -> None:
+    if usage is None:
+        return
+    put(attributes, genai.USAGE_INPUT_TOKENS, getattr(usage, input_key, None))
+    put(attributes, genai.USAGE_OUTPUT_TOKENS, getattr(usage, output_key, None))
+    input_details = getattr(usage, "prompt_tokens_details", None) or getattr(usage, "input_tokens_details", None)
+    put(attributes, USAGE_CACHE_READ_INPUT_TOKENS, getattr(input_details, "cached_tokens", None))
+    output_details = (getattr(usage, "completion_tokens_details", None)
+                      or getattr(usage, "output_tokens_details", None))
+    put(attributes, USAGE_REASONING_OUTPUT_TOKENS, getattr(output_details, "reasoning_tokens", None))
+
+
+def record_response_identity(attributes: dict[str, Any], response: Any) -> None:
+    put(attributes, genai.RESPONSE_ID, getattr(response, "id", None))
+    put(attributes, genai.RESPONSE_MODEL, getattr(response, "model", None))
+    put(attributes, RESPONSE_SERVICE_TIER, getattr(response, "service_tier", None))
+    put(attributes, RESPONSE_SYSTEM_FINGERPRINT, getattr(response, "system_fingerprint", None))
+
+
+def record_chat_response(attributes: dict[str, Any], response: Any, policy: ContentPolicy) -> None:
+    record_response_identity(attributes, response)
+    choices = getattr(response, "choices", None) or ()
+    finish_reasons = [getattr(choice, "finish_reason", None) for choice in choices]
+    attributes[genai.RESPONSE_FINISH_REASONS] = [reason or "" for reason in finish_reasons]
+    record_usage(attributes, getattr(response, "usage", None))
+    if policy.capture:
+        put(attributes, genai.OUTPUT_MESSAGES, policy.text(
+            [chat_output_message(getattr(choice, "message", None), reason)
+             for choice, reason in zip(choices, finish_reasons)]))
+
+
+class _ChoiceState:
+    """One choice of a streamed reply, assembled from deltas."""
+
+    __slots__ = ("role", "text", "refusal", "tool_calls", "finish_reason")
+
+    def __init__(self) -> None:
+        self.role: str | None = None
+        self.text: list[str] = []
+        self.refusal: list[str] = []
+        self.tool_calls: dict[int, list[Any]] = {}  # index -> [id, name, [argument pieces]]
+        self.finish_reason: str | None = None
+
+    def add_tool_call(self, delta: Any) -> None:
+        index = getattr(delta, "index", None)
+        state = self.tool_calls.get(index)
+        if state is None:
+            state = self.tool_calls[index] = [None, "", []]
+        call_id = getattr(delta, "id", None)
+        if call_id and state[0] is None:
+            state[0] = call_id
+        function = getattr(delta, "function", None) or getattr(delta, "custom", None)
+        if function is not None:
+            name = getattr(function, "name", None)
+            if name:  # the SDK's own accumulator concatenates name pieces too
+                state[1] += name
+            arguments = getattr(function, "arguments", None) or getattr(function, "input", None)
+            if arguments:
+                state[2].append(arguments)
+
+    def output_message(self) -> dict[str, Any]:
+        parts = [genai.text_part("".join(self.text))] if self.text else []
+        if self.refusal:
+            parts.append(refusal_part("".join(self.refusal)))
+        for index in sorted(self.tool_calls, key=lambda key: key if isinstance(key, int) else -1):
+            call_id, name, arguments = self.tool_calls[index]
+            parts.append(genai.tool_call_part(call_id, name, "".join(arguments)))
+        return genai.message(self.role or "assistant", parts, self.finish_reason)
+
+
+class ChatStreamAccumulator:
+    """Assembles ``ChatCompletionChunk`` deltas: text, refusals, tool calls across chunks, finish, usage."""
+
+    __slots__ = ("chunks", "first_chunk_ns", "first", "usage", "choices")
+
+    def __init__(self) -> None:
+        self.chunks = 0
+        self.first_chunk_ns = 0
+        self.first: Any = None  # the first chunk carries id, model, service tier, fingerprint
+        self.usage: Any = None
+        self.choices: dict[int, _ChoiceState] = {}
+
+    def add(self, chunk: Any) -> None:
+        if self.first is None:
+            self.first = chunk
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.usage = usage
+        for choice in getattr(chunk, "choices", None) or ():
+            index = getattr(choice, "index", 0)
+            state = self.choices.get(index)
+            if state is None:
+                state = self.choices[index] = _ChoiceState()
+            delta = getattr(choice, "delta", None)
+            if delta is not None:
+                self._add_delta(state, delta)
+            finish_reason = getattr(choice, "finish_reason", None)
+            if finish_reason:
+                state.finish_reason = finish_reason
+
+    @staticmethod
+    def _add_delta(state: _ChoiceState, delta: Any) -> None:
+        content = getattr(delta, "content", None)
+        if content:
+            state.text.append(content)
+        if state.role is None:
+            state.role = getattr(delta, "role", None)
+        tool_calls = getattr(delta, "tool_calls", None)
+        if tool_calls:
+            for tool_call in tool_calls:
+                state.add_tool_call(tool_call)
+        refusal = getattr(delta, "refusal", None)
+        if refusal:
+            state.refusal.append(refusal)
+        function_call = getattr(delta, "function_call", None)
+        if function_call is not None:  # the pre-tools API streams one call without an index
+            state.add_tool_call(_LegacyFunctionDelta(function_call))
+
+    def record(self, attributes: dict[str, Any], policy: ContentPolicy) -> None:
+        if self.first is not None:
+            record_response_identity(attributes, self.first)
+        ordered = [self.choices[index] for index in sorted(self.choices)]
+        finish_reasons = [state.finish_reason for state in ordered if state.finish_reason]
+        if finish_reasons:
+            attributes[genai.RESPONSE_FINISH_REASONS] = finish_reasons
+        record_usage(attributes, self.usage)
+        if policy.capture and ordered:
+            put(attributes, genai.OUTPUT_MESSAGES, policy.text([state.output_message() for state in ordered]))
+
+
+class _LegacyFunctionDelta:
+    __slots__ = ("index", "id", "function")
+
+    def __init__(self, function_call: Any) -> None:
+        self.index = -1
+        self.id = None
+        self.function = function_call
+
+
+CHAT = Endpoint("chat", "llm", chat_request_attributes, record_chat_response, ChatStreamAccumulator)

@@ -1,0 +1,101 @@
+"""Small readers shared by every OpenAI endpoint: given arguments, the client's server, field access.
+
+The SDK hands us two kinds of values: what the app passed (dicts, lists, pydantic
+models, and the SDK's ``NOT_GIVEN``/``omit`` sentinels) and what the API returned
+(pydantic models, or plain dicts when we read a raw response's JSON). :func:`field`
+reads either, so every extractor works on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from instrumentors import _genai as genai
+
+try:  # the sentinels the SDK uses for "argument not passed"; names stable since openai 1.0
+    from openai._types import NotGiven as _NotGiven
+except ImportError:  # pragma: no cover - depends on the installed SDK
+    _NotGiven = None
+try:
+    from openai._types import Omit as _Omit
+except ImportError:  # pragma: no cover
+    _Omit = None
+
+_SENTINELS: tuple[type, ...] = tuple(t for t in (_NotGiven, _Omit) if t is not None)
+
+OPENAI = "openai"
+AZURE_OPENAI = "azure.ai.openai"
+_LEGACY_SYSTEM = {OPENAI: "openai", AZURE_OPENAI: "az.ai.openai"}  # gen_ai.system predates provider.name
+
+
+def given(kwargs: Mapping[str, Any], key: str) -> Any:
+    """The argument ``key`` as the app passed it, or None when absent, None, or an SDK sentinel."""
+    value = kwargs.get(key)
+    if value is None or isinstance(value, _SENTINELS):
+        return None
+    return value
+
+
+def field(value: Any, name: str) -> Any:
+    """``value[name]`` for dicts, ``value.name`` for objects; None when missing."""
+    if isinstance(value, dict):
+        return value.get(name)
+    return getattr(value, name, None)
+
+
+def as_list(value: Any) -> list[Any] | None:
+    """``value`` if it can be read without consuming it (list or tuple), else None.
+
+    The SDK accepts any iterable for ``messages``, ``tools`` and ``input``; a
+    generator must reach the SDK untouched, so we only look at real sequences.
+    """
+    if isinstance(value, (list, tuple)):
+        return value if isinstance(value, list) else list(value)
+    return None
+
+
+_provider_by_client_class: dict[type, str] = {}
+
+
+def provider_of(resource: Any) -> str:
+    """``azure.ai.openai`` for Azure clients, ``openai`` for everything else (incl. custom base_url)."""
+    client_class = type(getattr(resource, "_client", None))
+    provider = _provider_by_client_class.get(client_class)
+    if provider is None:
+        # Azure clients are the SDK's own subclasses; matching by name avoids importing them here.
+        azure = any(klass.__name__ in ("AzureOpenAI", "AsyncAzureOpenAI") for klass in client_class.__mro__)
+        provider = _provider_by_client_class[client_class] = AZURE_OPENAI if azure else OPENAI
+    return provider
+
+
+def base_attributes(resource: Any, operation: str) -> dict[str, Any]:
+    """Operation, provider and server attributes every OpenAI span carries."""
+    provider = provider_of(resource)
+    attributes: dict[str, Any] = {
+        genai.OPERATION_NAME: operation,
+        genai.PROVIDER_NAME: provider,
+        genai.SYSTEM: _LEGACY_SYSTEM[provider],
+    }
+    url = getattr(getattr(resource, "_client", None), "base_url", None)
+    host = getattr(url, "host", None)
+    if host:
+        attributes[genai.SERVER_ADDRESS] = host
+        port = getattr(url, "port", None)
+        if port:
+            attributes[genai.SERVER_PORT] = port
+    return attributes
+
+
+def put(attributes: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``key`` when ``value`` is a real value (not None / sentinel)."""
+    if value is not None and not isinstance(value, _SENTINELS):
+        attributes[key] = value
+
+
+def stop_sequences(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return list(value)
+    return None

@@ -1,0 +1,128 @@
+"""Wrapper factories: one small closure per wrapped SDK method (``wrapt`` signature).
+
+Each wrapper starts a CLIENT span named ``"{operation} {model}"``, makes it
+current while the SDK sends the request (so HTTP-level spans nest under it),
+and hands the result back unchanged - or, for streams and raw responses, as a
+transparent proxy that ends the span later. The SDK's exceptions reach the
+app as the same object. Nothing runs while instrumentation is suppressed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry.trace import SpanKind, Tracer, set_span_in_context
+
+from instrumentors import _genai as genai
+from instrumentors.openai._call import Call, Endpoint
+from instrumentors.openai._common import given
+from instrumentors.openai._guard import report_internal_error
+from instrumentors.openai._raw import RAW_RESPONSE_TYPES, wrap_raw_response
+from instrumentors.openai._streams import end_helper_stream, wrap_stream
+from valiqor_trace._content import get_content_policy
+from valiqor_trace._suppress import is_instrumentation_suppressed
+
+try:
+    from openai import AsyncStream, Stream
+
+    _STREAM_TYPES: tuple[type, ...] = (Stream, AsyncStream)
+except ImportError:  # pragma: no cover - every supported SDK has them
+    _STREAM_TYPES = ()
+
+
+def _start(tracer: Tracer, endpoint: Endpoint, resource: Any, kwargs: dict[str, Any]) -> Call | None:
+    try:
+        policy = get_content_policy()
+        attributes = endpoint.request_attributes(resource, kwargs, policy)
+        model = attributes.get(genai.REQUEST_MODEL)
+        name = f"{endpoint.operation} {model}" if model else endpoint.operation
+        span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+        return Call(span, endpoint, policy)
+    except Exception:
+        report_internal_error("openai: start span")
+        return None
+
+
+def _finish(call: Call, result: Any, kwargs: dict[str, Any]) -> Any:
+    """What the app gets: ``result`` itself, or a proxy that will end the span."""
+    try:
+        if isinstance(result, _STREAM_TYPES):
+            return wrap_stream(result, call)
+        if isinstance(result, RAW_RESPONSE_TYPES):
+            return wrap_raw_response(result, call, streamed=bool(given(kwargs, "stream")))
+        call.end_with_response(result)
+    except Exception:
+        call.end_plain()
+        report_internal_error("openai: finish call")
+    return result
+
+
+def sync_wrapper(tracer: Tracer, endpoint: Endpoint) -> Any:
+    """Wrapper for a sync SDK method (``Completions.create``, ``Embeddings.create``, ...)."""
+
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if is_instrumentation_suppressed():
+            return wrapped(*args, **kwargs)
+        call = _start(tracer, endpoint, instance, kwargs)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        token = otel_context.attach(set_span_in_context(call.span))
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as error:
+            call.end_with_error(error)
+            raise
+        finally:
+            otel_context.detach(token)
+        return _finish(call, result, kwargs)
+
+    return wrapper
+
+
+def async_wrapper(tracer: Tracer, endpoint: Endpoint) -> Any:
+    """Wrapper for an async SDK method; the span is current in the calling task only."""
+
+    async def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if is_instrumentation_suppressed():
+            return await wrapped(*args, **kwargs)
+        call = _start(tracer, endpoint, instance, kwargs)
+        if call is None:
+            return await wrapped(*args, **kwargs)
+        token = otel_context.attach(set_span_in_context(call.span))
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as error:
+            call.end_with_error(error)
+            raise
+        finally:
+            otel_context.detach(token)
+        return _finish(call, result, kwargs)
+
+    return wrapper
+
+
+def helper_close_wrapper() -> Any:
+    """For ``ChatCompletionStream.close`` / ``ResponseStream.close`` (the ``.stream()`` helpers).
+
+    Those close the HTTP response directly, bypassing the stream they wrap, so
+    we end our proxy's span here rather than waiting for garbage collection.
+    """
+
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            return wrapped(*args, **kwargs)
+        finally:
+            end_helper_stream(getattr(instance, "_raw_stream", None))
+
+    return wrapper
+
+
+def async_helper_close_wrapper() -> Any:
+    async def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            return await wrapped(*args, **kwargs)
+        finally:
+            end_helper_stream(getattr(instance, "_raw_stream", None))
+
+    return wrapper
