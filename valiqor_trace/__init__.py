@@ -20,6 +20,7 @@ from valiqor_trace._context import session
 from valiqor_trace._ids import normalize_trace_id
 from valiqor_trace._suppress import suppress_instrumentation
 from valiqor_trace._init import ValiqorHandle, force_flush, get_handle, init, shutdown
+from valiqor_trace._retriever import retriever
 from valiqor_trace._workflow import SpanScope, current_span_id, current_trace_id, trace_function, trace_workflow
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ __all__ = [
     "get_handle",
     "init",
     "normalize_trace_id",
+    "retriever",
     "session",
     "shutdown",
     "suppress_instrumentation",

@@ -29,6 +29,7 @@ TRUNCATED_SUFFIX = ".truncated"
 # Retrieval spans (operation name "retrieval").
 RETRIEVAL_QUERY = "valiqor.retrieval.query"  # content
 RETRIEVAL_DOCUMENTS = "valiqor.retrieval.documents"  # content: JSON list of {id, content, score, metadata}
+RETRIEVAL_DOCUMENT_COUNT = "valiqor.retrieval.document_count"  # not content: kept with capture off
 
 # LLM calls (OpenAI instrumentor; docs/openai.md): what the GenAI conventions have no key for.
 REQUEST_RESPONSE_FORMAT = "valiqor.request.response_format"  # content: response_format / text.format as JSON

@@ -1,0 +1,147 @@
+"""What a LangChain run's callbacks carry -> span attributes (pure functions, no span lifecycle)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.trace import Span
+
+from instrumentors import _genai as genai
+from instrumentors.langchain import _messages
+from valiqor_trace._content import get_content_policy
+
+# LangGraph steps (no GenAI key exists): the node a span ran and the super-step it ran in.
+GRAPH_NODE = "valiqor.graph.node"
+GRAPH_STEP = "valiqor.graph.step"
+RUN_TYPE = "valiqor.langchain.run_type"
+
+# LangChain's ``ls_provider`` -> the GenAI convention's ``gen_ai.provider.name``.
+_PROVIDERS = {"azure": "azure.ai.openai", "azure_openai": "azure.ai.openai", "bedrock": "aws.bedrock",
+              "amazon_bedrock": "aws.bedrock", "google_genai": "gcp.gemini", "google_vertexai": "gcp.vertex_ai",
+              "google": "gcp.gemini", "mistralai": "mistral_ai", "mistral": "mistral_ai", "xai": "x_ai"}
+_REQUEST_PARAMETERS = (
+    ("temperature", genai.REQUEST_TEMPERATURE), ("top_p", genai.REQUEST_TOP_P),
+    ("max_tokens", genai.REQUEST_MAX_TOKENS), ("max_completion_tokens", genai.REQUEST_MAX_TOKENS),
+    ("max_output_tokens", genai.REQUEST_MAX_TOKENS), ("frequency_penalty", genai.REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", genai.REQUEST_PRESENCE_PENALTY), ("seed", genai.REQUEST_SEED),
+    ("n", genai.REQUEST_CHOICE_COUNT),
+)
+
+
+def run_name(serialized: Mapping[str, Any] | None, kwargs: Mapping[str, Any], default: str) -> str:
+    """The name LangChain shows for a run: the explicit name, else the serialized class name."""
+    name = kwargs.get("name")
+    if name:
+        return str(name)
+    if serialized:
+        if serialized.get("name"):
+            return str(serialized["name"])
+        ids = serialized.get("id")
+        if isinstance(ids, list) and ids:
+            return str(ids[-1])
+    return default
+
+
+def _scalar(value: Any) -> Any:
+    return value if isinstance(value, (str, bool, int, float)) else None
+
+
+def model_request(serialized: Mapping[str, Any] | None, metadata: Mapping[str, Any] | None,
+                  kwargs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """The request model and the non-content request attributes of a chat/LLM run."""
+    params = kwargs.get("invocation_params") or {}
+    metadata = metadata or {}
+    model = params.get("model") or params.get("model_name") or params.get("model_id") or metadata.get("ls_model_name")
+    if model is None and serialized:
+        model = (serialized.get("kwargs") or {}).get("model_name") or (serialized.get("kwargs") or {}).get("model")
+    attributes: dict[str, Any] = {}
+    if model:
+        attributes[genai.REQUEST_MODEL] = str(model)
+    provider = metadata.get("ls_provider") or params.get("_type")
+    if provider:
+        provider = str(provider)
+        provider = _PROVIDERS.get(provider, provider.removesuffix("-chat"))
+        attributes[genai.PROVIDER_NAME] = provider
+        attributes[genai.SYSTEM] = provider
+    for key, attribute in _REQUEST_PARAMETERS:
+        value = _scalar(params.get(key))
+        if value is not None:
+            attributes[attribute] = value
+    stop = params.get("stop") or params.get("stop_sequences")
+    if isinstance(stop, str):
+        stop = [stop]
+    if isinstance(stop, (list, tuple)) and stop:
+        attributes[genai.REQUEST_STOP_SEQUENCES] = [str(s) for s in stop]
+    return (str(model) if model else None), attributes
+
+
+def record_model_input(span: Span, messages: list[Any] | None, prompts: list[str] | None,
+                       params: Mapping[str, Any]) -> None:
+    """Input messages and tool definitions (content: the policy decides)."""
+    if not get_content_policy().capture:
+        return
+    if messages is not None:
+        genai.set_json_content(span, genai.INPUT_MESSAGES, _messages.input_messages(messages))
+    elif prompts is not None:
+        genai.set_json_content(span, genai.INPUT_MESSAGES,
+                               [genai.message("user", [genai.text_part(prompt)]) for prompt in prompts])
+    definitions = _messages.tool_definitions(params.get("tools") or params.get("functions"))
+    if definitions:
+        genai.set_json_content(span, genai.TOOL_DEFINITIONS, definitions)
+
+
+def _usage(generations: list[Any], llm_output: Mapping[str, Any]) -> tuple[Any, Any]:
+    for generation in generations:
+        usage = getattr(getattr(generation, "message", None), "usage_metadata", None)
+        if usage:
+            return usage.get("input_tokens"), usage.get("output_tokens")
+    usage = llm_output.get("token_usage") or llm_output.get("usage") or {}
+    if not isinstance(usage, Mapping):
+        return None, None
+    return (usage.get("prompt_tokens", usage.get("input_tokens")),
+            usage.get("completion_tokens", usage.get("output_tokens")))
+
+
+def record_model_output(span: Span, response: Any) -> None:
+    """Output messages, finish reasons, usage, response model and id from an ``LLMResult``."""
+    generations = [gen for batch in (getattr(response, "generations", None) or []) for gen in batch]
+    llm_output = getattr(response, "llm_output", None) or {}
+    metadata: Mapping[str, Any] = {}
+    for generation in generations:
+        metadata = getattr(getattr(generation, "message", None), "response_metadata", None) or {}
+        if metadata:
+            break
+    attributes: dict[str, Any] = {}
+    model = metadata.get("model_name") or metadata.get("model") or llm_output.get("model_name")
+    if model:
+        attributes[genai.RESPONSE_MODEL] = str(model)
+    response_id = metadata.get("id") or llm_output.get("id")
+    if isinstance(response_id, str) and response_id:
+        attributes[genai.RESPONSE_ID] = response_id
+    reasons = [reason for reason in map(_messages.finish_reason_of, generations) if reason]
+    if reasons:
+        attributes[genai.RESPONSE_FINISH_REASONS] = reasons
+    input_tokens, output_tokens = _usage(generations, llm_output)
+    if isinstance(input_tokens, int):
+        attributes[genai.USAGE_INPUT_TOKENS] = input_tokens
+    if isinstance(output_tokens, int):
+        attributes[genai.USAGE_OUTPUT_TOKENS] = output_tokens
+    span.set_attributes(attributes)
+    if generations and get_content_policy().capture:
+        genai.set_json_content(span, genai.OUTPUT_MESSAGES, [_messages.output_message(gen) for gen in generations])
+
+
+def tool_result(output: Any) -> tuple[Any, str | None]:
+    """A tool's output as recorded, and an error description when the tool reported failure in-band.
+
+    ``ToolMessage(status="error")`` is what LangChain returns when ``handle_tool_error``
+    turned an exception into a message for the model: the app sees no exception, but
+    the tool did fail.
+    """
+    if getattr(output, "type", None) == "tool" and hasattr(output, "content"):
+        content = _messages.content_text(output.content)
+        if getattr(output, "status", None) == "error":
+            return content, str(content)
+        return content, None
+    return output, None

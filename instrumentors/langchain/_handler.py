@@ -1,0 +1,325 @@
+"""The callback handler that turns LangChain runs into spans.
+
+One handler per instrumentor, injected into every callback manager. Runs map to
+spans by ``run_id``; a run's parent is the span of its ``parent_run_id``, unless a
+live span started inside that parent's body is current (a ``trace_function`` in a
+``RunnableLambda``, a node body in LangGraph): then that span is the parent, so
+the tree follows what actually ran inside what. A root run's parent is the app's
+active span (a ``trace_workflow``, a web request), so one request is one trace.
+
+The handler never attaches a context in a callback; see :mod:`._scopes` for how
+run bodies get their span as the current one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler
+from opentelemetry import trace
+from opentelemetry.trace import Span, Status, StatusCode
+
+from instrumentors import _genai as genai
+from instrumentors.langchain import _attributes as attrs
+from instrumentors.langchain import _scopes
+from valiqor_trace import _retriever
+from valiqor_trace._content import get_content_policy
+from valiqor_trace._internal import _should_raise, handle_internal_errors
+from valiqor_trace._suppress import is_instrumentation_suppressed
+from valiqor_trace.attributes import INPUT, OUTPUT, SPAN_KIND
+
+HIDDEN_TAG = "langsmith:hidden"  # LangChain/LangGraph plumbing runs, hidden in LangSmith too
+_NOT_ERRORS = ("GraphBubbleUp", "GraphInterrupt", "ParentCommand")  # LangGraph control flow, not failures
+
+
+class _Run:
+    """A run we saw start: its span, or (hidden/suppressed runs) the span its children attach to."""
+
+    __slots__ = ("span", "stand_in", "kind", "name", "graph")
+
+    def __init__(self, span: Span | None, kind: str, name: str, stand_in: Span | None = None) -> None:
+        self.span = span
+        self.stand_in = stand_in
+        self.kind = kind
+        self.name = name
+        self.graph = False
+
+    @property
+    def parent_span(self) -> Span | None:
+        """The span this run's children hang under."""
+        return self.span if self.span is not None else self.stand_in
+
+
+def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Our code inside LangChain's callbacks: never raises into the app (re-raised under tests)."""
+    where = f"langchain {method.__name__}"
+
+    def guarded(self: ValiqorCallbackHandler, *args: Any, **kwargs: Any) -> None:
+        if not self.enabled:
+            return
+        with handle_internal_errors(where):
+            method(self, *args, **kwargs)
+    guarded.__name__ = method.__name__
+    guarded.__doc__ = method.__doc__
+    return guarded
+
+
+def _started_inside(current: Span, parent: Span) -> bool:
+    """True when ``current`` is a live span of ``parent``'s trace that started after it (so inside its body)."""
+    if current is parent or not current.is_recording():
+        return False
+    if current.get_span_context().trace_id != parent.get_span_context().trace_id:
+        return False
+    current_start, parent_start = getattr(current, "start_time", None), getattr(parent, "start_time", None)
+    return isinstance(current_start, int) and isinstance(parent_start, int) and current_start >= parent_start
+
+
+def _is_control_flow(error: BaseException) -> bool:
+    return any(cls.__name__ in _NOT_ERRORS for cls in type(error).__mro__)
+
+
+def record_error(span: Span, error: BaseException) -> None:
+    """Status ERROR, ``error.type`` and the exception event; control-flow exits are not errors."""
+    if isinstance(error, GeneratorExit) or _is_control_flow(error):
+        span.add_event("run stopped", {"reason": type(error).__name__})
+        return
+    span.set_attribute(genai.ERROR_TYPE, type(error).__qualname__)
+    span.record_exception(error)
+    span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+
+
+class ValiqorCallbackHandler(BaseCallbackHandler):
+    """LangChain callbacks -> OpenTelemetry spans with GenAI attributes."""
+
+    # Inline: callbacks of async runs execute in the caller's task, where its context is.
+    run_inline = True
+
+    def __init__(self, tracer: trace.Tracer) -> None:
+        super().__init__()
+        self.tracer = tracer
+        self.enabled = True
+        self._runs: dict[UUID, _Run] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def raise_error(self) -> bool:  # type: ignore[override]
+        """Under tests our internal errors must surface; in production LangChain never sees one."""
+        return _should_raise()
+
+    # --- run bookkeeping ------------------------------------------------------------------------------------
+
+    def span_of(self, run_id: UUID | None) -> Span | None:
+        """The span a child of ``run_id`` attaches to (None for unknown runs)."""
+        run = self._runs.get(run_id) if run_id is not None else None
+        return run.parent_span if run is not None else None
+
+    def _start(self, run_id: UUID, parent_run_id: UUID | None, kind: str, name: str, span_name: str,
+               attributes: dict[str, Any], tags: Sequence[str] | None = None) -> Span | None:
+        parent = self.span_of(parent_run_id)
+        if is_instrumentation_suppressed() or (tags and HIDDEN_TAG in tags):
+            self._put(run_id, _Run(None, kind, name, stand_in=parent))
+            return None
+        context = None  # the current context: the app's span, or a span started inside the parent's body
+        if parent is not None and not _started_inside(trace.get_current_span(), parent):
+            context = trace.set_span_in_context(parent)
+        span = self.tracer.start_span(span_name, context=context, attributes={SPAN_KIND: kind, **attributes})
+        self._put(run_id, _Run(span, kind, name))
+        return span
+
+    def _put(self, run_id: UUID, run: _Run) -> None:
+        with self._lock:
+            self._runs[run_id] = run
+
+    def _pop(self, run_id: UUID) -> _Run | None:
+        with self._lock:
+            return self._runs.pop(run_id, None)
+
+    def _span(self, run_id: UUID) -> Span | None:
+        run = self._runs.get(run_id)
+        return run.span if run is not None else None
+
+    def _end(self, run_id: UUID, error: BaseException | None = None) -> None:
+        run = self._pop(run_id)
+        if run is None or run.span is None:
+            return
+        if error is not None:
+            record_error(run.span, error)
+        run.span.end()
+
+    # --- chains, agents and graph nodes -----------------------------------------------------------------------
+
+    @_guarded
+    def on_chain_start(self, serialized: dict[str, Any] | None, inputs: Any, *, run_id: UUID,
+                       parent_run_id: UUID | None = None, tags: list[str] | None = None,
+                       metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        name = attrs.run_name(serialized, kwargs, "chain")
+        metadata = metadata or {}
+        attributes: dict[str, Any] = {}
+        if kwargs.get("run_type"):
+            attributes[attrs.RUN_TYPE] = str(kwargs["run_type"])
+        is_graph_node = "langgraph_node" in metadata and any(tag.startswith("graph:step:") for tag in tags or ())
+        if is_graph_node:
+            attributes[attrs.GRAPH_NODE] = str(metadata["langgraph_node"])
+            if isinstance(metadata.get("langgraph_step"), int):
+                attributes[attrs.GRAPH_STEP] = metadata["langgraph_step"]
+            self._mark_graph(parent_run_id)
+        if name == "AgentExecutor":
+            span = self._start(run_id, parent_run_id, "agent", name, f"invoke_agent {name}",
+                               {**attributes, genai.OPERATION_NAME: "invoke_agent", genai.AGENT_NAME: name}, tags)
+        else:
+            span = self._start(run_id, parent_run_id, "chain", name, f"chain {name}", attributes, tags)
+        if span is not None and get_content_policy().capture:
+            genai.set_json_content(span, INPUT, inputs)
+
+    def _mark_graph(self, run_id: UUID | None) -> None:
+        """A run whose children are graph steps is a LangGraph graph: an agent invocation."""
+        run = self._runs.get(run_id) if run_id is not None else None
+        if run is None or run.graph or run.span is None:
+            return
+        run.graph = True
+        run.span.update_name(f"invoke_agent {run.name}")
+        run.span.set_attributes({SPAN_KIND: "agent", genai.OPERATION_NAME: "invoke_agent",
+                                 genai.AGENT_NAME: run.name})
+
+    @_guarded
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, inputs: Any = None, **kwargs: Any) -> None:
+        span = self._span(run_id)
+        if span is not None and get_content_policy().capture:
+            if inputs is not None:  # streamed runs start with a placeholder and report the real input here
+                genai.set_json_content(span, INPUT, inputs)
+            genai.set_json_content(span, OUTPUT, outputs)
+        self._end(run_id)
+
+    @_guarded
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, inputs: Any = None, **kwargs: Any) -> None:
+        span = self._span(run_id)
+        if span is not None and inputs is not None and get_content_policy().capture:
+            genai.set_json_content(span, INPUT, inputs)
+        self._end(run_id, error)
+
+    @_guarded
+    def on_agent_action(self, action: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        span = self._span(run_id)
+        if span is None:
+            return
+        event = {genai.TOOL_NAME: str(getattr(action, "tool", ""))}
+        text = get_content_policy().text(getattr(action, "tool_input", None))
+        if text is not None:
+            event[genai.TOOL_CALL_ARGUMENTS] = text
+        span.add_event("agent_action", event)
+
+    @_guarded
+    def on_agent_finish(self, finish: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        span = self._span(run_id)
+        text = get_content_policy().text(getattr(finish, "return_values", None))
+        if span is not None:
+            span.add_event("agent_finish", {"output": text} if text is not None else {})
+
+    # --- chat models and LLMs -------------------------------------------------------------------------------
+
+    def _start_model(self, operation: str, serialized: dict[str, Any] | None, run_id: UUID,
+                     parent_run_id: UUID | None, tags: list[str] | None, metadata: dict[str, Any] | None,
+                     kwargs: dict[str, Any]) -> Span | None:
+        model, attributes = attrs.model_request(serialized, metadata, kwargs)
+        attributes[genai.OPERATION_NAME] = operation
+        name = attrs.run_name(serialized, kwargs, operation)
+        span = self._start(run_id, parent_run_id, "llm", name, f"{operation} {model}" if model else operation,
+                           attributes, tags)
+        if span is not None:
+            _scopes.claim(_scopes.LLM, span)
+        return span
+
+    @_guarded
+    def on_chat_model_start(self, serialized: dict[str, Any], messages: list[list[Any]], *, run_id: UUID,
+                            parent_run_id: UUID | None = None, tags: list[str] | None = None,
+                            metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        span = self._start_model("chat", serialized, run_id, parent_run_id, tags, metadata, kwargs)
+        if span is not None:
+            attrs.record_model_input(span, messages[0] if messages else [], None,
+                                     kwargs.get("invocation_params") or {})
+
+    @_guarded
+    def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID,
+                     parent_run_id: UUID | None = None, tags: list[str] | None = None,
+                     metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        span = self._start_model("text_completion", serialized, run_id, parent_run_id, tags, metadata, kwargs)
+        if span is not None:
+            attrs.record_model_input(span, None, prompts, kwargs.get("invocation_params") or {})
+
+    @_guarded
+    def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        span = self._span(run_id)
+        if span is not None:
+            attrs.record_model_output(span, response)
+        self._end(run_id)
+
+    @_guarded
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        span = self._span(run_id)
+        response = kwargs.get("response")
+        if span is not None and response is not None and getattr(response, "generations", None):
+            attrs.record_model_output(span, response)  # what streamed before the failure
+        self._end(run_id, error)
+
+    # --- retrievers -----------------------------------------------------------------------------------------
+
+    @_guarded
+    def on_retriever_start(self, serialized: dict[str, Any] | None, query: str, *, run_id: UUID,
+                           parent_run_id: UUID | None = None, tags: list[str] | None = None,
+                           metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        name = attrs.run_name(serialized, kwargs, "retriever")
+        span = self._start(run_id, parent_run_id, _retriever.RETRIEVAL, name, _retriever.retrieval_span_name(name),
+                           _retriever.retrieval_attributes(), tags)
+        if span is not None:
+            _scopes.claim(_scopes.RETRIEVAL, span)
+            _retriever.record_query(span, query)
+
+    @_guarded
+    def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
+        span = self._span(run_id)
+        if span is not None:
+            _retriever.record_documents(span, list(documents))
+        self._end(run_id)
+
+    @_guarded
+    def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._end(run_id, error)
+
+    # --- tools ----------------------------------------------------------------------------------------------
+
+    @_guarded
+    def on_tool_start(self, serialized: dict[str, Any] | None, input_str: str, *, run_id: UUID,
+                      parent_run_id: UUID | None = None, tags: list[str] | None = None,
+                      metadata: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
+                      **kwargs: Any) -> None:
+        name = attrs.run_name(serialized, kwargs, "tool")
+        attributes: dict[str, Any] = {genai.OPERATION_NAME: "execute_tool", genai.TOOL_NAME: name,
+                                      genai.TOOL_TYPE: "function"}
+        description = (serialized or {}).get("description")
+        if isinstance(description, str) and description:
+            attributes[genai.TOOL_DESCRIPTION] = description
+        if kwargs.get("tool_call_id"):
+            attributes[genai.TOOL_CALL_ID] = str(kwargs["tool_call_id"])
+        span = self._start(run_id, parent_run_id, "tool", name, f"execute_tool {name}", attributes, tags)
+        if span is not None and get_content_policy().capture:
+            genai.set_json_content(span, genai.TOOL_CALL_ARGUMENTS, inputs if inputs is not None else input_str)
+
+    @_guarded
+    def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        span = self._span(run_id)
+        if span is not None:
+            result, failure = attrs.tool_result(output)
+            if get_content_policy().capture:
+                genai.set_json_content(span, genai.TOOL_CALL_RESULT, result)
+            if failure is not None:  # handle_tool_error turned an exception into the tool's answer
+                span.set_attribute(genai.ERROR_TYPE, "tool_error")
+                # The failure text is the tool's output, so content: the policy decides whether it shows.
+                span.set_status(Status(StatusCode.ERROR, get_content_policy().text(failure[:500]) or "tool error"))
+        self._end(run_id)
+
+    @_guarded
+    def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._end(run_id, error)
