@@ -39,7 +39,7 @@ def view_of(span: SpanRecord) -> v.SpanView:
     kind = (_valiqor.kind(attrs) or _openinference.kind(attrs) or _genai.kind(attrs)
             or _openllmetry.kind(attrs))
     view = v.SpanView(span=span, kind=kind or v.OTHER, convention=convention_of(attrs))
-    if view.kind in (v.LLM, v.OTHER):
+    if view.kind == v.LLM or kind is None:  # a declared non-LLM kind (a prompt template) is not a model call
         view.llm = _read_llm(span, attrs)
         if view.llm is not None and (view.kind == v.LLM or view.llm.input_messages or view.llm.output_messages):
             view.kind = v.LLM
@@ -51,8 +51,7 @@ def view_of(span: SpanRecord) -> v.SpanView:
             view.tool = v.ToolExec(name=span.name)
         return view
     if view.kind in (v.RETRIEVAL, v.OTHER, v.CHAIN):
-        view.retrieval = _first(span, (_valiqor.read_retrieval, _openinference.read_retrieval,
-                                       _genai.read_retrieval, _openllmetry.read_retrieval))
+        view.retrieval = _retrieval(span)
         if view.retrieval is not None:
             view.kind = v.RETRIEVAL
             return view
@@ -76,6 +75,17 @@ def _read_llm(span: SpanRecord, attrs: dict[str, Any]) -> v.LLMCall | None:
         if call.input_messages or call.output_messages:
             return call
         fallback = fallback or call
+    return fallback
+
+
+def _retrieval(span: SpanRecord) -> v.Retrieval | None:
+    fallback = None
+    for reader in (_valiqor.read_retrieval, _openinference.read_retrieval, _genai.read_retrieval,
+                   _openllmetry.read_retrieval):
+        found = reader(span)
+        if found is not None and found.documents:
+            return found
+        fallback = fallback or found
     return fallback
 
 

@@ -6,6 +6,8 @@
 - A request with no tool span is still executed when a later LLM call was sent
   its result (a ``tool`` message with its call id): the output is that message.
 - Otherwise the request never ran: ``executed=False``, ``output=None``.
+- A request seen only in the history sent to a model call (its own call was
+  traced elsewhere) counts when its result was sent too, else it is left out.
 - A tool span that no request matches is kept on its own (code agents run tools
   the model wrote as code, not as structured calls).
 
@@ -28,6 +30,7 @@ class _Request:
     llm: v.SpanView
     order: int
     joined: bool = False
+    from_history: bool = False  # seen only in a later call's input (the request's own span is elsewhere)
 
 
 def join_tool_calls(views: Sequence[v.SpanView]) -> list[ToolCall]:
@@ -45,6 +48,8 @@ def join_tool_calls(views: Sequence[v.SpanView]) -> list[ToolCall]:
             continue
         request = pending.request
         result = results.get(request.id) if request.id else None
+        if pending.from_history and result is None:
+            continue  # an old request replayed as history: whether it ran is not this trace's to say
         entries.append(((pending.llm.end, 0), ToolCall(id=request.id, name=request.name, arguments=request.arguments,
                                                        output=result, executed=result is not None)))
     entries.sort(key=lambda entry: entry[0])
@@ -61,6 +66,14 @@ def _requests(views: Sequence[v.SpanView]) -> list[_Request]:
             if request.id:
                 seen_ids.add(request.id)
             out.append(_Request(request=request, llm=view, order=len(out)))
+    # Requests that only appear in the history sent to a later call: their output span is in another
+    # trace (apps that trace model calls only, one trace per call), but their results may be here.
+    for view in (x for x in views if x.llm is not None):
+        for message in view.llm.input_messages:
+            for request in message.tool_calls:
+                if request.id and request.id not in seen_ids:
+                    seen_ids.add(request.id)
+                    out.append(_Request(request=request, llm=view, order=len(out), from_history=True))
     return out
 
 

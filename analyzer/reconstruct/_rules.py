@@ -21,6 +21,7 @@ from analyzer.reconstruct import _views as v
 from analyzer.reconstruct._classify import error_of
 from analyzer.reconstruct._join import join_tool_calls
 from analyzer.reconstruct._tree import TraceTree
+from analyzer.reconstruct._values import finish_reason
 
 
 def build_item(tree: TraceTree, views: Sequence[v.SpanView]) -> FAItem:
@@ -106,7 +107,7 @@ def _facts(views: Sequence[v.SpanView], llm_views: list[v.SpanView], tool_calls:
             models.append(model)
         for definition in call.tool_definitions:
             definitions.setdefault(definition["name"], definition)
-        finish_reasons.extend(call.finish_reasons)
+        finish_reasons.extend(finish_reason(reason) for reason in call.finish_reasons)
         usage["input_tokens"] += call.input_tokens or 0
         usage["output_tokens"] += call.output_tokens or 0
         if system_prompt is None:

@@ -176,3 +176,14 @@ def normalize_arguments(value: Any) -> Any:
     """Tool arguments as a dict when they are JSON, else as recorded."""
     parsed = parse_json(value)
     return parsed if parsed is not None else None
+
+
+_FINISH_REASONS = {"tool_calls": "tool_call", "function_call": "tool_call", "tool_use": "tool_call",
+                   "max_tokens": "length", "max_output_tokens": "length", "end_turn": "stop",
+                   "stop_sequence": "stop", "eos": "stop", "safety": "content_filter"}
+
+
+def finish_reason(value: str) -> str:
+    """A finish reason in the GenAI convention's words (stop, length, content_filter, tool_call, error)."""
+    text = str(value).strip().lower()
+    return _FINISH_REASONS.get(text, text)
