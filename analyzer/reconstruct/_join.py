@@ -42,7 +42,9 @@ def join_tool_calls(views: Sequence[v.SpanView]) -> list[ToolCall]:
         if view.tool is None:
             continue
         request = _match(view, requests, by_id)
-        entries.append(((view.start, 1), _executed(view, request, results)))
+        # Joined calls keep the model's order of requests; lone tool spans sit where they started.
+        key = (request.llm.end, request.order) if request else (view.start, len(requests))
+        entries.append((key, _executed(view, request, results)))
     for pending in requests:
         if pending.joined:
             continue
@@ -50,7 +52,7 @@ def join_tool_calls(views: Sequence[v.SpanView]) -> list[ToolCall]:
         result = results.get(request.id) if request.id else None
         if pending.from_history and result is None:
             continue  # an old request replayed as history: whether it ran is not this trace's to say
-        entries.append(((pending.llm.end, 0), ToolCall(id=request.id, name=request.name, arguments=request.arguments,
+        entries.append(((pending.llm.end, pending.order), ToolCall(id=request.id, name=request.name, arguments=request.arguments,
                                                        output=result, executed=result is not None)))
     entries.sort(key=lambda entry: entry[0])
     return [call for _, call in entries]

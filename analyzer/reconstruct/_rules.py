@@ -39,14 +39,17 @@ def build_item(tree: TraceTree, views: Sequence[v.SpanView]) -> FAItem:
                   trace_id=tree.trace_id, metadata=metadata)
 
 
-def _shallowest(tree: TraceTree, views: Sequence[v.SpanView], attribute: str) -> v.SpanView | None:
+def _shallowest(tree: TraceTree, views: Sequence[v.SpanView], attribute: str, *, latest: bool = False
+                ) -> v.SpanView | None:
+    """The least deep entry span recording ``attribute``; among equals the first (or the last, ``latest``)."""
     best: v.SpanView | None = None
     for view in views:
         if view.kind not in v.ENTRY_KINDS and view.kind != v.OTHER:
             continue
         if getattr(view, attribute) in (None, ""):
             continue
-        if best is None or tree.depth.get(view.span_id, 0) < tree.depth.get(best.span_id, 0):
+        depth, best_depth = tree.depth.get(view.span_id, 0), tree.depth.get(best.span_id, 0) if best else 0
+        if best is None or depth < best_depth or (latest and depth == best_depth and view.end >= best.end):
             best = view
     return best
 
@@ -66,7 +69,7 @@ def _input(tree: TraceTree, views: Sequence[v.SpanView], llm_views: list[v.SpanV
 
 
 def _output(tree: TraceTree, views: Sequence[v.SpanView], llm_views: list[v.SpanView]) -> tuple[str, list[str]]:
-    entry = _shallowest(tree, views, "output")
+    entry = _shallowest(tree, views, "output", latest=True)  # several top-level steps: the last one answers
     if entry is not None:
         return entry.output or "", [entry.span_id]
     for view in sorted(llm_views, key=lambda x: (x.end, x.start), reverse=True):

@@ -1,0 +1,197 @@
+"""The reconstruction rules on traces of our own convention (real SDK, real openai, our instrumentor)
+and on hand-built spans for forms no installable peer emits any more."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx2
+import openai
+import pytest
+
+import valiqor_trace
+from analyzer.models import TraceFacts
+from analyzer.reconstruct import build_tree, reconstruct_item, reconstruct_turns
+from instrumentors import _genai as genai
+from valiqor_trace import SpanScope
+from valiqor_trace.attributes import RETRIEVAL_DOCUMENTS, RETRIEVAL_QUERY
+from valiqor_trace.store import SpanEvent, SpanRecord, row_record, span_row
+from valiqor_trace.testing import capture_spans
+
+TOOL = {"type": "function", "function": {"name": "multiply", "description": "Multiply.",
+                                         "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}}}}
+
+
+class ScriptedModel:
+    """OpenAI chat endpoint answering from a queue of assistant messages."""
+
+    def __init__(self, *messages: dict[str, Any]) -> None:
+        self.queue = list(messages)
+        self.requests: list[dict[str, Any]] = []
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests.append(json.loads(request.content))
+        message = self.queue.pop(0)
+        finish = "tool_calls" if message.get("tool_calls") else "stop"
+        return httpx2.Response(200, json={
+            "id": f"c{len(self.requests)}", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}})
+
+    def client(self) -> openai.OpenAI:
+        return openai.OpenAI(api_key="sk-test-not-a-key", base_url="http://model.test/v1",
+                             http_client=httpx2.Client(transport=httpx2.MockTransport(self)))
+
+
+def _call(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+
+
+def _records(exporter: Any) -> list[SpanRecord]:
+    return [row_record(span_row(span)) for span in exporter.get_finished_spans()]
+
+
+def test_our_agent_trace_reconstructs_every_field() -> None:
+    model = ScriptedModel(
+        {"role": "assistant", "content": None,
+         "tool_calls": [_call("call_a", "multiply", {"a": 6}), _call("call_b", "delete_everything", {})]},
+        {"role": "assistant", "content": "Six doubled is 12."})
+    with capture_spans() as exporter:
+        client = model.client()
+        with valiqor_trace.trace_workflow("agent") as workflow:
+            workflow.set_input({"question": "What is 6 doubled?", "user": "ada"})
+            documents = [{"id": "d1", "content": "Doubling multiplies by two."},
+                         {"id": "d2", "content": "Six is an integer."},
+                         {"id": "d1", "content": "Doubling multiplies by two."}]
+            with SpanScope("retrieval kb", "retrieval", {RETRIEVAL_QUERY: "doubling",
+                                                         RETRIEVAL_DOCUMENTS: json.dumps(documents)}):
+                pass
+            messages = [{"role": "system", "content": "Use tools."}, {"role": "user", "content": "What is 6 doubled?"}]
+            first = client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=[TOOL])
+            call = first.choices[0].message.tool_calls[0]  # the app runs only the first request
+            with SpanScope("execute_tool multiply", "tool", {genai.OPERATION_NAME: "execute_tool",
+                                                             genai.TOOL_NAME: "multiply", genai.TOOL_CALL_ID: call.id,
+                                                             genai.TOOL_CALL_ARGUMENTS: call.function.arguments,
+                                                             genai.TOOL_CALL_RESULT: "12"}):
+                pass
+            messages += [first.choices[0].message.model_dump(exclude_none=True),
+                         {"role": "tool", "tool_call_id": call.id, "content": "12"}]
+            answer = client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=[TOOL])
+            workflow.set_output(answer.choices[0].message.content)
+
+    spans = _records(exporter)
+    item = reconstruct_item(spans)
+    facts = item.metadata
+    workflow_span = next(s for s in spans if s.name == "agent")
+    tool_span = next(s for s in spans if s.name == "execute_tool multiply")
+    assert item.trace_id == workflow.trace_id
+    assert item.input == "What is 6 doubled?"
+    assert item.output == "Six doubled is 12."
+    assert item.context == ["Doubling multiplies by two.", "Six is an integer."]
+    assert [(c.id, c.name, c.arguments, c.output, c.executed, c.span_id) for c in item.tool_calls] == [
+        ("call_a", "multiply", {"a": 6}, "12", True, tool_span.span_id),
+        # Requested, never run: kept, and its output is not made up.
+        ("call_b", "delete_everything", {}, None, False, None)]
+    assert facts[TraceFacts.INPUT_SPAN_IDS] == facts[TraceFacts.OUTPUT_SPAN_IDS] == [workflow_span.span_id]
+    assert facts[TraceFacts.SYSTEM_PROMPT] == "Use tools."
+    assert facts[TraceFacts.MODELS] == ["gpt-4o-mini"]
+    assert facts[TraceFacts.FINISH_REASONS] == ["tool_call", "stop"]
+    assert facts[TraceFacts.TOKEN_USAGE] == {"input_tokens": 10, "output_tokens": 4}
+    assert facts[TraceFacts.LLM_CALL_COUNT] == 2 and facts[TraceFacts.TOOL_CALL_COUNT] == 1
+    assert [d["name"] for d in facts[TraceFacts.TOOL_DEFINITIONS]] == ["multiply"]
+    assert facts[TraceFacts.CONVENTION] == "valiqor"
+    assert facts[TraceFacts.SPAN_COUNT] == len(spans) == 5
+    assert facts[TraceFacts.LATENCY_MS] == pytest.approx(workflow_span.duration_ms)
+
+
+def test_without_an_app_span_the_first_request_and_last_answer_are_used() -> None:
+    model = ScriptedModel({"role": "assistant", "content": None, "tool_calls": [_call("c1", "multiply", {"a": 1})]},
+                          {"role": "assistant", "content": "Done: 2."})
+    with capture_spans() as exporter, valiqor_trace.trace_workflow("bare"):
+        client = model.client()
+        history = [{"role": "user", "content": "Earlier question"}, {"role": "assistant", "content": "Earlier answer"},
+                   {"role": "user", "content": "Double 1, please."}]
+        first = client.chat.completions.create(model="gpt-4o-mini", messages=history, tools=[TOOL])
+        history += [first.choices[0].message.model_dump(exclude_none=True),
+                    {"role": "tool", "tool_call_id": "c1", "content": "2"}]
+        client.chat.completions.create(model="gpt-4o-mini", messages=history, tools=[TOOL])
+    item = reconstruct_item(_records(exporter))
+    assert item.input == "Double 1, please."  # the request that started this trace, not the history
+    assert item.output == "Done: 2."  # the tool request is not an answer
+    # The tool ran untraced; its result reached the model, so that is its recorded output.
+    assert [(c.id, c.output, c.executed, c.span_id) for c in item.tool_calls] == [("c1", "2", True, None)]
+
+
+def test_a_chat_session_splits_into_turns() -> None:
+    model = ScriptedModel({"role": "assistant", "content": "Hi Ada."}, {"role": "assistant", "content": "Paris."})
+
+    @valiqor_trace.trace_function("turn")
+    def turn(client: openai.OpenAI, question: str) -> str:
+        reply = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": question}])
+        return reply.choices[0].message.content
+
+    with capture_spans() as exporter:
+        client = model.client()
+        with valiqor_trace.trace_workflow("session"):
+            turn(client, "I am Ada.")
+            turn(client, "Capital of France?")
+    spans = _records(exporter)
+    turns = reconstruct_turns(spans)
+    assert [(t.input, t.output) for t in turns] == [("I am Ada.", "Hi Ada."), ("Capital of France?", "Paris.")]
+    assert [t.metadata[TraceFacts.LLM_CALL_COUNT] for t in turns] == [1, 1]
+    whole = reconstruct_item(spans)  # unsplit, the session has no input of its own: first request, last answer
+    assert (whole.input, whole.output) == ("I am Ada.", "Paris.")
+
+
+def _span(span_id: str, name: str, attributes: dict[str, Any], *, parent: str | None = None, start: int = 1,
+          events: list[SpanEvent] | None = None, status: str = "UNSET", message: str | None = None) -> SpanRecord:
+    return SpanRecord(trace_id="ab" * 16, span_id=span_id, parent_span_id=parent, name=name, start_time_unix_nano=start,
+                      end_time_unix_nano=start + 10, attributes=attributes, events=events or [], status_code=status,
+                      status_message=message)
+
+
+def test_genai_per_message_span_events_and_1_26_prompt_attributes() -> None:
+    events = [
+        SpanEvent(name="gen_ai.system.message", time_unix_nano=1, attributes={"content": "Be brief."}),
+        SpanEvent(name="gen_ai.user.message", time_unix_nano=2, attributes={"content": "Weather?"}),
+        SpanEvent(name="gen_ai.choice", time_unix_nano=3, attributes={
+            "body": json.dumps({"index": 0, "finish_reason": "stop", "message": {"content": "Sunny."}})}),
+    ]
+    by_events = reconstruct_item([_span("1" * 16, "chat m", {"gen_ai.operation.name": "chat"}, events=events)])
+    assert (by_events.input, by_events.output) == ("Weather?", "Sunny.")
+    assert by_events.metadata[TraceFacts.SYSTEM_PROMPT] == "Be brief."
+    assert by_events.metadata[TraceFacts.FINISH_REASONS] == ["stop"]
+
+    legacy = [SpanEvent(name="gen_ai.content.prompt", time_unix_nano=1,
+                        attributes={"gen_ai.prompt": json.dumps([{"role": "user", "content": "Hi?"}])}),
+              SpanEvent(name="gen_ai.content.completion", time_unix_nano=2,
+                        attributes={"gen_ai.completion": json.dumps([{"role": "assistant", "content": "Hello."}])})]
+    by_content_events = reconstruct_item([_span("2" * 16, "chat m", {"gen_ai.system": "openai"}, events=legacy)])
+    assert (by_content_events.input, by_content_events.output) == ("Hi?", "Hello.")
+
+
+def test_errors_are_listed_and_a_failed_tool_keeps_its_error_not_an_output() -> None:
+    root = _span("a" * 16, "agent", {"openinference.span.kind": "AGENT", "input.value": "Go", "output.value": "Gone"})
+    tool = _span("b" * 16, "search", {"openinference.span.kind": "TOOL", "tool.name": "search", "input.value": "{}"},
+                 parent="a" * 16, start=2, status="ERROR", message="TimeoutError: upstream",
+                 events=[SpanEvent(name="exception", time_unix_nano=3,
+                                   attributes={"exception.type": "TimeoutError", "exception.message": "upstream"})])
+    item = reconstruct_item([root, tool])
+    assert [(c.name, c.output, c.error, c.executed) for c in item.tool_calls] == \
+        [("search", None, "TimeoutError: upstream", True)]
+    assert item.metadata[TraceFacts.ERROR_SPANS] == [{"span_id": "b" * 16, "name": "search", "kind": "tool",
+                                                      "error_type": "TimeoutError",
+                                                      "message": "TimeoutError: upstream"}]
+
+
+def test_tree_survives_missing_parents_cycles_and_deep_nesting() -> None:
+    orphan = _span("c" * 16, "late child", {}, parent="d" * 16)
+    assert not build_tree([orphan]).has_root  # its parent has not arrived
+    server = orphan.model_copy(update={"kind": "SERVER"})
+    assert build_tree([server]).has_root  # entered from another service: the root as far as we can know
+    loop = [_span("1" * 16, "a", {}, parent="2" * 16), _span("2" * 16, "b", {}, parent="1" * 16, start=2)]
+    assert {s.span_id for s in build_tree(loop).walk()} == {"1" * 16, "2" * 16}
+    chain = [_span(f"{i + 1:016x}", f"s{i}", {}, parent=f"{i:016x}" if i else None, start=i + 1) for i in range(5000)]
+    tree = build_tree(chain)
+    assert tree.depth[f"{5000:016x}"] == 4999
