@@ -61,6 +61,8 @@ def read_trace_file(path: str | os.PathLike[str]) -> TraceFile:
                                         "starts with '{' or '['")
             return _read_protobuf(name, handle)
         first = head.lstrip()[:1]
+        if not first:
+            raise ImportFormatError(name, None, "the file is empty")
         if first not in (b"{", b"["):
             line = head[: len(head) - len(head.lstrip())].count(b"\n") + 1
             raise ImportFormatError(name, f"line {line}", f"not JSON: starts with {first!r}; expected '{{' or '[' "
