@@ -89,7 +89,9 @@ class BaseInstrumentor(ABC):
 
 def unwrap(owner: Any, attribute: str) -> None:
     """Put back the original of a wrapt-wrapped ``owner.attribute`` (no-op if it is not wrapped)."""
-    current = getattr(owner, attribute, None)
+    # From the owner's own __dict__: getattr on a class would hand back a *bound* wrapper, whose
+    # __wrapped__ is a bound object too when the original is itself a decorator (e.g. LlamaIndex's).
+    current = vars(owner).get(attribute) if hasattr(owner, "__dict__") else getattr(owner, attribute, None)
     original = getattr(current, "__wrapped__", None)
     if original is not None:
         setattr(owner, attribute, original)

@@ -57,9 +57,11 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
     """Our code inside LangChain's callbacks: never raises into the app (re-raised under tests)."""
     where = f"langchain {method.__name__}"
 
+    starts_a_run = method.__name__.endswith("_start")
+
     def guarded(self: ValiqorCallbackHandler, *args: Any, **kwargs: Any) -> None:
-        if not self.enabled:
-            return
+        if starts_a_run and not self.enabled:
+            return  # uninstrumented: start nothing new, but still end the runs already started
         with handle_internal_errors(where):
             method(self, *args, **kwargs)
     guarded.__name__ = method.__name__
@@ -145,9 +147,11 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
         run = self._pop(run_id)
         if run is None or run.span is None:
             return
-        if error is not None:
-            record_error(run.span, error)
-        run.span.end()
+        try:
+            if error is not None:
+                record_error(run.span, error)
+        finally:
+            run.span.end()
 
     # --- chains, agents and graph nodes -----------------------------------------------------------------------
 
@@ -187,18 +191,22 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
     @_guarded
     def on_chain_end(self, outputs: Any, *, run_id: UUID, inputs: Any = None, **kwargs: Any) -> None:
         span = self._span(run_id)
-        if span is not None and get_content_policy().capture:
-            if inputs is not None:  # streamed runs start with a placeholder and report the real input here
-                genai.set_json_content(span, INPUT, inputs)
-            genai.set_json_content(span, OUTPUT, outputs)
-        self._end(run_id)
+        try:
+            if span is not None and get_content_policy().capture:
+                if inputs is not None:  # streamed runs start with a placeholder and report the real input here
+                    genai.set_json_content(span, INPUT, inputs)
+                genai.set_json_content(span, OUTPUT, outputs)
+        finally:
+            self._end(run_id)
 
     @_guarded
     def on_chain_error(self, error: BaseException, *, run_id: UUID, inputs: Any = None, **kwargs: Any) -> None:
         span = self._span(run_id)
-        if span is not None and inputs is not None and get_content_policy().capture:
-            genai.set_json_content(span, INPUT, inputs)
-        self._end(run_id, error)
+        try:
+            if span is not None and inputs is not None and get_content_policy().capture:
+                genai.set_json_content(span, INPUT, inputs)
+        finally:
+            self._end(run_id, error)
 
     @_guarded
     def on_agent_action(self, action: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -252,17 +260,21 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
     @_guarded
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
         span = self._span(run_id)
-        if span is not None:
-            attrs.record_model_output(span, response)
-        self._end(run_id)
+        try:
+            if span is not None:
+                attrs.record_model_output(span, response)
+        finally:
+            self._end(run_id)
 
     @_guarded
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         span = self._span(run_id)
         response = kwargs.get("response")
-        if span is not None and response is not None and getattr(response, "generations", None):
-            attrs.record_model_output(span, response)  # what streamed before the failure
-        self._end(run_id, error)
+        try:
+            if span is not None and response is not None and getattr(response, "generations", None):
+                attrs.record_model_output(span, response)  # what streamed before the failure
+        finally:
+            self._end(run_id, error)
 
     # --- retrievers -----------------------------------------------------------------------------------------
 
@@ -280,9 +292,11 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
     @_guarded
     def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
         span = self._span(run_id)
-        if span is not None:
-            _retriever.record_documents(span, list(documents))
-        self._end(run_id)
+        try:
+            if span is not None:
+                _retriever.record_documents(span, list(documents))
+        finally:
+            self._end(run_id)
 
     @_guarded
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
@@ -310,15 +324,21 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
     @_guarded
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         span = self._span(run_id)
-        if span is not None:
-            result, failure = attrs.tool_result(output)
-            if get_content_policy().capture:
-                genai.set_json_content(span, genai.TOOL_CALL_RESULT, result)
-            if failure is not None:  # handle_tool_error turned an exception into the tool's answer
-                span.set_attribute(genai.ERROR_TYPE, "tool_error")
-                # The failure text is the tool's output, so content: the policy decides whether it shows.
-                span.set_status(Status(StatusCode.ERROR, get_content_policy().text(failure[:500]) or "tool error"))
-        self._end(run_id)
+        try:
+            if span is not None:
+                self._record_tool_result(span, output)
+        finally:
+            self._end(run_id)
+
+    @staticmethod
+    def _record_tool_result(span: Span, output: Any) -> None:
+        result, failure = attrs.tool_result(output)
+        if get_content_policy().capture:
+            genai.set_json_content(span, genai.TOOL_CALL_RESULT, result)
+        if failure is not None:  # handle_tool_error turned an exception into the tool's answer
+            span.set_attribute(genai.ERROR_TYPE, "tool_error")
+            # The failure text is the tool's output, so content: the policy decides whether it shows.
+            span.set_status(Status(StatusCode.ERROR, get_content_policy().text(failure[:500]) or "tool error"))
 
     @_guarded
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
