@@ -1,0 +1,37 @@
+"""The deterministic detectors, in the order the engine runs them.
+
+Each module holds a few small checks and a ``DETECTORS`` tuple; this package joins them
+into :data:`REGISTRY`. A detector covers one or more taxonomy subcategories; every
+deterministic or hybrid subcategory is covered by at least one detector (a test checks).
+"""
+
+from __future__ import annotations
+
+from analyzer.fa.detectors import (
+    agent,
+    compliance,
+    generation,
+    grounding,
+    injection,
+    leaks,
+    retrieval,
+    structured,
+    tools,
+    unsafe,
+)
+from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
+
+REGISTRY: tuple[Detector, ...] = (
+    *generation.DETECTORS,
+    *retrieval.DETECTORS,
+    *tools.DETECTORS,
+    *agent.DETECTORS,
+    *grounding.DETECTORS,
+    *structured.DETECTORS,
+    *compliance.DETECTORS,
+    *injection.DETECTORS,
+    *leaks.DETECTORS,
+    *unsafe.DETECTORS,
+)
+
+__all__ = ["REGISTRY", "CheckResult", "Detector", "ItemView", "finding"]

@@ -1,0 +1,284 @@
+"""The FA engine: options, feature-kind inference, per-item analysis, run summary.
+
+Per item: the deterministic detectors that apply to the item's feature kind run first
+(no key, no network); then the judge, if one is configured and available, decides the
+``llm_judge`` and ``hybrid`` subcategories; findings are merged per subcategory and
+scored into tags. Tags are emitted for every selected subcategory that was checked:
+``fail`` and ``unsure`` tags carry evidence, ``pass`` tags record a clean check (so
+``summary.total_passes`` counts real checks). A subcategory that could not be checked
+(nothing to check, judge missing) gets no tag; the latter is listed in ``detectors_skipped``.
+
+A detector bug never sinks a run: in production it is logged once and the detector is
+reported in ``detectors_skipped``; under tests it is re-raised.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from analyzer.errors import ValidationError
+from analyzer.fa import taxonomy
+from analyzer.fa.detectors import REGISTRY, Detector, ItemView
+from analyzer.fa.judge import NO_JUDGE_REASON, Judge, JudgeRequest
+from analyzer.fa.metrics import EVAL_METRICS, compute_metrics
+from analyzer.fa.models import FEATURE_KINDS, FailureTag, Finding, ItemAnalysis, SkippedDetector, Thresholds
+from analyzer.fa.scoring import merge_findings, pass_finding, score
+from analyzer.fa.security import SECURITY_CATEGORIES, item_flags, resolve_categories, security_subcategories
+from analyzer.fa.summary import summarize
+from analyzer.models import FAItem, TraceFacts
+from valiqor_trace._internal import _should_raise, log_once
+
+__all__ = ["AnalysisOptions", "analyze_item", "infer_feature_kind", "summarize", "validate_options"]
+
+SCAN_REASON = "no AST scan data: static code scanning is not part of the embedded engine"
+TRACE_ONLY_REASON = "needs trace metadata (span status, finish reasons): analyze by trace_id"
+
+
+@dataclass
+class AnalysisOptions:
+    """What to analyze and how; mirrors the FA ``run()`` arguments.
+
+    Attributes:
+        feature_kind: ``rag``, ``agent``, ``agentic_rag`` or ``generic_llm``; ``None`` infers it per item.
+        buckets: only these buckets (``None``: all).
+        subcategories: only these subcategories (``None``: all). With ``buckets`` too, both filters apply.
+        run_eval: fill ``eval_metrics``.
+        run_security: fill ``security_flags`` (security detectors run even if filtered out of the tags).
+        run_scan: accepted for the seed API; the embedded engine has no scan data (reported as skipped).
+        mandatory_eval_metrics: metrics that run even when ``run_eval`` is False.
+        mandatory_security_categories: categories (``"S1"`` or slug) that run even when ``run_security`` is
+            False; one that cannot run (needs a judge, none configured) is a validation error.
+        thresholds: alert / CI gate / review thresholds for the summary.
+        judge: an optional :class:`~analyzer.fa.judge.Judge`.
+    """
+
+    feature_kind: str | None = None
+    buckets: list[str] | None = None
+    subcategories: list[str] | None = None
+    run_eval: bool = True
+    run_security: bool = True
+    run_scan: bool = True
+    mandatory_eval_metrics: list[str] | None = None
+    mandatory_security_categories: list[str] | None = None
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    judge: Judge | None = None
+    _plan: _Plan | None = field(default=None, init=False, repr=False, compare=False)
+
+
+@dataclass
+class _KindPlan:
+    detectors: list[Detector]
+    needed: set[str]  # subcategories whose findings matter (emitted or feeding security flags)
+    emit: list[str]  # subcategories that become tags, in taxonomy order
+    judged: list[dict[str, Any]]  # subcategory records for the judge
+    skipped: list[SkippedDetector]
+    security_runnable: set[str]
+
+
+@dataclass
+class _Plan:
+    selected: list[str]
+    security: list[str]
+    metrics: list[str]
+    judge: Judge | None
+    kinds: dict[str, _KindPlan] = field(default_factory=dict)
+
+
+def _as_list(value: Any, name: str) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    try:
+        return [str(v) for v in value]
+    except TypeError:
+        raise ValidationError(f"{name} must be a list of strings, got {type(value).__name__}") from None
+
+
+def _judge_ok(judge: Judge | None) -> bool:
+    return judge is not None and bool(getattr(judge, "available", False))
+
+
+def validate_options(options: AnalysisOptions) -> None:
+    """Check every option, naming the bad value and the valid ones.
+
+    Raises:
+        ValidationError: unknown feature kind, bucket, subcategory, eval metric or security category; filters
+            that select nothing; a mandatory security category that cannot run.
+    """
+    options._plan = _build_plan(options)
+
+
+def _build_plan(options: AnalysisOptions) -> _Plan:
+    if options.feature_kind is not None and options.feature_kind not in FEATURE_KINDS:
+        raise ValidationError(f"unknown feature_kind {options.feature_kind!r}; valid kinds: {', '.join(FEATURE_KINDS)}")
+    buckets = _as_list(options.buckets, "buckets")
+    subs = _as_list(options.subcategories, "subcategories")
+    for bucket in buckets or []:
+        if bucket not in taxonomy.bucket_ids():
+            raise ValidationError(f"unknown bucket {bucket!r}; valid buckets: {', '.join(taxonomy.bucket_ids())}")
+    for sub in subs or []:
+        taxonomy.subcategory(sub)  # raises with the valid list
+    selected = [s for s in taxonomy.subcategory_ids()
+                if (buckets is None or taxonomy.subcategory(s)["bucket_id"] in buckets) and (subs is None or s in subs)]
+    if not selected:
+        raise ValidationError(f"subcategories {subs} are not in buckets {buckets}: the filters select nothing")
+    metrics = _as_list(options.mandatory_eval_metrics, "mandatory_eval_metrics") or []
+    for name in metrics:
+        if name not in EVAL_METRICS:
+            raise ValidationError(f"unknown eval metric {name!r}; valid metrics: {', '.join(EVAL_METRICS)}")
+    mandatory = resolve_categories(_as_list(options.mandatory_security_categories, "mandatory_security_categories"))
+    judge_ok = _judge_ok(options.judge)
+    for cid in mandatory:
+        if not judge_ok and all(taxonomy.subcategory(s)["detector_type"] == "llm_judge"
+                                for s in SECURITY_CATEGORIES[cid]["subcategories"]):
+            reason = options.judge.unavailable_reason if options.judge is not None else NO_JUDGE_REASON
+            raise ValidationError(f"mandatory security category {cid} ({SECURITY_CATEGORIES[cid]['name']}) needs an "
+                                  f"LLM judge, and none can run: {reason}")
+    security = list(SECURITY_CATEGORIES) if options.run_security else mandatory
+    metric_names = list(EVAL_METRICS) if options.run_eval else [m for m in EVAL_METRICS if m in metrics]
+    if not isinstance(options.thresholds, Thresholds):
+        raise ValidationError(f"thresholds must be a Thresholds, got {type(options.thresholds).__name__}")
+    return _Plan(selected=selected, security=security, metrics=metric_names, judge=options.judge)
+
+
+def _kind_plan(plan: _Plan, kind: str) -> _KindPlan:
+    found = plan.kinds.get(kind)
+    if found is not None:
+        return found
+    judge_ok = _judge_ok(plan.judge)
+    security_subs = security_subcategories(plan.security)
+    applicable = [s for s in taxonomy.subcategory_ids() if taxonomy.applies_to(s, kind)]
+    emit = [s for s in plan.selected if s in applicable]
+    needed = set(emit) | (security_subs & set(applicable))
+    detectors = [d for d in REGISTRY if kind in d.feature_kinds and needed & set(d.subcategories)]
+    covered = {s for d in REGISTRY for s in d.subcategories}
+    judged, skipped = [], []
+    reason = plan.judge.unavailable_reason if plan.judge is not None else NO_JUDGE_REASON
+    for sub in (s for s in taxonomy.subcategory_ids() if s in needed):
+        record = taxonomy.subcategory(sub)
+        if record["detector_type"] == "deterministic":
+            continue
+        if judge_ok:
+            judged.append(dict(record))
+        elif record["detector_type"] == "llm_judge":
+            skipped.append(SkippedDetector(detector=f"llm_judge:{sub}", reason=reason))
+    for cid in plan.security:
+        if not judge_ok and not any(s in covered for s in SECURITY_CATEGORIES[cid]["subcategories"]):
+            skipped.append(SkippedDetector(detector=f"security:{cid}", reason=reason))
+    runnable = {s for s in security_subs if s in covered or judge_ok}
+    found = _KindPlan(detectors, needed, emit, judged, skipped, runnable)
+    plan.kinds[kind] = found
+    return found
+
+
+def infer_feature_kind(item: FAItem) -> str:
+    """context + tools -> agentic_rag; tools (called or offered) -> agent; context -> rag; else generic_llm."""
+    has_context = any(c.strip() for c in item.context)
+    has_tools = bool(item.tool_calls) or bool((item.metadata or {}).get(TraceFacts.TOOL_DEFINITIONS))
+    if has_context and has_tools:
+        return "agentic_rag"
+    if has_tools:
+        return "agent"
+    return "rag" if has_context else "generic_llm"
+
+
+def _run_detector(detector: Detector, view: ItemView, item_index: int) -> tuple[list[Finding] | None, str | None]:
+    try:
+        return detector.check(view), None
+    except Exception as exc:  # a detector bug must not sink the run (re-raised under tests)
+        if _should_raise():
+            raise
+        log_once(f"fa-detector:{detector.name}", "FA detector %s failed on item %d (skipped)", detector.name,
+                 item_index, exc_info=True)
+        return None, f"internal error in detector: {type(exc).__name__} (logged)"
+
+
+def analyze_item(item: FAItem, item_index: int, options: AnalysisOptions, run_id: str = "") -> ItemAnalysis:
+    """Analyze one item: run detectors (and the judge), score tags, fill metrics and security flags."""
+    if options._plan is None:
+        validate_options(options)
+    plan = options._plan
+    kind = options.feature_kind or infer_feature_kind(item)
+    kp = _kind_plan(plan, kind)
+    view = ItemView(item, kind)
+    findings: dict[str, list[Finding]] = defaultdict(list)
+    checked: dict[str, tuple[float, str]] = {}
+    ran, skipped = [], list(kp.skipped)
+    for detector in kp.detectors:
+        if detector.needs_trace and not view.is_trace:
+            skipped.append(SkippedDetector(detector=detector.name, reason=TRACE_ONLY_REASON))
+            continue
+        result, error = _run_detector(detector, view, item_index)
+        if error is not None:
+            skipped.append(SkippedDetector(detector=detector.name, reason=error))
+            continue
+        ran.append(detector.name)
+        if result is None:
+            continue
+        for sub in detector.subcategories:
+            if sub in kp.needed and checked.get(sub, (0.0, ""))[0] < detector.pass_confidence:
+                checked[sub] = (detector.pass_confidence, detector.name)
+        for f in result:
+            if f.subcategory_id in kp.needed:
+                findings[f.subcategory_id].append(f)
+    tokens, judged = _ask_judge(plan.judge, kp, item, item_index, kind, findings)
+    if kp.judged and plan.judge is not None:
+        ran.append("llm_judge")
+    if options.run_scan:
+        skipped.append(SkippedDetector(detector="scan", reason=SCAN_REASON))
+    tags, decisions = _tags(kp, findings, judged, checked, item_index, run_id, item.trace_id)
+    return ItemAnalysis(
+        item_index=item_index,
+        feature_kind=kind,
+        tags=tags,
+        eval_metrics=compute_metrics(view, plan.metrics),
+        security_flags=item_flags(plan.security, decisions, kp.security_runnable),
+        detectors_run=ran,
+        detectors_skipped=skipped,
+        tokens_used=tokens,
+    )
+
+
+def _ask_judge(judge: Judge | None, kp: _KindPlan, item: FAItem, item_index: int, kind: str,
+               findings: dict[str, list[Finding]]) -> tuple[int, dict[str, Finding]]:
+    if not kp.judged or not _judge_ok(judge):
+        return 0, {}
+    hints = [f for sub in (s["id"] for s in kp.judged) for f in findings.get(sub, [])]
+    result = judge.evaluate(JudgeRequest(item=item, item_index=item_index, feature_kind=kind,
+                                         subcategories=[dict(s) for s in kp.judged], findings=hints))
+    wanted = {s["id"] for s in kp.judged}
+    verdicts: dict[str, list[Finding]] = defaultdict(list)
+    for f in result.findings:
+        if f.subcategory_id in wanted:
+            verdicts[f.subcategory_id].append(f.model_copy(update={"detector_type": "llm_judge"}))
+    return result.tokens_used, {sub: merge_findings(fs) for sub, fs in verdicts.items()}
+
+
+def _tags(kp: _KindPlan, findings: dict[str, list[Finding]], judged: dict[str, Finding],
+          checked: dict[str, tuple[float, str]], item_index: int, run_id: str,
+          trace_id: str | None) -> tuple[list[FailureTag], dict[str, str]]:
+    tags, decisions = [], {}
+    emit = set(kp.emit)
+    for sub in taxonomy.subcategory_ids():
+        if sub not in kp.needed:
+            continue
+        deterministic = merge_findings(findings[sub]) if findings.get(sub) else None
+        verdict, used = deterministic, None
+        if sub in judged:
+            verdict = judged[sub]
+            used = "hybrid" if sub in checked else "llm_judge"
+            if deterministic is not None and not verdict.evidence:
+                verdict = verdict.model_copy(update={"evidence": deterministic.evidence})
+        elif verdict is None and sub in checked:
+            confidence, name = checked[sub]
+            verdict = pass_finding(sub, confidence, name)
+        if verdict is None:
+            continue
+        decisions[sub] = verdict.decision
+        if sub in emit:
+            tags.append(score(verdict, item_index=item_index, run_id=run_id, trace_id=trace_id,
+                              detector_type_used=used))
+    return tags, decisions

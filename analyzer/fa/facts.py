@@ -1,0 +1,316 @@
+"""Checkable facts in text: numbers, dates, times, named entities, identifiers and quotes.
+
+The grounding detectors extract these from the answer and look each one up in a
+:class:`SourceIndex` built from everything the model was given (input, context, tool
+outputs, system prompt). A fact found nowhere is *unsupported*; that is evidence of a
+hallucination, not proof (the judge, when configured, weighs it).
+
+Matching is deliberately forgiving where text and data legitimately differ: ``17:00``
+matches ``17:0``, ``5 PM`` matches ``17:00``, ``$49,400`` matches ``49400``, ``24``
+matches ``23.7`` (rounding to the precision the answer uses), ``January 9, 2022``
+matches ``2022-01-09`` and ``California`` matches ``CA``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from analyzer.fa.text import STOPWORDS, WORD_RE, match_key, normalize_quotes, split_camel, stem
+from analyzer.fa.vocab import MONTHS, NOT_NAMES, NUMBER_WORDS, PLACE_ABBREVIATIONS, WEEKDAYS
+
+_SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9,
+           "trillion": 1e12}
+_NUM_RE = re.compile(
+    r"(?<![\w.,/:])([$€£¥])?\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\d:])"
+    r"(?:\s?(%|percent\b|per cent\b|k\b|thousand\b|million\b|mn\b|billion\b|bn\b|trillion\b))?",
+    re.IGNORECASE,
+)
+_TIME_RE = re.compile(r"(?<![\d:.])(\d{1,2}):(\d{1,2})(?::\d{2})?(?:\s*([ap])\.?m\b\.?)?|(?<![\d:.])(\d{1,2})\s*([ap])\.?m\b\.?",
+                      re.IGNORECASE)
+_MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
+_ISO_DATE_RE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+_SLASH_DATE_RE = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
+_MDY_RE = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b", re.IGNORECASE)
+_DMY_RE = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_ALT})\.?(?:,?\s+(\d{{4}}))?\b", re.IGNORECASE)
+_MY_RE = re.compile(rf"\b({_MONTH_ALT})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_NUMBER_WORD_RE = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
+_ACRONYM_RE = re.compile(r"\b(?:[A-Za-z]\.){2,}")
+# "in 200 words", "a 3-sentence summary": numbers about the answer's own form, not about the world
+_META_UNIT_RE = re.compile(r"\s*-?\s*(?:words?|sentences?|characters?|paragraphs?|bullets?|bullet points?|lines?|tokens?)\b",
+                           re.IGNORECASE)
+_QUOTE_RE = re.compile(r'"([^"\n]{3,300})"')
+_IDENT_RE = re.compile(r"(?<![\w:.-])(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9_-]{3,}(?![\w-])")
+# quantities that look like codes: "5-star", "19-year-old", "200km", "14th", "3pm"
+_QUANTITY_RE = re.compile(r"\d+(?:\.\d+)?(?:[a-z]{1,3}|(?:-[a-z]+)+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One checkable fact in a text: what it is, where it is, and how it compares."""
+
+    kind: str  # number | percent | money | year | time | date | entity | identifier | quote
+    text: str
+    start: int
+    end: int
+    value: object = None  # float (numbers), minutes (time), (y, m, d) with None parts (date), key (others)
+    decimals: int = 0
+    strong: bool = True  # False for facts that are often derived (small counts, number words)
+
+
+def _num_value(groups: tuple[str | None, ...]) -> tuple[float, int]:
+    integer, fraction = groups[1].replace(",", ""), groups[2]
+    value = float(f"{integer}.{fraction}") if fraction else float(integer)
+    return value, len(fraction or "")
+
+
+def _taken(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(s < end and start < e for s, e in spans)
+
+
+def extract_times(text: str) -> list[Mention]:
+    out = []
+    for m in _TIME_RE.finditer(text):
+        if m.group(1) is not None:
+            hour, minute, ampm = int(m.group(1)), int(m.group(2)), m.group(3)
+        else:
+            hour, minute, ampm = int(m.group(4)), 0, m.group(5)
+        if ampm:
+            hour = hour % 12 + (12 if ampm.lower() == "p" else 0)
+        if hour <= 24 and minute < 60:
+            out.append(Mention("time", m.group(0), m.start(), m.end(), (hour % 24) * 60 + minute))
+    return out
+
+
+def extract_dates(text: str) -> list[Mention]:
+    out: list[Mention] = []
+    spans: list[tuple[int, int]] = []
+
+    def add(m: re.Match[str], y: str | None, mo: int | None, d: str | None) -> None:
+        if _taken(spans, m.start(), m.end()):
+            return
+        value = (int(y) if y else None, mo, int(d) if d else None)
+        if value[2] is not None and not 1 <= value[2] <= 31:
+            return
+        spans.append((m.start(), m.end()))
+        out.append(Mention("date", m.group(0), m.start(), m.end(), value))
+
+    for m in _ISO_DATE_RE.finditer(text):
+        add(m, m.group(1), int(m.group(2)), m.group(3))
+    for m in _SLASH_DATE_RE.finditer(text):
+        add(m, m.group(3), int(m.group(1)), m.group(2))
+    for m in _MDY_RE.finditer(text):
+        add(m, m.group(3), MONTHS[m.group(1).lower()], m.group(2))
+    for m in _DMY_RE.finditer(text):
+        add(m, m.group(3), MONTHS[m.group(2).lower()], m.group(1))
+    for m in _MY_RE.finditer(text):
+        add(m, m.group(2), MONTHS[m.group(1).lower()], None)
+    return out
+
+
+def extract_numbers(text: str, taken: list[tuple[int, int]] | None = None) -> list[Mention]:
+    """Numbers outside ``taken`` spans (dates/times), with their unit and precision."""
+    taken = taken or []
+    out = []
+    for m in _NUM_RE.finditer(text):
+        if _taken(taken, m.start(), m.end()) or _META_UNIT_RE.match(text, m.end()):
+            continue
+        value, decimals = _num_value(m.groups())
+        unit = (m.group(4) or "").lower()
+        if unit in _SCALES:
+            value *= _SCALES[unit]
+        kind = "percent" if unit.startswith("per") or unit == "%" else "money" if m.group(1) else "number"
+        if kind == "number" and decimals == 0 and 1000 <= value <= 2100 and "," not in m.group(2):
+            kind = "year"
+        strong = not (kind == "number" and decimals == 0 and value <= 10)
+        out.append(Mention(kind, m.group(0).strip(), m.start(), m.end(), value, decimals, strong))
+    for m in _NUMBER_WORD_RE.finditer(text):
+        if _taken(taken, m.start(), m.end()) or _META_UNIT_RE.match(text, m.end()):
+            continue
+        out.append(Mention("number", m.group(0), m.start(), m.end(), float(NUMBER_WORDS[m.group(1).lower()]), 0, False))
+    return out
+
+
+def extract_quotes(text: str) -> list[Mention]:
+    """Double-quoted passages of at least two words."""
+    text = normalize_quotes(text)
+    out = []
+    for m in _QUOTE_RE.finditer(text):
+        inner = m.group(1).strip()
+        if len(inner.split()) >= 2:
+            out.append(Mention("quote", inner, m.start(1), m.end(1), match_key(inner)))
+    return out
+
+
+def _sentence_starts(text: str) -> set[int]:
+    starts = {0}
+    for m in re.finditer(r"(?:[.!?:]\s+|\n\s*(?:[-*•#>]+\s*|\d+[.)]\s*)?|[(\[]\s*)", text):
+        starts.add(m.end())
+    return starts
+
+
+def extract_entities(text: str, taken: list[tuple[int, int]] | None = None) -> list[Mention]:
+    """Capitalised names and acronyms that are not sentence-initial, dates or function words.
+
+    Consecutive capitalised words form one mention (``"Game Grumps"``); its ``value``
+    is the tuple of lower-cased words so support can be checked word by word.
+    """
+    starts = _sentence_starts(text)
+    taken = taken or []
+    out: list[Mention] = []
+    run: list[re.Match[str]] = []
+
+    def flush() -> None:
+        if run:
+            names = tuple(w.group(0).lower() for w in run)
+            out.append(Mention("entity", text[run[0].start():run[-1].end()], run[0].start(), run[-1].end(), names))
+            run.clear()
+
+    for w in WORD_RE.finditer(text):
+        token = w.group(0)
+        lower = token.lower()
+        capital = token[0].isupper() and not token.isdigit()
+        plain = lower in STOPWORDS or lower in MONTHS or lower in WEEKDAYS or lower in NOT_NAMES or len(token) < 2
+        if capital and not plain and w.start() not in starts and not _taken(taken, w.start(), w.end()):
+            if run and text[run[-1].end():w.start()].strip(" &") not in ("",):
+                flush()
+            run.append(w)
+        else:
+            flush()
+    flush()
+    return out
+
+
+def extract_identifiers(text: str) -> list[Mention]:
+    """Codes mixing letters and digits (order IDs, flight numbers, SKUs): they cannot be paraphrased."""
+    return [
+        Mention("identifier", m.group(0), m.start(), m.end(), m.group(0).lower())
+        for m in _IDENT_RE.finditer(text)
+        if not _QUANTITY_RE.fullmatch(m.group(0))
+    ]
+
+
+@dataclass
+class SourceIndex:
+    """Everything the model was given, indexed for fast support look-ups."""
+
+    texts: list[str]
+    _rounded: dict[int, set[float]] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def joined(self) -> str:
+        return "\n".join(self.texts)
+
+    @cached_property
+    def key(self) -> str:
+        return " " + match_key(self.joined) + " "
+
+    @cached_property
+    def word_set(self) -> set[str]:
+        """Every source word, raw and camel-split, with stems, hyphen parts and dotted acronyms."""
+        found: set[str] = set()
+        raw = normalize_quotes(self.joined)
+        for text in (raw, split_camel(raw)):
+            for w in WORD_RE.findall(text):
+                lower = w.lower()
+                found.add(lower)
+                if "-" in lower or "'" in lower:
+                    found.update(re.split(r"[-']", lower))
+                    found.add(re.sub(r"[-']", "", lower))
+        found.update(m.group(0).replace(".", "").lower() for m in _ACRONYM_RE.finditer(raw))
+        found.update([stem(w) for w in found])
+        return found
+
+    @cached_property
+    def prefixes(self) -> set[str]:
+        """Five-letter prefixes, so that "Korean" meets "Korea" and "Mexican" meets "Mexico"."""
+        return {w[:5] for w in self.word_set if len(w) >= 5 and w.isalpha()}
+
+    @cached_property
+    def numbers(self) -> set[float]:
+        text = self.joined
+        values = {m.value for m in extract_numbers(text)}
+        for t in extract_times(text):  # "17:30" also holds the numbers 17 and 30
+            hour, minute = divmod(t.value, 60)
+            values.update((float(hour), float(minute)))
+        return values
+
+    @cached_property
+    def times(self) -> set[int]:
+        return {m.value for m in extract_times(self.joined)}
+
+    @cached_property
+    def dates(self) -> list[tuple[int | None, int | None, int | None]]:
+        return [m.value for m in extract_dates(self.joined)]
+
+    def rounded(self, decimals: int) -> set[float]:
+        if decimals not in self._rounded:
+            self._rounded[decimals] = {round(v, decimals) for v in self.numbers}
+        return self._rounded[decimals]
+
+    def supports(self, mention: Mention) -> bool:
+        """True when the fact appears in the sources (see the module docstring for what counts)."""
+        kind = mention.kind
+        if kind in ("number", "percent", "money", "year"):
+            return self._supports_number(mention)
+        if kind == "time":
+            return mention.value in self.times or float(mention.value // 60) in self.numbers and mention.value % 60 == 0
+        if kind == "date":
+            return self._supports_date(mention.value)
+        if kind == "quote":
+            return f" {mention.value} " in self.key
+        if kind == "identifier":
+            return mention.value in self.word_set or f" {match_key(mention.text)} " in self.key
+        if kind == "entity":
+            return not self.unsupported_names(mention)
+        raise ValueError(f"unknown mention kind {kind!r}")
+
+    def unsupported_names(self, mention: Mention) -> list[str]:
+        """The words of an entity mention that appear nowhere in the sources."""
+        whole = PLACE_ABBREVIATIONS.get(" ".join(mention.value))
+        if whole and whole in self.word_set:
+            return []
+        missing = []
+        for name in mention.value:
+            if self._known_word(name):
+                continue
+            abbreviation = PLACE_ABBREVIATIONS.get(name)
+            if abbreviation and abbreviation in self.word_set:
+                continue
+            missing.append(name)
+        if missing and len(mention.value) > 1 and f" {match_key(mention.text)} " in self.key:
+            return []
+        return missing
+
+    def _known_word(self, name: str) -> bool:
+        if name in self.word_set or stem(name) in self.word_set:
+            return True
+        if "-" in name or "'" in name:
+            return all(self._known_word(part) for part in re.split(r"[-']", name) if part and part != "s")
+        return len(name) >= 5 and name[:5] in self.prefixes
+
+    def _supports_number(self, mention: Mention) -> bool:
+        value = float(mention.value)
+        if value in self.numbers:
+            return True
+        if mention.kind == "year":
+            return False
+        candidates = {value}
+        if mention.kind == "percent":
+            candidates.add(round(value / 100, 6))
+        elif value < 1:
+            candidates.add(round(value * 100, 6))
+        return any(round(c, mention.decimals) in self.rounded(mention.decimals) for c in candidates)
+
+    def _supports_date(self, value: tuple[int | None, int | None, int | None]) -> bool:
+        year, month, day = value
+        for sy, sm, sd in self.dates:
+            if (year is None or sy is None or year == sy) and (month is None or month == sm) and (
+                day is None or sd is None or day == sd
+            ) and (year == sy or month == sm):
+                return True
+        # a partial date whose parts all appear as plain numbers/month words is supported too
+        month_ok = month is None or any(name in self.word_set for name, num in MONTHS.items() if num == month)
+        return bool(month_ok and (year is None or float(year) in self.numbers) and (day is None or float(day) in self.numbers)
+                    and (year is not None or day is not None))

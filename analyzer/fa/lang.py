@@ -1,0 +1,74 @@
+"""Tiny language identification: writing system first, then stopword profiles for Latin-script languages.
+
+Good enough to tell an English question from a Spanish answer (the language-mismatch
+check), with no model and no dependency. It abstains (``None``) on short or mixed text
+rather than guess.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+
+_PROFILES: dict[str, frozenset[str]] = {
+    "en": frozenset("the and is are was were of to in that it for on with as this be have has not you what which "
+                    "their there from by an or but they we can will would".split()),
+    "es": frozenset("el la los las de que y en un una es por con para del se no su al lo como más pero sus le ya "
+                    "muy también está son fue".split()),
+    "fr": frozenset("le la les de des et en un une est que qui dans pour pas sur au du ce il elle sont avec ne se "
+                    "plus par mais nous vous cette".split()),
+    "de": frozenset("der die das und ist nicht ein eine zu den mit von sich des auf für im dem auch es sind wird "
+                    "bei aus wie oder aber nach".split()),
+    "it": frozenset("il lo la gli le di che e è un una per non con del della sono si nel al ma come anche più "
+                    "questo alla dei".split()),
+    "pt": frozenset("o a os as de que e em um uma é não para com do da dos das no na por se mais mas ao como foi "
+                    "são também".split()),
+    "nl": frozenset("de het een en van is dat niet in op te zijn met voor er maar ook als bij door om aan hij wat "
+                    "zij deze".split()),
+}
+_SCRIPT_LANG = {"CYRILLIC": "ru", "GREEK": "el", "ARABIC": "ar", "HEBREW": "he", "DEVANAGARI": "hi", "HANGUL": "ko",
+                "THAI": "th", "HIRAGANA": "ja", "KATAKANA": "ja", "CJK": "zh"}
+_WORD = re.compile(r"[^\W\d_]+")
+NAMES = {"en": "English", "es": "Spanish", "fr": "French", "de": "German", "it": "Italian", "pt": "Portuguese",
+         "nl": "Dutch", "ru": "Russian", "el": "Greek", "ar": "Arabic", "he": "Hebrew", "hi": "Hindi", "ko": "Korean",
+         "th": "Thai", "ja": "Japanese", "zh": "Chinese"}
+
+
+def _script(char: str) -> str | None:
+    try:
+        name = unicodedata.name(char)
+    except ValueError:
+        return None
+    head = name.split(" ", 1)[0]
+    if head == "LATIN":
+        return "LATIN"
+    if head in _SCRIPT_LANG:
+        return head
+    return "CJK" if name.startswith("CJK") else None
+
+
+def detect_language(text: str) -> tuple[str | None, float]:
+    """(ISO 639-1 code, confidence 0-1), or (None, 0.0) when the text is too short or mixed."""
+    sample = text[:2000]
+    scripts = Counter(s for s in map(_script, (c for c in sample if c.isalpha())) if s)
+    letters = sum(scripts.values())
+    if letters < 12:
+        return None, 0.0
+    script, count = scripts.most_common(1)[0]
+    share = count / letters
+    if script != "LATIN":
+        if share < 0.5:
+            return None, 0.0
+        if script == "CJK" and (scripts["HIRAGANA"] + scripts["KATAKANA"]) > 0.05 * letters:
+            return "ja", share
+        return _SCRIPT_LANG[script], share
+    tokens = [w.lower() for w in _WORD.findall(sample)]
+    if len(tokens) < 5:
+        return None, 0.0
+    hits = {lang: sum(1 for t in tokens if t in words) for lang, words in _PROFILES.items()}
+    ranked = sorted(hits.items(), key=lambda kv: kv[1], reverse=True)
+    (best, top), (_, second) = ranked[0], ranked[1]
+    if top < 2 or top < 1.5 * second:
+        return None, 0.0
+    return best, min(1.0, share * (top - second) / max(4, top))

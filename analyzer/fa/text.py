@@ -1,0 +1,114 @@
+"""Small, fast text helpers shared by the deterministic detectors and eval metrics.
+
+Everything here is pure and dependency-free. Matching is lexical on purpose: the
+deterministic layer must be cheap (10,000 items in seconds) and explainable; meaning
+is the judge's job. Terms are lower-cased, light-stemmed and truncated so that
+"interacts"/"interaction" or "seat"/"seating" meet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+WORD_RE = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+_CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_SENTENCE_RE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+_SPACE_RE = re.compile(r"\s+")
+_PUNCT_RE = re.compile(r"[^\w\s]")
+_QUOTE_TRANS = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are aren't as at be because been before
+    being below between both but by can cannot could couldn't did didn't do does doesn't doing don't down
+    during each either else etc even ever every few for from further get gets got had hadn't has hasn't have
+    haven't having he her here hers herself him himself his how however i if in into is isn't it it's its
+    itself just let like made make many may me might more most much must my myself neither no nor not now of
+    off often on once one only or other others our ours ourselves out over own per please rather really same
+    shall she should shouldn't since so some such than that that's the their theirs them themselves then
+    there there's these they this those though through thus to too under until up upon us use used using
+    very via was wasn't we were weren't what when where whether which while who whom whose why will with
+    within without won't would wouldn't yes yet you your yours yourself yourselves""".split()
+)
+
+_SUFFIXES = ("ations", "ation", "ings", "ing", "edly", "ies", "ied", "es", "ed", "ly", "s")
+STEM_LENGTH = 6
+
+
+def normalize_quotes(text: str) -> str:
+    """Unify typographic quotes and dashes so that quoted spans compare equal."""
+    return text.translate(_QUOTE_TRANS)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (letters and digits, inner hyphens/apostrophes kept)."""
+    return [w.lower() for w in WORD_RE.findall(normalize_quotes(text))]
+
+
+def stem(token: str) -> str:
+    """Light stemming: strip one common English suffix, then truncate to :data:`STEM_LENGTH`.
+
+    Truncation stemming is crude but language-agnostic and fast; collisions only make
+    overlap measures a little more lenient, which is the safe direction for detectors
+    that flag *missing* support.
+    """
+    token = token.lower().replace("'s", "").replace("’s", "")
+    if token.isdigit():
+        return token
+    for suffix in _SUFFIXES:
+        if len(token) - len(suffix) >= 4 and token.endswith(suffix):
+            token = token[: -len(suffix)]
+            break
+    return token[:STEM_LENGTH]
+
+
+def is_content_word(token: str) -> bool:
+    return token not in STOPWORDS and (len(token) >= 3 or token.isdigit())
+
+
+def content_terms(text: str) -> set[str]:
+    """Stemmed content words of ``text`` (stopwords and 1-2 letter words dropped)."""
+    return {stem(t) for t in words(split_camel(text)) if is_content_word(t)}
+
+
+def content_term_list(text: str) -> list[str]:
+    """Like :func:`content_terms` but ordered and with repeats (for coverage ratios)."""
+    return [stem(t) for t in words(text) if is_content_word(t)]
+
+
+def split_camel(text: str) -> str:
+    """``"OutdoorSeating"`` -> ``"Outdoor Seating"`` so structured keys match prose."""
+    return _CAMEL_RE.sub(" ", text)
+
+
+def sentences(text: str) -> Iterator[tuple[int, int, str]]:
+    """Yield ``(start, end, sentence)`` for each sentence or line of ``text``."""
+    for match in _SENTENCE_RE.finditer(text):
+        chunk = match.group(0)
+        stripped = chunk.strip()
+        if stripped:
+            start = match.start() + (len(chunk) - len(chunk.lstrip()))
+            yield start, start + len(stripped), stripped
+
+
+def match_key(text: str) -> str:
+    """Case-, punctuation- and whitespace-insensitive form used for substring matching."""
+    text = _PUNCT_RE.sub(" ", normalize_quotes(split_camel(text)).lower())
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+def overlap(needle: set[str], haystack: set[str]) -> float:
+    """Share of ``needle`` terms found in ``haystack`` (1.0 when ``needle`` is empty)."""
+    if not needle:
+        return 1.0
+    return len(needle & haystack) / len(needle)
+
+
+def ngrams(tokens: list[str], n: int) -> Iterable[tuple[str, ...]]:
+    return zip(*(tokens[i:] for i in range(n)))
+
+
+def clip(text: str, limit: int = 160) -> str:
+    """A short quote for evidence: whitespace collapsed, cut with an ellipsis."""
+    text = _SPACE_RE.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
