@@ -15,6 +15,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Tracer, set_span_in_context
 
 from instrumentors import _genai as genai
+from instrumentors._nesting import NESTED_IN, framework_llm_span
 from instrumentors.openai._call import Call, Endpoint
 from instrumentors.openai._common import given
 from instrumentors.openai._guard import report_internal_error
@@ -35,6 +36,9 @@ def _start(tracer: Tracer, endpoint: Endpoint, resource: Any, kwargs: dict[str, 
     try:
         policy = get_content_policy()
         attributes = endpoint.request_attributes(resource, kwargs, policy)
+        framework = framework_llm_span()
+        if framework is not None:  # this call is a framework's model call too: same call, nested span
+            attributes[NESTED_IN] = framework[0]
         model = attributes.get(genai.REQUEST_MODEL)
         name = f"{endpoint.operation} {model}" if model else endpoint.operation
         span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
