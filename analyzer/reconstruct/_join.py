@@ -24,6 +24,9 @@ from analyzer.reconstruct import _views as v
 from analyzer.reconstruct._classify import error_of
 
 
+_LOOKAHEAD = 8  # parallel calls of one tool in one turn rarely exceed this
+
+
 @dataclass
 class _Request:
     request: v.ToolRequest
@@ -36,12 +39,15 @@ class _Request:
 def join_tool_calls(views: Sequence[v.SpanView]) -> list[ToolCall]:
     requests = _requests(views)
     by_id = {r.request.id: r for r in requests if r.request.id}
+    by_name: dict[str, list[_Request]] = {}
+    for pending in requests:
+        by_name.setdefault(pending.request.name, []).append(pending)
     results = _tool_results(views)
     entries: list[tuple[tuple[int, int], ToolCall]] = []
     for view in views:
         if view.tool is None:
             continue
-        request = _match(view, requests, by_id)
+        request = _match(view, requests, by_id, by_name)
         # Joined calls keep the model's order of requests; lone tool spans sit where they started.
         key = (request.llm.end, request.order) if request else (view.start, len(requests))
         entries.append((key, _executed(view, request, results)))
@@ -91,19 +97,25 @@ def _tool_results(views: Sequence[v.SpanView]) -> dict[str, str]:
     return results
 
 
-def _match(view: v.SpanView, requests: list[_Request], by_id: dict[str, _Request]) -> _Request | None:
+def _match(view: v.SpanView, requests: list[_Request], by_id: dict[str, _Request],
+           by_name: dict[str, list[_Request]]) -> _Request | None:
     tool = view.tool
     if tool.call_id:
         found = by_id.get(tool.call_id)
         if found is not None and not found.joined:
             found.joined = True
             return found
-    candidates = [r for r in requests if not r.joined and r.request.name == tool.name and r.llm.start <= view.start
+    queue = by_name.get(tool.name)
+    if not queue:
+        return None
+    while queue and queue[0].joined:  # drop requests joined by id since
+        queue.pop(0)
+    # The earliest few unjoined requests made before the tool started; equal arguments win.
+    candidates = [r for r in queue[:_LOOKAHEAD] if not r.joined and r.llm.start <= view.start
                   and (r.request.id is None or tool.call_id is None)]
     if not candidates:
         return None
-    same_arguments = [r for r in candidates if r.request.arguments == tool.arguments]
-    chosen = (same_arguments or candidates)[0]
+    chosen = next((r for r in candidates if r.request.arguments == tool.arguments), candidates[0])
     chosen.joined = True
     return chosen
 
