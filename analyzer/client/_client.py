@@ -22,6 +22,7 @@ class ValiqorClient:
         api_key: key of a ``valiqor serve`` server (remote mode); never stored or logged.
         project_name: default project of runs and queries.
         base_url: URL of a ``valiqor serve`` server.
+        http_client: remote mode only: the ``httpx.Client`` to send with (tests pass an in-process one).
         **settings: any other client setting (see the README): ``home``, ``store_path``,
             ``run_store_path``, ``openai_api_key``, ``judge_model``, ``judge_base_url``,
             ``trace_timeout_s``, ``max_field_chars``.
@@ -32,17 +33,18 @@ class ValiqorClient:
     """
 
     def __init__(self, api_key: str | None = None, project_name: str | None = None, base_url: str | None = None,
-                 *, clock: Callable[[], float] = time.time, **settings: Any) -> None:
+                 *, clock: Callable[[], float] = time.time, http_client: Any = None, **settings: Any) -> None:
         try:
             self.config: ClientConfig = resolve_client_config(
                 {"api_key": api_key, "project_name": project_name, "base_url": base_url, **settings})
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
-        if self.config.base_url:
-            raise ValidationError(
-                f"base_url={self.config.base_url!r}: remote mode (a `valiqor serve` server) is not available in "
-                "this version; leave base_url unset to use the embedded engine")
         self._clock = clock
+        self._remote: Any = None
+        if self.config.base_url:  # remote mode: the same namespaces, over HTTP (analyzer/client/_remote)
+            from analyzer.client._remote import RemoteSession
+
+            self._remote = RemoteSession(self.config.base_url, self.config.api_key, http_client=http_client)
 
     @functools.cached_property
     def run_store(self) -> Any:
@@ -61,6 +63,10 @@ class ValiqorClient:
     @functools.cached_property
     def traces(self) -> Any:
         """Traces: ``import_file``, ``get``, ``list``, ``reconstruct``."""
+        if self._remote is not None:
+            from analyzer.client._remote import RemoteTracesAPI
+
+            return RemoteTracesAPI(self._remote)
         from analyzer.traces_api import TracesAPI
 
         return TracesAPI(self.trace_store)
@@ -68,6 +74,10 @@ class ValiqorClient:
     @functools.cached_property
     def failure_analysis(self) -> Any:
         """Failure Analysis: ``run``, ``run_async``, taxonomy, history, insights, playground."""
+        if self._remote is not None:
+            from analyzer.client._remote import RemoteFailureAnalysisAPI
+
+            return RemoteFailureAnalysisAPI(self._remote, self.config.project_name)
         from analyzer.client._failure_analysis import FailureAnalysisAPI
 
         return FailureAnalysisAPI(self, clock=self._clock)
@@ -77,7 +87,9 @@ class ValiqorClient:
         return None
 
     def close(self) -> None:
-        """Close the local stores (the client can be used again; they reopen on demand)."""
+        """Close the local stores (the client can be used again; they reopen on demand) or the HTTP session."""
+        if self._remote is not None:
+            self._remote.close()
         for name in ("run_store", "trace_store"):
             store = self.__dict__.pop(name, None)
             if store is not None:
@@ -92,4 +104,5 @@ class ValiqorClient:
 
     def __repr__(self) -> str:
         return (f"ValiqorClient(project_name={self.config.project_name!r}, "
-                f"home={os.path.relpath(self.config.home)!r}, mode='embedded')")
+                + (f"base_url={self.config.base_url!r}, mode='remote')" if self._remote is not None else
+                   f"home={os.path.relpath(self.config.home)!r}, mode='embedded')"))

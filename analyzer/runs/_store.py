@@ -139,6 +139,19 @@ class RunStore:
         with self._lock:
             self._conn.execute("UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?", (error, run_id))
 
+    def fail_runs_of_pid(self, pid: int, error: str) -> list[str]:
+        """Mark failed every unfinished run recorded by process ``pid``; return their ids.
+
+        For a server that restarted with the same pid (pid 1 in a container), whose
+        old runs the dead-owner check at open takes for alive.
+        """
+        with self._lock, transaction(self._conn):
+            run_ids = [row[0] for row in self._conn.execute(
+                "SELECT run_id FROM runs WHERE status IN ('queued', 'running') AND owner_pid = ?", (pid,))]
+            self._conn.executemany("UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?",
+                                   [(error, run_id) for run_id in run_ids])
+        return run_ids
+
     # -- reading -----------------------------------------------------------------
 
     def get_result(self, run_id: str) -> FAResult | None:

@@ -1,0 +1,36 @@
+"""``valiqor serve``: the OTLP receiver and Failure Analysis API over HTTP (needs the ``server`` extra)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
+    parser = cli.command("serve", "receive OTLP traces and serve the Failure Analysis API over HTTP")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine)")
+    parser.add_argument("--port", type=int, default=4318, help="port (default 4318, the OTLP/HTTP port)")
+    parser.add_argument("--data-dir", metavar="DIR", help="where traces.db and runs.db live (default $VALIQOR_HOME)")
+    parser.add_argument("--api-key", action="append", default=[], metavar="KEY",
+                        help="accept this bearer key (repeat for several; env VALIQOR_SERVER_API_KEYS, "
+                             "comma-separated); without one, no auth")
+    parser.add_argument("--insecure", action="store_true",
+                        help="allow a non-loopback --host without an API key")
+    parser.add_argument("--workers", type=int, default=2, help="FA runs executing at once (default 2)")
+    parser.add_argument("--max-body-mb", type=float, default=16.0, help="largest OTLP body in MiB (default 16)")
+    parser.add_argument("--project-name", help="project of runs that name none")
+    parser.set_defaults(func=run_server)
+
+
+def run_server(args: argparse.Namespace) -> int:
+    try:
+        from analyzer.server import ServerConfig, serve
+    except ModuleNotFoundError as exc:
+        if exc.name in ("starlette", "uvicorn"):
+            raise SystemExit("valiqor serve needs the server extra: pip install 'valiqor-trace[server]'") from None
+        raise
+    keys = [*args.api_key, *filter(None, (k.strip() for k in os.environ.get("VALIQOR_SERVER_API_KEYS", "").split(",")))]
+    config = ServerConfig(data_dir=args.data_dir, api_keys=tuple(keys), project_name=args.project_name,
+                          max_body_bytes=int(args.max_body_mb * 1024 * 1024), run_workers=args.workers)
+    serve(args.host, args.port, config, insecure=args.insecure, log_level="warning")
+    return 0

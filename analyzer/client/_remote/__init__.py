@@ -1,0 +1,10 @@
+"""Remote mode of ``ValiqorClient``: the embedded API's methods over HTTP to a ``valiqor serve`` server."""
+
+from __future__ import annotations
+
+from analyzer.client._remote._failure_analysis import RemoteFailureAnalysisAPI, RemoteRunHandle
+from analyzer.client._remote._http import RemoteSession, ServerUnavailableError
+from analyzer.client._remote._traces import RemoteTracesAPI
+
+__all__ = ["RemoteFailureAnalysisAPI", "RemoteRunHandle", "RemoteSession", "RemoteTracesAPI",
+           "ServerUnavailableError"]

@@ -1,0 +1,55 @@
+"""``client.traces`` in remote mode: import, get, list and reconstruct on the server's store."""
+
+from __future__ import annotations
+
+import builtins
+import os
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from analyzer.client._remote._failure_analysis import _path
+from analyzer.client._remote._http import RemoteSession
+from analyzer.models import FAItem
+from analyzer.sources import ImportResult
+from analyzer.traces_api import DEFAULT_TIMEOUT_S
+from valiqor_trace.store import SpanRecord, TraceSummary
+
+API = "/api/v1/traces"
+_SPANS = TypeAdapter(list[SpanRecord])
+_SUMMARIES = TypeAdapter(list[TraceSummary])
+_ITEMS = TypeAdapter(list[FAItem])
+
+
+class RemoteTracesAPI:
+    """The server's traces: the methods of the embedded ``TracesAPI``, over HTTP."""
+
+    def __init__(self, session: RemoteSession) -> None:
+        self._session = session
+
+    def import_file(self, path: str | os.PathLike[str]) -> ImportResult:
+        """Upload a trace file into the server's store; importing it again stores nothing twice."""
+        name = os.fspath(path)
+        with open(name, "rb") as handle:
+            content = handle.read()
+        answer = self._session.request("POST", f"{API}/import", params={"filename": os.path.basename(name)},
+                                       content=content)
+        return ImportResult(path=name, format=answer["format"], spans_read=answer["spans_read"],
+                            spans_new=answer["spans_new"], trace_ids=answer["trace_ids"])
+
+    def get(self, trace_id: str, *, timeout_s: float = 0.0) -> builtins.list[SpanRecord]:
+        answer = self._session.request("GET", f"{API}/{_path(trace_id)}", params={"timeout_s": timeout_s},
+                                       wait_s=timeout_s)
+        return _SPANS.validate_python(answer)
+
+    def reconstruct(self, trace_id: str, *, split: str | None = None,
+                    timeout_s: float = DEFAULT_TIMEOUT_S) -> FAItem | builtins.list[FAItem]:
+        answer: Any = self._session.request("GET", f"{API}/{_path(trace_id)}/reconstruct",
+                                            params={"split": split, "timeout_s": timeout_s}, wait_s=timeout_s)
+        return _ITEMS.validate_python(answer) if isinstance(answer, builtins.list) else FAItem.model_validate(answer)
+
+    def list(self, *, project_name: str | None = None, start_ns: int | None = None, end_ns: int | None = None,
+             has_error: bool | None = None, limit: int = 50, offset: int = 0) -> builtins.list[TraceSummary]:
+        params = {"project_name": project_name, "start_ns": start_ns, "end_ns": end_ns, "has_error": has_error,
+                  "limit": limit, "offset": offset}
+        return _SUMMARIES.validate_python(self._session.request("GET", API, params=params))

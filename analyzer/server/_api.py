@@ -1,0 +1,221 @@
+"""The REST handlers behind every ``ValiqorClient`` method, and their endpoint table.
+
+Handlers are plain functions of the server state and parsed arguments; they
+call the same embedded API a local client uses, so a remote call and an
+embedded call do the same thing on the same data.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+from analyzer.errors import ImportFormatError, ValidationError
+from analyzer.runs import FAResult, RunFailedError, RunStatus
+from analyzer.server._endpoints import Endpoint, Reply
+from analyzer.server._params import Param, paging_params, period_param, project_param
+from analyzer.server._runs import RunPool
+from analyzer.server._schemas import Count, ImportSummary, PlaygroundRequest, RunAccepted, RunRequest
+
+API = "/api/v1"
+_MAX_TRACE_WAIT_S = 60.0
+
+
+@dataclass
+class ApiState:
+    """What the handlers work on: the embedded APIs over the server's stores, and the run pool."""
+
+    fa: Any  # analyzer.client._failure_analysis.FailureAnalysisAPI
+    traces: Any  # analyzer.traces_api.TracesAPI
+    runs: RunPool
+
+
+# -- runs -----------------------------------------------------------------------------
+
+
+def create_run(state: ApiState, body: RunRequest) -> FAResult | Reply:
+    arguments = body.model_dump(exclude={"wait_s", "thresholds"})
+    job = state.fa._prepare(**arguments, thresholds=body.thresholds, source="api")
+    state.runs.submit(job)
+    if body.wait_s > 0 and job.done.wait(body.wait_s):
+        if job.result is None:
+            raise RunFailedError(job.error or f"run {job.run_id} failed")
+        return job.result
+    return Reply(_accepted(job.status()), 202, {"Location": f"{API}/fa/runs/{job.run_id}"})
+
+
+def _accepted(status: RunStatus) -> RunAccepted:
+    return RunAccepted(**status.model_dump(exclude={"error"}), status_url=f"{API}/fa/runs/{status.run_id}",
+                       result_url=f"{API}/fa/runs/{status.run_id}/result")
+
+
+def get_run_status(state: ApiState, run_id: str) -> RunStatus:
+    return state.runs.status(run_id) or state.fa.get_status(run_id)
+
+
+def cancel_run(state: ApiState, run_id: str) -> RunStatus:
+    return state.runs.cancel(run_id) or state.fa.get_status(run_id)
+
+
+def get_result(state: ApiState, run_id: str) -> FAResult:
+    return state.fa.get_result(run_id)
+
+
+def list_runs(state: ApiState, project_name: str | None, limit: int, offset: int) -> Any:
+    return state.fa.list_runs(project_name=project_name, limit=limit, offset=offset)
+
+
+def count_runs(state: ApiState, project_name: str | None) -> Count:
+    return Count(count=state.fa.count_runs(project_name=project_name))
+
+
+def get_run_inputs(state: ApiState, run_id: str) -> Any:
+    return state.fa.get_run_inputs(run_id)
+
+
+def get_tags(state: ApiState, run_id: str, decision: str | None) -> Any:
+    return state.fa.get_tags(run_id, decision=decision)
+
+
+def playground(state: ApiState, body: PlaygroundRequest) -> FAResult:
+    return state.fa.playground(body.input_text, body.output_text, body.context, tool_calls=body.tool_calls,
+                               openai_api_key=body.openai_api_key)
+
+
+# -- taxonomy and insights ------------------------------------------------------------
+
+
+def get_taxonomy(state: ApiState) -> Any:
+    return state.fa.get_taxonomy()
+
+
+def get_subcategories(state: ApiState, bucket_id: str | None, scope: str | None, detector_type: str | None) -> Any:
+    return state.fa.get_subcategories(bucket_id=bucket_id, scope=scope, detector_type=detector_type)
+
+
+def get_bucket_details(state: ApiState, bucket_id: str) -> Any:
+    return state.fa.get_bucket_details(bucket_id)
+
+
+def get_insights(state: ApiState, project_name: str | None, period: str) -> Any:
+    return state.fa.get_insights(project_name=project_name, period=period)
+
+
+def get_trends(state: ApiState, period: str, project_name: str | None) -> Any:
+    return state.fa.get_trends(period=period, project_name=project_name)
+
+
+def get_security_insights(state: ApiState, project_name: str | None, period: str) -> Any:
+    return state.fa.get_security_insights(project_name=project_name, period=period)
+
+
+# -- traces ---------------------------------------------------------------------------
+
+
+def list_traces(state: ApiState, project_name: str | None, start_ns: int | None, end_ns: int | None,
+                has_error: bool | None, limit: int, offset: int) -> Any:
+    return state.traces.list(project_name=project_name, start_ns=start_ns, end_ns=end_ns, has_error=has_error,
+                             limit=limit, offset=offset)
+
+
+def get_trace(state: ApiState, trace_id: str, timeout_s: float) -> Any:
+    return state.traces.get(trace_id, timeout_s=timeout_s)
+
+
+def reconstruct_trace(state: ApiState, trace_id: str, split: str | None, timeout_s: float) -> Any:
+    return state.traces.reconstruct(trace_id, split=split, timeout_s=timeout_s)
+
+
+def import_trace_file(state: ApiState, filename: str, body: bytes) -> ImportSummary:
+    """Store an uploaded trace file; the name's extension tells its format, as for a local file."""
+    name = os.path.basename(filename)
+    if not name or not re.fullmatch(r"[\w.\-]+", name):
+        raise ValidationError(f"parameter 'filename' must be a plain file name (letters, digits, . _ -), "
+                              f"got {filename[:60]!r}")
+    with tempfile.TemporaryDirectory(prefix="valiqor-import-") as folder:
+        path = os.path.join(folder, name)
+        with open(path, "wb") as handle:
+            handle.write(body)
+        try:
+            result = state.traces.import_file(path)
+        except ImportFormatError as exc:  # name the user's file, not our temporary copy
+            raise ImportFormatError(filename, exc.location, exc.reason) from None
+    return ImportSummary(path=filename, format=result.format, spans_read=result.spans_read,
+                         spans_new=result.spans_new, trace_ids=result.trace_ids)
+
+
+# -- the table ------------------------------------------------------------------------
+
+_RUN_ID = Param("run_id", where="path", description="the run's id (run_...)")
+_TRACE_ID = Param("trace_id", where="path", description="32-hex W3C trace id (a tr_ prefix is accepted)")
+_TIMEOUT = Param("timeout_s", float, default=0.0, minimum=0.0, maximum=_MAX_TRACE_WAIT_S,
+                 description="seconds to wait for the trace's spans to arrive")
+_NOT_FOUND = ("no such run or trace", "ErrorBody")
+
+
+def _ok(schema: str, description: str = "OK") -> dict[int, tuple[str, Any]]:
+    return {200: (description, schema)}
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("POST", f"{API}/fa/runs", "create_run", "Run Failure Analysis on a trace or a dataset", create_run,
+             body=RunRequest,
+             responses={200: ("the run ended within wait_s: its result", "FAResult"),
+                        202: ("the run goes on: poll status_url, then fetch result_url", "RunAccepted"),
+                        404: ("the trace is in no source", "ErrorBody"),
+                        409: ("the trace's root span has not arrived", "ErrorBody"),
+                        422: ("the run failed", "ErrorBody")}),
+    Endpoint("GET", f"{API}/fa/runs", "list_runs", "Past runs of a project, newest first", list_runs,
+             params=(project_param(), *paging_params()), responses=_ok("list[RunInfo]")),
+    Endpoint("GET", f"{API}/fa/runs/count", "count_runs", "How many runs a project has", count_runs,
+             params=(project_param(),), responses=_ok("Count")),
+    Endpoint("GET", f"{API}/fa/runs/{{run_id}}", "get_run_status", "Status and progress of a run",
+             get_run_status, params=(_RUN_ID,), responses={**_ok("RunStatus"), 404: _NOT_FOUND}),
+    Endpoint("POST", f"{API}/fa/runs/{{run_id}}/cancel", "cancel_run",
+             "Stop a run after the item being analyzed (what was analyzed is kept)", cancel_run,
+             params=(_RUN_ID,), responses={**_ok("RunStatus"), 404: _NOT_FOUND}),
+    Endpoint("GET", f"{API}/fa/runs/{{run_id}}/result", "get_result", "The result of a finished run", get_result,
+             params=(_RUN_ID,), responses={**_ok("FAResult"), 404: ("no such run, or it has no result (yet)",
+                                                                    "ErrorBody")}),
+    Endpoint("GET", f"{API}/fa/runs/{{run_id}}/inputs", "get_run_inputs", "The items a run analyzed",
+             get_run_inputs, params=(_RUN_ID,), responses={**_ok("list[RunInput]"), 404: _NOT_FOUND}),
+    Endpoint("GET", f"{API}/fa/runs/{{run_id}}/tags", "get_tags", "The failure tags of a run", get_tags,
+             params=(_RUN_ID, Param("decision", enum=("pass", "fail", "unsure"))),
+             responses={**_ok("list[FailureTag]"), 404: _NOT_FOUND}),
+    Endpoint("POST", f"{API}/fa/playground", "playground",
+             "Analyze one input/output pair (2 calls a minute, 10 a day)", playground, body=PlaygroundRequest,
+             responses={**_ok("FAResult"), 429: ("over the limit; Retry-After says when to retry", "ErrorBody")}),
+    Endpoint("GET", f"{API}/fa/taxonomy", "get_taxonomy", "Buckets and subcategories", get_taxonomy,
+             responses=_ok("list[object]")),
+    Endpoint("GET", f"{API}/fa/subcategories", "get_subcategories", "Subcategories, filtered", get_subcategories,
+             params=(Param("bucket_id"), Param("scope"), Param("detector_type")), responses=_ok("list[object]")),
+    Endpoint("GET", f"{API}/fa/buckets/{{bucket_id}}", "get_bucket_details", "One bucket and its subcategories",
+             get_bucket_details, params=(Param("bucket_id", where="path"),), responses=_ok("object")),
+    Endpoint("GET", f"{API}/fa/insights", "get_insights", "Top failures, failure rate and severity",
+             get_insights, params=(project_param(), period_param("30d")), responses=_ok("object")),
+    Endpoint("GET", f"{API}/fa/trends", "get_trends", "One point per day over a period", get_trends,
+             params=(period_param("7d"), project_param()), responses=_ok("object")),
+    Endpoint("GET", f"{API}/fa/security-insights", "get_security_insights", "Runs passing/failing each "
+             "security category", get_security_insights, params=(project_param(), period_param("30d")),
+             responses=_ok("object")),
+    Endpoint("GET", f"{API}/traces", "list_traces", "Stored traces, newest first", list_traces, tag="traces",
+             params=(project_param(), Param("start_ns", int, minimum=0, maximum=2**63 - 1),
+                     Param("end_ns", int, minimum=0, maximum=2**63 - 1), Param("has_error", bool),
+                     *paging_params(min_limit=0)), responses=_ok("list[TraceSummary]")),
+    Endpoint("GET", f"{API}/traces/{{trace_id}}", "get_trace", "Every span of a trace", get_trace, tag="traces",
+             params=(_TRACE_ID, _TIMEOUT), responses={**_ok("list[SpanRecord]"), 404: _NOT_FOUND}),
+    Endpoint("GET", f"{API}/traces/{{trace_id}}/reconstruct", "reconstruct_trace",
+             "The FA item(s) of a trace: input, output, context, tool calls", reconstruct_trace, tag="traces",
+             params=(_TRACE_ID, Param("split", enum=("turns",)),
+                     Param("timeout_s", float, default=5.0, minimum=0.0, maximum=_MAX_TRACE_WAIT_S)),
+             responses={200: ("one item, or a list with split=turns", "FAItem|list[FAItem]"),
+                        404: _NOT_FOUND, 409: ("the trace's root span has not arrived", "ErrorBody")}),
+    Endpoint("POST", f"{API}/traces/import", "import_trace_file",
+             "Store a trace file (OTLP JSON/JSONL/protobuf, span lists); its name tells the format",
+             import_trace_file, tag="traces", body="bytes",
+             params=(Param("filename", default="upload.json", description="the file's name (extension matters)"),),
+             responses=_ok("ImportSummary")),
+)

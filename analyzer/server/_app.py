@@ -1,0 +1,132 @@
+"""The ASGI application of ``valiqor serve``: OTLP ingest, the FA REST API, OpenAPI, health.
+
+Starlette is the stack because the server is a handful of routes over
+blocking SQLite and CPU-bound decoding: it gives routing, request streaming
+and a thread pool with nothing else to configure, it is the base FastAPI and
+Datasette-style tools build on, and it runs under any ASGI server (uvicorn
+here). Validation and the OpenAPI document come from the pydantic models the
+analyzer already has (see :mod:`analyzer.server._endpoints`), not from a
+second framework's model layer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from analyzer.client._client import ValiqorClient
+from analyzer.client._config import ClientConfig, resolve_client_config
+from analyzer.server._api import ENDPOINTS, ApiState
+from analyzer.server._auth import BearerAuth
+from analyzer.server._endpoints import json_response
+from analyzer.server._ingest import DEFAULT_MAX_BODY_BYTES, OtlpReceiver
+from analyzer.server._openapi import build_openapi
+from analyzer.server._runs import RunPool, fail_interrupted_runs
+from analyzer.server._schemas import Health
+from analyzer.server._writer import SpanWriter
+from valiqor_trace import __version__
+
+logger = logging.getLogger("valiqor_trace.server")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Settings of one server.
+
+    Args:
+        data_dir: where ``traces.db`` and ``runs.db`` live (default: ``$VALIQOR_HOME``).
+        api_keys: accepted bearer keys; empty: no auth (loopback only, unless insecure).
+        project_name: project of runs that name none.
+        max_body_bytes: largest OTLP body (and decompressed size) accepted.
+        max_queued_spans: spans waiting for the writer before ingest answers 503.
+        run_workers: FA runs executing at once.
+        trace_timeout_s: how long ``run(trace_id=...)`` waits for a trace's root span.
+    """
+
+    data_dir: str | None = None
+    api_keys: tuple[str, ...] = dataclasses.field(default=(), repr=False)
+    project_name: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_queued_spans: int = 100_000
+    run_workers: int = 2
+    trace_timeout_s: float | None = None
+
+
+class _EmbeddedClient(ValiqorClient):
+    """The server's own client: always embedded, whatever VALIQOR_BASE_URL says."""
+
+    def __init__(self, config: ClientConfig) -> None:  # noqa: D107 - skips the mode switch on purpose
+        self.config = dataclasses.replace(config, base_url=None, api_key=None)
+        self._clock = time.time
+        self._remote = None
+
+
+class ServerState:
+    """Everything the server holds open: the stores, the span writer and the run pool."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        settings = {"home": config.data_dir, "project_name": config.project_name,
+                    "trace_timeout_s": config.trace_timeout_s}
+        self.config = config
+        self.client = _EmbeddedClient(resolve_client_config({k: v for k, v in settings.items() if v is not None}))
+        interrupted = fail_interrupted_runs(self.client.run_store)
+        if interrupted:
+            logger.warning("marked %d run(s) left in flight by a previous server failed", len(interrupted))
+        self.writer = SpanWriter(self.client.trace_store, max_spans=config.max_queued_spans)
+        self.runs = RunPool(config.run_workers)
+        self.api = ApiState(fa=self.client.failure_analysis, traces=self.client.traces, runs=self.runs)
+        self._closed = False
+
+    def close(self) -> None:
+        """Finish queued writes, stop the run pool (in-flight runs are marked failed), close the stores."""
+        if self._closed:
+            return
+        self._closed = True
+        self.runs.close()
+        self.writer.close()
+        self.client.close()
+
+
+def create_app(config: ServerConfig | None = None) -> Starlette:
+    """The ASGI app. Its stores open now; they close at ASGI shutdown or ``app.state.server.close()``."""
+    config = config or ServerConfig()
+    state = ServerState(config)
+    openapi = build_openapi(ENDPOINTS, version=__version__, auth=bool(config.api_keys))
+
+    async def health(request: Request) -> Response:
+        return json_response(Health(status="ok", version=__version__, queued_spans=state.writer.queued_spans,
+                                    live_runs=state.runs.live_runs))
+
+    async def openapi_document(request: Request) -> Response:
+        return json_response(openapi)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    routes = [Route("/health", health, methods=["GET"]),
+              Route("/openapi.json", openapi_document, methods=["GET"]),
+              Route("/v1/traces", OtlpReceiver(state.writer, max_body_bytes=config.max_body_bytes).handle,
+                    methods=["POST"]),
+              *(endpoint.route(state.api) for endpoint in ENDPOINTS)]
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(BearerAuth, keys=config.api_keys)])
+    app.state.server = state
+    return app
+
+
+def openapi_of(app: Any) -> dict[str, Any]:
+    """The OpenAPI document an app serves (for tests and tooling)."""
+    return build_openapi(ENDPOINTS, version=__version__, auth=bool(app.state.server.config.api_keys))

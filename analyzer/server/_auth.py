@@ -1,0 +1,49 @@
+"""Bearer API keys: every path but ``/health`` needs ``Authorization: Bearer <key>`` when keys are set."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from typing import Any
+
+from analyzer.errors import AuthenticationError
+from analyzer.server._endpoints import error_response
+
+OPEN_PATHS = frozenset({"/health"})
+_HOW = ("send 'Authorization: Bearer <key>' with a key given to `valiqor serve --api-key` "
+        "(ValiqorClient(api_key=...) or VALIQOR_API_KEY; OTLP exporters: "
+        "OTEL_EXPORTER_OTLP_HEADERS='Authorization=Bearer%20<key>')")
+
+
+def auth_problem(header: bytes | None, keys: Sequence[bytes]) -> str | None:
+    """What is wrong with an Authorization header, or ``None`` when it carries a valid key."""
+    if header is None or not header.strip():
+        return f"missing API key: this server requires one; {_HOW}"
+    scheme, _, token = header.strip().partition(b" ")
+    if scheme.lower() != b"bearer" or not token.strip():
+        return f"the Authorization header is not a bearer token; {_HOW}"
+    token = token.strip()
+    # compare with every key (no early exit) so timing does not tell which prefix matched
+    matched = [hmac.compare_digest(token, key) for key in keys]
+    if not any(matched):
+        return "the API key is not valid for this server; check the key given to ValiqorClient / VALIQOR_API_KEY"
+    return None
+
+
+class BearerAuth:
+    """ASGI middleware refusing requests without a valid key (401, ``WWW-Authenticate: Bearer``)."""
+
+    def __init__(self, app: Any, keys: Sequence[str]) -> None:
+        self.app = app
+        self.keys = [key.encode() for key in keys]
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not self.keys or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        header = next((value for name, value in scope["headers"] if name == b"authorization"), None)
+        problem = auth_problem(header, self.keys)
+        if problem is None:
+            await self.app(scope, receive, send)
+            return
+        await error_response(AuthenticationError(problem))(scope, receive, send)

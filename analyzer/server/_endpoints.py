@@ -1,0 +1,118 @@
+"""The REST API as data: each endpoint's method, path, parameters, body and answers.
+
+The same table builds the Starlette routes (parameter parsing, body
+validation, error mapping) and the OpenAPI document, so the document
+describes exactly what the server does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from analyzer.errors import ValidationError
+from analyzer.server._errors import error_body, error_status
+from analyzer.server._params import Param
+
+logger = logging.getLogger("valiqor_trace.server")
+_MAX_JSON_BODY = 32 * 1024 * 1024
+
+
+@dataclass
+class Reply:
+    """A handler's answer when it is not a plain 200 JSON body."""
+
+    payload: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Endpoint:
+    """One operation of the API.
+
+    ``handler(state, **params, body=...)`` runs in a worker thread (the stores
+    are blocking SQLite). ``body`` is a pydantic model class (a JSON body),
+    ``"bytes"`` (a raw upload) or ``None``. ``responses`` maps a status to
+    (description, schema); every endpoint also answers 400 and 401.
+    """
+
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    handler: Callable[..., Any]
+    params: tuple[Param, ...] = ()
+    body: Any = None
+    responses: dict[int, tuple[str, dict[str, Any] | None]] = field(default_factory=dict)
+    tag: str = "fa"
+
+    def route(self, state: Any) -> Route:
+        return Route(self.path, _asgi_handler(self, state), methods=[self.method], name=self.operation_id)
+
+
+def _asgi_handler(endpoint: Endpoint, state: Any) -> Callable[[Request], Any]:
+    async def handle(request: Request) -> Response:
+        try:
+            kwargs = {p.name: p.parse(request.path_params.get(p.name) if p.where == "path"
+                                      else request.query_params.get(p.name)) for p in endpoint.params}
+            if endpoint.body == "bytes":
+                kwargs["body"] = await request.body()
+            elif endpoint.body is not None:
+                kwargs["body"] = _validated_body(endpoint.body, await request.body())
+            result = await run_in_threadpool(endpoint.handler, state, **kwargs)
+            reply = result if isinstance(result, Reply) else Reply(result)
+            return json_response(reply.payload, reply.status, reply.headers)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an answer; bugs are logged as 500s
+            return error_response(exc)
+
+    return handle
+
+
+def _validated_body(model: type[pydantic.BaseModel], raw: bytes) -> pydantic.BaseModel:
+    if len(raw) > _MAX_JSON_BODY:
+        raise ValidationError(f"request body is {len(raw)} bytes; the limit is {_MAX_JSON_BODY}")
+    try:
+        return model.model_validate_json(raw or b"{}")
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+                             for err in exc.errors()[:5])
+        raise ValidationError(f"invalid {model.__name__} body: {problems}") from None
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, pydantic.BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(item) for item in value]
+    return value
+
+
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(to_jsonable(payload), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+
+def error_response(exc: Exception) -> Response:
+    status = error_status(exc)
+    if status == 500:
+        logger.exception("internal error answering a request", exc_info=exc)
+        body = {"error": {"type": "InternalError",
+                          "message": f"internal error ({type(exc).__name__}); the server log has the details"}}
+        return json_response(body, 500)
+    headers = {}
+    retry_after = getattr(exc, "retry_after_s", None)
+    if status == 429 and retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(retry_after)))
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return json_response(error_body(exc), status, headers)

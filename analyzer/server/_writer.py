@@ -1,0 +1,112 @@
+"""The ingest queue: a bounded in-memory queue of span batches, drained into the SpanStore by one thread.
+
+Requests hand over a decoded batch and wait for its commit, so a 200 means
+the spans are on disk. The writer commits what is waiting together (group
+commit: several requests, one transaction), and a failed transaction fails
+every batch in it, whole: a batch is stored entirely or not at all. When the
+queue holds ``max_spans`` spans, :meth:`SpanWriter.submit` refuses at once
+(:class:`QueueFull`) so the server answers 503 with ``Retry-After`` instead of
+buffering without bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future
+from typing import Any
+
+from valiqor_trace.store import SpanStore
+
+logger = logging.getLogger("valiqor_trace.server")
+
+Row = tuple[Any, ...]
+_MAX_ROWS_PER_COMMIT = 8192
+
+
+class QueueFull(Exception):
+    """The ingest queue is full; the caller should retry after ``retry_after_s``."""
+
+    def __init__(self, queued_spans: int, retry_after_s: int) -> None:
+        self.queued_spans = queued_spans
+        self.retry_after_s = retry_after_s
+        super().__init__(f"ingest queue full ({queued_spans} spans waiting); retry in {retry_after_s}s")
+
+
+class SpanWriter:
+    """Owns the span store's writes for the server.
+
+    Args:
+        store: where spans go.
+        max_spans: most spans waiting in memory before new batches are refused.
+    """
+
+    def __init__(self, store: SpanStore, *, max_spans: int = 100_000) -> None:
+        self.store = store
+        self.max_spans = max_spans
+        self._pending: deque[tuple[Sequence[Row], Future[None]]] = deque()
+        self._queued_spans = 0
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._drain, name="valiqor-span-writer", daemon=True)
+        self._thread.start()
+
+    @property
+    def queued_spans(self) -> int:
+        return self._queued_spans
+
+    def submit(self, rows: Sequence[Row]) -> Future[None]:
+        """Queue one batch; its future is done when the batch is committed (or failed, whole).
+
+        Raises:
+            QueueFull: back-pressure; nothing was queued.
+            RuntimeError: the writer is stopped.
+        """
+        future: Future[None] = Future()
+        with self._cond:
+            if self._stopping:
+                raise RuntimeError("the span writer is stopped")
+            if self._queued_spans and self._queued_spans + len(rows) > self.max_spans:
+                raise QueueFull(self._queued_spans, retry_after_s=1)
+            self._pending.append((rows, future))
+            self._queued_spans += len(rows)
+            self._cond.notify()
+        return future
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Write what is queued, then stop."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        self._thread.join(timeout_s)
+
+    def _drain(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._stopping:
+                    self._cond.wait()
+                if not self._pending:
+                    return
+                group = [self._pending.popleft()]
+                size = len(group[0][0])
+                while self._pending and size + len(self._pending[0][0]) <= _MAX_ROWS_PER_COMMIT:
+                    rows, future = self._pending.popleft()
+                    group.append((rows, future))
+                    size += len(rows)
+            self._commit(group)
+            with self._cond:
+                self._queued_spans -= size
+
+    def _commit(self, group: list[tuple[Sequence[Row], Future[None]]]) -> None:
+        rows = group[0][0] if len(group) == 1 else [row for batch, _ in group for row in batch]
+        try:
+            self.store.write_rows(rows)  # one transaction: all of these batches, or none of them
+        except Exception as exc:  # disk full, locked past the busy timeout...: fail these batches, keep serving
+            logger.warning("could not store %d span batch(es) (%d spans): %s", len(group), len(rows), exc)
+            for _, future in group:
+                future.set_exception(exc)
+            return
+        for _, future in group:
+            future.set_result(None)
