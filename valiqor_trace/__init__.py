@@ -20,6 +20,7 @@ from valiqor_trace._context import session
 from valiqor_trace._ids import normalize_trace_id
 from valiqor_trace._suppress import suppress_instrumentation
 from valiqor_trace._init import ValiqorHandle, force_flush, get_handle, init, shutdown
+from valiqor_trace.monitor import MonitorConfig
 from valiqor_trace._retriever import retriever
 from valiqor_trace._workflow import SpanScope, current_span_id, current_trace_id, trace_function, trace_workflow
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ContentPolicy",
+    "MonitorConfig",
     "SpanScope",
     "ValiqorClient",
     "ValiqorHandle",

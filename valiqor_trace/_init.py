@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -19,6 +19,9 @@ from valiqor_trace._instrumentation import check_selection, instrument_integrati
 from valiqor_trace._internal import handle_internal_errors, log_once, logger
 from valiqor_trace._processors import ExportStats, StampingSpanProcessor, shutdown_processor
 from valiqor_trace._settings import Settings, resolve_settings
+
+if TYPE_CHECKING:
+    from valiqor_trace.monitor import MonitorConfig
 
 DEFAULT_PROJECT = "default"
 
@@ -44,6 +47,7 @@ class ValiqorHandle:
         self.instrumentors: dict[str, Any] = {}
         self.active = not disabled
         self._store: Any = None
+        self.monitor: Any = None  # the MonitorProcessor (``.stats``, ``.force_flush()``) when monitoring is on
 
     @property
     def instrumented(self) -> list[str]:
@@ -125,6 +129,7 @@ def init(
     schedule_delay_ms: int | None = None,
     export_timeout_ms: int | None = None,
     resource_attributes: Mapping[str, Any] | None = None,
+    monitor: bool | MonitorConfig | Mapping[str, Any] | None = None,
 ) -> ValiqorHandle:
     """Turn tracing on for this process; see the README's configuration table for every setting.
 
@@ -141,7 +146,7 @@ def init(
         "home": os.fspath(home) if home is not None else None, "sample_rate": sample_rate,
         "capture_content": capture_content, "max_content_length": max_content_length, "redact": redact,
         "instrument": instrument, "max_queue_size": max_queue_size, "schedule_delay_ms": schedule_delay_ms,
-        "export_timeout_ms": export_timeout_ms, "resource_attributes": resource_attributes,
+        "export_timeout_ms": export_timeout_ms, "resource_attributes": resource_attributes, "monitor": monitor,
     }
     if tracer_provider is not None and not isinstance(tracer_provider, TracerProvider):
         raise ValueError("init(tracer_provider=...) must be an opentelemetry.sdk.trace.TracerProvider")
@@ -182,10 +187,26 @@ def _start(settings: Settings, explicit_provider: TracerProvider | None) -> Vali
         for pipeline in pipelines:
             provider.add_span_processor(pipeline.processor)
             processors.append(pipeline.processor)
+    monitor = None
+    if settings.monitor is not None and provider is not None:
+        with handle_internal_errors("init monitor"):
+            monitor = _start_monitor(settings, provider)
+            processors.insert(1, monitor)  # shut down before the exporters, so its last verdicts are exported
     handle = ValiqorHandle(settings, provider, owns_provider=owns, pipelines=pipelines, processors=processors)
+    handle.monitor = monitor
     handle.instrumentors = instrument_integrations(settings.instrument, provider)
     atexit.register(handle.shutdown)
     return handle
+
+
+def _start_monitor(settings: Settings, provider: TracerProvider) -> SpanProcessor:
+    from valiqor_trace.monitor import build_monitor
+
+    monitor = build_monitor(settings.monitor, tracer_provider=provider,
+                            project_name=settings.project_name or _service_name() or DEFAULT_PROJECT,
+                            home=settings.home)
+    provider.add_span_processor(monitor)
+    return monitor
 
 
 def _service_name() -> str | None:
@@ -204,6 +225,10 @@ def _app_or_new_provider(settings: Settings) -> tuple[TracerProvider, bool]:
     if not _service_name() and "service.name" not in attributes:
         attributes["service.name"] = settings.project_name or DEFAULT_PROJECT
     sampler = ParentBased(TraceIdRatioBased(settings.sample_rate)) if settings.sample_rate is not None else None
+    if settings.monitor is not None and settings.monitor.record_unsampled:
+        from valiqor_trace.monitor import record_unsampled  # monitoring may analyze traces export sampling drops
+
+        sampler = record_unsampled(sampler)
     provider = TracerProvider(resource=Resource.create(attributes), sampler=sampler)
     trace.set_tracer_provider(provider)
     if trace.get_tracer_provider() is not provider:  # someone else won the race to set it

@@ -121,6 +121,12 @@ def _parse_mapping(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+def _parse_monitor(value: Any) -> Any:
+    from valiqor_trace.monitor._config import parse_monitor
+
+    return parse_monitor(value)
+
+
 def default_home() -> str:
     return os.path.join(os.getcwd(), ".valiqor")
 
@@ -172,6 +178,9 @@ SETTINGS: tuple[Setting, ...] = (
              doc="Longest a single export (and shutdown) may take."),
     Setting("resource_attributes", _parse_mapping, lambda: None, from_file=True,
              doc="Extra OTel resource attributes (OTEL_RESOURCE_ATTRIBUTES is merged too)."),
+    Setting("monitor", _parse_monitor, lambda: None, ("VALIQOR_MONITOR",),
+             doc="Sampled production monitoring: True, a MonitorConfig or a dict of its fields "
+                 "(VALIQOR_MONITOR_* env vars fill the rest); see docs/monitoring.md."),
 )
 # Keys a .valiqorrc may hold: init()'s settings and those other tables (the client's) register.
 RC_KEYS: set[str] = {setting.name for setting in SETTINGS if setting.from_file}
@@ -197,6 +206,7 @@ class Settings:
     schedule_delay_ms: int = 500
     export_timeout_ms: int = 10000
     resource_attributes: dict[str, Any] | None = None
+    monitor: Any = None  # a valiqor_trace.monitor.MonitorConfig when monitoring is on
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property

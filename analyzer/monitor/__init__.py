@@ -1,0 +1,29 @@
+"""The analysis side of sampled production monitoring (the processor is in :mod:`valiqor_trace.monitor`).
+
+The monitor's worker thread imports this package on first use and calls
+:class:`TraceAnalysis` with each completed trace: reconstruct the FA item from the
+buffered spans, run FA through the run executor (stored with ``source="monitor"`` and the
+trace ID), record a ``fa.verdict`` span, and fire alerts (log line, callback, webhook)
+with a per-failure-type cooldown. See ``docs/monitoring.md``.
+"""
+
+from __future__ import annotations
+
+from analyzer.monitor._alerts import Alert, Alerter, Cooldown, alerting_tags
+from analyzer.monitor._analysis import MonitorOutcome, TraceAnalysis, run_fa
+from analyzer.monitor._verdict import VERDICT_SPAN_NAME, VerdictRecorder, verdict_attributes
+from analyzer.monitor._webhook import Webhook
+
+__all__ = [
+    "VERDICT_SPAN_NAME",
+    "Alert",
+    "Alerter",
+    "Cooldown",
+    "MonitorOutcome",
+    "TraceAnalysis",
+    "VerdictRecorder",
+    "Webhook",
+    "alerting_tags",
+    "run_fa",
+    "verdict_attributes",
+]
