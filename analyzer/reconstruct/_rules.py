@@ -26,7 +26,7 @@ from analyzer.reconstruct._values import finish_reason
 
 def build_item(tree: TraceTree, views: Sequence[v.SpanView]) -> FAItem:
     """Apply the rules to ``views`` (all spans of the trace, or of one turn)."""
-    llm_views = [view for view in views if view.llm is not None]
+    llm_views = _distinct_llm_calls(tree, views)
     input_text, input_ids = _input(tree, views, llm_views)
     output_text, output_ids = _output(tree, views, llm_views)
     context, context_ids = _context(views)
@@ -37,6 +37,31 @@ def build_item(tree: TraceTree, views: Sequence[v.SpanView]) -> FAItem:
     metadata[TraceFacts.CONTEXT_SPAN_IDS] = context_ids
     return FAItem(input=input_text, output=output_text, context=context, tool_calls=tool_calls,
                   trace_id=tree.trace_id, metadata=metadata)
+
+
+def _distinct_llm_calls(tree: TraceTree, views: Sequence[v.SpanView]) -> list[v.SpanView]:
+    """LLM views, minus those recorded inside another LLM span (a client SDK call under a framework's
+    model span is the same call seen twice: the outer one counts, unless it recorded no messages)."""
+    llm = {view.span_id: view for view in views if view.llm is not None}
+    kept = []
+    for view in llm.values():
+        outer = _llm_ancestor(tree, view, llm)
+        if outer is None or not (outer.llm.input_messages or outer.llm.output_messages):
+            kept.append(view)
+    dropped_outer = {_llm_ancestor(tree, view, llm).span_id for view in kept
+                     if _llm_ancestor(tree, view, llm) is not None}
+    return [view for view in kept if view.span_id not in dropped_outer]
+
+
+def _llm_ancestor(tree: TraceTree, view: v.SpanView, llm: dict[str, v.SpanView]) -> v.SpanView | None:
+    parent = view.span.parent_span_id
+    for _ in range(3):  # the client span sits right under the framework's, or a step or two below
+        if parent is None or parent not in tree.by_id:
+            return None
+        if parent in llm:
+            return llm[parent]
+        parent = tree.by_id[parent].parent_span_id
+    return None
 
 
 def _shallowest(tree: TraceTree, views: Sequence[v.SpanView], attribute: str, *, latest: bool = False
@@ -128,7 +153,21 @@ def _facts(views: Sequence[v.SpanView], llm_views: list[v.SpanView], tool_calls:
     facts[TraceFacts.LATENCY_MS] = (max(ends) - min(starts)) / 1e6 if views else 0.0
     facts[TraceFacts.ERROR_SPANS] = [_error_entry(view) for view in views if view.span.is_error]
     facts[TraceFacts.CONVENTION] = _dominant_convention(views)
+    facts[TraceFacts.LLM_CALLS] = [_llm_call_entry(view) for view in llm_views]
     return facts
+
+
+_CALL_OUTPUT_CAP = 4000
+
+
+def _llm_call_entry(view: v.SpanView) -> dict[str, Any]:
+    call = view.llm
+    text = "\n".join(m.text for m in call.output_messages if m.text)
+    return {"span_id": view.span_id, "parent_span_id": view.span.parent_span_id, "name": view.span.name,
+            "model": call.response_model or call.request_model,
+            "finish_reasons": [finish_reason(reason) for reason in call.finish_reasons],
+            "output": text[:_CALL_OUTPUT_CAP], "tool_requests": [r.name for r in call.requests],
+            "tool_call_ids": [r.id for r in call.requests if r.id]}
 
 
 def _system_text(call: v.LLMCall) -> str | None:

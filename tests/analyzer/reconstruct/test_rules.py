@@ -195,3 +195,24 @@ def test_tree_survives_missing_parents_cycles_and_deep_nesting() -> None:
     chain = [_span(f"{i + 1:016x}", f"s{i}", {}, parent=f"{i:016x}" if i else None, start=i + 1) for i in range(5000)]
     tree = build_tree(chain)
     assert tree.depth[f"{5000:016x}"] == 4999
+
+
+def test_a_model_call_seen_by_langchain_and_openai_instrumentors_counts_once() -> None:
+    from langchain_openai import ChatOpenAI
+
+    model = ScriptedModel({"role": "assistant", "content": "Bonjour."})
+    with capture_spans() as exporter:
+        llm = ChatOpenAI(model="gpt-4o-mini", api_key="sk-test-not-a-key", base_url="http://model.test/v1",
+                         http_client=httpx2.Client(transport=httpx2.MockTransport(model)))
+        llm.invoke("Say hello in French.")
+    spans = _records(exporter)
+    llm_spans = [s for s in spans if s.attributes.get("valiqor.span.kind") == "llm"]
+    assert len(llm_spans) == 2  # LangChain's model span, and openai's inside it
+    item = reconstruct_item(spans)
+    facts = item.metadata
+    assert (item.input, item.output) == ("Say hello in French.", "Bonjour.")
+    assert facts[TraceFacts.LLM_CALL_COUNT] == 1 and facts[TraceFacts.FINISH_REASONS] == ["stop"]
+    assert facts[TraceFacts.TOKEN_USAGE] == {"input_tokens": 5, "output_tokens": 2}
+    [call] = facts[TraceFacts.LLM_CALLS]
+    outer = next(s for s in llm_spans if s.parent_span_id not in {x.span_id for x in llm_spans})
+    assert (call["span_id"], call["output"], call["tool_requests"]) == (outer.span_id, "Bonjour.", [])
