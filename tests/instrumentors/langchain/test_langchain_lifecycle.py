@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -258,3 +259,21 @@ def test_hidden_plumbing_runs_are_skipped_and_what_runs_inside_attaches_to_the_v
     assert sorted(s.name for s in spans) == ["app code", "chain RunnableSequence", "chain start"]
     assert_one_tree(spans)
     assert parent_of(spans, one(spans, "app code")).name == "chain RunnableSequence"
+
+
+def test_classic_agent_runs_and_their_actions(exporter) -> None:
+    from langchain_core.agents import AgentAction, AgentFinish
+
+    def agent_step(question: str, run_manager: Any) -> str:
+        run_manager.on_agent_action(AgentAction(tool="search", tool_input={"q": question}, log=""))
+        run_manager.on_agent_finish(AgentFinish(return_values={"output": "done"}, log=""))
+        return "done"
+
+    assert RunnableLambda(agent_step, name="AgentExecutor").invoke("refunds?") == "done"
+    span = one(exporter.get_finished_spans(), "invoke_agent AgentExecutor")
+    assert span.attributes["gen_ai.operation.name"] == "invoke_agent"
+    assert span.attributes["valiqor.span.kind"] == "agent"
+    action, finish = span.events
+    assert action.name == "agent_action" and action.attributes["gen_ai.tool.name"] == "search"
+    assert json.loads(action.attributes["gen_ai.tool.call.arguments"]) == {"q": "refunds?"}
+    assert finish.name == "agent_finish" and json.loads(finish.attributes["output"]) == {"output": "done"}
