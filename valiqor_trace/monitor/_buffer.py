@@ -26,7 +26,8 @@ class MonitorStats:
         rate_limited: selected traces skipped by ``max_per_minute``.
         filtered: selected traces skipped by ``projects``/``span_names``/``feature_kinds``.
         evicted_traces: traces evicted from memory before they completed (``max_traces_in_flight``).
-        evicted_spans: spans evicted from a trace over ``max_spans_per_trace``.
+        evicted_spans: spans evicted from a trace over ``max_spans_per_trace``, and spans that ended after
+            their trace had been evicted.
         late_spans: spans that ended after their trace had been handed over (past the grace period).
         alerted: alerts fired.
         alerts_suppressed: alerts held back by the per-failure-type cooldown.
@@ -109,7 +110,8 @@ class TraceBuffer:
 
     def __init__(self, *, max_traces: int, max_spans: int, stats: MonitorStats, remember: int = 4096) -> None:
         self._traces: OrderedDict[int, _Entry] = OrderedDict()
-        self._handed_over: OrderedDict[int, None] = OrderedDict()  # recently completed: their late spans
+        # Recently handed-over (False) or evicted (True) traces, so that their later spans are dropped.
+        self._gone: OrderedDict[int, bool] = OrderedDict()
         self._max_traces = max_traces
         self._max_spans = max_spans
         self._remember = remember
@@ -122,12 +124,18 @@ class TraceBuffer:
         """Buffer ``span``; None when its trace was already handed over (a late span, counted)."""
         entry = self._traces.get(trace_id)
         if entry is None:
-            if trace_id in self._handed_over:
-                self._stats.late_spans += 1
+            gone = self._gone.get(trace_id)
+            if gone is not None:
+                # Handed over already (a late span), or evicted (the trace's later spans go too).
+                if gone:
+                    self._stats.evicted_spans += 1
+                else:
+                    self._stats.late_spans += 1
                 return None
             entry = self._traces[trace_id] = _Entry(trace_id)
             if len(self._traces) > self._max_traces:
-                self._traces.popitem(last=False)
+                evicted, _ = self._traces.popitem(last=False)
+                self._forget(evicted, evicted=True)
                 self._stats.evicted_traces += 1
         if len(entry.spans) >= self._max_spans:
             # Keep the newest children: the root (which ends last) must survive, and the
@@ -142,10 +150,14 @@ class TraceBuffer:
     def pop(self, trace_id: int) -> _Entry | None:
         """Remove a trace to hand it over; its later spans are counted as late."""
         entry = self._traces.pop(trace_id, None)
-        self._handed_over[trace_id] = None
-        if len(self._handed_over) > self._remember:
-            self._handed_over.popitem(last=False)
+        if entry is not None:
+            self._forget(trace_id, evicted=False)
         return entry
+
+    def _forget(self, trace_id: int, *, evicted: bool) -> None:
+        self._gone[trace_id] = evicted
+        if len(self._gone) > self._remember:
+            self._gone.popitem(last=False)
 
     def drain_incomplete(self) -> int:
         """Forget every trace whose root has not ended (at shutdown); return how many."""
