@@ -75,7 +75,7 @@ class RunPool:
         for _ in self._threads:
             self._queue.put(None)
         with self._lock:
-            running = [job for job in self._live.values() if job not in waiting]
+            running = list(self._live.values())
         deadline = time.monotonic() + grace_s
         for job in running:
             job.done.wait(max(0.0, deadline - time.monotonic()))
@@ -94,6 +94,8 @@ class RunPool:
                 return taken
             if job is not None:
                 taken.append(job)
+                with self._lock:
+                    self._live.pop(job.run_id, None)
 
     def _work(self) -> None:
         while True:

@@ -10,6 +10,7 @@ from pydantic import TypeAdapter
 
 from analyzer.client._remote._failure_analysis import _path
 from analyzer.client._remote._http import RemoteSession
+from analyzer.errors import ImportFormatError
 from analyzer.models import FAItem
 from analyzer.sources import ImportResult
 from analyzer.traces_api import DEFAULT_TIMEOUT_S
@@ -32,8 +33,11 @@ class RemoteTracesAPI:
         name = os.fspath(path)
         with open(name, "rb") as handle:
             content = handle.read()
-        answer = self._session.request("POST", f"{API}/import", params={"filename": os.path.basename(name)},
-                                       content=content)
+        try:
+            answer = self._session.request("POST", f"{API}/import", params={"filename": os.path.basename(name)},
+                                           content=content)
+        except ImportFormatError as exc:  # the server saw only the name; say which file, as embedded mode does
+            raise ImportFormatError(name, exc.location, exc.reason) from None
         return ImportResult(path=name, format=answer["format"], spans_read=answer["spans_read"],
                             spans_new=answer["spans_new"], trace_ids=answer["trace_ids"])
 

@@ -1,0 +1,127 @@
+"""Auth on every endpoint, the bind rule, the OpenAPI document's coverage, and runs across a restart."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from analyzer.errors import ValidationError
+from analyzer.runs import RunStore
+from analyzer.server import ServerConfig, create_app
+from analyzer.server._app import openapi_of
+from analyzer.server._main import check_bind
+from analyzer.server._runs import RESTARTED_REASON, STOPPED_REASON
+from tests.analyzer.server.conftest import AUTH, DATASET, KEY
+
+_SAMPLE_PATH_VALUES = {"run_id": "run_x", "trace_id": "0af7651916cd43dd8448eb211c80319c", "bucket_id": "retrieval"}
+
+
+def _operations(app) -> list[tuple[str, str]]:  # noqa: ANN001
+    document = openapi_of(app)
+    operations = [(method.upper(), path.format(**_SAMPLE_PATH_VALUES))
+                  for path, methods in document["paths"].items() for method in methods]
+    return [*operations, ("GET", "/openapi.json")]
+
+
+def test_every_endpoint_but_health_needs_the_key(app) -> None:  # noqa: ANN001
+    client = TestClient(app)
+    operations = _operations(app)
+    assert len(operations) >= 22
+    for method, path in operations:
+        for headers, expected in (({}, "missing API key"), ({"Authorization": "Bearer wrong"}, "not valid"),
+                                  ({"Authorization": KEY}, "not a bearer token")):
+            response = client.request(method, path, headers=headers)
+            if path == "/health":
+                assert response.status_code == 200
+                continue
+            assert response.status_code == 401, (method, path, headers, response.status_code)
+            assert response.headers["www-authenticate"] == "Bearer"
+            assert expected in response.json()["error"]["message"]
+    assert client.get("/api/v1/fa/taxonomy", headers=AUTH).status_code == 200
+
+
+def test_without_keys_the_server_is_open(tmp_path: Path) -> None:
+    app = create_app(ServerConfig(data_dir=str(tmp_path / "open")))
+    try:
+        assert TestClient(app).get("/api/v1/fa/taxonomy").status_code == 200
+        assert "security" not in openapi_of(app)
+    finally:
+        app.state.server.close()
+
+
+def test_the_openapi_document_lists_exactly_the_routes(app, http) -> None:  # noqa: ANN001
+    served = http.get("/openapi.json").json()
+    assert served == openapi_of(app) and served["openapi"].startswith("3.1")
+    documented = {(path, method.upper()) for path, methods in served["paths"].items() for method in methods}
+    routed = {(route.path, method) for route in app.routes if isinstance(route, Route)
+              for method in route.methods - {"HEAD"} if route.path != "/openapi.json"}
+    assert documented == routed
+    for path, methods in served["paths"].items():
+        for method, operation in methods.items():
+            assert "200" in operation["responses"], (method, path)
+            if path != "/health":
+                assert "401" in operation["responses"], (method, path)
+
+
+@pytest.mark.parametrize(("host", "keys", "insecure", "allowed"), [
+    ("127.0.0.1", (), False, True), ("localhost", (), False, True), ("::1", (), False, True),
+    ("0.0.0.0", (), False, False), ("0.0.0.0", ("k",), False, True), ("0.0.0.0", (), True, True),
+    ("192.0.2.10", (), False, False),
+])
+def test_binding_beyond_loopback_needs_a_key_or_insecure(host: str, keys: tuple, insecure: bool,
+                                                         allowed: bool) -> None:
+    if allowed:
+        check_bind(host, keys, insecure)
+    else:
+        with pytest.raises(ValidationError, match="--api-key"):
+            check_bind(host, keys, insecure)
+
+
+def test_runs_left_in_flight_are_failed_when_the_server_restarts(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = RunStore(data / "runs.db")
+    for run_id, pid in (("run_same_pid", os.getpid()), ("run_dead_pid", 2**22 + 12345)):
+        store.start_run(run_id=run_id, project_name="p", input_type="dataset", feature_kind=None, trace_id=None,
+                        source="api", created_at="2026-01-01T00:00:00+00:00", created_ns=1, total_items=3,
+                        options={})
+        store._conn.execute("UPDATE runs SET owner_pid = ? WHERE run_id = ?", (pid, run_id))
+    store.close()
+    app = create_app(ServerConfig(data_dir=str(data), api_keys=(KEY,)))
+    try:
+        http = TestClient(app, headers=AUTH)
+        same = http.get("/api/v1/fa/runs/run_same_pid").json()
+        assert same["status"] == "failed" and same["error"] == RESTARTED_REASON
+        dead = http.get("/api/v1/fa/runs/run_dead_pid").json()
+        assert dead["status"] == "failed" and "stopped before it finished" in dead["error"]
+    finally:
+        app.state.server.close()
+
+
+def test_stopping_the_server_fails_runs_still_in_flight(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import analyzer.runs._executor as executor
+
+    release = threading.Event()
+    real = executor.analyze_item
+
+    def slow(*args, **kwargs):  # noqa: ANN002, ANN003
+        release.wait(5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(executor, "analyze_item", slow)
+    app = create_app(ServerConfig(data_dir=str(tmp_path / "data"), run_workers=1))
+    http = TestClient(app)
+    running = http.post("/api/v1/fa/runs", json={"dataset": DATASET, "wait_s": 0}).json()["run_id"]
+    queued = http.post("/api/v1/fa/runs", json={"dataset": DATASET, "wait_s": 0}).json()["run_id"]
+    app.state.server.runs.close(grace_s=0.1)
+    store = app.state.server.client.run_store
+    try:
+        for run_id in (running, queued):
+            assert store.get_status_row(run_id) == {"status": "failed", "total_items": 3, "error": STOPPED_REASON}
+    finally:
+        release.set()
+        app.state.server.close()
