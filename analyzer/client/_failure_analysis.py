@@ -176,7 +176,7 @@ class FailureAnalysisAPI:
         from analyzer.fa.security import SECURITY_CATEGORIES
 
         runs, _ = self._period_data(project_name, period, with_tags=False)
-        names = {code: category.name for code, category in SECURITY_CATEGORIES.items()}
+        names = {code: category["name"] for code, category in SECURITY_CATEGORIES.items()}
         return _insights.security_insights(runs, names, period)
 
     def _period_data(self, project_name: str | None, period: str, *, with_tags: bool = True) -> tuple[list, list]:

@@ -1,0 +1,120 @@
+"""Runs: progress, cancel, persistence, and nothing half-stored."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analyzer.datasets import DatasetError
+from analyzer.errors import NotFoundError, ValidationError
+from analyzer.runs import RunStore
+from tests.helpers import REPO_ROOT
+from valiqor_trace import ValiqorClient
+
+
+def _items(n: int) -> list[dict]:
+    return [{"input": f"What is the boiling point of water in case {i}?",
+             "output": f"Water boils at 100 °C at sea level (case {i}).",
+             "context": ["At sea level, water boils at 100 °C."]} for i in range(n)]
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> ValiqorClient:
+    client = ValiqorClient(project_name="runs", home=str(tmp_path))
+    yield client
+    client.close()
+
+
+def test_progress_is_monotone_and_cancel_keeps_partial_results(client: ValiqorClient) -> None:
+    handle = client.failure_analysis.run_async(dataset=_items(2000))
+    seen: list[int] = []
+
+    def on_progress(status) -> None:
+        seen.append(status.current_item)
+        if status.current_item >= 200:
+            handle.cancel()
+
+    result = handle.wait(on_progress=on_progress)
+    assert seen == sorted(seen) and seen[-1] == result.summary.total_items
+    assert result.status == "cancelled" and result.partial
+    assert 200 <= result.summary.total_items < 2000
+    assert [i.item_index for i in result.inputs] == list(range(result.summary.total_items))
+    stored = client.failure_analysis.get_result(result.run_id)
+    assert stored.status == "cancelled" and stored.partial and len(stored.inputs) == len(result.inputs)
+    assert client.failure_analysis.get_status(result.run_id).status == "cancelled"
+
+
+def test_wait_returns_what_run_returns(client: ValiqorClient) -> None:
+    dataset = _items(30) + [{"input": "Capital of France?", "output": "It is Berlin.", "context": ["Paris."]}]
+    direct = client.failure_analysis.run(dataset=dataset)
+    waited = client.failure_analysis.run_async(dataset=dataset).wait()
+    volatile = {"run_id", "created_at", "duration_ms", "eval_run_id", "security_batch_id", "failure_tags"}
+    assert direct.model_dump(exclude=volatile) == waited.model_dump(exclude=volatile)
+    assert [t.model_dump(exclude={"tag_id"}) for t in direct.failure_tags] == \
+        [t.model_dump(exclude={"tag_id"}) for t in waited.failure_tags]
+
+
+def test_bad_dataset_stores_no_run(client: ValiqorClient) -> None:
+    with pytest.raises(DatasetError, match="item 1: 'output' is missing"):
+        client.failure_analysis.run(dataset=[{"input": "q", "output": "a"}, {"input": "q"}])
+    with pytest.raises(DatasetError):
+        client.failure_analysis.run_async(dataset=[{"input": "q", "output": "a", "context": "not a list"}])
+    assert client.failure_analysis.count_runs() == 0
+
+
+def test_argument_errors_name_the_fix(client: ValiqorClient) -> None:
+    with pytest.raises(ValidationError, match="exactly one of trace_id"):
+        client.failure_analysis.run()
+    with pytest.raises(ValidationError, match="not a W3C trace id"):
+        client.failure_analysis.run(trace_id="tr_abc123")
+    with pytest.raises(ValidationError, match="nope"):
+        client.failure_analysis.run(dataset=_items(1), buckets=["nope"])
+    with pytest.raises(ValidationError, match="period"):
+        client.failure_analysis.get_trends(period="1y")
+    with pytest.raises(NotFoundError, match="no run 'run_missing'"):
+        client.failure_analysis.get_tags(run_id="run_missing")
+
+
+def test_unknown_trace_is_not_found_naming_where_it_looked(client: ValiqorClient) -> None:
+    client = ValiqorClient(home=client.config.home, trace_timeout_s=0)
+    with pytest.raises(NotFoundError) as caught:
+        client.failure_analysis.run(trace_id="0af7651916cd43dd8448eb211c80319c")
+    assert "0af7651916cd43dd8448eb211c80319c" in str(caught.value) and "traces.db" in str(caught.value)
+
+
+def test_runs_persist_across_clients_and_processes(tmp_path: Path) -> None:
+    code = ("from valiqor_trace import ValiqorClient; c = ValiqorClient(project_name='p', home=%r); "
+            "print(c.failure_analysis.run(dataset=[{'input': 'q', 'output': 'a'}]).run_id)") % str(tmp_path)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, timeout=60)
+    assert out.returncode == 0, out.stderr
+    run_id = out.stdout.strip()
+    client = ValiqorClient(project_name="p", home=str(tmp_path))
+    assert [r.run_id for r in client.failure_analysis.list_runs()] == [run_id]
+    assert client.failure_analysis.get_result(run_id).summary.total_items == 1
+
+
+def test_a_run_left_running_by_a_dead_process_is_marked_failed(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.db")
+    store.start_run(run_id="run_dead", project_name="p", input_type="dataset", feature_kind=None, trace_id=None,
+                    source="api", created_at="2026-01-01T00:00:00+00:00", created_ns=1, total_items=3, options={})
+    store._conn.execute("UPDATE runs SET owner_pid = 999999999 WHERE run_id = 'run_dead'")
+    store.close()
+    client = ValiqorClient(home=str(tmp_path))
+    status = client.failure_analysis.get_status("run_dead")
+    assert status.status == "failed" and "interrupted" in status.error
+
+
+def test_the_key_is_never_written(tmp_path: Path) -> None:
+    key = "sk-test-secret-123456789"
+    client = ValiqorClient(home=str(tmp_path), openai_api_key=key, api_key="vq_secret_987654321")
+    client.failure_analysis.run(dataset=_items(2), openai_api_key=key)
+    assert key not in repr(client) and key not in repr(client.config)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert key.encode() not in data and b"vq_secret_987654321" not in data, path
