@@ -98,8 +98,13 @@ class ServerState:
         self.client.close()
 
 
-def create_app(config: ServerConfig | None = None) -> Starlette:
-    """The ASGI app. Its stores open now; they close at ASGI shutdown or ``app.state.server.close()``."""
+def create_app(config: ServerConfig | None = None, *, close_on_shutdown: bool = True) -> Starlette:
+    """The ASGI app.
+
+    Its stores, span writer and run pool start now; they stop at ASGI shutdown
+    (unless ``close_on_shutdown`` is false, for hosts that start and stop the
+    app's lifespan several times) or on ``app.state.server.close()``.
+    """
     config = config or ServerConfig()
     state = ServerState(config)
     openapi = build_openapi(ENDPOINTS, version=__version__, auth=bool(config.api_keys))
@@ -114,7 +119,8 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        state.close()
+        if close_on_shutdown:
+            state.close()
 
     routes = [Route("/health", health, methods=["GET"]),
               Route("/openapi.json", openapi_document, methods=["GET"]),

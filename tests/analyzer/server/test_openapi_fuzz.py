@@ -1,0 +1,58 @@
+"""Property test of the REST API from its own OpenAPI document (schemathesis): no 500s, answers as documented."""
+
+from __future__ import annotations
+
+import tempfile
+
+import pytest
+
+schemathesis = pytest.importorskip("schemathesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from schemathesis.checks import (  # noqa: E402
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from analyzer.server import ServerConfig, create_app  # noqa: E402
+from analyzer.server._app import openapi_of  # noqa: E402
+from tests.analyzer.server.conftest import AUTH, DATASET, KEY  # noqa: E402
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    # schemathesis runs the app's lifespan around each call: keep the stores open across calls
+    app = create_app(ServerConfig(data_dir=str(tmp_path_factory.mktemp("fuzz")), api_keys=(KEY,),
+                                  trace_timeout_s=0.0), close_on_shutdown=False)
+    from starlette.testclient import TestClient
+
+    http = TestClient(app, headers=AUTH)  # some data, so reads have something to return
+    run = http.post("/api/v1/fa/runs", json={"dataset": DATASET}).json()
+    app.state.fuzz_run_id = run["run_id"]
+    yield app
+    app.state.server.close()
+
+
+def _operations() -> list:
+    with tempfile.TemporaryDirectory() as folder:  # collection time: no tmp_path yet
+        app = create_app(ServerConfig(data_dir=folder, api_keys=(KEY,)))  # only to read its document
+        try:
+            schema = schemathesis.openapi.from_dict(openapi_of(app))
+        finally:
+            app.state.server.close()
+    return [result.ok() for result in schema.get_all_operations()]
+
+
+# schemathesis' own pytest plugin does not run under pytest 9, so drive Hypothesis with its strategies.
+@pytest.mark.parametrize("operation", _operations(), ids=lambda operation: operation.label)
+def test_api_answers_as_documented(operation, fuzz_app) -> None:  # noqa: ANN001
+    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy())
+    def check(case) -> None:  # noqa: ANN001
+        case.call_and_validate(app=fuzz_app, headers=AUTH, checks=CHECKS)
+
+    check()
