@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from valiqor_trace._internal import log_once
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger("valiqor_trace.monitor")
 _RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -31,6 +32,12 @@ class Webhook:
     def __init__(self, url: str, *, headers: Mapping[str, str] | None = None, timeout_s: float = 5.0,
                  max_attempts: int = 3, backoff_s: float = 0.5, transport: httpx.BaseTransport | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
+        # httpx is imported here, not at module level: the monitor imports this module on its worker
+        # thread, and a module half-imported there is visible to the app's threads (the openai SDK
+        # reads sys.modules["httpx"] directly). init() imports httpx up front when a webhook is set.
+        import httpx
+
+        self._httpx = httpx
         self.url = url
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
@@ -47,7 +54,7 @@ class Webhook:
                 self._sleep(self.backoff_s * 2 ** (attempt - 1))
             try:
                 response = self._client.post(self.url, json=payload)
-            except httpx.HTTPError as exc:
+            except self._httpx.HTTPError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
                 continue
             if response.is_success:

@@ -64,6 +64,11 @@ def build_monitor(config: MonitorConfig, *, tracer_provider: TracerProvider, pro
             config, tracer_provider=tracer_provider, project_name=project_name,
             run_store_path=config.run_store_path or os.path.join(home, "runs.db"), stats=holder["processor"].stats)
 
+    if config.webhook_url and config.analyze is None:
+        # Imported on this (the init) thread, not by the worker: app threads may read a module from
+        # sys.modules while another thread is still importing it (the openai SDK does so for httpx).
+        import httpx  # noqa: F401
+
     handler = config.analyze if config.analyze is not None else _LazyAnalysis(build)
     processor = MonitorProcessor(config, handler)
     holder["processor"] = processor
