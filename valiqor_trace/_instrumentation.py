@@ -27,7 +27,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
     Integration("openai", "openai", "instrumentors.openai:OpenAIInstrumentor", "openai"),
     Integration("langchain", "langchain_core", "instrumentors.langchain:LangChainInstrumentor", "langchain"),
     Integration("llama_index", "llama_index.core", "instrumentors.retrievers.llama_index:LlamaIndexInstrumentor",
-                "all"),
+                "llama-index"),
 )
 _BY_NAME = {integration.name: integration for integration in INTEGRATIONS}
 
