@@ -19,7 +19,15 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
     parser.add_argument("--workers", type=int, default=2, help="FA runs executing at once (default 2)")
     parser.add_argument("--max-body-mb", type=float, default=16.0, help="largest OTLP body in MiB (default 16)")
     parser.add_argument("--project-name", help="project of runs that name none")
+    parser.add_argument("--decode-workers", type=int, default=None, metavar="N",
+                        help="processes decoding OTLP bodies (default: 1 on a multi-core machine, else 0)")
     parser.set_defaults(func=run_server)
+
+
+def _decode_workers(requested: int | None) -> int:
+    if requested is not None:
+        return max(0, requested)
+    return 1 if (os.cpu_count() or 1) > 1 else 0
 
 
 def run_server(args: argparse.Namespace) -> int:
@@ -31,6 +39,7 @@ def run_server(args: argparse.Namespace) -> int:
         raise
     keys = [*args.api_key, *filter(None, (k.strip() for k in os.environ.get("VALIQOR_SERVER_API_KEYS", "").split(",")))]
     config = ServerConfig(data_dir=args.data_dir, api_keys=tuple(keys), project_name=args.project_name,
-                          max_body_bytes=int(args.max_body_mb * 1024 * 1024), run_workers=args.workers)
+                          max_body_bytes=int(args.max_body_mb * 1024 * 1024), run_workers=args.workers,
+                          decode_workers=_decode_workers(args.decode_workers))
     serve(args.host, args.port, config, insecure=args.insecure, log_level="warning")
     return 0

@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +34,7 @@ from analyzer.server._auth import BearerAuth
 from analyzer.server._endpoints import json_response
 from analyzer.server._ingest import DEFAULT_MAX_BODY_BYTES, OtlpReceiver
 from analyzer.server._openapi import build_openapi
+from analyzer.server._otlp_decode import decode_body
 from analyzer.server._runs import RunPool, fail_interrupted_runs
 from analyzer.server._schemas import Health
 from analyzer.server._writer import SpanWriter
@@ -52,6 +55,8 @@ class ServerConfig:
         max_queued_spans: spans waiting for the writer before ingest answers 503.
         run_workers: FA runs executing at once.
         trace_timeout_s: how long ``run(trace_id=...)`` waits for a trace's root span.
+        decode_workers: processes decoding OTLP bodies (0: a thread of this process). On a
+            multi-core machine they let ingest use more than one core.
     """
 
     data_dir: str | None = None
@@ -61,6 +66,7 @@ class ServerConfig:
     max_queued_spans: int = 100_000
     run_workers: int = 2
     trace_timeout_s: float | None = None
+    decode_workers: int = 0
 
 
 class _EmbeddedClient(ValiqorClient):
@@ -85,6 +91,7 @@ class ServerState:
             logger.warning("marked %d run(s) left in flight by a previous server failed", len(interrupted))
         self.writer = SpanWriter(self.client.trace_store, max_spans=config.max_queued_spans)
         self.runs = RunPool(config.run_workers)
+        self.decode_pool = _decode_pool(config.decode_workers)
         self.api = ApiState(fa=self.client.failure_analysis, traces=self.client.traces, runs=self.runs)
         self._closed = False
 
@@ -94,8 +101,20 @@ class ServerState:
             return
         self._closed = True
         self.runs.close()
+        if self.decode_pool is not None:
+            self.decode_pool.shutdown(wait=False, cancel_futures=True)
         self.writer.close()
         self.client.close()
+
+
+def _decode_pool(workers: int) -> ProcessPoolExecutor | None:
+    if workers <= 0:
+        return None
+    # spawn, not fork: this process already runs threads (writer, run pool), which fork would copy mid-state
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    for future in [pool.submit(decode_body, b"", "", "json", 0) for _ in range(workers)]:
+        future.exception()  # start the processes (and their imports) now, not on the first request
+    return pool
 
 
 def create_app(config: ServerConfig | None = None, *, close_on_shutdown: bool = True) -> Starlette:
@@ -124,8 +143,8 @@ def create_app(config: ServerConfig | None = None, *, close_on_shutdown: bool = 
 
     routes = [Route("/health", health, methods=["GET"]),
               Route("/openapi.json", openapi_document, methods=["GET"]),
-              Route("/v1/traces", OtlpReceiver(state.writer, max_body_bytes=config.max_body_bytes).handle,
-                    methods=["POST"]),
+              Route("/v1/traces", OtlpReceiver(state.writer, max_body_bytes=config.max_body_bytes,
+                                               decode_pool=state.decode_pool).handle, methods=["POST"]),
               *(endpoint.route(state.api) for endpoint in ENDPOINTS)]
     app = Starlette(routes=routes, lifespan=lifespan,
                     middleware=[Middleware(BearerAuth, keys=config.api_keys)])

@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from concurrent.futures import BrokenExecutor, Executor
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from analyzer.server._otlp_decode import DecodedBatch, IngestError, decode_request, decompress
+from analyzer.server._otlp_decode import DecodedBatch, IngestError, decode_body
 from analyzer.server._writer import QueueFull, SpanWriter
 
 logger = logging.getLogger("valiqor_trace.server")
@@ -31,11 +32,18 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 class OtlpReceiver:
-    """The ``/v1/traces`` endpoint (``handle``), writing through ``writer``."""
+    """The ``/v1/traces`` endpoint (``handle``), writing through ``writer``.
 
-    def __init__(self, writer: SpanWriter, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    Decoding is CPU-bound Python; with ``decode_pool`` (a process pool) it runs
+    on other cores while this process parses HTTP and commits, which is what
+    lets ingest use more than one core. Without one it runs in a thread.
+    """
+
+    def __init__(self, writer: SpanWriter, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 decode_pool: Executor | None = None) -> None:
         self.writer = writer
         self.max_body_bytes = max_body_bytes
+        self.decode_pool = decode_pool
 
     async def handle(self, request: Request) -> Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -46,7 +54,7 @@ class OtlpReceiver:
         try:
             body = await self._read(request)
             encoding = request.headers.get("content-encoding", "").strip().lower()
-            batch = await run_in_threadpool(self._decode, body, encoding, media_type)
+            batch = await self._decode(body, encoding, media_type)
         except IngestError as exc:
             return _status_response(exc.status, str(exc), media_type)
         if batch.rows:
@@ -71,8 +79,16 @@ class OtlpReceiver:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _decode(self, body: bytes, encoding: str, media_type: str) -> DecodedBatch:
-        return decode_request(decompress(body, encoding, self.max_body_bytes), media_type)
+    async def _decode(self, body: bytes, encoding: str, media_type: str) -> DecodedBatch:
+        if self.decode_pool is None:
+            return await run_in_threadpool(decode_body, body, encoding, media_type, self.max_body_bytes)
+        try:
+            return await asyncio.wrap_future(
+                self.decode_pool.submit(decode_body, body, encoding, media_type, self.max_body_bytes))
+        except BrokenExecutor:  # a decode process died (killed, out of memory): decode here instead
+            logger.warning("the OTLP decode process pool is broken; decoding in-process")
+            self.decode_pool = None
+            return await run_in_threadpool(decode_body, body, encoding, media_type, self.max_body_bytes)
 
     async def _store(self, batch: DecodedBatch, media_type: str) -> Response | None:
         try:

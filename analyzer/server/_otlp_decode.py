@@ -29,6 +29,9 @@ class IngestError(Exception):
         self.status = status
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[type, tuple[int, str]]:  # crosses the decode process boundary intact
+        return IngestError, (self.status, str(self))
+
 
 @dataclass
 class DecodedBatch:
@@ -53,6 +56,11 @@ def decompress(body: bytes, encoding: str, limit: int) -> bytes:
     if not inflater.eof:
         raise IngestError(400, f"the {encoding} body is truncated")
     return data
+
+
+def decode_body(body: bytes, encoding: str, media_type: str, limit: int) -> DecodedBatch:
+    """Decompress then decode: the whole CPU-bound part of a request (run in a thread or a decode process)."""
+    return decode_request(decompress(body, encoding, limit), media_type)
 
 
 def decode_request(body: bytes, media_type: str) -> DecodedBatch:
