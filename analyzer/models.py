@@ -62,6 +62,7 @@ class TraceFacts:
     CONVENTION = "convention"  # which instrumentation wrote the spans: valiqor|genai|openinference|openllmetry
     SPAN_COUNT = "span_count"  # int
     # Optional, per LLM call in start order: {span_id, parent_span_id, name, model, finish_reasons: list[str],
-    # output: str (the call's text, capped), tool_requests: list[str] (tool names it asked for)}.
+    # output: str (the call's text, capped), tool_requests: list[str] (tool names it asked for),
+    # tool_call_ids: list[str] (ids of the tool calls it asked for)}.
     # Lets FA point at the exact call that truncated, erred or produced a bad step.
     LLM_CALLS = "llm_calls"

@@ -8,9 +8,10 @@ on 0-5 (impact: how much a user is hurt when it happens; risk: how likely it spr
 into wrong actions, cost or exposure). Scoring turns them into a severity.
 
 Refinements over the design starting point, with the evidence behind them:
-- ``hallucination.speculative_answer`` and ``tool_use.skipped_tool_use``: in the TRAIL
-  GAIA traces the most common failure is an agent that answers from "known facts" or an
-  explicit assumption instead of calling the tools it planned to use.
+- ``hallucination.speculative_answer``, ``hallucination.fabricated_tool_use`` and
+  ``tool_use.skipped_tool_use``: in the TRAIL GAIA traces the most common failure is an agent
+  that answers from "known facts", an explicit assumption or a search it claims but never ran,
+  instead of calling the tools it planned to use.
 - ``safety_security.prompt_injection`` is split into direct and ``indirect_prompt_injection``
   (context or tool output): the fix differs (input filtering vs. sanitising retrieved content).
 - ``retrieval.redundant_context``, ``safety_security.unsafe_output_markup`` and
@@ -50,6 +51,9 @@ BUCKETS: list[dict[str, Any]] = [
                  "Content with no basis in the sources: quotes not found, a field the data leaves empty stated as "
                  "fact, or a large share of the answer's content words found nowhere.", "generic_llm", "hybrid", 3, 3,
                  "quoted spans, null fields asserted, share of novel content words"),
+            _sub("fabricated_tool_use", "Fabricated tool use",
+                 "The answer claims a search, lookup or tool result that never happened (no such tool call ran).",
+                 "generic_llm", "hybrid", 4, 4, "claims of searching/checking/tool use vs. the tool calls executed"),
             _sub("speculative_answer", "Speculative answer",
                  "The answer rests on an explicit assumption, placeholder or simulated data instead of evidence.",
                  "generic_llm", "hybrid", 3, 4, "assumption and placeholder phrases in the answer or agent steps"),

@@ -24,7 +24,7 @@ from analyzer.fa.detectors import REGISTRY, Detector, ItemView
 from analyzer.fa.judge import NO_JUDGE_REASON, Judge, JudgeRequest
 from analyzer.fa.metrics import EVAL_METRICS, compute_metrics
 from analyzer.fa.models import FEATURE_KINDS, FailureTag, Finding, ItemAnalysis, SkippedDetector, Thresholds
-from analyzer.fa.scoring import merge_findings, pass_finding, score
+from analyzer.fa.scoring import merge_findings, pass_tag, score
 from analyzer.fa.security import SECURITY_CATEGORIES, item_flags, resolve_categories, security_subcategories
 from analyzer.fa.summary import summarize
 from analyzer.models import FAItem, TraceFacts
@@ -273,8 +273,11 @@ def _tags(kp: _KindPlan, findings: dict[str, list[Finding]], judged: dict[str, F
             if deterministic is not None and not verdict.evidence:
                 verdict = verdict.model_copy(update={"evidence": deterministic.evidence})
         elif verdict is None and sub in checked:
-            confidence, name = checked[sub]
-            verdict = pass_finding(sub, confidence, name)
+            decisions[sub] = "pass"
+            if sub in emit:
+                confidence, name = checked[sub]
+                tags.append(pass_tag(sub, confidence, name, item_index=item_index, run_id=run_id, trace_id=trace_id))
+            continue
         if verdict is None:
             continue
         decisions[sub] = verdict.decision

@@ -14,10 +14,11 @@ matches ``2022-01-09`` and ``California`` matches ``CA``.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from analyzer.fa.text import STOPWORDS, WORD_RE, match_key, normalize_quotes, split_camel, stem
+from analyzer.fa.text import STOPWORDS, WORD_RE, match_key, normalize_quotes, stem, vocabulary
 from analyzer.fa.vocab import MONTHS, NOT_NAMES, NUMBER_WORDS, PLACE_ABBREVIATIONS, WEEKDAYS
 
 _SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9,
@@ -36,6 +37,12 @@ _MDY_RE = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s
 _DMY_RE = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_ALT})\.?(?:,?\s+(\d{{4}}))?\b", re.IGNORECASE)
 _MY_RE = re.compile(rf"\b({_MONTH_ALT})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
 _NUMBER_WORD_RE = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
+# A plain digit-led pattern: the "1,234 or 1234" alternation of _NUM_RE costs 4x more per character.
+_SOURCE_NUM_RE = re.compile(r"([0-9][0-9,]*)(?:\.([0-9]+))?( ?(?:k|thousand|million|mn|billion|bn|trillion)\b)?")
+_THOUSANDS_RE = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
+_CAPITALISED_RE = re.compile(r"(?<![\w'’-])[A-ZÀ-ÖØ-Þ][^\W_]*(?:['’\-][^\W_]+)*")
+_TIME_HINT = re.compile(r"\d(?::\d|\s*[aApP]\.?[mM]\b)")
+_ALPHA_RE = re.compile(r"[A-Za-z]+")
 _ACRONYM_RE = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 # "in 200 words", "a 3-sentence summary": numbers about the answer's own form, not about the world
 _META_UNIT_RE = re.compile(r"\s*-?\s*(?:words?|sentences?|characters?|paragraphs?|bullets?|bullet points?|lines?|tokens?)\b",
@@ -70,7 +77,9 @@ def _taken(spans: list[tuple[int, int]], start: int, end: int) -> bool:
 
 
 def extract_times(text: str) -> list[Mention]:
-    out = []
+    out: list[Mention] = []
+    if not _TIME_HINT.search(text):
+        return out
     for m in _TIME_RE.finditer(text):
         if m.group(1) is not None:
             hour, minute, ampm = int(m.group(1)), int(m.group(2)), m.group(3)
@@ -83,7 +92,8 @@ def extract_times(text: str) -> list[Mention]:
     return out
 
 
-def extract_dates(text: str) -> list[Mention]:
+def extract_dates(text: str, vocabulary: set[str] | None = None) -> list[Mention]:
+    """Dates in ``text``; ``vocabulary`` (its lower-cased words, when already known) saves a pass."""
     out: list[Mention] = []
     spans: list[tuple[int, int]] = []
 
@@ -96,17 +106,37 @@ def extract_dates(text: str) -> list[Mention]:
         spans.append((m.start(), m.end()))
         out.append(Mention("date", m.group(0), m.start(), m.end(), value))
 
-    for m in _ISO_DATE_RE.finditer(text):
+    for m in _ISO_DATE_RE.finditer(text) if "-" in text else ():
         add(m, m.group(1), int(m.group(2)), m.group(3))
-    for m in _SLASH_DATE_RE.finditer(text):
+    for m in _SLASH_DATE_RE.finditer(text) if "/" in text else ():
         add(m, m.group(3), int(m.group(1)), m.group(2))
-    for m in _MDY_RE.finditer(text):
-        add(m, m.group(3), MONTHS[m.group(1).lower()], m.group(2))
-    for m in _DMY_RE.finditer(text):
-        add(m, m.group(3), MONTHS[m.group(2).lower()], m.group(1))
-    for m in _MY_RE.finditer(text):
-        add(m, m.group(2), MONTHS[m.group(1).lower()], None)
+    has_month = not MONTHS.keys().isdisjoint(vocabulary) if vocabulary is not None else _has_word(text, MONTHS)
+    if has_month:  # the month-name patterns are the slow ones: run them only when needed
+        for m in _MDY_RE.finditer(text):
+            add(m, m.group(3), MONTHS[m.group(1).lower()], m.group(2))
+        for m in _DMY_RE.finditer(text):
+            add(m, m.group(3), MONTHS[m.group(2).lower()], m.group(1))
+        for m in _MY_RE.finditer(text):
+            add(m, m.group(2), MONTHS[m.group(1).lower()], None)
     return out
+
+
+def _clock_numbers(text: str) -> set[float]:
+    """Hours and minutes of every "H:MM" in ``text`` (a scan from each colon: much cheaper than a regex)."""
+    found: set[float] = set()
+    i = text.find(":")
+    while i != -1:
+        before, after = text[max(0, i - 2):i], text[i + 1:i + 3]
+        hour = before[1:] if len(before) == 2 and not before[0].isdigit() else before
+        minute = after[:1] if len(after) == 2 and not after[1].isdigit() else after
+        if hour.isdigit() and minute.isdigit():
+            found.update((float(hour), float(minute)))
+        i = text.find(":", i + 1)
+    return found
+
+
+def _has_word(text: str, vocabulary: dict[str, int]) -> bool:
+    return not vocabulary.keys().isdisjoint(set(_ALPHA_RE.findall(text.lower())))
 
 
 def extract_numbers(text: str, taken: list[tuple[int, int]] | None = None) -> list[Mention]:
@@ -125,7 +155,7 @@ def extract_numbers(text: str, taken: list[tuple[int, int]] | None = None) -> li
             kind = "year"
         strong = not (kind == "number" and decimals == 0 and value <= 10)
         out.append(Mention(kind, m.group(0).strip(), m.start(), m.end(), value, decimals, strong))
-    for m in _NUMBER_WORD_RE.finditer(text):
+    for m in _NUMBER_WORD_RE.finditer(text) if _has_word(text, NUMBER_WORDS) else ():
         if _taken(taken, m.start(), m.end()) or _META_UNIT_RE.match(text, m.end()):
             continue
         out.append(Mention("number", m.group(0), m.start(), m.end(), float(NUMBER_WORDS[m.group(1).lower()]), 0, False))
@@ -167,17 +197,16 @@ def extract_entities(text: str, taken: list[tuple[int, int]] | None = None) -> l
             out.append(Mention("entity", text[run[0].start():run[-1].end()], run[0].start(), run[-1].end(), names))
             run.clear()
 
-    for w in WORD_RE.finditer(text):
+    for w in _CAPITALISED_RE.finditer(text):  # only capitalised words; a lower-case word between two breaks a run
         token = w.group(0)
         lower = token.lower()
-        capital = token[0].isupper() and not token.isdigit()
         plain = lower in STOPWORDS or lower in MONTHS or lower in WEEKDAYS or lower in NOT_NAMES or len(token) < 2
-        if capital and not plain and w.start() not in starts and not _taken(taken, w.start(), w.end()):
-            if run and text[run[-1].end():w.start()].strip(" &") not in ("",):
-                flush()
-            run.append(w)
-        else:
+        if run and text[run[-1].end():w.start()].strip(" &"):
             flush()
+        if plain or w.start() in starts or _taken(taken, w.start(), w.end()):
+            flush()
+            continue
+        run.append(w)
     flush()
     return out
 
@@ -208,32 +237,35 @@ class SourceIndex:
 
     @cached_property
     def word_set(self) -> set[str]:
-        """Every source word, raw and camel-split, with stems, hyphen parts and dotted acronyms."""
+        """Every source word (lower-cased), with camelCase and hyphen parts and dotted acronyms."""
         found: set[str] = set()
-        raw = normalize_quotes(self.joined)
-        for text in (raw, split_camel(raw)):
-            for w in WORD_RE.findall(text):
-                lower = w.lower()
-                found.add(lower)
-                if "-" in lower or "'" in lower:
-                    found.update(re.split(r"[-']", lower))
-                    found.add(re.sub(r"[-']", "", lower))
-        found.update(m.group(0).replace(".", "").lower() for m in _ACRONYM_RE.finditer(raw))
-        found.update([stem(w) for w in found])
+        for text in self.texts:
+            found |= vocabulary(text)
+            if "." in text:
+                found.update(m.group(0).replace(".", "").lower() for m in _ACRONYM_RE.finditer(text))
         return found
 
     @cached_property
-    def prefixes(self) -> set[str]:
-        """Five-letter prefixes, so that "Korean" meets "Korea" and "Mexican" meets "Mexico"."""
-        return {w[:5] for w in self.word_set if len(w) >= 5 and w.isalpha()}
+    def _sorted_words(self) -> list[str]:
+        return sorted(self.word_set)
 
     @cached_property
     def numbers(self) -> set[float]:
-        text = self.joined
-        values = {m.value for m in extract_numbers(text)}
-        for t in extract_times(text):  # "17:30" also holds the numbers 17 and 30
-            hour, minute = divmod(t.value, 60)
-            values.update((float(hour), float(minute)))
+        """Every numeric value in the sources (with scale words applied); a lighter pass than
+        :func:`extract_numbers`, since units and positions do not matter here."""
+        values: set[float] = set()
+        lowered = self.joined.lower()
+        for integer, fraction, unit in set(_SOURCE_NUM_RE.findall(lowered)):
+            integer = integer.strip(",")
+            scale = _SCALES.get(unit.strip(), 1.0)
+            if "," in integer and not _THOUSANDS_RE.fullmatch(integer):  # "1,2,3": a list, not 123
+                values.update(float(part) * scale for part in integer.split(",") if part)
+                continue
+            value = float(f"{integer.replace(',', '')}.{fraction}") if fraction else float(integer.replace(",", ""))
+            values.add(value * scale)
+        values.update(_clock_numbers(lowered))  # "17:30" also holds 17 and 30
+        if not NUMBER_WORDS.keys().isdisjoint(self.word_set):
+            values.update(float(NUMBER_WORDS[w.lower()]) for w in _NUMBER_WORD_RE.findall(self.joined))
         return values
 
     @cached_property
@@ -242,7 +274,7 @@ class SourceIndex:
 
     @cached_property
     def dates(self) -> list[tuple[int | None, int | None, int | None]]:
-        return [m.value for m in extract_dates(self.joined)]
+        return [m.value for m in extract_dates(self.joined, self.word_set)]
 
     def rounded(self, decimals: int) -> set[float]:
         if decimals not in self._rounded:
@@ -284,11 +316,24 @@ class SourceIndex:
         return missing
 
     def _known_word(self, name: str) -> bool:
-        if name in self.word_set or stem(name) in self.word_set:
+        """In the sources as is, with the same stem ("seating"/"seats"), or sharing five letters with a
+        source word ("Korean"/"Korea", "Mexican"/"Mexico")."""
+        if name in self.word_set:
             return True
         if "-" in name or "'" in name:
             return all(self._known_word(part) for part in re.split(r"[-']", name) if part and part != "s")
-        return len(name) >= 5 and name[:5] in self.prefixes
+        if len(name) < 4:
+            return False
+        # words with the same stem share their first four letters (stems keep at least four)
+        head, target = name[:4], stem(name)
+        words = self._sorted_words
+        for i in range(bisect_left(words, head), len(words)):
+            other = words[i]
+            if not other.startswith(head):
+                break
+            if stem(other) == target or (len(name) >= 5 and other[:5] == name[:5]):
+                return True
+        return False
 
     def _supports_number(self, mention: Mention) -> bool:
         value = float(mention.value)

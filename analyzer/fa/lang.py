@@ -30,12 +30,15 @@ _PROFILES: dict[str, frozenset[str]] = {
 _SCRIPT_LANG = {"CYRILLIC": "ru", "GREEK": "el", "ARABIC": "ar", "HEBREW": "he", "DEVANAGARI": "hi", "HANGUL": "ko",
                 "THAI": "th", "HIRAGANA": "ja", "KATAKANA": "ja", "CJK": "zh"}
 _WORD = re.compile(r"[^\W\d_]+")
+_LETTER = re.compile(r"[^\W\d_]")
 NAMES = {"en": "English", "es": "Spanish", "fr": "French", "de": "German", "it": "Italian", "pt": "Portuguese",
          "nl": "Dutch", "ru": "Russian", "el": "Greek", "ar": "Arabic", "he": "Hebrew", "hi": "Hindi", "ko": "Korean",
          "th": "Thai", "ja": "Japanese", "zh": "Chinese"}
 
 
 def _script(char: str) -> str | None:
+    if char < "\u0250":  # Basic Latin, Latin-1, Latin Extended-A/B: no name lookup needed
+        return "LATIN"
     try:
         name = unicodedata.name(char)
     except ValueError:
@@ -50,20 +53,29 @@ def _script(char: str) -> str | None:
 
 def detect_language(text: str) -> tuple[str | None, float]:
     """(ISO 639-1 code, confidence 0-1), or (None, 0.0) when the text is too short or mixed."""
-    sample = text[:2000]
-    scripts = Counter(s for s in map(_script, (c for c in sample if c.isalpha())) if s)
-    letters = sum(scripts.values())
-    if letters < 12:
+    sample = text[:1000]
+    if sample.isascii():  # the common case: Latin script, no per-character work
+        lowered = sample.lower()
+        tokens = _WORD.findall(lowered)
+        return _latin(tokens, 1.0) if sum(map(len, tokens)) >= 12 else (None, 0.0)
+    letters = _LETTER.findall(sample)
+    if len(letters) < 12:
         return None, 0.0
+    scripts = Counter(s for s in map(_script, (c for c in letters if c >= "\u0250")) if s)
+    scripts["LATIN"] += sum(1 for c in letters if c < "\u0250") if scripts else len(letters)
+    total = sum(scripts.values())
     script, count = scripts.most_common(1)[0]
-    share = count / letters
+    share = count / total
     if script != "LATIN":
         if share < 0.5:
             return None, 0.0
-        if script == "CJK" and (scripts["HIRAGANA"] + scripts["KATAKANA"]) > 0.05 * letters:
+        if script == "CJK" and (scripts["HIRAGANA"] + scripts["KATAKANA"]) > 0.05 * total:
             return "ja", share
         return _SCRIPT_LANG[script], share
-    tokens = [w.lower() for w in _WORD.findall(sample)]
+    return _latin(_WORD.findall(sample.lower()), share)
+
+
+def _latin(tokens: list[str], share: float) -> tuple[str | None, float]:
     if len(tokens) < 5:
         return None, 0.0
     hits = {lang: sum(1 for t in tokens if t in words) for lang, words in _PROFILES.items()}

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from analyzer.fa.detectors.base import ItemView
-from analyzer.fa.detectors.grounding import grounding_applies, novel_words, output_mentions
+from analyzer.fa.detectors.grounding import answer_mentions, grounding_applies, novel_words
 from analyzer.fa.detectors.retrieval import question_coverage
 from analyzer.fa.detectors.tools import argument_problem, tool_error_text
 from analyzer.fa.text import content_terms
@@ -29,7 +29,7 @@ def groundedness(view: ItemView) -> float | None:
     if not grounding_applies(view) or not view.output.strip():
         return None
     novel, total_words = novel_words(view)
-    facts = [m for m in output_mentions(view.output) if m.strong]
+    facts = [m for m in answer_mentions(view) if m.strong]
     supported = sum(1 for m in facts if view.sources.supports(m))
     total = total_words + len(facts)
     return None if total == 0 else (total_words - len(novel) + supported) / total

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
 
 from analyzer.fa.models import DetectorType, EvidenceItem, FailureTag, Finding, ScoringBreakdown
 from analyzer.fa.taxonomy import subcategory
@@ -58,43 +60,81 @@ def merge_findings(findings: Sequence[Finding]) -> Finding:
     )
 
 
+@lru_cache(maxsize=4096)
 def _breakdown(impact: float, risk: float, severity: float, confidence: float) -> ScoringBreakdown:
-    return ScoringBreakdown(impact=impact, risk=risk, final_severity=severity, final_confidence=confidence,
-                            weights={"impact": IMPACT_WEIGHT, "risk": RISK_WEIGHT})
+    """Shared per distinct score (treat as immutable): most tags are pass tags with the same few scores."""
+    return ScoringBreakdown.model_construct(impact=impact, risk=risk, final_severity=severity,
+                                            final_confidence=confidence,
+                                            weights={"impact": IMPACT_WEIGHT, "risk": RISK_WEIGHT})
+
+
+def _built(values: dict[str, Any]) -> FailureTag:
+    """A FailureTag from values that are valid by construction, without re-validating them.
+
+    Large runs create hundreds of thousands of tags (most of them pass tags); validation and even
+    ``model_construct`` dominate the cost. This sets exactly what ``model_construct`` sets when
+    every field is given; a test checks the result equals a validated tag.
+    """
+    tag = FailureTag.__new__(FailureTag)
+    object.__setattr__(tag, "__dict__", values)
+    object.__setattr__(tag, "__pydantic_fields_set__", set(values))
+    object.__setattr__(tag, "__pydantic_extra__", None)
+    object.__setattr__(tag, "__pydantic_private__", None)
+    return tag
+
+
+def _tag(sub: dict[str, Any], decision: str, severity: float, confidence: float, detector_type: str,
+         rationale: str | None, evidence: list[EvidenceItem], item_index: int, run_id: str, trace_id: str | None,
+         detector: str | None) -> FailureTag:
+    impact, risk = float(sub["default_impact"]), float(sub["default_risk"])
+    return _built({
+        "tag_id": tag_id(run_id, item_index, sub["id"]),
+        "bucket_id": sub["bucket_id"],
+        "bucket_name": sub["bucket_name"],
+        "subcategory_id": sub["id"],
+        "subcategory_name": sub["name"],
+        "decision": decision,
+        "severity": severity,
+        "confidence": confidence,
+        "detector_type_used": detector_type,
+        "judge_rationale": rationale,
+        "scoring_breakdown": _breakdown(impact, risk, severity, confidence),
+        "evidence_items": evidence,
+        "item_index": item_index,
+        "trace_id": trace_id,
+        "detector": detector,
+    })
+
+
+def severity_of(sub: dict[str, Any], adjustment: float = 0.0) -> float:
+    """``0.6 * impact + 0.4 * risk + adjustment``, clamped to 0-5, one decimal."""
+    base = IMPACT_WEIGHT * float(sub["default_impact"]) + RISK_WEIGHT * float(sub["default_risk"])
+    return round(min(5.0, max(0.0, base + adjustment)), 1)
 
 
 def score(finding: Finding, *, item_index: int, run_id: str = "", trace_id: str | None = None,
           detector_type_used: DetectorType | None = None) -> FailureTag:
     """Turn a (merged) finding into a tag with severity, confidence and breakdown."""
     sub = subcategory(finding.subcategory_id)
-    impact, risk = float(sub["default_impact"]), float(sub["default_risk"])
-    if finding.decision == "pass":
-        severity = 0.0
-    else:
-        base = IMPACT_WEIGHT * impact + RISK_WEIGHT * risk
-        severity = round(min(5.0, max(0.0, base + finding.severity_adjustment)), 1)
+    severity = 0.0 if finding.decision == "pass" else severity_of(sub, finding.severity_adjustment)
     confidence = round(min(1.0, max(0.0, finding.confidence)), 3)
-    return FailureTag(
-        tag_id=tag_id(run_id, item_index, sub["id"]),
-        bucket_id=sub["bucket_id"],
-        bucket_name=sub["bucket_name"],
-        subcategory_id=sub["id"],
-        subcategory_name=sub["name"],
-        decision=finding.decision,
-        severity=severity,
-        confidence=confidence,
-        detector_type_used=detector_type_used or finding.detector_type,
-        judge_rationale=finding.rationale,
-        scoring_breakdown=_breakdown(impact, risk, severity, confidence),
-        evidence_items=list(finding.evidence[:MAX_EVIDENCE]),
-        item_index=item_index,
-        trace_id=trace_id,
-        detector=finding.detector,
-    )
+    return _tag(sub, finding.decision, severity, confidence, detector_type_used or finding.detector_type,
+                finding.rationale, list(finding.evidence[:MAX_EVIDENCE]), item_index, run_id, trace_id,
+                finding.detector)
+
+
+PASS_RATIONALE = "Checked; no sign of this failure."
+
+
+def pass_tag(subcategory_id: str, confidence: float, detector: str, *, item_index: int, run_id: str = "",
+             trace_id: str | None = None, detector_type: DetectorType = "deterministic") -> FailureTag:
+    """A pass tag: the subcategory was checked and nothing was found (severity 0)."""
+    return _tag(subcategory(subcategory_id), "pass", 0.0, round(confidence, 3), detector_type, PASS_RATIONALE, [],
+                item_index, run_id, trace_id, detector)
 
 
 def pass_finding(subcategory_id: str, confidence: float, detector: str,
                  detector_type: DetectorType = "deterministic") -> Finding:
-    """The finding behind a pass tag: the subcategory was checked and nothing was found."""
-    return Finding(subcategory_id=subcategory_id, decision="pass", confidence=confidence,
-                   rationale="Checked; no sign of this failure.", detector=detector, detector_type=detector_type)
+    """The finding behind a pass tag, for callers that merge findings (the engine uses :func:`pass_tag`)."""
+    return Finding(subcategory_id=subcategory_id, decision="pass", confidence=confidence, rationale=PASS_RATIONALE,
+                   detector=detector, detector_type=detector_type)

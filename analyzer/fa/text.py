@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 WORD_RE = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 _CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_CAMEL_PAIR = re.compile(r"[a-z][A-Z]")
+_JOINER = re.compile(r"['’\-]")
 _SENTENCE_RE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 _SPACE_RE = re.compile(r"\s+")
 _PUNCT_RE = re.compile(r"[^\w\s]")
@@ -37,14 +40,41 @@ STEM_LENGTH = 6
 
 def normalize_quotes(text: str) -> str:
     """Unify typographic quotes and dashes so that quoted spans compare equal."""
-    return text.translate(_QUOTE_TRANS)
+    return text if text.isascii() else text.translate(_QUOTE_TRANS)
 
 
-def words(text: str) -> list[str]:
-    """Lower-cased word tokens (letters and digits, inner hyphens/apostrophes kept)."""
-    return [w.lower() for w in WORD_RE.findall(normalize_quotes(text))]
+# Tokenising is the main cost on long contexts (a regex pass is ~30 ns per character in CPython),
+# so each text is tokenised once and every view of it (lower-case words, vocabulary, content terms)
+# is derived from that one pass and cached per text.
+@lru_cache(maxsize=4096)
+def tokens(text: str) -> tuple[str, ...]:
+    """Word tokens as written (letters and digits, inner hyphens/apostrophes kept); cached per text."""
+    return tuple(WORD_RE.findall(normalize_quotes(text)))
 
 
+@lru_cache(maxsize=4096)
+def words(text: str) -> tuple[str, ...]:
+    """Lower-cased word tokens; cached per text."""
+    found = tokens(text)
+    return tuple(" ".join(found).lower().split(" ")) if found else ()
+
+
+@lru_cache(maxsize=4096)
+def vocabulary(text: str) -> frozenset[str]:
+    """Every lower-cased word of ``text``, plus the parts of camelCase and hyphenated words
+    ("OutdoorSeating" -> outdoor, seating; "take-out" -> take, out, takeout)."""
+    found = set(words(text))
+    if _CAMEL_PAIR.search(text):
+        camel = [t for t in tokens(text) if not t.islower() and not t.isupper() and t[1:] != t[1:].lower()]
+        found.update(" ".join(split_camel(t) for t in camel).lower().split())
+    joined = [w for w in found if "-" in w or "'" in w]
+    for word in joined:
+        found.update(_JOINER.split(word))
+        found.add(_JOINER.sub("", word))
+    return frozenset(found)
+
+
+@lru_cache(maxsize=200_000)
 def stem(token: str) -> str:
     """Light stemming: strip one common English suffix, then truncate to :data:`STEM_LENGTH`.
 
@@ -66,9 +96,10 @@ def is_content_word(token: str) -> bool:
     return token not in STOPWORDS and (len(token) >= 3 or token.isdigit())
 
 
-def content_terms(text: str) -> set[str]:
-    """Stemmed content words of ``text`` (stopwords and 1-2 letter words dropped)."""
-    return {stem(t) for t in words(split_camel(text)) if is_content_word(t)}
+@lru_cache(maxsize=8192)
+def content_terms(text: str) -> frozenset[str]:
+    """Stemmed content words of ``text`` (stopwords and 1-2 letter words dropped); cached per text."""
+    return frozenset(map(stem, [t for t in vocabulary(text) - STOPWORDS if len(t) >= 3 or t.isdigit()]))
 
 
 def content_term_list(text: str) -> list[str]:
@@ -104,7 +135,7 @@ def overlap(needle: set[str], haystack: set[str]) -> float:
     return len(needle & haystack) / len(needle)
 
 
-def ngrams(tokens: list[str], n: int) -> Iterable[tuple[str, ...]]:
+def ngrams(tokens: tuple[str, ...] | list[str], n: int) -> Iterable[tuple[str, ...]]:
     return zip(*(tokens[i:] for i in range(n)))
 
 

@@ -8,10 +8,10 @@ from collections import defaultdict
 from typing import Any
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
-from analyzer.fa.detectors.grounding import unsupported_facts
 from analyzer.fa.detectors.tools import AGENT_KINDS, tool_error_text
+from analyzer.fa.facts import SourceIndex
 from analyzer.fa.models import EvidenceItem, Finding
-from analyzer.fa.text import content_terms
+from analyzer.fa.text import STOPWORDS, WORD_RE, content_terms
 
 _STEP_LIMIT = re.compile(
     r"max(?:imum)?[ _-]?(?:number of )?(?:steps|iterations|turns|rounds)\b(?: \(\d+\))? (?:reached|exceeded)|"
@@ -21,8 +21,10 @@ _STEP_LIMIT = re.compile(
     r"GraphRecursionError|MaxTurnsExceeded|AgentMaxIterations|max_iterations",
     re.IGNORECASE,
 )
+_TOOLS_IN_PROMPT = re.compile(r"\b(?:access to|can use|you have|given)\b[^.\n]{0,40}\btools?\b|\btools? (?:available|you can use)",
+                              re.IGNORECASE)
 # Tools whose only job is to hand back the answer; using them alone is not "using tools".
-_ANSWER_TOOLS = re.compile(r"final[_ ]?answer|^answer$|^respond|^reply|^finish|^submit|^return_answer", re.IGNORECASE)
+ANSWER_TOOLS = re.compile(r"final[_ ]?answer|^answer$|^respond|^reply|^finish|^submit|^return_answer", re.IGNORECASE)
 
 
 def _canonical(arguments: Any) -> str:
@@ -49,7 +51,7 @@ def check_repeated_tool_calls(view: ItemView) -> CheckResult:
         if len(indexes) < 2:
             continue
         failed_before = any(tool_error_text(calls[i]) for i in indexes[:-1])
-        evidence = [view.in_tool(i, note=f"call {n + 1} of {len(indexes)}") for n, i in enumerate(indexes)]
+        evidence = [e for n, i in enumerate(indexes) for e in view.tool_evidence(i, note=f"call {n + 1} of {len(indexes)}")]
         if len(indexes) >= 3:
             findings.append(finding("repeated_tool_calls", "fail", min(0.95, 0.75 + 0.05 * len(indexes)),
                                     f"{name!r} was called {len(indexes)} times with identical arguments (a loop).",
@@ -91,7 +93,7 @@ def _answer_call(view: ItemView) -> dict[str, Any] | None:
     calls = [c for c in view.llm_calls if c.get("output")]
     for call in reversed(calls):
         text = str(call.get("output"))
-        if any(_ANSWER_TOOLS.search(str(name)) for name in call.get("tool_requests") or []) or "final_answer" in text:
+        if any(ANSWER_TOOLS.search(str(name)) for name in call.get("tool_requests") or []) or "final_answer" in text:
             return call
     output = view.output.strip()
     for call in reversed(calls):
@@ -100,24 +102,49 @@ def _answer_call(view: ItemView) -> dict[str, Any] | None:
     return calls[-1] if calls else None
 
 
+def offered_tools(view: ItemView) -> list[str]:
+    """Tools the model could use, besides answer tools: declared definitions, or (code and ReAct agents,
+    whose tools live in the prompt) a system prompt that gives it tools."""
+    names = [name for name in view.tool_definitions if not ANSWER_TOOLS.search(name)]
+    if not names and _TOOLS_IN_PROMPT.search(view.system_prompt):
+        names = ["(tools listed in the system prompt)"]
+    return names
+
+
+def _novel_answer_tokens(view: ItemView) -> list[str]:
+    """Words and numbers of the answer that the request does not contain (the system prompt's examples
+    are not the task, so they do not count)."""
+    index = SourceIndex([view.input])
+    novel = []
+    for token in dict.fromkeys(w.lower() for w in WORD_RE.findall(view.output)):
+        if token in STOPWORDS or token in ("final_answer", "answer"):
+            continue
+        if token.replace(".", "", 1).isdigit():
+            if float(token) not in index.numbers:
+                novel.append(token)
+        elif len(token) >= 3 and not index._known_word(token):
+            novel.append(token)
+    return novel
+
+
 def check_skipped_tool_use(view: ItemView) -> CheckResult:
-    offered = [name for name in view.tool_definitions if not _ANSWER_TOOLS.search(name)]
+    offered = offered_tools(view)
     if not offered:
         return None
-    used = [c for c in view.tool_calls if c.executed and not _ANSWER_TOOLS.search(c.name)]
-    if used:
+    used = [c for c in view.tool_calls if c.executed and not ANSWER_TOOLS.search(c.name)]
+    if used or not view.output.strip() or view.context:
         return []
-    facts = unsupported_facts(view, closed_book=True)
-    if not facts:
-        return []
+    novel = _novel_answer_tokens(view)
+    if not novel:
+        return []  # the answer only restates the request: tools were not needed
     call = _answer_call(view)
-    names = ", ".join(m.text for m in facts[:5])
-    evidence = [view.in_output(m.start, m.end, note="not in the input") for m in facts[:5]]
+    evidence = [view.in_output(note="answer content not in the request: " + ", ".join(novel[:8]))]
     if call is not None:
         evidence.insert(0, view.in_span(call.get("span_id"), str(call.get("output")), note="answered without tools"))
     return [finding("skipped_tool_use", "fail", 0.65,
-                    f"Tools were offered ({', '.join(offered[:6])}) but none was used, and the answer states facts "
-                    f"the input does not contain ({names}).", evidence, "skipped_tool_use")]
+                    f"Tools were available ({', '.join(offered[:6])}) but none was used, and the answer brings "
+                    f"content the request does not contain ({', '.join(novel[:5])}).", evidence,
+                    "skipped_tool_use")]
 
 
 def check_tool_result_ignored(view: ItemView) -> CheckResult:

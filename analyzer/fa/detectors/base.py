@@ -172,8 +172,33 @@ class ItemView:
         call = self.tool_calls[index]
         if text is None:
             text = call.output if source == "tool_output" else f"{call.name}({_arguments_text(call.arguments)})"
-        span_id = call.span_id or getattr(call, "request_span_id", None)
+        span_id = call.span_id or self.request_span_id(call)
         return EvidenceItem(source=source, text=clip(text or ""), span_id=span_id, index=index, note=note)
+
+    def request_span_id(self, call: ToolCall) -> str | None:
+        """The LLM call that asked for ``call`` (trace mode), when known."""
+        explicit = getattr(call, "request_span_id", None)
+        if explicit:
+            return str(explicit)
+        if call.id:
+            for llm in self.llm_calls:
+                if call.id in (llm.get("tool_call_ids") or []):
+                    return llm.get("span_id")
+        return None
+
+    def tool_evidence(self, index: int, source: str = "tool_call", text: str | None = None,
+                      note: str | None = None) -> list[EvidenceItem]:
+        """Evidence on a tool call: its execution span, plus the LLM call that requested it when known."""
+        items = [self.in_tool(index, source, text, note)]
+        requested_by = self.request_span_id(self.tool_calls[index])
+        if requested_by and requested_by != items[0].span_id:
+            items.append(EvidenceItem(source="span", text=clip(f"requested {self.tool_calls[index].name}"),
+                                      span_id=requested_by, index=index, note="the LLM call that requested it"))
+        return items
+
+    def llm_children(self, span_id: str | None) -> list[dict[str, Any]]:
+        """LLM calls whose parent is ``span_id`` (e.g. the call that wrote an agent step's code)."""
+        return [c for c in self.llm_calls if span_id and c.get("parent_span_id") == span_id]
 
     def in_span(self, span_id: str | None, text: str | None, note: str | None = None) -> EvidenceItem:
         return EvidenceItem(source="span", text=clip(text or ""), span_id=span_id, note=note)

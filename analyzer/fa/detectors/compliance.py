@@ -63,8 +63,10 @@ def _requested_format(view: ItemView) -> tuple[str, dict[str, Any] | None, str] 
             spec = fmt.get("json_schema") if isinstance(fmt.get("json_schema"), dict) else fmt
             schema = spec.get("schema") if isinstance(spec.get("schema"), dict) else None
             return "json", schema, "response_format"
-    match = _JSON_REQUEST.search(view.input) or _JSON_REQUEST.search(view.system_prompt)
-    return ("json", None, "prompt") if match else None
+    for text in (view.input, view.system_prompt):
+        if "json" in text.lower() and _JSON_REQUEST.search(text):
+            return "json", None, "prompt"
+    return None
 
 
 def _parse_json_output(text: str) -> tuple[Any, str | None]:
@@ -103,6 +105,9 @@ def check_format(view: ItemView) -> CheckResult:
 def _length_findings(view: ItemView) -> list | None:
     found = []
     checked = False
+    lowered = view.input.lower()
+    if " word" not in lowered and "sentence" not in lowered and "yes" not in lowered:
+        return None
     limit = _WORD_LIMIT.search(view.input)
     if limit:
         checked = True

@@ -7,7 +7,7 @@ import re
 from collections import Counter
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
-from analyzer.fa.models import EvidenceItem
+from analyzer.fa.models import EvidenceItem, Finding
 from analyzer.fa.text import WORD_RE, ngrams, words
 
 _LENGTH_REASONS = frozenset({"length", "max_tokens", "max_output_tokens", "max_completion_tokens", "token_limit"})
@@ -110,8 +110,9 @@ def check_degenerate_repetition(view: ItemView) -> CheckResult:
             longest, token_at = run, cur
     if longest >= 8:
         return [_repetition(view, f"The word {token_at!r} repeats {longest} times in a row.", token_at, 0.9)]
-    if len(tokens) >= 40:
-        grams = list(ngrams(tokens, 4))
+    grams = list(ngrams(tokens, 4)) if len(tokens) >= 40 else []
+    # if half the 4-grams were repeats, at most 3/4 of them could be distinct: skip the count otherwise
+    if grams and len(set(grams)) <= 0.75 * len(grams):
         counts = Counter(grams)
         repeated = sum(c for c in counts.values() if c > 1)
         share = repeated / len(grams)
@@ -128,7 +129,7 @@ def check_degenerate_repetition(view: ItemView) -> CheckResult:
     return []
 
 
-def _repetition(view: ItemView, rationale: str, passage: str, confidence: float) -> object:
+def _repetition(view: ItemView, rationale: str, passage: str, confidence: float) -> Finding:
     start = _find_words(view.output, passage)
     evidence: list[EvidenceItem] = [view.in_output(start, start + len(passage)) if start is not None
                                     else view.in_output(text=passage)]

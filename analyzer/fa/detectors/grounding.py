@@ -10,6 +10,7 @@ the judge's job.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.facts import (
@@ -21,9 +22,11 @@ from analyzer.fa.facts import (
     extract_quotes,
     extract_times,
 )
+from analyzer.fa.detectors.structured import parse_structured
 from analyzer.fa.models import Finding
 from analyzer.fa.text import STOPWORDS, WORD_RE, content_terms, sentences, words
 
+_DIGIT = re.compile(r"\d")
 NUMERIC_KINDS = frozenset({"number", "percent", "money", "year", "time", "date"})
 # The answer may always talk about the material itself without that being a claim.
 _FRAMING_WORDS = frozenset(
@@ -33,8 +36,12 @@ _FRAMING_WORDS = frozenset(
 )
 # Share of an answer's distinct content words that may be absent from every source before the answer
 # counts as carrying unsupported content. Calibrated once on half of RAGTruth and checked on the other
-# half (benchmarks/fa_detection_quality.py, "calibration"); the same value serves every task.
-NOVELTY_FAIL = 0.2
+# half (benchmarks/fa_detection_quality.py prints the calibration); one value for every prose source.
+NOVELTY_FAIL: float | None = 0.17
+# When every source is structured data (JSON), putting it into words necessarily brings words the
+# source does not have, so the bar is higher (calibrated the same way; None turns the rule off).
+# Facts and fields are still checked one by one (numbers, names, structured fields).
+NOVELTY_FAIL_STRUCTURED: float | None = 0.37
 NOVELTY_MIN_WORDS = 8
 LONG_INPUT_WORDS = 150
 
@@ -53,11 +60,15 @@ def output_mentions(text: str) -> list[Mention]:
             *extract_identifiers(text), *extract_quotes(text)]
 
 
-def unsupported_facts(view: ItemView, *, include_weak: bool = True, closed_book: bool = False) -> list[Mention]:
-    """Facts of the output found in no source (``closed_book``: any source at all is fine)."""
-    del closed_book  # same index either way; kept for call-site clarity
+def answer_mentions(view: ItemView) -> list[Mention]:
+    """The checkable facts of the item's answer (computed once per item)."""
+    return view.memo("answer_mentions", lambda: output_mentions(view.output))
+
+
+def unsupported_facts(view: ItemView, *, include_weak: bool = True) -> list[Mention]:
+    """Facts of the answer found in no source."""
     index = view.sources
-    return [m for m in output_mentions(view.output) if (include_weak or m.strong) and not index.supports(m)]
+    return [m for m in answer_mentions(view) if (include_weak or m.strong) and not index.supports(m)]
 
 
 def _cached_unsupported(view: ItemView) -> list[Mention]:
@@ -105,11 +116,23 @@ def check_entity_fabrication(view: ItemView) -> CheckResult:
                     severity_adjustment=-1.0)]
 
 
+def structured_sources_only(view: ItemView) -> bool:
+    """Whether every context entry and tool output is JSON data (input aside)."""
+    def compute() -> bool:
+        texts = [c for c in view.context if c.strip()] + [text for _, text in view.executed_outputs]
+        return bool(texts) and all(parse_structured(t) is not None for t in texts)
+    return view.memo("structured_only", compute)
+
+
 def novel_words(view: ItemView) -> tuple[list[str], int]:
     """(content words of the answer found in no source, distinct content words of the answer)."""
+    return view.memo("novel_words", lambda: _novel_words(view))
+
+
+def _novel_words(view: ItemView) -> tuple[list[str], int]:
     index = view.sources
-    distinct = {w for w in words(view.output) if w not in STOPWORDS and len(w) >= 3 and not any(c.isdigit() for c in w)
-                and w not in _FRAMING_WORDS}
+    distinct = {w for w in set(words(view.output)) - STOPWORDS - _FRAMING_WORDS
+                if len(w) >= 3 and _DIGIT.search(w) is None}
     novel = sorted(w for w in distinct if not index._known_word(w))
     return novel, len(distinct)
 
@@ -124,8 +147,11 @@ def check_unsupported_claim(view: ItemView) -> CheckResult:
             "unsupported_claim", "fail", 0.75,
             f"Quoted text does not appear in any source: {', '.join(repr(m.text[:60]) for m in quotes[:3])}.",
             [view.in_output(m.start, m.end, note="quote not found") for m in quotes[:5]], "content_grounding"))
+    if not any(c.strip() for c in view.context):
+        return findings  # novelty is measured against retrieved passages; an agent's reply also carries dialogue
     novel, total = novel_words(view)
-    if total >= NOVELTY_MIN_WORDS and len(novel) / total >= NOVELTY_FAIL:
+    threshold = NOVELTY_FAIL_STRUCTURED if structured_sources_only(view) else NOVELTY_FAIL
+    if threshold is not None and total >= NOVELTY_MIN_WORDS and len(novel) / total >= threshold:
         share = len(novel) / total
         findings.append(finding(
             "unsupported_claim", "fail", min(0.8, 0.45 + share / 2),
@@ -149,38 +175,57 @@ _NEGATION = re.compile(r"\b(?:not|no|never|none|nothing|neither|nor|without|cann
 
 
 def check_negation_conflict(view: ItemView) -> CheckResult:
-    """An answer sentence that negates what a source sentence on the same terms affirms (or the reverse)."""
+    """An answer sentence that negates what a source sentence on the same terms affirms.
+
+    Only this direction: it is the one that catches "X has no known interactions" against a source
+    listing X's interactions, and it costs nothing when the answer negates nothing (most answers).
+    """
     if not grounding_applies(view):
         return None
-    source_sentences = _source_sentences(view)
+    if not _NEGATION.search(view.output):
+        return []
     for start, end, sentence in sentences(view.output):
+        negated = bool(_NEGATION.search(sentence))
+        if not negated:
+            continue
         terms = content_terms(sentence)
         if len(terms) < 2:
             continue
-        negated = bool(_NEGATION.search(sentence))
-        for src_terms, src_negated, src_text, where in source_sentences:
-            if src_negated == negated:
+        # cheap candidate filter (substring tests) before any source sentence is tokenized
+        probes = [w[:5] for w in dict.fromkeys(words(sentence)) if w not in STOPWORDS and len(w) >= 4][:12]
+        for src_text, lowered, where in _source_sentences(view, negated=False):
+            if sum(1 for p in probes if p in lowered) < 2:
                 continue
+            src_terms = content_terms(src_text)
             shared = len(terms & src_terms)
-            if shared >= 2 and shared / len(terms) >= (0.5 if negated else 0.75):
+            if shared >= 2 and shared / len(terms) >= 0.5:
                 return [finding("contradicts_source", "unsure", 0.5,
-                                "The answer " + ("negates" if negated else "affirms") + " what a source "
-                                + ("affirms" if negated else "negates") + " about the same terms.",
+                                "The answer negates what a source affirms about the same terms.",
                                 [view.in_output(start, end), where(src_text)], "negation_conflict")]
     return []
 
 
-def _source_sentences(view: ItemView) -> list[tuple[set[str], bool, str, object]]:
-    found = []
-    for i, text in enumerate(view.context[:20]):
-        for _, _, sentence in list(sentences(text))[:200]:
-            found.append((content_terms(sentence), bool(_NEGATION.search(sentence)), sentence,
-                          lambda quote, i=i: view.in_context(i, note=quote[:120])))
-    for i, text in view.executed_outputs[:20]:
-        for _, _, sentence in list(sentences(text))[:200]:
-            found.append((content_terms(sentence), bool(_NEGATION.search(sentence)), sentence,
-                          lambda quote, i=i: view.in_tool(i, "tool_output", text=quote)))
-    return found
+def _source_sentences(view: ItemView, *, negated: bool) -> list[tuple[str, str, object]]:
+    """(sentence, lowered, evidence factory) of source sentences with (``negated=True``) or without a
+    negation, computed once per item and polarity."""
+    def compute() -> list[tuple[str, str, object]]:
+        found = []
+        sources = [(text, lambda quote, i=i: view.in_context(i, note=quote[:120]))
+                   for i, text in enumerate(view.context[:20])]
+        sources += [(text, lambda quote, i=i: view.in_tool(i, "tool_output", text=quote))
+                    for i, text in view.executed_outputs[:20]]
+        for text, where in sources:
+            hits = [m.start() for m in _NEGATION.finditer(text)]  # one pass per text, not one per sentence
+            if negated and not hits:
+                continue
+            for n, (start, end, sentence) in enumerate(sentences(text)):
+                if n >= 300:
+                    break
+                i = bisect_left(hits, start)
+                if (i < len(hits) and hits[i] < end) == negated:
+                    found.append((sentence, sentence.lower(), where))
+        return found
+    return view.memo(f"source_sentences:{negated}", compute)
 
 
 DETECTORS = (

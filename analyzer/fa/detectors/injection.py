@@ -46,8 +46,37 @@ _HIDDEN = re.compile("[\u200b-\u200f\u2060-\u2064\U000e0000-\U000e007f]")
 _HTML_COMMENT = re.compile(r"<!--(.{0,500}?)-->", re.DOTALL)
 
 
+# Every pattern above needs one of these combinations of words; checking them first (plain substring
+# tests) keeps the regexes off the long documents that hold none of them, which is nearly all of them.
+_PHRASES = ("system prompt", "system message", "instructions above", "hidden instructions", "initial instructions",
+            "developer message", "new instructions", "system instructions", "system override", "you are now",
+            " mode", "do anything now", "im_start", "[inst]", "[/inst]", "<system", "</system", "# system",
+            "if you are a", "<!--")
+_GROUPS = (
+    (("ignore", "disregard", "forget", "override", "bypass", "skip"),
+     ("instruction", "prompt", "rule", "direction", "guideline", "directive", "constraint", "context")),
+    (("assistant", "chatbot", "language model", "llm", "gpt", "claude", " ai ", " ai,", " ai:", "an ai", "ais "),
+     ("ignore", "disregard", "you must", "must now", "should now", "do not tell", "don't tell", "instead",
+      "instruction")),
+    (("pretend", "act as if", "imagine"), ("restriction", "rules", "filter", "limit", "guideline", "censor")),
+    (("send", "forward", "post", "upload", "exfiltrat", "email"),
+     ("conversation", "chat history", "user data", "credential", "api key", "password", "secret")),
+)
+
+
+def _may_inject(text: str) -> bool:
+    lowered = text.lower()
+    if any(p in lowered for p in _PHRASES):
+        return True
+    if any(any(a in lowered for a in first) and any(b in lowered for b in second) for first, second in _GROUPS):
+        return True
+    return bool(_HIDDEN.search(text))
+
+
 def scan(text: str, *, indirect: bool = False) -> tuple[str, re.Match[str] | None, str] | None:
     """(strength, match, label) of the strongest injection signal in ``text``, or ``None``."""
+    if not _may_inject(text):
+        return None
     match = _STRONG.search(text)
     if match:
         return "strong", match, "instruction override"

@@ -36,6 +36,11 @@ _SECRETS: dict[str, re.Pattern[str]] = {
     "password assignment": re.compile(r"\b(?:password|passwd|pwd|api[_-]?key|secret[_-]?key|access[_-]?token)\b"
                                       r"\s*[:=]\s*[\"']?[^\s\"']{8,}", re.IGNORECASE),
 }
+# Every PII pattern but email needs a long run of digits; every secret pattern one of these markers.
+_DIGIT_RUN = re.compile(r"\d[\d\s().+/-]{7,}\d|\d{2}-\d{2}-\d{4}|[A-Z]{2}\d{2}")
+_SECRET_PREFIX = re.compile(r"sk-|sk_live|rk_live|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|-----BEGIN|eyJ|Bearer")
+_SECRET_WORDS = ("passw", "pwd", "api_key", "api-key", "apikey", "secret_key", "secret-key", "secretkey",
+                 "access_token", "access-token", "accesstoken")
 _WEAK_SECRETS = frozenset({"password assignment", "bearer token"})
 SYSTEM_PROMPT_NGRAM = 8
 
@@ -81,7 +86,10 @@ def _valid(kind: str, value: str) -> bool:
 
 def pii_in(text: str) -> Iterator[tuple[str, re.Match[str]]]:
     """(kind, match) for every personal-data value in ``text`` that passes its checksum."""
+    has_email, has_digits = "@" in text, bool(_DIGIT_RUN.search(text))
     for kind, pattern in _PII.items():
+        if (kind == "email address" and not has_email) or (kind != "email address" and not has_digits):
+            continue
         for match in pattern.finditer(text):
             if _valid(kind, match.group(0)):
                 yield kind, match
@@ -107,6 +115,9 @@ def check_pii_leak(view: ItemView) -> CheckResult:
 
 
 def check_secret_leak(view: ItemView) -> CheckResult:
+    lowered = view.output.lower()
+    if not _SECRET_PREFIX.search(view.output) and not any(w in lowered for w in _SECRET_WORDS):
+        return []
     found = []
     for kind, pattern in _SECRETS.items():
         for match in pattern.finditer(view.output):

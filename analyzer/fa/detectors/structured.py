@@ -146,13 +146,14 @@ def check_structured_fields(view: ItemView) -> CheckResult:
         return None
     output = view.output
     segments = [(s, e) for s, e in _segments(output) if not _UNKNOWN.search(output[s:e])]
+    lowered = output.lower()
     conflicts: list[tuple[str, EvidenceItem, EvidenceItem]] = []
     baseless: list[tuple[str, EvidenceItem, EvidenceItem]] = []
     for data, source_evidence in sources:
         for n, (path, truth) in enumerate(leaves(data)):
             if n >= MAX_LEAVES:
                 break
-            hit = _mention(output, segments, path)
+            hit = _mention(output, lowered, segments, path)
             if hit is None:
                 continue
             seg_start, seg_end, says = hit
@@ -166,10 +167,11 @@ def check_structured_fields(view: ItemView) -> CheckResult:
     return _findings(conflicts, baseless)
 
 
-def _mention(output: str, segments: list[tuple[int, int]], path: tuple[str, ...]) -> tuple[int, int, bool] | None:
+def _mention(output: str, lowered_output: str, segments: list[tuple[int, int]],
+             path: tuple[str, ...]) -> tuple[int, int, bool] | None:
     words = _key_words(path[-1])
-    if not words:
-        return None
+    if not words or not all(w in lowered_output for w in words):
+        return None  # cheap pre-check before any regex
     parent = [w for w in _key_words(path[-2]) if w not in _CONTAINERS] if len(path) > 1 else []
     pattern = _key_pattern(tuple(words))
     for start, end in segments:

@@ -25,7 +25,7 @@ _ERROR_OUTPUT = re.compile(
     r"service unavailable|too many requests))",
     re.IGNORECASE,
 )
-_ARGUMENT_ERROR = re.compile(
+ARGUMENT_ERROR = re.compile(
     r"unexpected keyword argument|missing \d+ required (?:positional|keyword)|required (?:positional )?argument|"
     r"validation error|invalid (?:tool )?(?:argument|parameter|input)s?|takes \d+ positional|"
     r"got an unexpected|argument of type|is not a valid (?:json|integer|number)|jsondecodeerror|"
@@ -66,12 +66,14 @@ def check_tool_error(view: ItemView) -> CheckResult:
         if error is None:
             continue
         seen_spans.add(call.span_id)
+        if ARGUMENT_ERROR.search(error):
+            continue  # the tool rejected its arguments: reported once, as invalid_tool_arguments
         status = bool(call.error)
         findings.append(finding(
             "tool_error", "fail", 0.95 if status else 0.8,
             f"Tool {call.name!r} {'raised' if status else 'returned an error'}: {clip(error, 200)}",
-            [view.in_tool(i, "tool_output" if not status else "tool_call", text=error,
-                          note="error status" if status else "error-shaped output")], "tool_error"))
+            view.tool_evidence(i, "tool_output" if not status else "tool_call", text=error,
+                               note="error status" if status else "error-shaped output"), "tool_error"))
     for entry in view.error_spans:
         if entry.get("kind") == "tool" and entry.get("span_id") not in seen_spans:
             message = f"{entry.get('error_type') or ''}: {entry.get('message') or ''}".strip(": ")
@@ -98,7 +100,7 @@ def check_invalid_tool_arguments(view: ItemView) -> CheckResult:
             confidence, reason = problem
             findings.append(finding("invalid_tool_arguments", "fail", confidence,
                                     f"Arguments of {call.name!r} are invalid: {reason}",
-                                    [view.in_tool(i, note=reason)], "invalid_tool_arguments"))
+                                    view.tool_evidence(i, note=reason), "invalid_tool_arguments"))
     return findings
 
 
@@ -118,7 +120,7 @@ def argument_problem(view: ItemView, call: Any) -> tuple[float, str] | None:
         if errors:
             return 0.9, "; ".join(errors[:3])
     error = call.error or (call.output if call.output and _ERROR_OUTPUT.match(call.output) else None)
-    if error and _ARGUMENT_ERROR.search(error):
+    if error and ARGUMENT_ERROR.search(error):
         return 0.85, f"the tool rejected them: {clip(error, 160)}"
     return None
 
@@ -135,7 +137,7 @@ def check_unknown_tool(view: ItemView) -> CheckResult:
     return [
         finding("unknown_tool", "fail", 0.9,
                 f"The model called {call.name!r}, which was not offered (offered: {', '.join(offered)}).",
-                [view.in_tool(i, note="not in tool definitions")], "unknown_tool")
+                view.tool_evidence(i, note="not in tool definitions"), "unknown_tool")
         for i, call in enumerate(view.tool_calls)
         if call.name not in view.tool_definitions
     ]
@@ -147,7 +149,7 @@ def check_unexecuted_tool_call(view: ItemView) -> CheckResult:
     return [
         finding("unexecuted_tool_call", "fail", 0.85,
                 f"The model asked for {call.name!r} but the call never ran (no execution, no result).",
-                [view.in_tool(i, note="requested, never executed")], "unexecuted_tool_call")
+                view.tool_evidence(i, note="requested, never executed"), "unexecuted_tool_call")
         for i, call in enumerate(view.tool_calls)
         if not call.executed
     ]

@@ -1,0 +1,144 @@
+"""RAGTruth response-level hallucination detection with the deterministic FA detectors.
+
+Each RAGTruth record becomes an FA item the way the RAGTruth authors prompted the model:
+the instruction as ``input`` (paraphrased from the paper's templates; the summary word
+budget is not in the released data, so it is left out), the passages / news / JSON as
+``context``. A response counts as "hallucinated" when any hallucination-bucket tag is
+``fail``. The floor is the always-"hallucinated" predictor (recall 1, precision = base rate).
+
+Calibration: the one tuned constant, ``NOVELTY_FAIL`` (share of an answer's content words
+found in no source), is chosen on the *calibration* half (records whose source id hashes
+even) to maximise the mean F1 over the three tasks, and all numbers are reported on the
+*held-out* half; the engine's shipped constant is compared with the calibrated one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from analyzer.fa import engine
+from analyzer.fa.detectors import grounding
+from analyzer.fa.detectors.base import ItemView
+from analyzer.models import FAItem
+
+TASKS = ("qa", "summary", "data2txt")
+PROMPTS = {
+    "qa": ("Briefly answer the following question:\n{question}\nBear in mind that your response should be strictly "
+           "based on the following passages. In case the passages do not contain the necessary information to "
+           "answer the question, please reply with: \"Unable to answer based on given passages.\""),
+    "summary": "Summarize the following news.",
+    "data2txt": ("Write an objective overview about the following local business based only on the provided "
+                 "structured data in the JSON format. You should include details and cover the information "
+                 "mentioned in the customers' review. The overview should be 100 - 200 words. Don't make up "
+                 "information."),
+}
+_PASSAGE = re.compile(r"(?:^|\n)\s*passage \d+:", re.IGNORECASE)
+
+
+@dataclass
+class Record:
+    task: str
+    item: FAItem
+    hallucinated: bool
+    split: str  # "calibration" | "heldout"
+
+
+def _split(source_id: str) -> str:
+    return "calibration" if int(hashlib.md5(source_id.encode()).hexdigest(), 16) % 2 == 0 else "heldout"
+
+
+def load(data_dir: Path) -> list[Record]:
+    records = []
+    for task in TASKS:
+        for line in (data_dir / "ragtruth" / f"{task}.jsonl").read_text().splitlines():
+            row = json.loads(line)
+            context = row["context"] or ""
+            chunks = [c.strip() for c in _PASSAGE.split(context) if c.strip()] if task == "qa" else [context]
+            item = FAItem(input=PROMPTS[task].format(question=row.get("question") or ""), output=row["response"],
+                          context=chunks)
+            records.append(Record(task, item, bool(row["hallucinated"]), _split(str(row["source_id"]))))
+    return records
+
+
+def prf(pred: list[bool], gold: list[bool]) -> tuple[float, float, float]:
+    tp = sum(p and g for p, g in zip(pred, gold))
+    fp = sum(p and not g for p, g in zip(pred, gold))
+    fn = sum(g and not p for p, g in zip(pred, gold))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def _options() -> engine.AnalysisOptions:
+    return engine.AnalysisOptions(feature_kind="rag", buckets=["hallucination"], run_eval=False, run_security=False,
+                                  run_scan=False)
+
+
+def predict(records: list[Record]) -> list[bool]:
+    options = _options()
+    return [any(t.decision == "fail" for t in engine.analyze_item(r.item, i, options).tags)
+            for i, r in enumerate(records)]
+
+
+def _novelty(record: Record) -> float:
+    novel, total = grounding.novel_words(ItemView(record.item, "rag"))
+    return len(novel) / total if total >= grounding.NOVELTY_MIN_WORDS else 0.0
+
+
+_CANDIDATES: list[float | None] = [step / 100 for step in range(5, 61)] + [None]
+
+
+def calibrate(records: list[Record]) -> dict[str, object]:
+    """Best novelty thresholds on the calibration half: one for prose sources, one for structured (JSON) ones.
+
+    Each maximises the mean F1 over the calibration records whose sources are of that type (per task,
+    then averaged), with every other detector's verdict fixed. ``None`` means "rule off".
+    """
+    calib = [r for r in records if r.split == "calibration"]
+    shipped = (grounding.NOVELTY_FAIL, grounding.NOVELTY_FAIL_STRUCTURED)
+    grounding.NOVELTY_FAIL, grounding.NOVELTY_FAIL_STRUCTURED = None, None  # every other detector's verdict
+    try:
+        base = predict(calib)
+    finally:
+        grounding.NOVELTY_FAIL, grounding.NOVELTY_FAIL_STRUCTURED = shipped
+    novelty = [_novelty(r) for r in calib]
+    structured = [grounding.structured_sources_only(ItemView(r.item, "rag")) for r in calib]
+    out: dict[str, object] = {}
+    for kind, wanted in (("prose", False), ("structured", True)):
+        best: tuple[float, float | None] = (-1.0, None)
+        for tau in _CANDIDATES:
+            scores = []
+            for task in TASKS:
+                idx = [i for i, r in enumerate(calib) if r.task == task and structured[i] == wanted]
+                if not idx:
+                    continue
+                pred = [base[i] or (tau is not None and novelty[i] >= tau) for i in idx]
+                scores.append(prf(pred, [calib[i].hallucinated for i in idx])[2])
+            mean = sum(scores) / len(scores) if scores else 0.0
+            if mean > best[0] + 1e-9:
+                best = (mean, tau)
+        out[f"calibrated_{kind}"] = best[1]
+        out[f"calibration_f1_{kind}"] = round(best[0], 4)
+    out["shipped_prose"], out["shipped_structured"] = shipped
+    return out
+
+
+def run(data_dir: Path) -> list[dict]:
+    records = load(data_dir)
+    calibration = calibrate(records)
+    predictions = predict(records)
+    rows = []
+    for split in ("heldout", "all"):
+        for task in TASKS:
+            idx = [i for i, r in enumerate(records) if r.task == task and (split == "all" or r.split == split)]
+            gold = [records[i].hallucinated for i in idx]
+            p, r, f = prf([predictions[i] for i in idx], gold)
+            fp, fr, ff = prf([True] * len(idx), gold)
+            rows.append({"split": split, "task": task, "n": len(idx), "base_rate": sum(gold) / len(gold),
+                         "precision": p, "recall": r, "f1": f, "floor_f1": ff, "beats_floor": f > ff})
+    return [calibration, *rows]

@@ -1,0 +1,142 @@
+"""TRAIL: error localisation and categorisation on real agent traces (smolagents on GAIA and SWE-bench).
+
+Each trace file is read with :mod:`analyzer.sources`, rebuilt into one FA item by
+:mod:`analyzer.reconstruct`, and analyzed as-is. Every *fail* tag predicts, for each span id
+in its evidence, an error at that span with the TRAIL category its subcategory maps to
+(:data:`TRAIL_CATEGORY`, fixed by meaning, one category per subcategory; tool and LLM errors
+are refined by their message, e.g. HTTP 429 -> Rate Limiting).
+
+Metrics, against the human annotations (``errors[].location`` = span id, ``category``):
+
+- location recall: gold errors whose span is among the predicted spans;
+- location precision: predicted spans that carry at least one gold error;
+- category agreement: of the gold errors whose span was found, those whose category was predicted there;
+- joint accuracy (TRAIL paper): per trace, the share of gold (location, category) pairs predicted,
+  averaged over traces; "micro" pools all gold errors instead.
+
+The per-LLM-call facts (``TraceFacts.LLM_CALLS``) are added here from the reconstructed span
+views when reconstruction does not provide them yet.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from analyzer.fa import engine
+from analyzer.models import FAItem, TraceFacts
+from analyzer.reconstruct import build_tree, reconstruct_item, span_views
+from analyzer.sources import read_trace_file
+
+TRAIL_CATEGORY = {
+    "entity_fabrication": "Language-only", "numeric_mismatch": "Language-only", "contradicts_source": "Language-only",
+    "unsupported_claim": "Language-only", "speculative_answer": "Language-only",
+    "fabricated_tool_use": "Tool-related",
+    "empty_retrieval": "Poor Information Retrieval", "irrelevant_context": "Poor Information Retrieval",
+    "redundant_context": "Poor Information Retrieval", "retrieval_error": "Service Errors",
+    "missing_context": "Context Handling Failures", "context_ignored": "Context Handling Failures",
+    "tool_error": "Service Errors", "invalid_tool_arguments": "Formatting Errors",
+    "unknown_tool": "Tool Selection Errors", "unexecuted_tool_call": "Task Orchestration",
+    "repeated_tool_calls": "Resource Abuse", "step_limit_reached": "Resource Exhaustion",
+    "tool_result_ignored": "Tool Output Misinterpretation", "skipped_tool_use": "Tool Selection Errors",
+    "off_topic": "Goal Deviation", "incomplete_answer": "Instruction Non-compliance",
+    "unwarranted_refusal": "Instruction Non-compliance", "format_violation": "Formatting Errors",
+    "language_mismatch": "Instruction Non-compliance",
+    "empty_output": "Formatting Errors", "truncated_output": "Resource Exhaustion", "llm_error": "Service Errors",
+    "degenerate_repetition": "Formatting Errors",
+}
+_ERROR_REFINEMENTS = [
+    (re.compile(r"rate.?limit|429|too many requests", re.I), "Rate Limiting"),
+    (re.compile(r"time(?:d)?.?out|deadline", re.I), "Timeout Issues"),
+    (re.compile(r"\b40[13]\b|unauthori[sz]ed|forbidden|authentication|api key", re.I), "Authentication Errors"),
+    (re.compile(r"\b404\b|not found|no such file|does not exist", re.I), "Resource Not Found"),
+    (re.compile(r"out of memory|memoryerror|quota|max(?:imum)? number of operations", re.I), "Resource Exhaustion"),
+]
+_FIXES = {"language-only": "language-only", "instruction non complience": "instruction non-compliance"}
+
+
+def normalize_category(name: str) -> str:
+    key = name.strip().lower()
+    return _FIXES.get(key, key)
+
+
+def llm_calls_fact(spans: list[Any]) -> list[dict[str, Any]]:
+    """``TraceFacts.LLM_CALLS`` from the span views (what reconstruction is asked to provide)."""
+    calls = []
+    for view in span_views(build_tree(spans)).values():
+        if view.llm is None:
+            continue
+        texts = [m.text for m in view.llm.output_messages if m.text]
+        calls.append({"span_id": view.span_id, "parent_span_id": view.span.parent_span_id, "name": view.span.name,
+                      "model": view.llm.response_model or view.llm.request_model,
+                      "finish_reasons": list(view.llm.finish_reasons), "output": "\n".join(texts)[:20000],
+                      "tool_requests": [r.name for r in view.llm.requests],
+                      "tool_call_ids": [r.id for r in view.llm.requests if r.id]})
+    return calls
+
+
+def load_item(path: Path) -> tuple[FAItem, str]:
+    spans = read_trace_file(path).spans
+    item = reconstruct_item(spans)
+    if TraceFacts.LLM_CALLS not in item.metadata:
+        item.metadata[TraceFacts.LLM_CALLS] = llm_calls_fact(spans)
+    app = next((str(s.attributes.get("pat.app")) for s in spans if s.attributes.get("pat.app")), "")
+    return item, ("SWE" if "swe" in app.lower() else "GAIA")
+
+
+def _category(tag: Any) -> str | None:
+    category = TRAIL_CATEGORY.get(tag.subcategory_id)
+    if tag.subcategory_id in ("tool_error", "llm_error", "retrieval_error"):
+        text = " ".join(e.text or "" for e in tag.evidence_items) + " " + (tag.judge_rationale or "")
+        category = next((name for pattern, name in _ERROR_REFINEMENTS if pattern.search(text)), category)
+    return category
+
+
+def predictions(item: FAItem, include_unsure: bool = False) -> dict[str, set[str]]:
+    """span id -> predicted TRAIL categories (normalized)."""
+    analysis = engine.analyze_item(item, 0, engine.AnalysisOptions(run_eval=False, run_security=False,
+                                                                    run_scan=False))
+    found: dict[str, set[str]] = defaultdict(set)
+    for tag in analysis.tags:
+        if tag.decision == "fail" or (include_unsure and tag.decision == "unsure"):
+            category = _category(tag)
+            for evidence in tag.evidence_items:
+                if evidence.span_id and category:
+                    found[evidence.span_id].add(normalize_category(category))
+    return found
+
+
+def score_trace(gold: list[dict[str, Any]], predicted: dict[str, set[str]]) -> dict[str, float]:
+    pairs = [(e["location"], normalize_category(e["category"])) for e in gold]
+    located = [p for p in pairs if p[0] in predicted]
+    joint = [p for p in located if p[1] in predicted[p[0]]]
+    gold_spans = {loc for loc, _ in pairs}
+    return {"gold": len(pairs), "located": len(located), "joint": len(joint), "predicted_spans": len(predicted),
+            "correct_spans": len(set(predicted) & gold_spans)}
+
+
+def run(data_dir: Path, include_unsure: bool = False) -> list[dict[str, Any]]:
+    per_trace = []
+    for annotation in sorted((data_dir / "trail" / "annotations").glob("*.json")):
+        gold = json.loads(annotation.read_text())["errors"]
+        item, subset = load_item(data_dir / "trail" / "traces" / annotation.name)
+        counts = score_trace(gold, predictions(item, include_unsure))
+        per_trace.append({"trace": annotation.stem, "subset": subset, **counts})
+    rows = []
+    for subset in ("GAIA", "SWE", "all"):
+        chosen = [t for t in per_trace if subset == "all" or t["subset"] == subset]
+        gold = sum(t["gold"] for t in chosen)
+        located = sum(t["located"] for t in chosen)
+        predicted = sum(t["predicted_spans"] for t in chosen)
+        rows.append({
+            "subset": subset, "traces": len(chosen), "gold_errors": gold,
+            "location_recall": located / gold if gold else 0.0,
+            "location_precision": sum(t["correct_spans"] for t in chosen) / predicted if predicted else 0.0,
+            "category_agreement": sum(t["joint"] for t in chosen) / located if located else 0.0,
+            "joint_accuracy": sum(t["joint"] / t["gold"] for t in chosen if t["gold"]) / len(chosen),
+            "joint_micro": sum(t["joint"] for t in chosen) / gold if gold else 0.0,
+        })
+    return [*per_trace, *rows]
