@@ -102,7 +102,7 @@ class ServerState:
         self._closed = True
         self.runs.close()
         if self.decode_pool is not None:
-            self.decode_pool.shutdown(wait=False, cancel_futures=True)
+            self.decode_pool.shutdown(wait=True, cancel_futures=True)  # idle processes exit at once
         self.writer.close()
         self.client.close()
 
