@@ -84,6 +84,11 @@ class TraceAnalysis:
                               max_attempts=config.webhook_max_attempts, backoff_s=config.webhook_backoff_s)
         alerter = Alerter(thresholds=thresholds, cooldown=Cooldown(config.alert_cooldown_s),
                           on_alert=config.on_alert, webhook=webhook, stats=stats)
+        if config.executor == "process" and fa is run_fa:
+            from analyzer.monitor._process import ProcessFA
+
+            fa = ProcessFA(options, run_store_path=run_store_path, project_name=project_name,
+                           processes=config.workers)
         return cls(options=options, run_store=RunStore(run_store_path), project_name=project_name, alerter=alerter,
                    verdicts=VerdictRecorder(tracer_provider) if config.emit_verdict else None, stats=stats,
                    feature_kinds=config.feature_kinds, fa=fa, sample_rate=config.sample_rate)
@@ -104,6 +109,15 @@ class TraceAnalysis:
         for alert in alerts:
             self.alerter.deliver(alert)
         return MonitorOutcome(trace.trace_id, result, alerts)
+
+    def close(self) -> None:
+        """Release the run store, the webhook client and any analysis processes."""
+        close_fa = getattr(self._fa, "close", None)
+        if close_fa is not None:
+            close_fa()
+        if self.alerter.webhook is not None:
+            self.alerter.webhook.close()
+        self.run_store.close()
 
     def _recorded(self, trace: CompletedTrace) -> dict[str, Any]:
         options = self.options

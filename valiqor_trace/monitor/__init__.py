@@ -44,6 +44,11 @@ class _LazyAnalysis:
         self._analysis: Callable[[CompletedTrace], Any] | None = None
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        close = getattr(self._analysis, "close", None)
+        if close is not None:
+            close()
+
     def __call__(self, trace: CompletedTrace) -> Any:
         if self._analysis is None:
             with self._lock:

@@ -62,7 +62,9 @@ class MonitorConfig:
         max_spans_per_trace: spans kept per trace in memory (the oldest child is evicted beyond it).
         max_traces_in_flight: traces buffered at once (the oldest is evicted beyond it).
         queue_size: completed traces waiting for the worker (new ones are dropped beyond it).
-        workers: analysis threads.
+        workers: analysis threads (with ``executor="process"``: analysis processes, one per thread).
+        executor: ``thread`` (default): FA runs in the worker threads, sharing the app's GIL; ``process``: FA
+            runs in child processes (``python -m analyzer.monitor._child``), so it never holds the app's GIL.
         shutdown_timeout_s: how long shutdown waits for queued analyses before giving up on them.
         record_unsampled: when ``init()`` creates the provider, record (but do not export) traces that
             export sampling drops, so that they can still be analyzed. Off: only exported traces are seen.
@@ -95,6 +97,7 @@ class MonitorConfig:
     max_traces_in_flight: int = 1000
     queue_size: int = 100
     workers: int = 1
+    executor: str = "thread"
     shutdown_timeout_s: float = 5.0
     record_unsampled: bool = True
 
@@ -172,6 +175,12 @@ def _url(value: Any) -> str | None:
     return value
 
 
+def _executor(value: Any) -> str:
+    if value not in ("thread", "process"):
+        raise ValueError("expected 'thread' or 'process'")
+    return value
+
+
 def _optional_str(value: Any) -> str | None:
     if value is not None and (not isinstance(value, str) or not value.strip()):
         raise ValueError("expected a non-empty string")
@@ -200,7 +209,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "webhook_url": _url, "webhook_headers": _headers, "webhook_timeout_s": _seconds,
     "webhook_max_attempts": _positive_int, "webhook_backoff_s": _seconds, "alert_cooldown_s": _seconds,
     "grace_period_s": _seconds, "max_spans_per_trace": _positive_int, "max_traces_in_flight": _positive_int,
-    "queue_size": _positive_int, "workers": _positive_int, "shutdown_timeout_s": _seconds,
+    "queue_size": _positive_int, "workers": _positive_int, "executor": _executor, "shutdown_timeout_s": _seconds,
     "record_unsampled": _bool,
 }
 
@@ -218,6 +227,7 @@ ENV_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "VALIQOR_MONITOR_JUDGE": ("judge", _bool),
     "VALIQOR_MONITOR_WEBHOOK_URL": ("webhook_url", str),
     "VALIQOR_MONITOR_ALERT_COOLDOWN_S": ("alert_cooldown_s", float),
+    "VALIQOR_MONITOR_EXECUTOR": ("executor", str),
 }
 
 

@@ -114,3 +114,9 @@ class Worker:
             logger.warning("valiqor-trace monitor: shutdown timed out; %d queued traces were not analyzed", left)
         for thread in self._threads:
             thread.join(timeout=0.5)  # daemon threads: an analysis still running never holds up exit
+        close = getattr(self._handler, "close", None)
+        if close is not None and not any(thread.is_alive() for thread in self._threads):
+            try:
+                close()  # the analysis' resources (run store, webhook client, analysis processes)
+            except Exception as exc:
+                logger.warning("valiqor-trace monitor: closing the analysis failed: %s", exc)
