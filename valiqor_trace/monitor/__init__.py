@@ -44,6 +44,11 @@ class _LazyAnalysis:
         self._analysis: Callable[[CompletedTrace], Any] | None = None
         self._lock = threading.Lock()
 
+    def after_fork(self) -> None:
+        """In a forked child: forget the parent's analysis (SQLite connections and pipes are not shared)."""
+        self._lock = threading.Lock()
+        self._analysis = None
+
     def close(self) -> None:
         close = getattr(self._analysis, "close", None)
         if close is not None:
@@ -65,7 +70,7 @@ def build_monitor(config: MonitorConfig, *, tracer_provider: TracerProvider, pro
     def build() -> Callable[[CompletedTrace], Any]:
         from analyzer.monitor import TraceAnalysis
 
-        return TraceAnalysis.from_config(
+        return TraceAnalysis.from_config(  # reads the processor's stats now: a forked child has its own
             config, tracer_provider=tracer_provider, project_name=project_name,
             run_store_path=config.run_store_path or os.path.join(home, "runs.db"), stats=holder["processor"].stats)
 

@@ -9,8 +9,10 @@ rate limit) and puts the trace on the bounded queue of the worker (:mod:`._worke
 from __future__ import annotations
 
 import fnmatch
+import os
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -53,11 +55,34 @@ class MonitorProcessor(SpanProcessor):
         self._due: deque[tuple[float, int]] = deque()  # (hand-over time, trace id), in time order
         self._starts: deque[float] = deque()  # analysis start times within the last minute (rate limit)
         self._closed = False
+        self._handler = handler
+        self._start_threads()
+        if hasattr(os, "register_at_fork"):
+            reinit = weakref.WeakMethod(self._after_fork_in_child)
+            os.register_at_fork(after_in_child=lambda: (method := reinit()) is not None and method())
+
+    def _start_threads(self) -> None:
         self._wake = threading.Event()
-        self._worker = Worker(handler, stats=self.stats, queue_size=config.queue_size, workers=config.workers)
+        self._worker = Worker(self._handler, stats=self.stats, queue_size=self.config.queue_size,
+                              workers=self.config.workers)
         self._completer = threading.Thread(target=self._complete_loop, name="valiqor-monitor-completer",
                                            daemon=True)
         self._completer.start()
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child (gunicorn, celery prefork) gets fresh buffers, counters and threads of its own."""
+        if self._closed:
+            return
+        self._lock = threading.Lock()
+        self.stats = MonitorStats()
+        self._buffer = TraceBuffer(max_traces=self.config.max_traces_in_flight,
+                                   max_spans=self.config.max_spans_per_trace, stats=self.stats)
+        self._due.clear()
+        self._starts.clear()
+        reset = getattr(self._handler, "after_fork", None)
+        if reset is not None:
+            reset()  # the analysis reopens its run store and processes in this process
+        self._start_threads()
 
     # -- request path --------------------------------------------------------------------
 

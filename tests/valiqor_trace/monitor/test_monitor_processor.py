@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -213,3 +214,34 @@ def test_interpreter_exit_is_not_held_up_by_a_stuck_analysis(tmp_path) -> None: 
     """, cwd=tmp_path, timeout=60)
     assert "requests done" in output
     assert time.monotonic() - started < 30
+
+
+def test_a_forked_child_monitors_its_own_traffic(tmp_path) -> None:  # noqa: ANN001
+    output = run_python("""
+        import json, os
+        import valiqor_trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from tests.valiqor_trace.monitor.traffic import Recorder, run_requests
+        recorder = Recorder()
+        handle = valiqor_trace.init(tracer_provider=TracerProvider(), exporters="none", instrument=False, monitor={
+            "sample_rate": 1.0, "grace_period_s": 0.0, "max_per_minute": None, "analyze": recorder})
+        run_requests(2, fail_every=0, tracer_provider=handle.tracer_provider)
+        handle.monitor.force_flush(5000)
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # a pre-fork server's worker: its own threads, buffers and counters
+            ids = run_requests(3, fail_every=0, tracer_provider=handle.tracer_provider)["ids"]
+            handle.monitor.force_flush(5000)
+            stats = handle.monitor.stats
+            os.write(write, json.dumps({"ids": ids, "analyzed": recorder.ids[2:], "stats": [stats.sampled,
+                     stats.analyzed]}).encode())
+            os._exit(0)
+        os.close(write)
+        child = json.loads(os.read(read, 100000))
+        os.waitpid(pid, 0)
+        print("CHILD=" + json.dumps(child))
+        print("PARENT=" + json.dumps([handle.monitor.stats.sampled, handle.monitor.stats.analyzed]))
+    """, cwd=tmp_path)
+    child = json.loads(output.split("CHILD=", 1)[1].splitlines()[0])
+    assert child["analyzed"] == child["ids"] and child["stats"] == [3, 3]
+    assert json.loads(output.split("PARENT=", 1)[1].splitlines()[0]) == [2, 2]
