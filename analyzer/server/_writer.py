@@ -24,6 +24,8 @@ logger = logging.getLogger("valiqor_trace.server")
 
 Row = tuple[Any, ...]
 _MAX_ROWS_PER_COMMIT = 8192
+_CHECKPOINT_PAGES = 16_384  # 64 MB of WAL at most between checkpoints
+_IDLE_CHECKPOINT_S = 0.5  # a checkpoint waits for this long a pause in the traffic
 
 
 class QueueFull(Exception):
@@ -46,6 +48,10 @@ class SpanWriter:
     def __init__(self, store: SpanStore, *, max_spans: int = 100_000) -> None:
         self.store = store
         self.max_spans = max_spans
+        self._unchecked = False  # committed since the last checkpoint
+        # Commits are most of ingest's cost when every ~4 MB of WAL triggers a checkpoint (an fsync):
+        # let the WAL grow while busy, and checkpoint in the pauses.
+        store.defer_checkpoints(_CHECKPOINT_PAGES)
         self._pending: deque[tuple[Sequence[Row], Future[None]]] = deque()
         self._queued_spans = 0
         self._cond = threading.Condition()
@@ -84,20 +90,32 @@ class SpanWriter:
 
     def _drain(self) -> None:
         while True:
-            with self._cond:
-                while not self._pending and not self._stopping:
-                    self._cond.wait()
-                if not self._pending:
-                    return
-                group = [self._pending.popleft()]
-                size = len(group[0][0])
-                while self._pending and size + len(self._pending[0][0]) <= _MAX_ROWS_PER_COMMIT:
-                    rows, future = self._pending.popleft()
-                    group.append((rows, future))
-                    size += len(rows)
+            group = self._take_group()
+            if group is None:
+                return
+            if not group:  # idle for a while: fold the WAL into the database now, not on a busy commit
+                self._checkpoint()
+                continue
             self._commit(group)
             with self._cond:
-                self._queued_spans -= size
+                self._queued_spans -= sum(len(rows) for rows, _ in group)
+
+    def _take_group(self) -> list[tuple[Sequence[Row], Future[None]]] | None:
+        """The next batches to commit together; ``[]`` when a checkpoint is due; ``None`` once stopped."""
+        with self._cond:
+            while not self._pending:
+                if self._stopping:
+                    return None
+                if not self._unchecked:
+                    self._cond.wait()
+                elif not self._cond.wait(_IDLE_CHECKPOINT_S) and not self._pending and not self._stopping:
+                    return []
+            group = [self._pending.popleft()]
+            size = len(group[0][0])
+            while self._pending and size + len(self._pending[0][0]) <= _MAX_ROWS_PER_COMMIT:
+                group.append(self._pending.popleft())
+                size += len(group[-1][0])
+            return group
 
     def _commit(self, group: list[tuple[Sequence[Row], Future[None]]]) -> None:
         rows = group[0][0] if len(group) == 1 else [row for batch, _ in group for row in batch]
@@ -108,5 +126,13 @@ class SpanWriter:
             for _, future in group:
                 future.set_exception(exc)
             return
+        self._unchecked = True
         for _, future in group:
             future.set_result(None)
+
+    def _checkpoint(self) -> None:
+        self._unchecked = False
+        try:
+            self.store.checkpoint()
+        except Exception as exc:  # noqa: BLE001 - a later checkpoint (or SQLite's own) catches up
+            logger.debug("idle WAL checkpoint failed: %s", exc)

@@ -181,6 +181,9 @@ class _HeldStore:
         self.release = threading.Event()
         self.fail = fail
 
+    def __getattr__(self, name: str):  # noqa: ANN204 - checkpoint() and the rest: the real store's
+        return getattr(self.store, name)
+
     def write_rows(self, rows) -> int:  # noqa: ANN001
         self.release.wait(10)
         if self.fail:
