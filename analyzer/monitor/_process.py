@@ -64,7 +64,7 @@ class _Child:
         try:
             self.process.stdin.close()  # type: ignore[union-attr]
             self.process.wait(timeout=timeout_s)
-        except Exception:
+        except (OSError, subprocess.TimeoutExpired):
             self.process.kill()
 
 

@@ -18,7 +18,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from valiqor_trace.monitor._buffer import CompletedTrace, MonitorStats
 from valiqor_trace.monitor._config import ENV_FIELDS, MonitorConfig, parse_monitor
 from valiqor_trace.monitor._processor import MONITOR_SCOPE, MonitorProcessor
-from valiqor_trace.monitor._sampling import RecordUnsampledSampler, record_unsampled, sample_threshold, trace_id_selected
+from valiqor_trace.monitor._sampling import (
+    RecordUnsampledSampler,
+    record_unsampled,
+    sample_threshold,
+    trace_id_selected,
+)
 
 __all__ = [
     "ENV_FIELDS",

@@ -95,7 +95,7 @@ class CompletedTrace:
 
 
 class _Entry:
-    __slots__ = ("trace_id", "spans", "root", "has_error", "evicted")
+    __slots__ = ("evicted", "has_error", "root", "spans", "trace_id")
 
     def __init__(self, trace_id: int) -> None:
         self.trace_id = trace_id

@@ -191,7 +191,7 @@ def _headers(value: Any) -> dict[str, str] | None:
     if value is None:
         return None
     if not isinstance(value, Mapping):
-        raise ValueError("expected a mapping of header names to values")
+        raise ValueError("expected a mapping of header names to values")  # noqa: TRY004 - settings raise ValueError
     return {str(k): str(v) for k, v in value.items()}
 
 

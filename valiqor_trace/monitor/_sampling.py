@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult, ALWAYS_ON
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision, ParentBased, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
@@ -68,6 +68,6 @@ def record_unsampled(base: Sampler | None) -> RecordUnsampledSampler:
             from opentelemetry.sdk.trace import sampling
 
             base = sampling._get_from_env_or_default()  # the sampler TracerProvider() would pick
-        except Exception:  # a private SDK helper: fall back to the SDK's documented default
+        except Exception:  # noqa: BLE001 - a private SDK helper: fall back to the SDK's documented default
             base = ParentBased(ALWAYS_ON)
     return RecordUnsampledSampler(base)

@@ -71,7 +71,7 @@ class Worker:
             # The analysis' own I/O (run store, judge, webhook) must never be traced into the app's traces.
             with suppress_instrumentation():
                 self._handler(trace)
-        except Exception as exc:  # one analysis is lost; the monitor goes on
+        except Exception as exc:  # noqa: BLE001 - one analysis is lost, whatever it raised; the monitor goes on
             self._stats.add("failed")
             logger.error("valiqor-trace monitor: the analysis of trace %s failed (%s: %s); it is skipped and "
                          "counted in handle.monitor.stats.failed", trace.trace_id, type(exc).__name__, exc)
@@ -118,5 +118,5 @@ class Worker:
         if close is not None and not any(thread.is_alive() for thread in self._threads):
             try:
                 close()  # the analysis' resources (run store, webhook client, analysis processes)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - shutdown must finish
                 logger.warning("valiqor-trace monitor: closing the analysis failed: %s", exc)

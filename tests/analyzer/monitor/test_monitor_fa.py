@@ -4,6 +4,7 @@ verdict spans, and alerts to a webhook on 127.0.0.1."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from valiqor_trace import MonitorConfig
 KINDS = ["ok", "truncated", "tool_error"]
 
 
-def start(tmp_path, exporter: InMemorySpanExporter | None = None, **monitor: Any) -> Any:  # noqa: ANN001
+def start(tmp_path: Path, exporter: InMemorySpanExporter | None = None, **monitor: Any) -> Any:
     config = {"sample_rate": 1.0, "max_per_minute": None, "grace_period_s": 0.0, "alert_severity": 3.0,
               "alert_cooldown_s": 3600.0, "webhook_backoff_s": 0.01, **monitor}
     return valiqor_trace.init(project_name="shop", tracer_provider=TracerProvider(), instrument=["openai"],
@@ -29,7 +30,7 @@ def start(tmp_path, exporter: InMemorySpanExporter | None = None, **monitor: Any
 
 
 def test_one_alert_per_failure_type_per_cooldown_reaches_the_webhook_and_requests_all_succeed(
-        tmp_path, app: App, receiver, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
+        tmp_path: Path, app: App, receiver, caplog: pytest.LogCaptureFixture) -> None:
     exporter = InMemorySpanExporter()
     called: list[Any] = []
     handle = start(tmp_path, exporter, webhook_url=receiver.url, on_alert=called.append)
@@ -83,7 +84,7 @@ def test_one_alert_per_failure_type_per_cooldown_reaches_the_webhook_and_request
 
 
 def test_with_the_receiver_down_the_app_is_unaffected_and_failures_are_counted(
-        tmp_path, app: App, closed_port_url: str) -> None:  # noqa: ANN001
+        tmp_path: Path, app: App, closed_port_url: str) -> None:
     handle = start(tmp_path, webhook_url=closed_port_url, webhook_max_attempts=2)
     answers = [app.ask(kind) for kind in KINDS * 4]
     assert handle.monitor.force_flush(60_000)
@@ -92,7 +93,7 @@ def test_with_the_receiver_down_the_app_is_unaffected_and_failures_are_counted(
     assert (stats.analyzed, stats.alerted, stats.alert_failures) == (12, 2, 2)
 
 
-def test_the_cooldown_ends_and_the_next_alert_counts_what_was_held_back(tmp_path, app: App) -> None:  # noqa: ANN001
+def test_the_cooldown_ends_and_the_next_alert_counts_what_was_held_back(tmp_path: Path, app: App) -> None:
     alerts: list[Any] = []
     handle = start(tmp_path, on_alert=alerts.append, alert_cooldown_s=0.0, buckets=["generation"])
     for _ in range(3):
@@ -103,7 +104,7 @@ def test_the_cooldown_ends_and_the_next_alert_counts_what_was_held_back(tmp_path
 
 
 def test_an_exception_inside_a_detector_loses_that_analysis_only(
-        tmp_path, app: App, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
+        tmp_path: Path, app: App, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     def explode_on_tools(view: Any) -> Any:
         if view.tool_calls or view.meta.get("error_spans"):
             raise ZeroDivisionError("bug in a detector")
@@ -128,7 +129,7 @@ def test_an_exception_inside_a_detector_loses_that_analysis_only(
     store.close()
 
 
-def test_feature_kind_filter_skips_traces_of_other_kinds(tmp_path, app: App) -> None:  # noqa: ANN001
+def test_feature_kind_filter_skips_traces_of_other_kinds(tmp_path: Path, app: App) -> None:
     handle = start(tmp_path, feature_kinds=["agent"])
     for kind in KINDS:
         app.ask(kind)
@@ -138,4 +139,22 @@ def test_feature_kind_filter_skips_traces_of_other_kinds(tmp_path, app: App) -> 
     # Only the trace with a tool span is an agent trace; the others are counted as filtered.
     assert [run.trace_id for run in runs] == app.trace_ids["tool_error"]
     assert handle.monitor.stats.filtered == 2
+    store.close()
+
+
+def test_with_content_capture_off_only_span_level_failures_are_analyzed(tmp_path: Path, app: App) -> None:
+    alerts: list[Any] = []
+    handle = valiqor_trace.init(project_name="shop", tracer_provider=TracerProvider(), instrument=["openai"],
+                                exporters="none", home=str(tmp_path / "home"), capture_content=False,
+                                monitor=MonitorConfig(sample_rate=1.0, grace_period_s=0.0, alert_severity=3.0,
+                                                      on_alert=alerts.append))
+    for kind in KINDS:
+        app.ask(kind)
+    assert handle.monitor.force_flush(60_000)
+    store = RunStore(tmp_path / "home" / "runs.db")
+    primary = {run.trace_id: run.primary_failure for run in store.list_runs(project_name="shop", limit=10, offset=0)}
+    # No text was recorded, and an absent answer is not read as an empty one.
+    assert primary == {app.trace_ids["ok"][0]: None, app.trace_ids["truncated"][0]: "truncated_output",
+                       app.trace_ids["tool_error"][0]: "tool_error"}
+    assert sorted(alert.failure_type for alert in alerts) == ["tool_error", "truncated_output"]
     store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from tests.analyzer.monitor.conftest import ANSWER, CUT, App
 from valiqor_trace import MonitorConfig
 
 
-def start(tmp_path, **monitor: Any) -> Any:  # noqa: ANN001
+def start(tmp_path: Path, **monitor: Any) -> Any:
     config = {"sample_rate": 1.0, "max_per_minute": None, "grace_period_s": 0.0, "alert_severity": 3.0,
               "executor": "process", **monitor}
     return valiqor_trace.init(project_name="shop", tracer_provider=TracerProvider(), instrument=["openai"],
@@ -25,7 +26,7 @@ def children(handle: Any) -> list[Any]:
     return handle.monitor._worker._handler._analysis._fa._children
 
 
-def test_runs_and_alerts_come_out_of_the_analysis_process(tmp_path, app: App, receiver) -> None:  # noqa: ANN001
+def test_runs_and_alerts_come_out_of_the_analysis_process(tmp_path: Path, app: App, receiver) -> None:
     handle = start(tmp_path, webhook_url=receiver.url)
     answers = [app.ask(kind) for kind in ["ok", "truncated", "tool_error"] * 3]
     assert handle.monitor.force_flush(60_000)
@@ -44,7 +45,7 @@ def test_runs_and_alerts_come_out_of_the_analysis_process(tmp_path, app: App, re
 
 
 def test_a_child_that_dies_loses_one_analysis_and_is_replaced(
-        tmp_path, app: App, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
+        tmp_path: Path, app: App, caplog: pytest.LogCaptureFixture) -> None:
     handle = start(tmp_path)
     app.ask("ok")
     assert handle.monitor.force_flush(60_000)

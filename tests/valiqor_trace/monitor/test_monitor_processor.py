@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from opentelemetry import trace
@@ -13,7 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import valiqor_trace
 from tests.helpers import run_python
-from tests.valiqor_trace.monitor.traffic import Recorder, handle_request, run_requests
+from tests.valiqor_trace.monitor.traffic import Recorder, handle_request
 from valiqor_trace.monitor import MONITOR_SCOPE, CompletedTrace, MonitorConfig, MonitorProcessor
 
 
@@ -25,7 +26,7 @@ class FakeClock:
         return self.now
 
 
-def monitored(config: MonitorConfig, handler, clock=None) -> tuple[TracerProvider, MonitorProcessor]:  # noqa: ANN001
+def monitored(config: MonitorConfig, handler, clock=None) -> tuple[TracerProvider, MonitorProcessor]:
     provider = TracerProvider()
     processor = MonitorProcessor(config, handler, **({"clock": clock} if clock else {}))
     provider.add_span_processor(processor)
@@ -174,9 +175,8 @@ def test_requests_succeed_and_return_unchanged_with_monitoring_on() -> None:
                                 monitor=MonitorConfig(**ALL, grace_period_s=0.0, analyze=recorder))
     tracer = handle.tracer_provider.get_tracer("app")
     error = ValueError("the app's own error")
-    with pytest.raises(ValueError) as raised:
-        with valiqor_trace.trace_workflow("request"):
-            raise error
+    with pytest.raises(ValueError) as raised, valiqor_trace.trace_workflow("request"):
+        raise error
     assert raised.value is error
     assert handle_request(tracer, 1, fail=True)
     handle.monitor.force_flush(5000)
@@ -198,7 +198,7 @@ def test_shutdown_gives_up_on_a_stuck_analysis_within_its_timeout() -> None:
     assert processor.pending() == 0
 
 
-def test_interpreter_exit_is_not_held_up_by_a_stuck_analysis(tmp_path) -> None:  # noqa: ANN001
+def test_interpreter_exit_is_not_held_up_by_a_stuck_analysis(tmp_path: Path) -> None:
     started = time.monotonic()
     output = run_python("""
         import threading, valiqor_trace
@@ -216,7 +216,7 @@ def test_interpreter_exit_is_not_held_up_by_a_stuck_analysis(tmp_path) -> None: 
     assert time.monotonic() - started < 30
 
 
-def test_a_forked_child_monitors_its_own_traffic(tmp_path) -> None:  # noqa: ANN001
+def test_a_forked_child_monitors_its_own_traffic(tmp_path: Path) -> None:
     output = run_python("""
         import json, os
         import valiqor_trace

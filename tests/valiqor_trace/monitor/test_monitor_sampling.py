@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -56,7 +57,7 @@ def test_1000_requests_analyze_exactly_the_rule_selected_traces_plus_every_error
         assert completed.reason == ("sampled" if completed.trace_id in by_rule else "error")
 
 
-def test_another_process_continuing_the_same_traces_selects_the_same_ids(tmp_path) -> None:  # noqa: ANN001
+def test_another_process_continuing_the_same_traces_selects_the_same_ids(tmp_path: Path) -> None:
     recorder = Recorder()
     handle = valiqor_trace.init(tracer_provider=TracerProvider(), exporters="none", instrument=False,
                                 monitor=MonitorConfig(sample_rate=0.1, always_on_error=False, max_per_minute=None,
@@ -75,7 +76,7 @@ def test_another_process_continuing_the_same_traces_selects_the_same_ids(tmp_pat
     assert set(there) == here == {trace_id for trace_id in ids if selected_by_rule(trace_id, 0.1)}
 
 
-def test_a_trace_dropped_by_export_sampling_is_still_analyzed_from_memory(tmp_path) -> None:  # noqa: ANN001
+def test_a_trace_dropped_by_export_sampling_is_still_analyzed_from_memory(tmp_path: Path) -> None:
     # A fresh process: init() creates the global provider there (sample_rate=0: export nothing).
     output = run_python("""
         import json
@@ -140,7 +141,7 @@ def test_env_vars_turn_monitoring_on_and_fill_unset_fields(monkeypatch: pytest.M
     assert handle.monitor is None
 
 
-def test_importing_the_monitor_does_not_import_the_analyzer(tmp_path) -> None:  # noqa: ANN001
+def test_importing_the_monitor_does_not_import_the_analyzer(tmp_path: Path) -> None:
     output = run_python("""
         import sys
         import valiqor_trace
