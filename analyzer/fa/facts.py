@@ -15,29 +15,28 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
-from analyzer.fa.text import STOPWORDS, WORD_RE, match_key, normalize_quotes, stem, vocabulary
+from analyzer.fa.text import STOPWORDS, WORD_RE, match_key, normalize_quotes, stem, tokens, vocabulary
 from analyzer.fa.vocab import MONTHS, NOT_NAMES, NUMBER_WORDS, PLACE_ABBREVIATIONS, WEEKDAYS
 
 _SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9,
            "trillion": 1e12}
-_NUM_RE = re.compile(
-    r"(?<![\w.,/:])([$€£¥])?\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\d:])"
-    r"(?:\s?(%|percent\b|per cent\b|k\b|thousand\b|million\b|mn\b|billion\b|bn\b|trillion\b))?",
-    re.IGNORECASE,
-)
+_DIGITS_RE = re.compile(r"[0-9][0-9,]*(?:\.[0-9]+)?")
+_UNIT_RE = re.compile(r"\s?(%|percent\b|per cent\b|k\b|thousand\b|million\b|mn\b|billion\b|bn\b|trillion\b)",
+                      re.IGNORECASE)
+_CURRENCY = frozenset("$€£¥")
 _TIME_RE = re.compile(r"(?<![\d:.])(\d{1,2}):(\d{1,2})(?::\d{2})?(?:\s*([ap])\.?m\b\.?)?|(?<![\d:.])(\d{1,2})\s*([ap])\.?m\b\.?",
                       re.IGNORECASE)
 _MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
-_ISO_DATE_RE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+_ISO_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _SLASH_DATE_RE = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
 _MDY_RE = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b", re.IGNORECASE)
 _DMY_RE = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_ALT})\.?(?:,?\s+(\d{{4}}))?\b", re.IGNORECASE)
 _MY_RE = re.compile(rf"\b({_MONTH_ALT})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
 _NUMBER_WORD_RE = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
-# A plain digit-led pattern: the "1,234 or 1234" alternation of _NUM_RE costs 4x more per character.
+# A plain digit-led pattern: a "1,234 or 1234" alternation costs 4x more per character.
 _SOURCE_NUM_RE = re.compile(r"([0-9][0-9,]*)(?:\.([0-9]+))?( ?(?:k|thousand|million|mn|billion|bn|trillion)\b)?")
 _THOUSANDS_RE = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
 _CAPITALISED_RE = re.compile(r"(?<![\w'’-])[A-ZÀ-ÖØ-Þ][^\W_]*(?:['’\-][^\W_]+)*")
@@ -48,7 +47,6 @@ _ACRONYM_RE = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 _META_UNIT_RE = re.compile(r"\s*-?\s*(?:words?|sentences?|characters?|paragraphs?|bullets?|bullet points?|lines?|tokens?)\b",
                            re.IGNORECASE)
 _QUOTE_RE = re.compile(r'"([^"\n]{3,300})"')
-_IDENT_RE = re.compile(r"(?<![\w:.-])(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9_-]{3,}(?![\w-])")
 # quantities that look like codes: "5-star", "19-year-old", "200km", "14th", "3pm"
 _QUANTITY_RE = re.compile(r"\d+(?:\.\d+)?(?:[a-z]{1,3}|(?:-[a-z]+)+)", re.IGNORECASE)
 
@@ -64,12 +62,6 @@ class Mention:
     value: object = None  # float (numbers), minutes (time), (y, m, d) with None parts (date), key (others)
     decimals: int = 0
     strong: bool = True  # False for facts that are often derived (small counts, number words)
-
-
-def _num_value(groups: tuple[str | None, ...]) -> tuple[float, int]:
-    integer, fraction = groups[1].replace(",", ""), groups[2]
-    value = float(f"{integer}.{fraction}") if fraction else float(integer)
-    return value, len(fraction or "")
 
 
 def _taken(spans: list[tuple[int, int]], start: int, end: int) -> bool:
@@ -107,17 +99,24 @@ def extract_dates(text: str, vocabulary: set[str] | None = None) -> list[Mention
         out.append(Mention("date", m.group(0), m.start(), m.end(), value))
 
     for m in _ISO_DATE_RE.finditer(text) if "-" in text else ():
+        if text[m.start() - 1:m.start()].isdigit() or text[m.end():m.end() + 1].isdigit():
+            continue  # part of a longer number
         add(m, m.group(1), int(m.group(2)), m.group(3))
     for m in _SLASH_DATE_RE.finditer(text) if "/" in text else ():
         add(m, m.group(3), int(m.group(1)), m.group(2))
     has_month = not MONTHS.keys().isdisjoint(vocabulary) if vocabulary is not None else _has_word(text, MONTHS)
-    if has_month:  # the month-name patterns are the slow ones: run them only when needed
-        for m in _MDY_RE.finditer(text):
-            add(m, m.group(3), MONTHS[m.group(1).lower()], m.group(2))
-        for m in _DMY_RE.finditer(text):
-            add(m, m.group(3), MONTHS[m.group(2).lower()], m.group(1))
-        for m in _MY_RE.finditer(text):
-            add(m, m.group(2), MONTHS[m.group(1).lower()], None)
+    if not has_month:
+        return out
+    # The month-name patterns are the slow ones: search only around each month word.
+    for word in _ALPHA_RE.finditer(text):
+        if word.group(0).lower() not in MONTHS:
+            continue
+        begin, stop = max(0, word.start() - 10), word.end() + 16
+        for pattern, parts in ((_MDY_RE, (3, 1, 2)), (_DMY_RE, (3, 2, 1)), (_MY_RE, (2, 1, None))):
+            m = pattern.search(text, begin, stop)
+            if m:
+                year, month, day = parts
+                add(m, m.group(year), MONTHS[m.group(month).lower()], m.group(day) if day else None)
     return out
 
 
@@ -135,26 +134,82 @@ def _clock_numbers(text: str) -> set[float]:
     return found
 
 
+@lru_cache(maxsize=4096)
+def _text_words(text: str) -> frozenset[str]:
+    found = vocabulary(text)
+    if "." in text:
+        acronyms = {m.group(0).replace(".", "").lower() for m in _ACRONYM_RE.finditer(text)}
+        if acronyms:
+            found = found | acronyms
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _text_numbers(text: str) -> frozenset[float]:
+    """A lighter pass than :func:`extract_numbers`: units and positions do not matter for sources."""
+    values: set[float] = set()
+    lowered = text.lower()
+    for integer, fraction, unit in set(_SOURCE_NUM_RE.findall(lowered)):
+        integer = integer.strip(",")
+        scale = _SCALES.get(unit.strip(), 1.0)
+        if "," in integer and not _THOUSANDS_RE.fullmatch(integer):  # "1,2,3": a list, not 123
+            values.update(float(part) * scale for part in integer.split(",") if part)
+            continue
+        value = float(f"{integer.replace(',', '')}.{fraction}") if fraction else float(integer.replace(",", ""))
+        values.add(value * scale)
+    values.update(_clock_numbers(lowered))  # "17:30" also holds 17 and 30
+    if not NUMBER_WORDS.keys().isdisjoint(_text_words(text)):
+        values.update(float(NUMBER_WORDS[w.lower()]) for w in _NUMBER_WORD_RE.findall(text))
+    return frozenset(values)
+
+
+@lru_cache(maxsize=4096)
+def _text_times(text: str) -> frozenset[int]:
+    return frozenset(m.value for m in extract_times(text))
+
+
+@lru_cache(maxsize=4096)
+def _text_dates(text: str) -> tuple[tuple[int | None, int | None, int | None], ...]:
+    return tuple(m.value for m in extract_dates(text, set(_text_words(text))))
+
+
 def _has_word(text: str, vocabulary: dict[str, int]) -> bool:
     return not vocabulary.keys().isdisjoint(set(_ALPHA_RE.findall(text.lower())))
 
 
 def extract_numbers(text: str, taken: list[tuple[int, int]] | None = None) -> list[Mention]:
-    """Numbers outside ``taken`` spans (dates/times), with their unit and precision."""
+    """Numbers outside ``taken`` spans (dates/times), with their unit and precision.
+
+    A plain digit scan plus a look at the characters around each hit: several times cheaper than
+    one regex that encodes currency, thousands separators and units.
+    """
     taken = taken or []
     out = []
-    for m in _NUM_RE.finditer(text):
-        if _taken(taken, m.start(), m.end()) or _META_UNIT_RE.match(text, m.end()):
+    for m in _DIGITS_RE.finditer(text):
+        start = m.start()
+        prev = text[start - 1] if start else ""
+        if prev and (prev.isalnum() or prev in "_.,/:"):
+            continue  # inside a word, a decimal, a date or a time
+        token = m.group(0).rstrip(",.")
+        integer, _, fraction = token.partition(".")
+        if "," in integer and not _THOUSANDS_RE.fullmatch(integer):
+            integer, fraction = integer.split(",", 1)[0], ""  # "5,6": a list; keep the first
+        end = start + len(integer) + (len(fraction) + 1 if fraction else 0)
+        if text[end:end + 1] == ":" or _taken(taken, start, end) or _META_UNIT_RE.match(text, end):
             continue
-        value, decimals = _num_value(m.groups())
-        unit = (m.group(4) or "").lower()
-        if unit in _SCALES:
-            value *= _SCALES[unit]
-        kind = "percent" if unit.startswith("per") or unit == "%" else "money" if m.group(1) else "number"
-        if kind == "number" and decimals == 0 and 1000 <= value <= 2100 and "," not in m.group(2):
+        value = float(f"{integer.replace(',', '')}.{fraction}") if fraction else float(integer.replace(",", ""))
+        decimals = len(fraction)
+        unit_match = _UNIT_RE.match(text, end)
+        unit = unit_match.group(1).lower() if unit_match else ""
+        value *= _SCALES.get(unit, 1.0)
+        money = prev in _CURRENCY or (prev == " " and text[start - 2:start - 1] in _CURRENCY and start >= 2)
+        begin = start - (1 if prev in _CURRENCY else 2) if money else start
+        kind = "percent" if unit.startswith("per") or unit == "%" else "money" if money else "number"
+        if kind == "number" and decimals == 0 and 1000 <= value <= 2100 and "," not in integer:
             kind = "year"
         strong = not (kind == "number" and decimals == 0 and value <= 10)
-        out.append(Mention(kind, m.group(0).strip(), m.start(), m.end(), value, decimals, strong))
+        stop = unit_match.end() if unit_match else end
+        out.append(Mention(kind, text[begin:stop].strip(), begin, stop, value, decimals, strong))
     for m in _NUMBER_WORD_RE.finditer(text) if _has_word(text, NUMBER_WORDS) else ():
         if _taken(taken, m.start(), m.end()) or _META_UNIT_RE.match(text, m.end()):
             continue
@@ -213,11 +268,19 @@ def extract_entities(text: str, taken: list[tuple[int, int]] | None = None) -> l
 
 def extract_identifiers(text: str) -> list[Mention]:
     """Codes mixing letters and digits (order IDs, flight numbers, SKUs): they cannot be paraphrased."""
-    return [
-        Mention("identifier", m.group(0), m.start(), m.end(), m.group(0).lower())
-        for m in _IDENT_RE.finditer(text)
-        if not _QUANTITY_RE.fullmatch(m.group(0))
-    ]
+    out = []
+    for token in dict.fromkeys(tokens(text)):
+        if len(token) < 4 or token.isalpha() or token.isdigit() or not token.isascii() or _QUANTITY_RE.fullmatch(token):
+            continue
+        if not any(c.isdigit() for c in token) or not any(c.isalpha() for c in token) or "'" in token:
+            continue
+        at = text.find(token)
+        while at != -1:
+            before, after = text[at - 1:at] if at else "", text[at + len(token):at + len(token) + 1]
+            if not (before and (before.isalnum() or before in "_:.-")) and not (after and (after.isalnum() or after in "_-")):
+                out.append(Mention("identifier", token, at, at + len(token), token.lower()))
+            at = text.find(token, at + 1)
+    return sorted(out, key=lambda m: m.start)
 
 
 @dataclass
@@ -225,7 +288,6 @@ class SourceIndex:
     """Everything the model was given, indexed for fast support look-ups."""
 
     texts: list[str]
-    _rounded: dict[int, set[float]] = field(default_factory=dict, repr=False)
 
     @cached_property
     def joined(self) -> str:
@@ -235,15 +297,12 @@ class SourceIndex:
     def key(self) -> str:
         return " " + match_key(self.joined) + " "
 
+    # Each part is computed per source text and cached per text (lru): a system prompt or a tool output
+    # shared by many items of a run is analysed once.
     @cached_property
     def word_set(self) -> set[str]:
         """Every source word (lower-cased), with camelCase and hyphen parts and dotted acronyms."""
-        found: set[str] = set()
-        for text in self.texts:
-            found |= vocabulary(text)
-            if "." in text:
-                found.update(m.group(0).replace(".", "").lower() for m in _ACRONYM_RE.finditer(text))
-        return found
+        return set().union(*(_text_words(t) for t in self.texts))
 
     @cached_property
     def _sorted_words(self) -> list[str]:
@@ -251,35 +310,28 @@ class SourceIndex:
 
     @cached_property
     def numbers(self) -> set[float]:
-        """Every numeric value in the sources (with scale words applied); a lighter pass than
-        :func:`extract_numbers`, since units and positions do not matter here."""
-        values: set[float] = set()
-        lowered = self.joined.lower()
-        for integer, fraction, unit in set(_SOURCE_NUM_RE.findall(lowered)):
-            integer = integer.strip(",")
-            scale = _SCALES.get(unit.strip(), 1.0)
-            if "," in integer and not _THOUSANDS_RE.fullmatch(integer):  # "1,2,3": a list, not 123
-                values.update(float(part) * scale for part in integer.split(",") if part)
-                continue
-            value = float(f"{integer.replace(',', '')}.{fraction}") if fraction else float(integer.replace(",", ""))
-            values.add(value * scale)
-        values.update(_clock_numbers(lowered))  # "17:30" also holds 17 and 30
-        if not NUMBER_WORDS.keys().isdisjoint(self.word_set):
-            values.update(float(NUMBER_WORDS[w.lower()]) for w in _NUMBER_WORD_RE.findall(self.joined))
-        return values
+        """Every numeric value in the sources (scale words applied, clock times split into hours and minutes)."""
+        return set().union(*(_text_numbers(t) for t in self.texts))
 
     @cached_property
     def times(self) -> set[int]:
-        return {m.value for m in extract_times(self.joined)}
+        return set().union(*(_text_times(t) for t in self.texts))
 
     @cached_property
     def dates(self) -> list[tuple[int | None, int | None, int | None]]:
-        return [m.value for m in extract_dates(self.joined, self.word_set)]
+        return [d for t in self.texts for d in _text_dates(t)]
 
-    def rounded(self, decimals: int) -> set[float]:
-        if decimals not in self._rounded:
-            self._rounded[decimals] = {round(v, decimals) for v in self.numbers}
-        return self._rounded[decimals]
+    @cached_property
+    def _sorted_numbers(self) -> list[float]:
+        return sorted(self.numbers)
+
+    def _near(self, value: float, decimals: int) -> bool:
+        """Some source number rounds to ``value`` at ``decimals`` places ("24" for 23.7)."""
+        half = 0.5 * 10 ** -decimals
+        numbers = self._sorted_numbers
+        i = bisect_left(numbers, value - half)
+        return any(round(numbers[j], decimals) == round(value, decimals)
+                   for j in range(i, min(i + 3, len(numbers))) if numbers[j] <= value + half)
 
     def supports(self, mention: Mention) -> bool:
         """True when the fact appears in the sources (see the module docstring for what counts)."""
@@ -346,7 +398,7 @@ class SourceIndex:
             candidates.add(round(value / 100, 6))
         elif value < 1:
             candidates.add(round(value * 100, 6))
-        return any(round(c, mention.decimals) in self.rounded(mention.decimals) for c in candidates)
+        return any(self._near(c, mention.decimals) for c in candidates)
 
     def _supports_date(self, value: tuple[int | None, int | None, int | None]) -> bool:
         year, month, day = value

@@ -53,7 +53,7 @@ def _script(char: str) -> str | None:
 
 def detect_language(text: str) -> tuple[str | None, float]:
     """(ISO 639-1 code, confidence 0-1), or (None, 0.0) when the text is too short or mixed."""
-    sample = text[:1000]
+    sample = text[:600]
     if sample.isascii():  # the common case: Latin script, no per-character work
         lowered = sample.lower()
         tokens = _WORD.findall(lowered)
@@ -78,7 +78,9 @@ def detect_language(text: str) -> tuple[str | None, float]:
 def _latin(tokens: list[str], share: float) -> tuple[str | None, float]:
     if len(tokens) < 5:
         return None, 0.0
-    hits = {lang: sum(1 for t in tokens if t in words) for lang, words in _PROFILES.items()}
+    counts = Counter(tokens)
+    present = counts.keys()
+    hits = {lang: sum(counts[w] for w in words & present) for lang, words in _PROFILES.items()}
     ranked = sorted(hits.items(), key=lambda kv: kv[1], reverse=True)
     (best, top), (_, second) = ranked[0], ranked[1]
     if top < 2 or top < 1.5 * second:

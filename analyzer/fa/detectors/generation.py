@@ -120,6 +120,8 @@ def check_degenerate_repetition(view: ItemView) -> CheckResult:
             top = " ".join(counts.most_common(1)[0][0])
             return [_repetition(view, f"{share:.0%} of the output's 4-word phrases are repeats (e.g. {top!r}).", top,
                                 min(0.95, 0.5 + share / 2))]
+    if grams and len(set(grams)) > len(grams) - 6:
+        return []  # a sentence of 5+ words said 3 times repeats at least six 4-grams
     sentence_counts = Counter(s.strip().lower() for s in re.split(r"(?<=[.!?])\s+|\n+", view.output)
                               if len(s.split()) >= 5)
     if sentence_counts:

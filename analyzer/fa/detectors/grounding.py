@@ -219,7 +219,7 @@ def _source_sentences(view: ItemView, *, negated: bool) -> list[tuple[str, str, 
             if negated and not hits:
                 continue
             for n, (start, end, sentence) in enumerate(sentences(text)):
-                if n >= 300:
+                if n >= 150:
                     break
                 i = bisect_left(hits, start)
                 if (i < len(hits) and hits[i] < end) == negated:

@@ -12,96 +12,116 @@ invisible characters used to hide instructions.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.models import EvidenceItem
 
-_STRONG = re.compile(
+_OVERRIDE = re.compile(
     r"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,30}?\b(?:all |any |the |your |my |these |those )?"
     r"(?:previous|prior|above|earlier|preceding|original|initial|system|existing)\b[^.\n]{0,20}?"
-    r"\b(?:instructions?|prompts?|rules|directions|guidelines|directives|constraints|context)\b|"
-    r"\byou are now\b[^.\n]{0,40}?\b(?:dan|jailbroken|unrestricted|unfiltered|uncensored|in developer mode|free from)\b|"
-    r"\b(?:developer|god|dan|jailbreak) mode\b|\bdo anything now\b|"
+    r"\b(?:instructions?|prompts?|rules|directions|guidelines|directives|constraints|context)\b", re.IGNORECASE)
+_PERSONA = re.compile(r"\byou are now\b[^.\n]{0,40}?\b(?:dan|jailbroken|unrestricted|unfiltered|uncensored|"
+                      r"in developer mode|free from)\b|\b(?:developer|god|dan|jailbreak) mode\b|\bdo anything now\b",
+                      re.IGNORECASE)
+_EXTRACTION = re.compile(
     r"\b(?:reveal|print|show|display|repeat|output|leak|tell me|give me|what (?:is|are))\b[^.\n]{0,20}?\b"
     r"(?:your|the)\s+(?:full |entire |complete |original |hidden |secret )?(?:system prompt|system message|"
-    r"initial instructions|hidden instructions|instructions above|developer message)|"
-    r"<\|im_start\|>\s*system|\[/?INST\]|<\s*/?\s*system\s*>|^#{2,}\s*(?:system|new instructions?)\s*:?|"
-    r"\bnew (?:system )?instructions?\s*:|\bsystem override\b",
-    re.IGNORECASE | re.MULTILINE,
-)
-_WEAK = re.compile(
-    r"\b(?:pretend|act as if|imagine) (?:you(?: are|'re)?|to be)\b[^.\n]{0,60}?\b(?:no|without|free of|any) "
-    r"(?:restrictions|rules|filters|limits|guidelines|censorship)\b|"
-    r"\b(?:send|forward|post|upload|exfiltrate|email)\b[^.\n]{0,40}?\b(?:conversation|chat history|user data|"
-    r"credentials|api keys?|password|secrets?)\b[^.\n]{0,30}?\b(?:to|at)\b",
-    re.IGNORECASE,
-)
+    r"initial instructions|hidden instructions|instructions above|developer message)", re.IGNORECASE)
+_DELIMITER = re.compile(r"<\|im_start\|>\s*system|\[/?INST\]|<\s*/?\s*system\s*>|#{2,}\s*(?:system|new instructions?)"
+                        r"\s*:?|\bnew (?:system )?instructions?\s*:|\bsystem override\b", re.IGNORECASE)
+_PRETEND = re.compile(r"\b(?:pretend|act as if|imagine) (?:you(?: are|'re)?|to be)\b[^.\n]{0,60}?\b(?:no|without|"
+                      r"free of|any) (?:restrictions|rules|filters|limits|guidelines|censorship)\b", re.IGNORECASE)
+_EXFILTRATION = re.compile(r"\b(?:send|forward|post|upload|exfiltrate|email)\b[^.\n]{0,40}?\b(?:conversation|"
+                           r"chat history|user data|credentials|api keys?|password|secrets?)\b[^.\n]{0,30}?\b(?:to|at)\b",
+                           re.IGNORECASE)
 _ADDRESSED_TO_MODEL = re.compile(
     r"\b(?:(?:dear |attention[:,]? )?(?:ai|assistant|chatbot|language model|llm|gpt|claude)s?\b[,:]?\s+"
     r"(?:please\s+)?(?:ignore|disregard|you must|must now|should now|do not tell|don't tell|instead)|"
     r"if you are an? (?:ai|assistant|language model|llm)\b|instructions? (?:to|for) (?:the )?(?:ai|assistant|model)\b)",
-    re.IGNORECASE,
-)
+    re.IGNORECASE)
 _HIDDEN = re.compile("[\u200b-\u200f\u2060-\u2064\U000e0000-\U000e007f]")
 _HTML_COMMENT = re.compile(r"<!--(.{0,500}?)-->", re.DOTALL)
 
 
-# Every pattern above needs one of these combinations of words; checking them first (plain substring
-# tests) keeps the regexes off the long documents that hold none of them, which is nearly all of them.
-_PHRASES = ("system prompt", "system message", "instructions above", "hidden instructions", "initial instructions",
-            "developer message", "new instructions", "system instructions", "system override", "you are now",
-            " mode", "do anything now", "im_start", "[inst]", "[/inst]", "<system", "</system", "# system",
-            "if you are a", "<!--")
-_GROUPS = (
-    (("ignore", "disregard", "forget", "override", "bypass", "skip"),
-     ("instruction", "prompt", "rule", "direction", "guideline", "directive", "constraint", "context")),
-    (("assistant", "chatbot", "language model", "llm", "gpt", "claude", " ai ", " ai,", " ai:", "an ai", "ais "),
-     ("ignore", "disregard", "you must", "must now", "should now", "do not tell", "don't tell", "instead",
-      "instruction")),
-    (("pretend", "act as if", "imagine"), ("restriction", "rules", "filter", "limit", "guideline", "censor")),
-    (("send", "forward", "post", "upload", "exfiltrat", "email"),
-     ("conversation", "chat history", "user data", "credential", "api key", "password", "secret")),
+@dataclass(frozen=True)
+class _Rule:
+    """A pattern, and the lower-case words where a match must start (or, with ``lookback``, end).
+
+    Only the neighbourhood of each trigger occurrence is searched: documents are long and almost
+    never contain a trigger, so this costs a few substring searches per document instead of a
+    regex pass over every character.
+    """
+
+    label: str
+    strength: str
+    triggers: tuple[str, ...]
+    pattern: re.Pattern[str]
+    lookback: int = 0
+    indirect_only: bool = False
+
+
+_RULES = (
+    _Rule("instruction override", "strong", ("ignore", "disregard", "forget", "override", "bypass", "skip"),
+          _OVERRIDE),
+    _Rule("persona switch", "strong", ("you are now", " mode", "do anything now"), _PERSONA, lookback=12),
+    _Rule("prompt extraction", "strong", ("system prompt", "system message", "initial instructions",
+                                          "hidden instructions", "instructions above", "developer message"),
+          _EXTRACTION, lookback=60),
+    _Rule("fake role delimiter", "strong", ("im_start", "[inst]", "[/inst]", "system>", "# system",
+                                            "# new instruction", "new instructions", "new system instruction",
+                                            "system override"), _DELIMITER, lookback=12),
+    _Rule("text addressed to the model", "strong", ("assistant", "chatbot", "language model", "llm", "gpt", "claude",
+                                                    "ai ", "ai,", "ai:", "ais ", "if you are a", "instruction"),
+          _ADDRESSED_TO_MODEL, lookback=24, indirect_only=True),
+    _Rule("role-play request", "weak", ("pretend", "act as if", "imagine"), _PRETEND),
+    _Rule("exfiltration request", "weak", ("send", "forward", "post", "upload", "exfiltrat", "email"), _EXFILTRATION),
 )
+_WINDOW = 240
 
 
-def _may_inject(text: str) -> bool:
+def _find(text: str, lowered: str, rule: _Rule) -> tuple[int, int] | None:
+    for trigger in rule.triggers:
+        at = lowered.find(trigger)
+        while at != -1:
+            begin = max(0, at - rule.lookback)
+            match = rule.pattern.search(text, begin, at + len(trigger) + _WINDOW)
+            if match:
+                return match.start(), match.end()
+            at = lowered.find(trigger, at + 1)
+    return None
+
+
+def scan(text: str, *, indirect: bool = False) -> tuple[str, tuple[int, int] | None, str] | None:
+    """(strength, (start, end) of the passage, label) of the strongest injection signal in ``text``, or ``None``."""
     lowered = text.lower()
-    if any(p in lowered for p in _PHRASES):
-        return True
-    if any(any(a in lowered for a in first) and any(b in lowered for b in second) for first, second in _GROUPS):
-        return True
-    return bool(_HIDDEN.search(text))
-
-
-def scan(text: str, *, indirect: bool = False) -> tuple[str, re.Match[str] | None, str] | None:
-    """(strength, match, label) of the strongest injection signal in ``text``, or ``None``."""
-    if not _may_inject(text):
-        return None
-    match = _STRONG.search(text)
-    if match:
-        return "strong", match, "instruction override"
-    if indirect:
-        match = _ADDRESSED_TO_MODEL.search(text)
-        if match:
-            return "strong", match, "text addressed to the model"
+    weak = None
+    for rule in _RULES:
+        if rule.indirect_only and not indirect:
+            continue
+        span = _find(text, lowered, rule)
+        if span is not None:
+            if rule.strength == "strong":
+                return "strong", span, rule.label
+            weak = weak or ("weak", span, rule.label)
+    if indirect and "<!--" in text:
         for comment in _HTML_COMMENT.finditer(text):
-            if _STRONG.search(comment.group(1)) or re.search(r"\b(?:ai|assistant|instruction)", comment.group(1), re.I):
-                return "strong", comment, "instructions hidden in an HTML comment"
+            body = comment.group(1)
+            if _find(body, body.lower(), _RULES[0]) or re.search(r"\b(?:ai|assistant|instruction)", body, re.I):
+                return "strong", (comment.start(), comment.end()), "instructions hidden in an HTML comment"
+    if indirect:
         hidden = _HIDDEN.findall(text)
         if len(hidden) >= 3:
-            return "weak", _HIDDEN.search(text), f"{len(hidden)} invisible characters"
-    match = _WEAK.search(text)
-    if match:
-        return "weak", match, "role-play or exfiltration request"
-    return None
+            first = _HIDDEN.search(text)
+            return "weak", (first.start(), first.end()), f"{len(hidden)} invisible characters"
+    return weak
 
 
 def check_direct_injection(view: ItemView) -> CheckResult:
     hit = scan(view.input)
     if hit is None:
         return []
-    strength, match, label = hit
-    start, end = (match.start(), match.end()) if match else (None, None)
+    strength, (start, end), label = hit
     return [finding("prompt_injection", "fail" if strength == "strong" else "unsure",
                     0.85 if strength == "strong" else 0.5,
                     f"The user input tries to steer the model off its instructions ({label}).",
@@ -113,15 +133,13 @@ def check_indirect_injection(view: ItemView) -> CheckResult:
     for i, text in enumerate(view.context):
         hit = scan(text, indirect=True)
         if hit:
-            strength, match, label = hit
-            span = (match.start(), match.end()) if match else (None, None)
-            places.append((strength, view.in_context(i, *span, note=label), label))
+            strength, (start, end), label = hit
+            places.append((strength, view.in_context(i, start, end, note=label), label))
     for i, text in view.executed_outputs:
         hit = scan(text, indirect=True)
         if hit:
-            strength, match, label = hit
-            quote = text[match.start():match.end()] if match else text
-            places.append((strength, view.in_tool(i, "tool_output", text=quote, note=label), label))
+            strength, (start, end), label = hit
+            places.append((strength, view.in_tool(i, "tool_output", text=text[start:end], note=label), label))
     if not places:
         return [] if (view.context or view.executed_outputs) else None
     strong = [p for p in places if p[0] == "strong"]

@@ -6,7 +6,7 @@ import re
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.models import Finding
-from analyzer.fa.text import content_terms, match_key
+from analyzer.fa.text import content_terms
 
 RAG_KINDS = ("rag", "agentic_rag")
 ABSTENTION = re.compile(
@@ -16,6 +16,9 @@ ABSTENTION = re.compile(
     r"information)|not enough information|insufficient information)\b",
     re.IGNORECASE,
 )
+# Every ABSTENTION match contains one of these (a substring test is far cheaper than the regex).
+_ABSTENTION_HINTS = ("answer", "contain", "mention", "provide", "include", "say", "specif", "cover", "information",
+                     "know", "enough")
 _SEARCH_TOOL = re.compile(r"search|retriev|lookup|look_up|query|find|knowledge|docs?\b|documents?|rag", re.IGNORECASE)
 _NO_RESULTS = re.compile(r"^\s*(?:\[\s*\]|\{\s*\}|null|none|no (?:results?|documents?|matches|hits)(?: found)?\b.*|"
                          r"0 results?\b.*|nothing found\b.*)\s*$", re.IGNORECASE | re.DOTALL)
@@ -80,7 +83,8 @@ def check_context_use(view: ItemView) -> CheckResult:
     if not any(c.strip() for c in view.context) or not view.output.strip():
         return None
     coverage = max(question_coverage(view) or [0.0])
-    abstained = ABSTENTION.search(view.output)
+    lowered = view.output.lower()
+    abstained = ABSTENTION.search(view.output) if any(h in lowered for h in _ABSTENTION_HINTS) else None
     if abstained:
         if coverage < 0.3:
             return [finding("missing_context", "fail", 0.6,
@@ -111,7 +115,7 @@ def check_redundant_context(view: ItemView) -> CheckResult:
     seen: dict[str, int] = {}
     duplicates = []
     for i, text in enumerate(view.context):
-        key = match_key(text)
+        key = " ".join(text.lower().split())  # case- and whitespace-insensitive; cheap on long passages
         if not key:
             continue
         if key in seen:
