@@ -6,7 +6,7 @@ import argparse
 import os
 
 
-def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
+def register(cli) -> None:
     parser = cli.command("serve", "receive OTLP traces and serve the Failure Analysis API over HTTP")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine)")
     parser.add_argument("--port", type=int, default=4318, help="port (default 4318, the OTLP/HTTP port)")

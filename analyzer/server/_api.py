@@ -18,7 +18,13 @@ from analyzer.runs import FAResult, RunFailedError, RunStatus
 from analyzer.server._endpoints import Endpoint, Reply
 from analyzer.server._params import Param, paging_params, period_param, project_param
 from analyzer.server._runs import RunPool
-from analyzer.server._schemas import Count, ImportSummary, PlaygroundRequest, RunAccepted, RunRequest
+from analyzer.server._schemas import (
+    Count,
+    ImportSummary,
+    PlaygroundRequest,
+    RunAccepted,
+    RunRequest,
+)
 
 API = "/api/v1"
 _MAX_TRACE_WAIT_S = 60.0

@@ -16,8 +16,8 @@ import dataclasses
 import logging
 import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +72,7 @@ class ServerConfig:
 class _EmbeddedClient(ValiqorClient):
     """The server's own client: always embedded, whatever VALIQOR_BASE_URL says."""
 
-    def __init__(self, config: ClientConfig) -> None:  # noqa: D107 - skips the mode switch on purpose
+    def __init__(self, config: ClientConfig) -> None:
         self.config = dataclasses.replace(config, base_url=None, api_key=None)
         self._clock = time.time
         self._remote = None

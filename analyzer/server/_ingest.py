@@ -110,7 +110,9 @@ def _export_response(batch: DecodedBatch, media_type: str) -> Response:
         payload = ({"partialSuccess": {"rejectedSpans": str(batch.rejected), "errorMessage": batch.error_message}}
                    if batch.rejected else {})
         return Response(json.dumps(payload), media_type="application/json")
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceResponse,
+    )
 
     response = ExportTraceServiceResponse()
     if batch.rejected:

@@ -10,8 +10,15 @@ from analyzer.fa.models import FailureTag
 from analyzer.models import FAItem
 from analyzer.runs import FAResult, RunInfo, RunInput, RunStatus
 from analyzer.server._endpoints import Endpoint
-from analyzer.server._schemas import (Count, ErrorBody, Health, ImportSummary, PlaygroundRequest, RunAccepted,
-                                      RunRequest)
+from analyzer.server._schemas import (
+    Count,
+    ErrorBody,
+    Health,
+    ImportSummary,
+    PlaygroundRequest,
+    RunAccepted,
+    RunRequest,
+)
 from valiqor_trace.store import SpanRecord, TraceSummary
 
 _RESPONSE_MODELS = (FAResult, RunStatus, RunInfo, RunInput, FailureTag, TraceSummary, SpanRecord, FAItem,

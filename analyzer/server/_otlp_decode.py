@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from analyzer.sources._otlp import RecordError, parse_otlp
 from analyzer.server._otlp_proto import request_document
+from analyzer.sources._otlp import RecordError, parse_otlp
 from valiqor_trace.store import SpanRecord, record_row
 
 MAX_VALUE_DEPTH = 32  # attribute values nested deeper than this are refused (protobuf stops near there too)
@@ -96,7 +96,9 @@ def decode_request(body: bytes, media_type: str) -> DecodedBatch:
 
 def _protobuf_document(body: bytes) -> dict[str, Any]:
     from google.protobuf.message import DecodeError
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
 
     try:
         request = ExportTraceServiceRequest.FromString(body)

@@ -6,6 +6,7 @@ document says cannot drift apart.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +47,7 @@ class Param:
                 value = self.type(raw)
         except ValueError:
             raise ValidationError(f"parameter {self.name!r} must be {self._kind()}, got {raw[:60]!r}") from None
-        if isinstance(value, float) and value != value:  # NaN passes every comparison
+        if isinstance(value, float) and math.isnan(value):  # NaN passes every comparison
             raise ValidationError(f"parameter {self.name!r} must be a number, got {raw[:60]!r}")
         if self.minimum is not None and value < self.minimum or self.maximum is not None and value > self.maximum:
             raise ValidationError(f"parameter {self.name!r} must be between {self.minimum} and {self.maximum}, "

@@ -121,7 +121,7 @@ class SpanWriter:
         rows = group[0][0] if len(group) == 1 else [row for batch, _ in group for row in batch]
         try:
             self.store.write_rows(rows)  # one transaction: all of these batches, or none of them
-        except Exception as exc:  # disk full, locked past the busy timeout...: fail these batches, keep serving
+        except Exception as exc:  # noqa: BLE001 - disk full, locked past the busy timeout...: fail these, keep serving
             logger.warning("could not store %d span batch(es) (%d spans): %s", len(group), len(rows), exc)
             for _, future in group:
                 future.set_exception(exc)

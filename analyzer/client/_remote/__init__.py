@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from analyzer.client._remote._failure_analysis import RemoteFailureAnalysisAPI, RemoteRunHandle
+from analyzer.client._remote._failure_analysis import (
+           RemoteFailureAnalysisAPI,
+           RemoteRunHandle,
+)
 from analyzer.client._remote._http import RemoteSession, ServerUnavailableError
 from analyzer.client._remote._traces import RemoteTracesAPI
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("starlette")
-import uvicorn  # noqa: E402
-from starlette.testclient import TestClient  # noqa: E402
+import uvicorn
+from starlette.testclient import TestClient
 
-from analyzer.client import ValiqorClient  # noqa: E402
-from analyzer.server import ServerConfig, create_app  # noqa: E402
+from analyzer.client import ValiqorClient
+from analyzer.server import ServerConfig, create_app
 
 KEY = "test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -49,13 +49,13 @@ def app(server_config: ServerConfig) -> Iterator:
 
 
 @pytest.fixture
-def http(app) -> TestClient:  # noqa: ANN001
+def http(app) -> TestClient:
     """The app in-process, with the key."""
     return TestClient(app, headers=AUTH)
 
 
 @pytest.fixture
-def remote(app) -> Iterator[ValiqorClient]:  # noqa: ANN001
+def remote(app) -> Iterator[ValiqorClient]:
     """A remote-mode client talking to the in-process app."""
     client = ValiqorClient(base_url="http://testserver", api_key=KEY, http_client=TestClient(app))
     yield client
@@ -73,7 +73,7 @@ def embedded(tmp_path: Path) -> Iterator[ValiqorClient]:
 class LiveServer:
     """The app served by uvicorn on 127.0.0.1 (a free port) in a thread."""
 
-    def __init__(self, application) -> None:  # noqa: ANN001
+    def __init__(self, application) -> None:
         self.app = application
         self.socket = socket.socket()
         self.socket.bind(("127.0.0.1", 0))
@@ -82,7 +82,7 @@ class LiveServer:
         self.server = uvicorn.Server(uvicorn.Config(application, log_level="warning", lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
 
-    def __enter__(self) -> LiveServer:
+    def __enter__(self) -> LiveServer:  # noqa: PYI034 - Self needs Python 3.11
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
@@ -97,12 +97,12 @@ class LiveServer:
 
 
 @pytest.fixture
-def live(app) -> Iterator[LiveServer]:  # noqa: ANN001
+def live(app) -> Iterator[LiveServer]:
     with LiveServer(app) as server:
         yield server
 
 
-def result_identity_free(result) -> dict:  # noqa: ANN001
+def result_identity_free(result) -> dict:
     """A result without what differs between two runs of the same input (ids, times)."""
     data = result.model_dump(mode="json", exclude={"run_id", "created_at", "duration_ms", "eval_run_id",
                                                    "security_batch_id"})

@@ -21,14 +21,14 @@ from tests.analyzer.server.conftest import AUTH, DATASET, KEY
 _SAMPLE_PATH_VALUES = {"run_id": "run_x", "trace_id": "0af7651916cd43dd8448eb211c80319c", "bucket_id": "retrieval"}
 
 
-def _operations(app) -> list[tuple[str, str]]:  # noqa: ANN001
+def _operations(app) -> list[tuple[str, str]]:
     document = openapi_of(app)
     operations = [(method.upper(), path.format(**_SAMPLE_PATH_VALUES))
                   for path, methods in document["paths"].items() for method in methods]
     return [*operations, ("GET", "/openapi.json")]
 
 
-def test_every_endpoint_but_health_needs_the_key(app) -> None:  # noqa: ANN001
+def test_every_endpoint_but_health_needs_the_key(app) -> None:
     client = TestClient(app)
     operations = _operations(app)
     assert len(operations) >= 22
@@ -54,7 +54,7 @@ def test_without_keys_the_server_is_open(tmp_path: Path) -> None:
         app.state.server.close()
 
 
-def test_the_openapi_document_lists_exactly_the_routes(app, http) -> None:  # noqa: ANN001
+def test_the_openapi_document_lists_exactly_the_routes(app, http) -> None:
     served = http.get("/openapi.json").json()
     assert served == openapi_of(app) and served["openapi"].startswith("3.1")
     documented = {(path, method.upper()) for path, methods in served["paths"].items() for method in methods}
@@ -102,13 +102,13 @@ def test_runs_left_in_flight_are_failed_when_the_server_restarts(tmp_path: Path)
         app.state.server.close()
 
 
-def test_stopping_the_server_fails_runs_still_in_flight(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_stopping_the_server_fails_runs_still_in_flight(tmp_path: Path, monkeypatch) -> None:
     import analyzer.runs._executor as executor
 
     release = threading.Event()
     real = executor.analyze_item
 
-    def slow(*args, **kwargs):  # noqa: ANN002, ANN003
+    def slow(*args, **kwargs):
         release.wait(5)
         return real(*args, **kwargs)
 

@@ -30,7 +30,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server_process(tmp_path: Path):  # noqa: ANN201
+def server_process(tmp_path: Path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VALIQOR_", "OTEL_"))}
     env["PYTHONPATH"] = str(REPO_ROOT)

@@ -10,10 +10,13 @@ import httpx
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceResponse,
+)
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from tests.analyzer.server.conftest import AUTH, LiveServer
 
 PROTOBUF = {"content-type": "application/x-protobuf"}
@@ -36,11 +39,11 @@ def _finished_spans(count: int = 3, *, traces: int = 1) -> list:
     return exporter.get_finished_spans()
 
 
-def _stored(app) -> int:  # noqa: ANN001
+def _stored(app) -> int:
     return app.state.server.client.trace_store.count_spans()
 
 
-def test_real_otlp_exporter_with_gzip_stores_every_span(app, live: LiveServer) -> None:  # noqa: ANN001
+def test_real_otlp_exporter_with_gzip_stores_every_span(app, live: LiveServer) -> None:
     spans = _finished_spans(4)
     exporter = OTLPSpanExporter(endpoint=f"{live.url}/v1/traces", headers=AUTH, compression=Compression.Gzip)
     assert exporter.export(spans) is SpanExportResult.SUCCESS
@@ -56,7 +59,7 @@ def test_real_otlp_exporter_with_gzip_stores_every_span(app, live: LiveServer) -
     assert app.state.server.client.traces.list()[0].project_name == "ingest"
 
 
-def test_protobuf_response_is_a_standard_export_response(app, http) -> None:  # noqa: ANN001
+def test_protobuf_response_is_a_standard_export_response(app, http) -> None:
     body = encode_spans(_finished_spans(2)).SerializeToString()
     response = http.post("/v1/traces", content=body, headers=PROTOBUF)
     assert response.status_code == 200 and response.headers["content-type"] == "application/x-protobuf"
@@ -77,7 +80,7 @@ def _json_request(*spans: dict) -> dict:
                                "scopeSpans": [{"scope": {"name": "s"}, "spans": list(spans)}]}]}
 
 
-def test_otlp_json_with_a_bad_span_is_a_partial_success(app, http) -> None:  # noqa: ANN001
+def test_otlp_json_with_a_bad_span_is_a_partial_success(app, http) -> None:
     request = _json_request(_json_span("eee19b7ec3c1b174"), _json_span("eee19b7ec3c1b175", traceId="xyz"),
                             _json_span("eee19b7ec3c1b176"))
     response = http.post("/v1/traces", json=request)
@@ -88,7 +91,7 @@ def test_otlp_json_with_a_bad_span_is_a_partial_success(app, http) -> None:  # n
     assert _stored(app) == 2
 
 
-def test_a_span_nested_too_deep_is_refused_alone(app, http) -> None:  # noqa: ANN001
+def test_a_span_nested_too_deep_is_refused_alone(app, http) -> None:
     deep: dict = {"stringValue": "leaf"}
     for _ in range(40):
         deep = {"kvlistValue": {"values": [{"key": "k", "value": deep}]}}
@@ -124,7 +127,7 @@ def _deep_protobuf_request(levels: int) -> bytes:
     return _field(1, _field(2, _field(2, span)))
 
 
-def test_malformed_requests_get_4xx_and_store_nothing(app, http) -> None:  # noqa: ANN001
+def test_malformed_requests_get_4xx_and_store_nothing(app, http) -> None:
     good = encode_spans(_finished_spans(3)).SerializeToString()
     deep_json = ("[" * 100_000 + "]" * 100_000).encode()
     deep_attribute: dict = {"stringValue": "x"}
@@ -155,7 +158,7 @@ def test_malformed_requests_get_4xx_and_store_nothing(app, http) -> None:  # noq
     assert _stored(app) == 0
 
 
-def test_bodies_over_the_limit_get_413_and_store_nothing(app, http, live: LiveServer) -> None:  # noqa: ANN001
+def test_bodies_over_the_limit_get_413_and_store_nothing(app, http, live: LiveServer) -> None:
     big = b"\x00" * (50 * 1024 * 1024)
     response = http.post("/v1/traces", content=big, headers=PROTOBUF)
     assert response.status_code == 413 and b"limit" in response.content
@@ -176,22 +179,22 @@ def test_bodies_over_the_limit_get_413_and_store_nothing(app, http, live: LiveSe
 class _HeldStore:
     """A real SpanStore whose writes wait until released (or fail), to see back-pressure."""
 
-    def __init__(self, store, *, fail: bool = False) -> None:  # noqa: ANN001
+    def __init__(self, store, *, fail: bool = False) -> None:
         self.store = store
         self.release = threading.Event()
         self.fail = fail
 
-    def __getattr__(self, name: str):  # noqa: ANN204 - checkpoint() and the rest: the real store's
+    def __getattr__(self, name: str):
         return getattr(self.store, name)
 
-    def write_rows(self, rows) -> int:  # noqa: ANN001
+    def write_rows(self, rows) -> int:
         self.release.wait(10)
         if self.fail:
             raise OSError("disk full")
         return self.store.write_rows(rows)
 
 
-def test_full_queue_answers_503_with_retry_after_and_recovers(tmp_path) -> None:  # noqa: ANN001
+def test_full_queue_answers_503_with_retry_after_and_recovers(tmp_path) -> None:
     from analyzer.server import ServerConfig, create_app
 
     app = create_app(ServerConfig(data_dir=str(tmp_path / "s"), max_queued_spans=600))
@@ -217,7 +220,7 @@ def test_full_queue_answers_503_with_retry_after_and_recovers(tmp_path) -> None:
         app.state.server.close()
 
 
-def test_a_batch_the_store_cannot_take_is_503_and_not_half_written(tmp_path) -> None:  # noqa: ANN001
+def test_a_batch_the_store_cannot_take_is_503_and_not_half_written(tmp_path) -> None:
     from analyzer.server import ServerConfig, create_app
 
     app = create_app(ServerConfig(data_dir=str(tmp_path / "s")))
@@ -238,7 +241,7 @@ def test_a_batch_the_store_cannot_take_is_503_and_not_half_written(tmp_path) -> 
         app.state.server.close()
 
 
-def test_decode_processes_give_the_same_answers(tmp_path) -> None:  # noqa: ANN001
+def test_decode_processes_give_the_same_answers(tmp_path) -> None:
     from starlette.testclient import TestClient
 
     from analyzer.server import ServerConfig, create_app

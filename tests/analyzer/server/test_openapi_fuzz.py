@@ -7,23 +7,23 @@ import tempfile
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from schemathesis.checks import (  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
 )
 
-from analyzer.server import ServerConfig, create_app  # noqa: E402
-from analyzer.server._app import openapi_of  # noqa: E402
-from tests.analyzer.server.conftest import AUTH, DATASET, KEY  # noqa: E402
+from analyzer.server import ServerConfig, create_app
+from analyzer.server._app import openapi_of
+from tests.analyzer.server.conftest import AUTH, DATASET, KEY
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def fuzz_app(tmp_path_factory: pytest.TempPathFactory):
     # schemathesis runs the app's lifespan around each call: keep the stores open across calls
     app = create_app(ServerConfig(data_dir=str(tmp_path_factory.mktemp("fuzz")), api_keys=(KEY,),
                                   trace_timeout_s=0.0), close_on_shutdown=False)
@@ -48,11 +48,11 @@ def _operations() -> list:
 
 # schemathesis' own pytest plugin does not run under pytest 9, so drive Hypothesis with its strategies.
 @pytest.mark.parametrize("operation", _operations(), ids=lambda operation: operation.label)
-def test_api_answers_as_documented(operation, fuzz_app) -> None:  # noqa: ANN001
+def test_api_answers_as_documented(operation, fuzz_app) -> None:
     @settings(max_examples=25, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy())
-    def check(case) -> None:  # noqa: ANN001
+    def check(case) -> None:
         case.call_and_validate(app=fuzz_app, headers=AUTH, checks=CHECKS)
 
     check()

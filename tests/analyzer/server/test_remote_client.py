@@ -10,7 +10,13 @@ from starlette.testclient import TestClient
 
 from analyzer.client import ValiqorClient
 from analyzer.datasets import DatasetError
-from analyzer.errors import AuthenticationError, ImportFormatError, NotFoundError, RateLimitError, ValidationError
+from analyzer.errors import (
+    AuthenticationError,
+    ImportFormatError,
+    NotFoundError,
+    RateLimitError,
+    ValidationError,
+)
 from analyzer.fa.models import Thresholds
 from analyzer.runs import RunFailedError
 from tests.analyzer.server.conftest import DATASET, KEY, result_identity_free
@@ -58,7 +64,7 @@ def test_async_run_reports_progress_and_cancels(remote: ValiqorClient) -> None:
     assert handle.cancel().status == "completed"  # cancelling a finished run changes nothing
 
 
-def test_a_slow_run_answers_202_then_polls(app, http, remote: ValiqorClient, monkeypatch) -> None:  # noqa: ANN001
+def test_a_slow_run_answers_202_then_polls(app, http, remote: ValiqorClient, monkeypatch) -> None:
     import analyzer.client._remote._failure_analysis as remote_fa
 
     response = http.post("/api/v1/fa/runs", json={"dataset": DATASET, "wait_s": 0})
@@ -91,7 +97,7 @@ def test_trace_methods_equal_embedded(remote: ValiqorClient, embedded: ValiqorCl
     assert result_identity_free(there_run) == result_identity_free(here_run) and there_run.trace_id == trace_id
 
 
-def _raised(call) -> BaseException:  # noqa: ANN001
+def _raised(call) -> BaseException:
     with pytest.raises(Exception) as info:
         call()
     return info.value
@@ -112,7 +118,8 @@ def test_errors_have_the_same_type_message_and_attributes(remote: ValiqorClient,
         lambda c: c.traces.reconstruct("abc"),
     ]
     for call in calls:
-        there, here = _raised(lambda: call(remote)), _raised(lambda: call(embedded))
+        there = _raised(lambda call=call: call(remote))
+        here = _raised(lambda call=call: call(embedded))
         assert type(there) is type(here), (there, here)
         assert str(there) == str(here).replace(str(embedded.config.home), str(remote.config.home))
         assert getattr(there, "problems", None) == getattr(here, "problems", None)
@@ -133,10 +140,10 @@ def test_playground_limit_is_a_rate_limit_error_with_retry_after(remote: Valiqor
     assert "2 calls a minute" in str(error)
 
 
-def test_a_failed_run_raises_run_failed(app, remote: ValiqorClient, monkeypatch) -> None:  # noqa: ANN001
+def test_a_failed_run_raises_run_failed(app, remote: ValiqorClient, monkeypatch) -> None:
     import analyzer.runs._executor as executor
 
-    def broken(*args, **kwargs):  # noqa: ANN002, ANN003
+    def broken(*args, **kwargs):
         raise RuntimeError("detector exploded")
 
     monkeypatch.setattr(executor, "analyze_item", broken)
@@ -147,7 +154,7 @@ def test_a_failed_run_raises_run_failed(app, remote: ValiqorClient, monkeypatch)
     assert remote.failure_analysis.get_status(handle.run_id).status == "failed"
 
 
-def test_wrong_key_and_no_key_are_authentication_errors(app) -> None:  # noqa: ANN001
+def test_wrong_key_and_no_key_are_authentication_errors(app) -> None:
     for key in (None, "wrong-key"):
         client = ValiqorClient(base_url="http://testserver", api_key=key, http_client=TestClient(app))
         error = _raised(client.failure_analysis.get_taxonomy)
@@ -156,7 +163,7 @@ def test_wrong_key_and_no_key_are_authentication_errors(app) -> None:  # noqa: A
     assert json.loads(TestClient(app).get("/health").content)["status"] == "ok"
 
 
-def test_base_url_from_the_environment_switches_to_remote(app, monkeypatch) -> None:  # noqa: ANN001
+def test_base_url_from_the_environment_switches_to_remote(app, monkeypatch) -> None:
     monkeypatch.setenv("VALIQOR_BASE_URL", "http://testserver")
     monkeypatch.setenv("VALIQOR_API_KEY", KEY)
     client = ValiqorClient(http_client=TestClient(app))
