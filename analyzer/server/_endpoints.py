@@ -24,7 +24,7 @@ from analyzer.server._errors import error_body, error_status
 from analyzer.server._params import Param
 
 logger = logging.getLogger("valiqor_trace.server")
-_MAX_JSON_BODY = 32 * 1024 * 1024
+_MAX_BODY = 64 * 1024 * 1024
 
 
 @dataclass
@@ -66,9 +66,9 @@ def _asgi_handler(endpoint: Endpoint, state: Any) -> Callable[[Request], Any]:
             kwargs = {p.name: p.parse(request.path_params.get(p.name) if p.where == "path"
                                       else request.query_params.get(p.name)) for p in endpoint.params}
             if endpoint.body == "bytes":
-                kwargs["body"] = await request.body()
+                kwargs["body"] = await _read_body(request)
             elif endpoint.body is not None:
-                kwargs["body"] = _validated_body(endpoint.body, await request.body())
+                kwargs["body"] = _validated_body(endpoint.body, await _read_body(request))
             result = await run_in_threadpool(endpoint.handler, state, **kwargs)
             reply = result if isinstance(result, Reply) else Reply(result)
             return json_response(reply.payload, reply.status, reply.headers)
@@ -78,9 +78,19 @@ def _asgi_handler(endpoint: Endpoint, state: Any) -> Callable[[Request], Any]:
     return handle
 
 
+async def _read_body(request: Request) -> bytes:
+    """The body, refused as soon as it passes the limit (never buffered whole when too large)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > _MAX_BODY:
+            raise ValidationError(f"the request body exceeds {_MAX_BODY // 2**20} MiB; send less (split the "
+                                  "dataset into several runs, or the trace file into several files)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _validated_body(model: type[pydantic.BaseModel], raw: bytes) -> pydantic.BaseModel:
-    if len(raw) > _MAX_JSON_BODY:
-        raise ValidationError(f"request body is {len(raw)} bytes; the limit is {_MAX_JSON_BODY}")
     try:
         return model.model_validate_json(raw or b"{}")
     except pydantic.ValidationError as exc:
