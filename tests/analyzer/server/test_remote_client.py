@@ -171,7 +171,7 @@ def test_base_url_from_the_environment_switches_to_remote(app, monkeypatch) -> N
     assert client.failure_analysis.run(dataset=DATASET[:1]).summary.total_items == 1
 
 
-def test_oversized_uploads_are_refused_without_storing(http, app) -> None:  # noqa: ANN001
+def test_oversized_uploads_are_refused_without_storing(http, app) -> None:
     response = http.post("/api/v1/traces/import?filename=big.jsonl", content=b"{" * (65 * 1024 * 1024))
     assert response.status_code == 400 and "exceeds 64 MiB" in response.json()["error"]["message"]
     assert app.state.server.client.trace_store.count_spans() == 0
