@@ -158,3 +158,48 @@ def test_with_content_capture_off_only_span_level_failures_are_analyzed(tmp_path
                        app.trace_ids["tool_error"][0]: "tool_error"}
     assert sorted(alert.failure_type for alert in alerts) == ["tool_error", "truncated_output"]
     store.close()
+
+
+class ScriptedJudge:
+    """A judge that finds the answer incomplete (an ``llm_judge`` subcategory) and records whether it was traced."""
+
+    available = True
+    unavailable_reason = ""
+
+    def __init__(self) -> None:
+        self.suppressed: list[bool] = []
+
+    def evaluate(self, request: Any) -> Any:
+        from analyzer.fa.judge import JudgeResult
+        from analyzer.fa.models import Finding
+        from valiqor_trace._suppress import is_instrumentation_suppressed
+
+        self.suppressed.append(is_instrumentation_suppressed())
+        wanted = {s["id"] for s in request.subcategories}
+        findings = [Finding(subcategory_id="incomplete_answer", decision="fail", confidence=0.9,
+                            rationale="the answer stops mid-sentence", detector="scripted_judge")]
+        return JudgeResult(findings=[f for f in findings if f.subcategory_id in wanted], tokens_used=42)
+
+
+def test_judge_true_uses_the_clients_judge_untraced_and_default_monitoring_is_deterministic(
+        tmp_path: Path, app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    from analyzer.client import ValiqorClient
+
+    judge = ScriptedJudge()
+    monkeypatch.setattr(ValiqorClient, "_judge", lambda self, key: judge)
+    handle = start(tmp_path, judge=True)
+    app.ask("truncated")
+    assert handle.monitor.force_flush(60_000)
+    handle.shutdown()
+    store = RunStore(tmp_path / "home" / "runs.db")
+    (run,) = store.list_runs(project_name="shop", limit=10, offset=0)
+    result = store.get_result(run.run_id)
+    judged = [t for t in result.failures() if t.subcategory_id == "incomplete_answer"]
+    assert judged and judged[0].detector_type_used == "llm_judge" and result.tokens_used == 42
+    assert judge.suppressed == [True]  # the judge's own calls are never traced into the app's traces
+    store.close()
+
+    handle = start(tmp_path / "second")  # judge=False (the default): the judge is never asked
+    app.ask("truncated")
+    assert handle.monitor.force_flush(60_000)
+    assert judge.suppressed == [True]
