@@ -93,8 +93,12 @@ def _check_type(value: Any, schema: Mapping[str, Any], path: str, errors: list[s
 
 
 def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
     for name, types in _TYPES.items():
-        if isinstance(value, types) and not (name in ("number", "integer") and isinstance(value, bool)):
+        if isinstance(value, types):
             return name
     return type(value).__name__
 

@@ -16,8 +16,9 @@ from analyzer.fa.text import words
 
 _PII: dict[str, re.Pattern[str]] = {
     "email address": re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),
-    "phone number": re.compile(r"(?<![\w/.-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?)?\d{3,4}[\s.-]\d{3,4}(?:[\s.-]\d{2,4})?"
-                               r"(?![\w/.-])"),
+    # international (+CC ...) or North-American 3-3-4 shapes; bare digit groups ("1234 5678 9012") are not phones
+    "phone number": re.compile(r"(?<![\w/.+-])(?:\+\d{1,3}[\s.-]?(?:\(?\d{1,4}\)?[\s.-]?){2,4}\d{2,4}|"
+                               r"\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4})(?![\w/-]|[\s.]\d)"),
     "payment card number": re.compile(r"(?<!\d)(?:\d[ -]?){13,19}(?!\d)"),
     "US social security number": re.compile(r"(?<!\d)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)"),
     "IBAN": re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?\b"),
@@ -76,7 +77,7 @@ def _iban_ok(value: str) -> bool:
 def _valid(kind: str, value: str) -> bool:
     digits = re.sub(r"\D", "", value)
     if kind == "payment card number":
-        return 13 <= len(digits) <= 19 and _luhn(digits) and len(set(digits)) > 2
+        return 13 <= len(digits) <= 19 and _luhn(digits) and len(set(digits)) > 1
     if kind == "phone number":
         return 9 <= len(digits) <= 15 and not re.fullmatch(r"\d{4}[-.]\d{2}[-.]\d{2}", value.strip())
     if kind == "IBAN":
