@@ -4,7 +4,7 @@ Started by :class:`~analyzer.monitor._process.ProcessFA` as ``python -m analyzer
 Protocol, one JSON document per line: the first line on stdin is the setup
 (``run_store_path``, ``project_name``, ``options``); then each request line is
 ``{"spec": {...}, "items": [...]}`` and gets one answer line on stdout,
-``{"ok": true, "result": <FAResult>}`` or ``{"ok": false, "error": "..."}``. The process
+``{"ok": true, "result": <FAResult without pass tags and inputs>}`` or ``{"ok": false, "error": "..."}``. The process
 ends at end of input, so it never outlives the app.
 """
 
@@ -45,7 +45,11 @@ def analyze_request(request: dict[str, Any], options: AnalysisOptions, store: Ru
         result = launch(RunJob(run_spec, items, store), background=False).result()
     except Exception as exc:  # noqa: BLE001 - the run failed (stored as failed): tell the parent, keep serving
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    return {"ok": True, "result": result.model_dump(mode="json")}
+    # The parent only needs the verdict and what alerts (the full run is in the store): leaving out the
+    # pass tags and the inputs keeps its share of the work, JSON and validation, small.
+    brief = result.model_copy(update={"failure_tags": [t for t in result.failure_tags if t.decision != "pass"],
+                                      "inputs": []})
+    return {"ok": True, "result": brief.model_dump(mode="json")}
 
 
 def serve(stdin: TextIO, stdout: TextIO) -> None:

@@ -71,6 +71,9 @@ class _Child:
 class ProcessFA:
     """The ``fa`` collaborator of :class:`~analyzer.monitor.TraceAnalysis` that runs FA in child processes.
 
+    The child stores the full run; the result it returns carries the summary and the ``fail``/``unsure``
+    tags only (what the verdict and the alerts need), without the pass tags and the inputs.
+
     Args:
         options: the FA options (rebuilt in each child from :func:`options_spec`).
         run_store_path: the run store the children write (SQLite; several processes may share it).
