@@ -23,7 +23,15 @@ from analyzer.fa import taxonomy
 from analyzer.fa.detectors import REGISTRY, Detector, ItemView
 from analyzer.fa.judge import NO_JUDGE_REASON, Judge, JudgeRequest
 from analyzer.fa.metrics import EVAL_METRICS, compute_metrics
-from analyzer.fa.models import FEATURE_KINDS, FailureTag, Finding, ItemAnalysis, SkippedDetector, Thresholds
+from analyzer.fa.models import (
+    FEATURE_KINDS,
+    EvidenceItem,
+    FailureTag,
+    Finding,
+    ItemAnalysis,
+    SkippedDetector,
+    Thresholds,
+)
 from analyzer.fa.scoring import merge_findings, pass_tag, score
 from analyzer.fa.security import SECURITY_CATEGORIES, item_flags, resolve_categories, security_subcategories
 from analyzer.fa.summary import summarize
@@ -229,7 +237,8 @@ def analyze_item(item: FAItem, item_index: int, options: AnalysisOptions, run_id
         ran.append("llm_judge")
     if options.run_scan:
         skipped.append(SkippedDetector(detector="scan", reason=SCAN_REASON))
-    tags, decisions = _tags(kp, findings, judged, checked, item_index, run_id, item.trace_id)
+    anchor = (view.output_span_id() or view.input_span_id()) if view.is_trace else None
+    tags, decisions = _tags(kp, findings, judged, checked, item_index, run_id, item.trace_id, anchor)
     return ItemAnalysis(
         item_index=item_index,
         feature_kind=kind,
@@ -257,9 +266,17 @@ def _ask_judge(judge: Judge | None, kp: _KindPlan, item: FAItem, item_index: int
     return result.tokens_used, {sub: merge_findings(fs) for sub, fs in verdicts.items()}
 
 
+def _anchored(verdict: Finding, anchor: str | None) -> Finding:
+    """Trace mode: every fail/unsure tag points at a span; when no detector knew a finer one, the answer's."""
+    if anchor is None or any(e.span_id for e in verdict.evidence):
+        return verdict
+    pointer = EvidenceItem(source="span", span_id=anchor, note="the span of the answer (no finer location known)")
+    return verdict.model_copy(update={"evidence": [*verdict.evidence, pointer]})
+
+
 def _tags(kp: _KindPlan, findings: dict[str, list[Finding]], judged: dict[str, Finding],
-          checked: dict[str, tuple[float, str]], item_index: int, run_id: str,
-          trace_id: str | None) -> tuple[list[FailureTag], dict[str, str]]:
+          checked: dict[str, tuple[float, str]], item_index: int, run_id: str, trace_id: str | None,
+          anchor: str | None) -> tuple[list[FailureTag], dict[str, str]]:
     tags, decisions = [], {}
     emit = set(kp.emit)
     for sub in taxonomy.subcategory_ids():
@@ -282,6 +299,6 @@ def _tags(kp: _KindPlan, findings: dict[str, list[Finding]], judged: dict[str, F
             continue
         decisions[sub] = verdict.decision
         if sub in emit:
-            tags.append(score(verdict, item_index=item_index, run_id=run_id, trace_id=trace_id,
+            tags.append(score(_anchored(verdict, anchor), item_index=item_index, run_id=run_id, trace_id=trace_id,
                               detector_type_used=used))
     return tags, decisions

@@ -24,7 +24,7 @@ from analyzer.fa.taxonomy import subcategory
 
 IMPACT_WEIGHT = 0.6
 RISK_WEIGHT = 0.4
-MAX_EVIDENCE = 10
+MAX_EVIDENCE = 24  # enough for a loop of a dozen failing calls (tool span + requesting LLM span each)
 MAX_CONFIDENCE = 0.99
 _RANK = {"fail": 2, "unsure": 1, "pass": 0}
 

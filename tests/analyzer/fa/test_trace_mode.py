@@ -1,0 +1,93 @@
+"""Trace mode end to end: the real openai SDK against the scripted model server on 127.0.0.1,
+instrumented by valiqor-trace, rebuilt by analyzer.reconstruct, analyzed by the engine.
+
+Every failing tag must point at the span where the failure happened.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openai
+import pytest
+
+from analyzer.fa import engine
+from analyzer.reconstruct import reconstruct_item
+from valiqor_trace.store._exporter import span_record
+from valiqor_trace.testing import capture_spans
+from valiqor_trace.testing.model_server import ModelServer, Reply
+
+WEATHER = {"type": "function", "function": {
+    "name": "get_weather", "description": "Current weather for a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+                   "additionalProperties": False}}}
+
+
+def _analyze(exporter) -> tuple[object, dict[str, object], dict[str, str]]:  # noqa: ANN001
+    records = [span_record(span) for span in exporter.get_finished_spans()]
+    item = reconstruct_item(records)
+    analysis = engine.analyze_item(item, 0, engine.AnalysisOptions(), run_id="run_trace")
+    llm_spans = {r.span_id: r.name for r in records if r.name.startswith("chat")}
+    return analysis, {t.subcategory_id: t for t in analysis.tags}, llm_spans
+
+
+def test_a_truncated_answer_points_at_its_chat_span() -> None:
+    with capture_spans() as exporter, ModelServer([Reply("The three main causes were inflation, invasions and the",
+                                                         finish_reason="length")]) as server:
+        server.client().chat.completions.create(
+            model="gpt-4o-mini", max_tokens=12,
+            messages=[{"role": "user", "content": "Why did the Western Roman Empire fall? Give three causes."}])
+        analysis, tags, llm_spans = _analyze(exporter)
+    truncated = tags["truncated_output"]
+    assert truncated.decision == "fail" and truncated.confidence >= 0.9
+    assert {e.span_id for e in truncated.evidence_items} <= set(llm_spans) and truncated.evidence_items
+    assert truncated.trace_id == analysis.tags[0].trace_id and len(truncated.trace_id) == 32
+
+
+def test_a_rate_limited_call_is_an_llm_error_on_that_span() -> None:
+    with capture_spans() as exporter, ModelServer([Reply.error(429, "Rate limit reached for gpt-4o-mini")]) as server:
+        with pytest.raises(openai.RateLimitError):
+            server.client().chat.completions.create(model="gpt-4o-mini",
+                                                    messages=[{"role": "user", "content": "Hello there"}])
+        _, tags, llm_spans = _analyze(exporter)
+    error = tags["llm_error"]
+    assert error.decision == "fail" and "rate limit" in error.judge_rationale
+    assert [e.span_id for e in error.evidence_items] == list(llm_spans)
+
+
+def test_a_malformed_tool_call_that_never_ran() -> None:
+    reply = Reply.tool_call("get_weather", '{"city": 42, "units": "metric"}')
+    with capture_spans() as exporter, ModelServer([reply]) as server:
+        server.client().chat.completions.create(
+            model="gpt-4o-mini", tools=[WEATHER],
+            messages=[{"role": "user", "content": "What is the weather in Oslo right now?"}])
+        analysis, tags, llm_spans = _analyze(exporter)
+    assert analysis.feature_kind == "agent"
+    invalid = tags["invalid_tool_arguments"]
+    assert invalid.decision == "fail"
+    assert "$.city: expected string, got integer" in invalid.judge_rationale
+    assert "unexpected property 'units'" in invalid.judge_rationale
+    assert tags["unexecuted_tool_call"].decision == "fail"
+    for tag in (invalid, tags["unexecuted_tool_call"]):
+        assert {e.span_id for e in tag.evidence_items if e.span_id} & set(llm_spans)
+
+
+TRAIL = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "trail"
+
+
+@pytest.mark.skipif(not TRAIL.is_dir(), reason="shared/data/trail is not present")
+def test_a_real_smolagents_trace_with_failing_tool_calls() -> None:
+    """TRAIL a99faf78 (GAIA): page_down called six times with arguments it does not accept."""
+    from analyzer.sources import read_trace_file
+
+    spans = read_trace_file(TRAIL / "traces" / "a99faf782e8ad4d5f1ccdfcb7e143b9a.json").spans
+    item = reconstruct_item(spans)
+    tags = {t.subcategory_id: t for t in engine.analyze_item(item, 0, engine.AnalysisOptions()).tags}
+    invalid = tags["invalid_tool_arguments"]
+    failing_tool_spans = {s.span_id for s in spans if s.name == "PageDownTool" and s.status_code == "ERROR"}
+    assert failing_tool_spans and failing_tool_spans <= {e.span_id for e in invalid.evidence_items}
+    assert "unexpected keyword argument" in invalid.judge_rationale
+    gold = json.loads((TRAIL / "annotations" / "a99faf782e8ad4d5f1ccdfcb7e143b9a.json").read_text())["errors"]
+    assert any(e["category"] == "Formatting Errors" for e in gold)  # what the annotators called it
+    assert all(any(e.span_id for e in t.evidence_items) for t in tags.values() if t.decision != "pass")
