@@ -9,6 +9,7 @@ rate limit) and puts the trace on the bounded queue of the worker (:mod:`._worke
 from __future__ import annotations
 
 import fnmatch
+import logging
 import os
 import threading
 import time
@@ -21,7 +22,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
-from valiqor_trace._internal import handle_internal_errors, log_once, logger
+from valiqor_trace._internal import _should_raise, handle_internal_errors, log_once, logger
 from valiqor_trace.monitor._buffer import CompletedTrace, MonitorStats, TraceBuffer, completed
 from valiqor_trace.monitor._config import MonitorConfig
 from valiqor_trace.monitor._sampling import LOW_64_BITS, sample_threshold
@@ -90,6 +91,17 @@ class MonitorProcessor(SpanProcessor):
         pass
 
     def on_end(self, span: ReadableSpan) -> None:
+        # Inline try rather than handle_internal_errors(): this runs for every span of the app, and a
+        # bare try costs nothing until something raises (then: re-raised under tests, else logged once).
+        try:
+            self._buffer_span(span)
+        except Exception:
+            if _should_raise():
+                raise
+            log_once("internal:monitor on_end", "valiqor-trace internal error in the monitor's on_end (ignored; the "
+                     "app is unaffected)", level=logging.ERROR, exc_info=True)
+
+    def _buffer_span(self, span: ReadableSpan) -> None:
         if self._closed:
             return
         scope = span.instrumentation_scope

@@ -245,3 +245,22 @@ def test_a_forked_child_monitors_its_own_traffic(tmp_path: Path) -> None:
     child = json.loads(output.split("CHILD=", 1)[1].splitlines()[0])
     assert child["analyzed"] == child["ids"] and child["stats"] == [3, 3]
     assert json.loads(output.split("PARENT=", 1)[1].splitlines()[0]) == [2, 2]
+
+
+def test_an_internal_error_on_the_request_path_never_reaches_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    from valiqor_trace import _internal
+
+    recorder = Recorder()
+    provider, processor = monitored(MonitorConfig(**ALL, grace_period_s=0.0), recorder)
+
+    def broken(*args: object) -> None:
+        raise KeyError("bug in the buffer")
+
+    monkeypatch.setattr(processor._buffer, "add", broken)
+    monkeypatch.setattr(_internal, "_raise_override", False)  # production mode: swallow and log
+    span = provider.get_tracer("app").start_span("request")
+    span.end()  # does not raise
+    assert recorder.ids == [] and span.end_time is not None
+    monkeypatch.setattr(_internal, "_raise_override", True)  # under tests, the same bug is seen
+    with pytest.raises(KeyError):
+        provider.get_tracer("app").start_span("request").end()
