@@ -210,6 +210,11 @@ class MonitorProcessor(SpanProcessor):
         self._worker.stop(timeout)
         self._completer.join(timeout=1.0)
 
+    def __repr__(self) -> str:
+        stats = self.stats
+        return (f"<MonitorProcessor sample_rate={self.config.sample_rate} sampled={stats.sampled} "
+                f"analyzed={stats.analyzed} dropped={stats.dropped} alerted={stats.alerted}>")
+
     def pending(self) -> int:
         """Traces buffered in memory right now (complete or not)."""
         with self._lock:
