@@ -10,10 +10,13 @@ client's CPU cost. Every loop is bounded (a fixed number of requests).
 Ingest: batches of 512 GenAI spans (8 per trace, ~250 B of content attributes
 each) encoded as OTLP protobuf, as the SDK's BatchSpanProcessor + OTLP exporter
 send them; each batch has fresh trace ids. Rows: protobuf, protobuf + gzip,
-OTLP JSON; and, as the ceiling, the same span rows written straight into the
-SQLite store in-process (no HTTP, no decoding). A 200 means committed, so
-spans/s is durable throughput; the spans in the store are counted afterwards.
-A 503 (back-pressure) is retried after its Retry-After, and counted.
+OTLP JSON (pre-encoded bodies, 4 concurrent clients); the SDK's own
+OTLPSpanExporter as one app uses it (its encoding cost is on the client); and,
+for comparison, the same decoding and SpanStore writes on one thread without
+HTTP, which is what a receiver without the decode process and write queue gets.
+A 200 means committed, so spans/s is durable throughput; the spans in the store
+are counted afterwards. A 503 (back-pressure) is retried after its Retry-After,
+and counted.
 
 FA: POST /api/v1/fa/runs with a 1-item and a 5-item deterministic dataset
 (no judge), answered 200 with the result; requests/s and latency percentiles.
@@ -63,11 +66,16 @@ DATASET = [
 
 def template_request() -> Any:
     """One ExportTraceServiceRequest of BATCH GenAI spans made by the real SDK and encoder."""
+    return encode_spans(sdk_spans(BATCH // SPANS_PER_TRACE))
+
+
+def sdk_spans(traces: int) -> list[Any]:
+    """Finished SDK spans: ``traces`` agent traces of SPANS_PER_TRACE GenAI spans."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("bench")
-    for _ in range(BATCH // SPANS_PER_TRACE):
+    for _ in range(traces):
         with tracer.start_as_current_span("invoke_agent support-bot") as root:
             root.set_attribute("valiqor.project_name", "bench")
             for step in range(SPANS_PER_TRACE - 1):
@@ -80,7 +88,26 @@ def template_request() -> Any:
                         [{"role": "user", "parts": [{"type": "text", "content": "How do I reset my password? " * 3}]}]))
                     span.set_attribute("gen_ai.output.messages", json.dumps(
                         [{"role": "assistant", "parts": [{"type": "text", "content": "Open settings, then... " * 3}]}]))
-    return encode_spans(exporter.get_finished_spans())
+    return list(exporter.get_finished_spans())
+
+
+def sdk_exporter(url: str, batches: int) -> dict[str, Any]:
+    """What one app gets: the SDK's own OTLPSpanExporter (encode + requests) sending batches of 512."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    spans = sdk_spans(batches * BATCH // SPANS_PER_TRACE)
+    exporter = OTLPSpanExporter(endpoint=f"{url}/v1/traces", headers=AUTH)
+    latencies = []
+    started = time.perf_counter()
+    for start in range(0, len(spans), BATCH):
+        began = time.perf_counter()
+        if exporter.export(spans[start:start + BATCH]).name != "SUCCESS":
+            raise RuntimeError("the OTLP exporter failed")
+        latencies.append(time.perf_counter() - began)
+    elapsed = time.perf_counter() - started
+    exporter.shutdown()
+    return {"elapsed": elapsed, "requests": len(latencies), "retries": 0,
+            "p50_ms": statistics.median(latencies) * 1000, "p99_ms": _percentile(latencies, 0.99) * 1000}
 
 
 def fresh_batches(template: Any, count: int) -> list[Any]:
@@ -162,8 +189,8 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def store_ceiling(batches: list[Any], data_dir: str) -> dict[str, Any]:
-    """The same spans written straight into a SpanStore (decode + rows + SQLite, no HTTP): the ceiling."""
+def in_process_baseline(batches: list[Any], data_dir: str) -> dict[str, Any]:
+    """The same spans decoded and written into a SpanStore on one thread, no HTTP (what a naive receiver does)."""
     from analyzer.server._otlp_decode import decode_request
 
     store = SpanStore(os.path.join(data_dir, "ceiling.db"))
@@ -173,7 +200,33 @@ def store_ceiling(batches: list[Any], data_dir: str) -> dict[str, Any]:
         store.write_rows(decode_request(body, "protobuf").rows)
     elapsed = time.perf_counter() - started
     return {"elapsed": elapsed, "requests": len(bodies), "retries": 0, "p50_ms": float("nan"),
-            "p99_ms": float("nan"), "stored": store.count_spans()}
+            "p99_ms": float("nan")}
+
+
+class ServerRun:
+    """One `valiqor serve` process for one scenario; measures its CPU (and its decode processes')."""
+
+    baseline_cpu_s = 0.0
+
+    def __init__(self, data_dir: str, decode_workers: int | None) -> None:
+        self.data_dir = data_dir
+        self.decode_workers = decode_workers
+        self.cpu_s = 0.0
+
+    def __enter__(self) -> str:
+        self._before = os.times()
+        self.process, url = start_server(self.data_dir, self.decode_workers)
+        return url
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.process.terminate()
+        self.process.wait(60)
+        after = os.times()
+        self.cpu_s = max(0.0, after.children_user - self._before.children_user
+                         + after.children_system - self._before.children_system - self.baseline_cpu_s)
+
+    def stored_spans(self) -> int:
+        return SpanStore(os.path.join(self.data_dir, "traces.db")).count_spans()
 
 
 def main() -> None:
@@ -186,42 +239,62 @@ def main() -> None:
 
     template = template_request()
     rows: list[tuple[str, dict[str, Any], float]] = []
+    sent = stored = 0
     with tempfile.TemporaryDirectory(prefix="valiqor-bench-") as data_dir:
-        process, url = start_server(os.path.join(data_dir, "server"), args.decode_workers)
-        try:
-            ingest_rows: list[tuple[str, Callable[[Any], bytes], dict[str, str]]] = [
-                ("OTLP protobuf", lambda b: b.SerializeToString(), {"content-type": "application/x-protobuf"}),
-                ("OTLP protobuf + gzip", lambda b: gzip.compress(b.SerializeToString(), 1),
-                 {"content-type": "application/x-protobuf", "content-encoding": "gzip"}),
-                ("OTLP JSON", lambda b: json.dumps(MessageToDict(b)).encode(), {"content-type": "application/json"}),
-            ]
-            for name, encode, headers in ingest_rows:
-                bodies = [encode(batch) for batch in fresh_batches(template, args.batches)]
+        idle = ServerRun(os.path.join(data_dir, "idle"), args.decode_workers)
+        with idle:
+            pass
+        ServerRun.baseline_cpu_s = idle.cpu_s  # start-up and shutdown, taken off every row
+        encodings: list[tuple[str, Callable[[Any], bytes], dict[str, str]]] = [
+            ("OTLP protobuf", lambda b: b.SerializeToString(), {"content-type": "application/x-protobuf"}),
+            ("OTLP protobuf + gzip", lambda b: gzip.compress(b.SerializeToString(), 1),
+             {"content-type": "application/x-protobuf", "content-encoding": "gzip"}),
+            ("OTLP JSON", lambda b: json.dumps(MessageToDict(b)).encode(), {"content-type": "application/json"}),
+        ]
+        for number, (name, encode, headers) in enumerate(encodings):
+            bodies = [encode(batch) for batch in fresh_batches(template, args.batches)]
+            server = ServerRun(os.path.join(data_dir, f"ingest-{number}"), args.decode_workers)
+            with server as url:
                 stats = drive(url, "/v1/traces", bodies, headers, args.concurrency)
-                rows.append((f"ingest: {name}, batches of {BATCH}, {args.concurrency} clients", stats, BATCH))
-            for items in (1, 5):
+            rows.append((f"ingest: {name}, batches of {BATCH}, {args.concurrency} clients",
+                         {**stats, "cpu_s": server.cpu_s}, BATCH))
+            sent, stored = sent + len(bodies) * BATCH, stored + server.stored_spans()
+        server = ServerRun(os.path.join(data_dir, "sdk"), args.decode_workers)
+        with server as url:
+            stats = sdk_exporter(url, args.batches // 4)
+        rows.append(("ingest: the SDK's OTLPSpanExporter, 1 app", {**stats, "cpu_s": server.cpu_s}, BATCH))
+        sent, stored = sent + stats["requests"] * BATCH, stored + server.stored_spans()
+        baseline = in_process_baseline(fresh_batches(template, args.batches), data_dir)
+        rows.append(("baseline: decode + SpanStore on one thread, no HTTP", baseline, BATCH))
+        for items in (1, 5):
+            server = ServerRun(os.path.join(data_dir, f"fa-{items}"), args.decode_workers)
+            with server as url:
                 stats = drive(url, "/api/v1/fa/runs", [b""] * args.fa_requests, {}, args.concurrency,
                               json_body={"dataset": DATASET[:items], "project_name": "bench"})
-                rows.append((f"FA run: dataset of {items} item(s), {args.concurrency} clients", stats, 0))
-            stored = SpanStore(os.path.join(data_dir, "server", "traces.db")).count_spans()
-        finally:
-            process.terminate()
-            process.wait(30)
-        ceiling = store_ceiling(fresh_batches(template, args.batches), data_dir)
-        rows.insert(3, ("ceiling: decode + SQLite in-process, no HTTP", ceiling, BATCH))
-    expected = 3 * args.batches * BATCH
+            rows.append((f"FA run: dataset of {items} item(s), {args.concurrency} clients",
+                         {**stats, "cpu_s": server.cpu_s}, 0))
     _print_table(rows)
-    print(f"\nspans stored by the server: {stored} of {expected} sent "
-          f"({'all' if stored == expected else 'MISSING SOME'}); machine: {os.cpu_count()} cores")
+    load = os.getloadavg()[0]
+    print(f"\nspans stored by the servers: {stored} of {sent} sent ({'all' if stored == sent else 'MISSING SOME'}); "
+          f"machine: {os.cpu_count()} cores, load average {load:.2f} at the end (other work shares the cores)")
+    print(f"server CPU: user+system time of the server process and its decode processes, per span (ingest) or "
+          f"per request (FA), less the {ServerRun.baseline_cpu_s:.2f} s an idle server takes to start and stop")
 
 
 def _print_table(rows: list[tuple[str, dict[str, Any], float]]) -> None:
-    print(f"{'scenario':<58} {'requests':>8} {'req/s':>8} {'spans/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'503s':>5}")
+    print(f"{'scenario':<54} {'requests':>8} {'req/s':>7} {'spans/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+          f"{'503s':>4} {'server CPU':>14}")
     for name, stats, spans_per_request in rows:
         rate = stats["requests"] / stats["elapsed"]
         spans = f"{rate * spans_per_request:,.0f}" if spans_per_request else "-"
-        print(f"{name:<58} {stats['requests']:>8} {rate:>8.1f} {spans:>9} {stats['p50_ms']:>8.1f} "
-              f"{stats['p99_ms']:>8.1f} {stats['retries']:>5}")
+        cpu = "-"
+        if "cpu_s" in stats:
+            cpu = (f"{stats['cpu_s'] / (stats['requests'] * spans_per_request) * 1e6:.0f} us/span" if spans_per_request
+                   else f"{stats['cpu_s'] / stats['requests'] * 1e3:.1f} ms/req")
+        p50 = f"{stats['p50_ms']:.1f}" if stats["p50_ms"] == stats["p50_ms"] else "-"
+        p99 = f"{stats['p99_ms']:.1f}" if stats["p99_ms"] == stats["p99_ms"] else "-"
+        print(f"{name:<54} {stats['requests']:>8} {rate:>7.1f} {spans:>8} {p50:>7} {p99:>7} "
+              f"{stats['retries']:>4} {cpu:>14}")
 
 
 if __name__ == "__main__":
