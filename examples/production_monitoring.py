@@ -8,8 +8,8 @@ Run it:
 A small support app answers 60 questions through the real ``openai`` SDK (against a
 scripted model server on 127.0.0.1, so no key is needed). Some answers come back cut
 off (``finish_reason="length"``) and the order-lookup tool fails now and then; the app
-copes and every request succeeds. ``init(monitor=...)`` analyzes 20% of the traces,
-chosen by trace ID, plus every trace with an error span, in a background thread:
+copes and every request succeeds. ``init(monitor=...)`` analyzes 20% of the traces
+(``--sample-rate``), chosen by trace ID, plus every trace with an error span, in a background thread:
 each is rebuilt from the spans held in memory, run through Failure Analysis
 (deterministic detectors; no key), stored as a run tagged ``monitor``, recorded as a
 ``fa.verdict`` span, and, when it should alert, sent to the webhook: one alert per
@@ -82,13 +82,14 @@ class DemoReceiver:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--sample-rate", type=float, default=0.2, help="share of traces analyzed (default 0.2)")
     parser.add_argument("--webhook", help="your alert receiver (default: a local demo receiver)")
     parser.add_argument("--home", help="where the trace and run stores live (default: $VALIQOR_HOME or ./.valiqor)")
     args = parser.parse_args()
     receiver = None if args.webhook else DemoReceiver()
 
     handle = valiqor_trace.init(project_name="support-bot", home=args.home, monitor=valiqor_trace.MonitorConfig(
-        sample_rate=0.2,  # 20% of traces, chosen by trace ID (the same ones in every service)
+        sample_rate=args.sample_rate,  # a share of traces, chosen by trace ID (the same ones in every service)
         always_on_error=True,  # plus every trace with an error span
         max_per_minute=600,
         alert_severity=3.0,  # alert on failing tags of severity >= 3 (default 4)

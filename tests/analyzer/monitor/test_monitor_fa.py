@@ -16,6 +16,7 @@ from analyzer.fa import engine
 from analyzer.fa.detectors import Detector
 from analyzer.runs import RunStore
 from tests.analyzer.monitor.conftest import ANSWER, CUT, App
+from tests.helpers import REPO_ROOT, run_python
 from valiqor_trace import MonitorConfig
 
 KINDS = ["ok", "truncated", "tool_error"]
@@ -203,3 +204,26 @@ def test_judge_true_uses_the_clients_judge_untraced_and_default_monitoring_is_de
     app.ask("truncated")
     assert handle.monitor.force_flush(60_000)
     assert judge.suppressed == [True]
+
+
+def test_shutdown_analyzes_what_is_complete_and_exports_its_verdicts(tmp_path: Path, app: App) -> None:
+    exporter = InMemorySpanExporter()
+    handle = start(tmp_path, exporter, grace_period_s=30.0)  # nothing is handed over before shutdown
+    for kind in KINDS:
+        app.ask(kind)
+    handle.shutdown()  # the monitor drains before the exporters shut down
+    verdicts = [s for s in exporter.get_finished_spans() if s.name == "fa.verdict"]
+    analyzed = sorted(v.attributes["valiqor.fa.trace_id"] for v in verdicts)
+    assert analyzed == sorted(t for ids in app.trace_ids.values() for t in ids)
+    assert handle.monitor.stats.analyzed == 3
+
+
+def test_the_example_runs_end_to_end(tmp_path: Path) -> None:
+    output = run_python(f"""
+        import runpy, sys
+        sys.argv = ["production_monitoring.py", "--requests", "21", "--sample-rate", "1.0", "--home", {str(tmp_path / "home")!r}]
+        runpy.run_path({str(REPO_ROOT / "examples" / "production_monitoring.py")!r}, run_name="__main__")
+    """, cwd=tmp_path, timeout=120)
+    assert "the webhook received 2 alerts:" in output
+    assert "generation/truncated_output" in output and "tool_use/tool_error" in output
+    assert "21 traces seen, 21 sampled" in output and "0 dropped, 0 failed" in output

@@ -154,3 +154,16 @@ def test_importing_the_monitor_does_not_import_the_analyzer(tmp_path: Path) -> N
         print("ANALYZER_MODULES=" + str(sorted(m for m in sys.modules if m.split(".")[0] == "analyzer")))
     """, cwd=tmp_path)
     assert "ANALYZER_MODULES=[]" in output
+
+
+def test_monitor_settings_come_from_valiqorrc_too(tmp_path: Path) -> None:
+    from valiqor_trace._settings import resolve_settings
+
+    rc = tmp_path / ".valiqorrc"
+    rc.write_text(json.dumps({"monitor": {"sample_rate": 0.05, "webhook_url": "https://hooks.example/a"}}))
+    settings = resolve_settings({}, environ={}, rc_path=rc)
+    assert settings.sources["monitor"] == ".valiqorrc"
+    assert (settings.monitor.sample_rate, settings.monitor.webhook_url) == (0.05, "https://hooks.example/a")
+    rc.write_text(json.dumps({"monitor": True}))
+    assert resolve_settings({}, environ={}, rc_path=rc).monitor == MonitorConfig()
+    assert resolve_settings({"monitor": False}, environ={}, rc_path=rc).monitor is None
