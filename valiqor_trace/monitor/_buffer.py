@@ -14,7 +14,7 @@ from valiqor_trace._ids import format_trace_id
 
 @dataclass
 class MonitorStats:
-    """Counters of the monitor, readable as ``handle.monitor.stats`` (a snapshot copy).
+    """Counters of the monitor, live as ``handle.monitor.stats``; ``snapshot()`` copies them consistently.
 
     Attributes:
         traces_seen: traces whose local root span ended while monitoring was on.

@@ -167,3 +167,29 @@ def test_monitor_settings_come_from_valiqorrc_too(tmp_path: Path) -> None:
     rc.write_text(json.dumps({"monitor": True}))
     assert resolve_settings({}, environ={}, rc_path=rc).monitor == MonitorConfig()
     assert resolve_settings({"monitor": False}, environ={}, rc_path=rc).monitor is None
+
+
+def test_concurrent_requests_from_many_threads_are_selected_exactly_as_the_rule_says() -> None:
+    import threading
+
+    recorder = Recorder()
+    handle = valiqor_trace.init(tracer_provider=TracerProvider(), exporters="none", instrument=False,
+                                monitor=MonitorConfig(sample_rate=0.2, max_per_minute=None, grace_period_s=0.0,
+                                                      queue_size=2000, analyze=recorder))
+    results: list[dict] = []
+
+    def client() -> None:
+        results.append(run_requests(100, fail_every=9, tracer_provider=handle.tracer_provider))
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert handle.monitor.force_flush(30_000)
+    ids = {trace_id for r in results for trace_id in r["ids"]}
+    errors = {trace_id for r in results for trace_id in r["errors"]}
+    assert len(ids) == 800
+    assert sorted(recorder.ids) == sorted({t for t in ids if selected_by_rule(t, 0.2)} | errors)
+    assert all(len(c.spans) == (3 if c.has_error else 2) for c in recorder.traces)  # no span crossed traces
+    assert handle.monitor.stats.evicted_traces == handle.monitor.stats.late_spans == 0
