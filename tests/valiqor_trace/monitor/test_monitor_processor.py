@@ -184,12 +184,18 @@ def test_requests_succeed_and_return_unchanged_with_monitoring_on() -> None:
 
 
 def test_shutdown_gives_up_on_a_stuck_analysis_within_its_timeout() -> None:
-    never = threading.Event()
-    provider, processor = monitored(MonitorConfig(**ALL, grace_period_s=0.0, queue_size=10),
-                                    lambda trace_: never.wait(60))
+    never, busy = threading.Event(), threading.Event()
+
+    def stuck(trace_: CompletedTrace) -> None:
+        busy.set()
+        never.wait(60)
+
+    provider, processor = monitored(MonitorConfig(**ALL, grace_period_s=0.0, queue_size=10), stuck)
     tracer = provider.get_tracer("app")
     for n in range(4):
         tracer.start_span(f"request {n}").end()
+    processor._hand_over_due(flush=True)
+    assert busy.wait(5)
     started = time.monotonic()
     processor.shutdown(timeout_s=0.3)
     assert time.monotonic() - started < 5
