@@ -18,7 +18,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from analyzer.fa.text import STOPWORDS, WORD_RE, match_key, normalize_quotes, stem, tokens, vocabulary
+from analyzer.fa.text import STOPWORDS, WORD_RE, normalize_quotes, stem, tokens, vocabulary, words
 from analyzer.fa.vocab import MONTHS, NOT_NAMES, NUMBER_WORDS, PLACE_ABBREVIATIONS, WEEKDAYS
 
 _SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9,
@@ -62,6 +62,11 @@ class Mention:
     value: object = None  # float (numbers), minutes (time), (y, m, d) with None parts (date), key (others)
     decimals: int = 0
     strong: bool = True  # False for facts that are often derived (small counts, number words)
+
+
+def phrase_key(text: str) -> str:
+    """A phrase as space-joined lower-case words, comparable with :attr:`SourceIndex.key`."""
+    return " ".join(words(text))
 
 
 def _taken(spans: list[tuple[int, int]], start: int, end: int) -> bool:
@@ -224,7 +229,7 @@ def extract_quotes(text: str) -> list[Mention]:
     for m in _QUOTE_RE.finditer(text):
         inner = m.group(1).strip()
         if len(inner.split()) >= 2:
-            out.append(Mention("quote", inner, m.start(1), m.end(1), match_key(inner)))
+            out.append(Mention("quote", inner, m.start(1), m.end(1), phrase_key(inner)))
     return out
 
 
@@ -295,7 +300,8 @@ class SourceIndex:
 
     @cached_property
     def key(self) -> str:
-        return " " + match_key(self.joined) + " "
+        """Every source word in order, space-joined (for phrase look-ups via :func:`phrase_key`)."""
+        return " " + " ".join(" ".join(words(t)) for t in self.texts) + " "
 
     # Each part is computed per source text and cached per text (lru): a system prompt or a tool output
     # shared by many items of a run is analysed once.
@@ -345,7 +351,7 @@ class SourceIndex:
         if kind == "quote":
             return f" {mention.value} " in self.key
         if kind == "identifier":
-            return mention.value in self.word_set or f" {match_key(mention.text)} " in self.key
+            return mention.value in self.word_set or f" {phrase_key(mention.text)} " in self.key
         if kind == "entity":
             return not self.unsupported_names(mention)
         raise ValueError(f"unknown mention kind {kind!r}")
@@ -363,7 +369,7 @@ class SourceIndex:
             if abbreviation and abbreviation in self.word_set:
                 continue
             missing.append(name)
-        if missing and len(mention.value) > 1 and f" {match_key(mention.text)} " in self.key:
+        if missing and len(mention.value) > 1 and f" {phrase_key(mention.text)} " in self.key:
             return []
         return missing
 

@@ -18,7 +18,6 @@ _CAMEL_PAIR = re.compile(r"[a-z][A-Z]")
 _JOINER = re.compile(r"['’\-]")
 _SENTENCE_RE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 _SPACE_RE = re.compile(r"\s+")
-_PUNCT_RE = re.compile(r"[^\w\s]")
 _QUOTE_TRANS = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
 
 STOPWORDS = frozenset(
@@ -120,12 +119,6 @@ def sentences(text: str) -> Iterator[tuple[int, int, str]]:
         if stripped:
             start = match.start() + (len(chunk) - len(chunk.lstrip()))
             yield start, start + len(stripped), stripped
-
-
-def match_key(text: str) -> str:
-    """Case-, punctuation- and whitespace-insensitive form used for substring matching."""
-    text = _PUNCT_RE.sub(" ", normalize_quotes(split_camel(text)).lower())
-    return _SPACE_RE.sub(" ", text).strip()
 
 
 def overlap(needle: set[str], haystack: set[str]) -> float:

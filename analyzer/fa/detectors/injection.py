@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.models import EvidenceItem
+from analyzer.fa.text import vocabulary
 
 _OVERRIDE = re.compile(
     r"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,30}?\b(?:all |any |the |your |my |these |those )?"
@@ -57,25 +58,34 @@ class _Rule:
     strength: str
     triggers: tuple[str, ...]
     pattern: re.Pattern[str]
+    anchors: frozenset[str]  # words a match always contains: a set look-up rules the text out first
     lookback: int = 0
     indirect_only: bool = False
 
 
+def _words(*values: str) -> frozenset[str]:
+    return frozenset(" ".join(values).split())
+
+
 _RULES = (
     _Rule("instruction override", "strong", ("ignore", "disregard", "forget", "override", "bypass", "skip"),
-          _OVERRIDE),
-    _Rule("persona switch", "strong", ("you are now", " mode", "do anything now"), _PERSONA, lookback=12),
+          _OVERRIDE, _words("ignore disregard forget override bypass skip")),
+    _Rule("persona switch", "strong", ("you are now", " mode", "do anything now"), _PERSONA, _words("now mode"),
+          lookback=12),
     _Rule("prompt extraction", "strong", ("system prompt", "system message", "initial instructions",
                                           "hidden instructions", "instructions above", "developer message"),
-          _EXTRACTION, lookback=60),
+          _EXTRACTION, _words("prompt message instructions"), lookback=60),
     _Rule("fake role delimiter", "strong", ("im_start", "[inst]", "[/inst]", "system>", "# system",
                                             "# new instruction", "new instructions", "new system instruction",
-                                            "system override"), _DELIMITER, lookback=12),
+                                            "system override"), _DELIMITER,
+          _words("system inst instruction instructions"), lookback=12),
     _Rule("text addressed to the model", "strong", ("assistant", "chatbot", "language model", "llm", "gpt", "claude",
                                                     "ai ", "ai,", "ai:", "ais ", "if you are a", "instruction"),
-          _ADDRESSED_TO_MODEL, lookback=24, indirect_only=True),
-    _Rule("role-play request", "weak", ("pretend", "act as if", "imagine"), _PRETEND),
-    _Rule("exfiltration request", "weak", ("send", "forward", "post", "upload", "exfiltrat", "email"), _EXFILTRATION),
+          _ADDRESSED_TO_MODEL, _words("assistant assistants chatbot chatbots model llm llms gpt claude ai ais "
+                                      "instruction instructions"), lookback=24, indirect_only=True),
+    _Rule("role-play request", "weak", ("pretend", "act as if", "imagine"), _PRETEND, _words("pretend act imagine")),
+    _Rule("exfiltration request", "weak", ("send", "forward", "post", "upload", "exfiltrat", "email"), _EXFILTRATION,
+          _words("send forward post upload exfiltrate email")),
 )
 _WINDOW = 240
 
@@ -95,9 +105,10 @@ def _find(text: str, lowered: str, rule: _Rule) -> tuple[int, int] | None:
 def scan(text: str, *, indirect: bool = False) -> tuple[str, tuple[int, int] | None, str] | None:
     """(strength, (start, end) of the passage, label) of the strongest injection signal in ``text``, or ``None``."""
     lowered = text.lower()
+    present = vocabulary(text)
     weak = None
     for rule in _RULES:
-        if rule.indirect_only and not indirect:
+        if (rule.indirect_only and not indirect) or rule.anchors.isdisjoint(present):
             continue
         span = _find(text, lowered, rule)
         if span is not None:

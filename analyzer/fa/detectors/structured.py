@@ -40,8 +40,10 @@ _NEGATIVE_WORDS = frozenset({"unavailable", "absent", "not"})
 MAX_LEAVES = 400
 
 
+@lru_cache(maxsize=2048)
 def parse_structured(text: str) -> Any:
-    """A JSON object/array parsed from ``text``, or ``None`` when it is not one."""
+    """A JSON object/array parsed from ``text``, or ``None`` when it is not one (cached per text:
+    several detectors ask; treat the result as read-only)."""
     stripped = text.strip()
     if not stripped or stripped[0] not in "{[":
         return None
