@@ -10,7 +10,6 @@ the judge's job.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.facts import (
@@ -179,53 +178,59 @@ def check_negation_conflict(view: ItemView) -> CheckResult:
 
     Only this direction: it is the one that catches "X has no known interactions" against a source
     listing X's interactions, and it costs nothing when the answer negates nothing (most answers).
+    Source sentences are located from the answer's words (substring search), not by splitting
+    every source into sentences.
     """
     if not grounding_applies(view):
         return None
     if not _NEGATION.search(view.output):
         return []
+    sources = _lowered_sources(view)
     for start, end, sentence in sentences(view.output):
-        negated = bool(_NEGATION.search(sentence))
-        if not negated:
+        if not _NEGATION.search(sentence):
             continue
         terms = content_terms(sentence)
         if len(terms) < 2:
             continue
-        # cheap candidate filter (substring tests) before any source sentence is tokenized
         probes = [w[:5] for w in dict.fromkeys(words(sentence)) if w not in STOPWORDS and len(w) >= 4][:12]
-        for src_text, lowered, where in _source_sentences(view, negated=False):
-            if sum(1 for p in probes if p in lowered) < 2:
-                continue
-            src_terms = content_terms(src_text)
-            shared = len(terms & src_terms)
-            if shared >= 2 and shared / len(terms) >= 0.5:
-                return [finding("contradicts_source", "unsure", 0.5,
-                                "The answer negates what a source affirms about the same terms.",
-                                [view.in_output(start, end), where(src_text)], "negation_conflict")]
+        for text, lowered, where in sources:
+            for src_start, src_end in _candidate_sentences(lowered, probes):
+                candidate = text[src_start:src_end]
+                if _NEGATION.search(candidate):
+                    continue
+                shared = len(terms & content_terms(candidate))
+                if shared >= 2 and shared / len(terms) >= 0.5:
+                    return [finding("contradicts_source", "unsure", 0.5,
+                                    "The answer negates what a source affirms about the same terms.",
+                                    [view.in_output(start, end), where(candidate)], "negation_conflict")]
     return []
 
 
-def _source_sentences(view: ItemView, *, negated: bool) -> list[tuple[str, str, object]]:
-    """(sentence, lowered, evidence factory) of source sentences with (``negated=True``) or without a
-    negation, computed once per item and polarity."""
-    def compute() -> list[tuple[str, str, object]]:
-        found = []
-        sources = [(text, lambda quote, i=i: view.in_context(i, note=quote[:120]))
-                   for i, text in enumerate(view.context[:20])]
-        sources += [(text, lambda quote, i=i: view.in_tool(i, "tool_output", text=quote))
-                    for i, text in view.executed_outputs[:20]]
-        for text, where in sources:
-            hits = [m.start() for m in _NEGATION.finditer(text)]  # one pass per text, not one per sentence
-            if negated and not hits:
-                continue
-            for n, (start, end, sentence) in enumerate(sentences(text)):
-                if n >= 150:
-                    break
-                i = bisect_left(hits, start)
-                if (i < len(hits) and hits[i] < end) == negated:
-                    found.append((sentence, sentence.lower(), where))
-        return found
-    return view.memo(f"source_sentences:{negated}", compute)
+def _lowered_sources(view: ItemView) -> list[tuple[str, str, object]]:
+    sources = [(text, text.lower(), lambda quote, i=i: view.in_context(i, note=quote[:120]))
+               for i, text in enumerate(view.context[:20])]
+    sources += [(text, text.lower(), lambda quote, i=i: view.in_tool(i, "tool_output", text=quote))
+                for i, text in view.executed_outputs[:20]]
+    return sources
+
+
+_SENTENCE_END = (". ", "! ", "? ", "\n")
+
+
+def _candidate_sentences(lowered: str, probes: list[str], limit: int = 40) -> list[tuple[int, int]]:
+    """Spans of the sentences of ``lowered`` that contain at least two of ``probes``."""
+    if len(probes) < 2:
+        return []
+    spans: dict[tuple[int, int], set[str]] = {}
+    for probe in probes:
+        at, seen = lowered.find(probe), 0
+        while at != -1 and seen < limit:
+            begin = max(lowered.rfind(mark, 0, at) for mark in _SENTENCE_END) + 1
+            stops = [i for i in (lowered.find(mark, at) for mark in _SENTENCE_END) if i != -1]
+            span = (begin, min(stops) + 1 if stops else len(lowered))
+            spans.setdefault(span, set()).add(probe)
+            at, seen = lowered.find(probe, span[1]), seen + 1
+    return [span for span, hits in spans.items() if len(hits) >= 2]
 
 
 DETECTORS = (
