@@ -44,7 +44,7 @@ class ContentPolicy:
 def to_json(value: Any) -> str:
     """Best-effort JSON for arbitrary Python values (pydantic models, dataclasses, objects)."""
     try:
-        return json.dumps(value, default=_jsonable, ensure_ascii=False)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError):  # circular structures and the like
         return repr(value)
 
@@ -63,6 +63,10 @@ def _jsonable(value: Any) -> Any:
         return f"<{len(value)} bytes>"
     return repr(value)
 
+
+# Same output as json.dumps(value, default=_jsonable, ensure_ascii=False), without building an
+# encoder on every call (it runs for every LLM call's messages: a hot path).
+_ENCODER = json.JSONEncoder(default=_jsonable, ensure_ascii=False)
 
 _policy = ContentPolicy()
 
