@@ -28,10 +28,11 @@ HTTP_STATUS_CODE = "http.response.status_code"
 class Accumulator(Protocol):
     """Assembles a streamed reply, chunk by chunk, and records it on the span."""
 
-    chunks: int  # counted by the stream proxy
-    first_chunk_ns: int  # set by the stream proxy at the first chunk (time.time_ns())
+    chunks: int  # chunks seen, counted by add()
+    first_chunk_ns: int  # time.time_ns() when add() saw the first chunk
 
-    def add(self, chunk: Any) -> None: ...
+    def add(self, chunk: Any) -> None:
+        """Take one chunk (called for every chunk the app receives: keep it cheap)."""
 
     def record(self, attributes: dict[str, Any], policy: ContentPolicy) -> str | None:
         """Put what was assembled so far into ``attributes`` (set on the span in one call).

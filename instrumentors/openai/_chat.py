@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import inspect
+import time
 from typing import Any
 
 from instrumentors import _genai as genai
 from instrumentors.openai._call import Endpoint
-from instrumentors.openai._common import base_attributes, given, put, stop_sequences
-from instrumentors.openai._messages import chat_input_messages, chat_output_message, refusal_part, tool_definitions
+from instrumentors.openai._common import SENTINELS, base_attributes, given, put, stop_sequences
+from instrumentors.openai._messages import (
+    chat_input_messages_json,
+    chat_output_messages_json,
+    refusal_part,
+    text_message_json,
+    tool_definitions,
+)
 from valiqor_trace._content import ContentPolicy, to_json
 from valiqor_trace.attributes import REQUEST_RESPONSE_FORMAT, REQUEST_TOOL_CHOICE, SPAN_KIND
 
@@ -20,12 +27,17 @@ REQUEST_STREAM = "gen_ai.request.stream"
 USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
 USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
 
-_NUMERIC_PARAMETERS = (
+# (argument, attribute) read the same way for chat and legacy completions; the first given wins per attribute.
+_PARAMETERS = (
+    ("model", genai.REQUEST_MODEL),
     ("temperature", genai.REQUEST_TEMPERATURE),
     ("top_p", genai.REQUEST_TOP_P),
+    ("max_completion_tokens", genai.REQUEST_MAX_TOKENS),
+    ("max_tokens", genai.REQUEST_MAX_TOKENS),
     ("frequency_penalty", genai.REQUEST_FREQUENCY_PENALTY),
     ("presence_penalty", genai.REQUEST_PRESENCE_PENALTY),
     ("seed", genai.REQUEST_SEED),
+    ("service_tier", REQUEST_SERVICE_TIER),
 )
 
 
@@ -34,17 +46,17 @@ def common_request_attributes(resource: Any, kwargs: dict[str, Any], operation: 
     """Attributes shared by chat and legacy completions: model and sampling parameters."""
     attributes = base_attributes(resource, operation)
     attributes[SPAN_KIND] = span_kind
-    put(attributes, genai.REQUEST_MODEL, given(kwargs, "model"))
-    for key, attribute in _NUMERIC_PARAMETERS:
-        put(attributes, attribute, given(kwargs, key))
-    put(attributes, genai.REQUEST_MAX_TOKENS, given(kwargs, "max_completion_tokens") or given(kwargs, "max_tokens"))
-    put(attributes, genai.REQUEST_STOP_SEQUENCES, stop_sequences(given(kwargs, "stop")))
-    choices = given(kwargs, "n")
+    for key, attribute in _PARAMETERS:  # a plain loop: this runs on every call
+        value = kwargs.get(key)
+        if value is not None and attribute not in attributes and not isinstance(value, SENTINELS):
+            attributes[attribute] = value
+    if "stop" in kwargs:
+        put(attributes, genai.REQUEST_STOP_SEQUENCES, stop_sequences(given(kwargs, "stop")))
+    choices = kwargs.get("n")
     if isinstance(choices, int) and choices != 1:
         attributes[genai.REQUEST_CHOICE_COUNT] = choices
-    if given(kwargs, "stream"):
+    if kwargs.get("stream") is True:
         attributes[REQUEST_STREAM] = True
-    put(attributes, REQUEST_SERVICE_TIER, given(kwargs, "service_tier"))
     return attributes
 
 
@@ -59,7 +71,7 @@ def chat_request_attributes(resource: Any, kwargs: dict[str, Any], policy: Conte
         response_format = response_format_param(response_format)
         put(attributes, genai.OUTPUT_TYPE, output_type(response_format))
     if policy.capture:
-        put(attributes, genai.INPUT_MESSAGES, policy.text(chat_input_messages(given(kwargs, "messages"))))
+        put(attributes, genai.INPUT_MESSAGES, policy.text(chat_input_messages_json(given(kwargs, "messages"))))
         put(attributes, genai.TOOL_DEFINITIONS,
             policy.text(tool_definitions(given(kwargs, "tools"), given(kwargs, "functions"))))
         if response_format is not None:
@@ -89,17 +101,19 @@ def output_type(response_format: Any) -> str | None:
     return None
 
 
-def record_usage(attributes: dict[str, Any], usage: Any, input_key: str = "prompt_tokens",
-                 output_key: str = "completion_tokens") -> None:
+def record_usage(attributes: dict[str, Any], usage: Any) -> None:
+    """Token usage of Chat Completions / legacy Completions (``prompt_tokens`` / ``completion_tokens``)."""
     if usage is None:
         return
-    put(attributes, genai.USAGE_INPUT_TOKENS, getattr(usage, input_key, None))
-    put(attributes, genai.USAGE_OUTPUT_TOKENS, getattr(usage, output_key, None))
-    input_details = getattr(usage, "prompt_tokens_details", None) or getattr(usage, "input_tokens_details", None)
-    put(attributes, USAGE_CACHE_READ_INPUT_TOKENS, getattr(input_details, "cached_tokens", None))
-    output_details = (getattr(usage, "completion_tokens_details", None)
-                      or getattr(usage, "output_tokens_details", None))
-    put(attributes, USAGE_REASONING_OUTPUT_TOKENS, getattr(output_details, "reasoning_tokens", None))
+    put(attributes, genai.USAGE_INPUT_TOKENS, getattr(usage, "prompt_tokens", None))
+    put(attributes, genai.USAGE_OUTPUT_TOKENS, getattr(usage, "completion_tokens", None))
+    # Known fields are read as such: a missing attribute on a pydantic model costs an exception.
+    details = getattr(usage, "prompt_tokens_details", None)
+    if details is not None:
+        put(attributes, USAGE_CACHE_READ_INPUT_TOKENS, getattr(details, "cached_tokens", None))
+    details = getattr(usage, "completion_tokens_details", None)
+    if details is not None:
+        put(attributes, USAGE_REASONING_OUTPUT_TOKENS, getattr(details, "reasoning_tokens", None))
 
 
 def record_response_identity(attributes: dict[str, Any], response: Any) -> None:
@@ -116,9 +130,7 @@ def record_chat_response(attributes: dict[str, Any], response: Any, policy: Cont
     attributes[genai.RESPONSE_FINISH_REASONS] = [reason or "" for reason in finish_reasons]
     record_usage(attributes, getattr(response, "usage", None))
     if policy.capture:
-        put(attributes, genai.OUTPUT_MESSAGES, policy.text(
-            [chat_output_message(getattr(choice, "message", None), reason)
-             for choice, reason in zip(choices, finish_reasons)]))
+        put(attributes, genai.OUTPUT_MESSAGES, policy.text(chat_output_messages_json(choices)))
 
 
 class _ChoiceState:
@@ -141,14 +153,22 @@ class _ChoiceState:
         call_id = getattr(delta, "id", None)
         if call_id and state[0] is None:
             state[0] = call_id
-        function = getattr(delta, "function", None) or getattr(delta, "custom", None)
+        function = getattr(delta, "function", None)
+        arguments_key = "arguments"
+        if function is None:  # custom tools stream free-form ``input`` instead of JSON arguments
+            function, arguments_key = getattr(delta, "custom", None), "input"
         if function is not None:
             name = getattr(function, "name", None)
             if name:  # the SDK's own accumulator concatenates name pieces too
                 state[1] += name
-            arguments = getattr(function, "arguments", None) or getattr(function, "input", None)
+            arguments = getattr(function, arguments_key, None)
             if arguments:
                 state[2].append(arguments)
+
+    def output_json(self) -> str:
+        if self.text and not self.refusal and not self.tool_calls:
+            return text_message_json(self.role or "assistant", "".join(self.text), self.finish_reason)
+        return to_json(self.output_message())
 
     def output_message(self) -> dict[str, Any]:
         parts = [genai.text_part("".join(self.text))] if self.text else []
@@ -173,8 +193,11 @@ class ChatStreamAccumulator:
         self.choices: dict[int, _ChoiceState] = {}
 
     def add(self, chunk: Any) -> None:
+        # One flat function: this runs for every chunk of every stream.
+        self.chunks += 1
         if self.first is None:
             self.first = chunk
+            self.first_chunk_ns = time.time_ns()
         usage = getattr(chunk, "usage", None)
         if usage is not None:
             self.usage = usage
@@ -185,28 +208,24 @@ class ChatStreamAccumulator:
                 state = self.choices[index] = _ChoiceState()
             delta = getattr(choice, "delta", None)
             if delta is not None:
-                self._add_delta(state, delta)
+                content = getattr(delta, "content", None)
+                if content:
+                    state.text.append(content)
+                if state.role is None:
+                    state.role = getattr(delta, "role", None)
+                tool_calls = getattr(delta, "tool_calls", None)
+                if tool_calls:
+                    for tool_call in tool_calls:
+                        state.add_tool_call(tool_call)
+                refusal = getattr(delta, "refusal", None)
+                if refusal:
+                    state.refusal.append(refusal)
+                function_call = getattr(delta, "function_call", None)
+                if function_call is not None:  # the pre-tools API streams one call without an index
+                    state.add_tool_call(_LegacyFunctionDelta(function_call))
             finish_reason = getattr(choice, "finish_reason", None)
             if finish_reason:
                 state.finish_reason = finish_reason
-
-    @staticmethod
-    def _add_delta(state: _ChoiceState, delta: Any) -> None:
-        content = getattr(delta, "content", None)
-        if content:
-            state.text.append(content)
-        if state.role is None:
-            state.role = getattr(delta, "role", None)
-        tool_calls = getattr(delta, "tool_calls", None)
-        if tool_calls:
-            for tool_call in tool_calls:
-                state.add_tool_call(tool_call)
-        refusal = getattr(delta, "refusal", None)
-        if refusal:
-            state.refusal.append(refusal)
-        function_call = getattr(delta, "function_call", None)
-        if function_call is not None:  # the pre-tools API streams one call without an index
-            state.add_tool_call(_LegacyFunctionDelta(function_call))
 
     def record(self, attributes: dict[str, Any], policy: ContentPolicy) -> None:
         if self.first is not None:
@@ -217,7 +236,7 @@ class ChatStreamAccumulator:
             attributes[genai.RESPONSE_FINISH_REASONS] = finish_reasons
         record_usage(attributes, self.usage)
         if policy.capture and ordered:
-            put(attributes, genai.OUTPUT_MESSAGES, policy.text([state.output_message() for state in ordered]))
+            put(attributes, genai.OUTPUT_MESSAGES, policy.text(f"[{', '.join(state.output_json() for state in ordered)}]"))
 
 
 class _LegacyFunctionDelta:

@@ -22,17 +22,16 @@ try:
 except ImportError:  # pragma: no cover
     _Omit = None
 
-_SENTINELS: tuple[type, ...] = tuple(t for t in (_NotGiven, _Omit) if t is not None)
+SENTINELS: tuple[type, ...] = tuple(t for t in (_NotGiven, _Omit) if t is not None)
 
 OPENAI = "openai"
 AZURE_OPENAI = "azure.ai.openai"
-_LEGACY_SYSTEM = {OPENAI: "openai", AZURE_OPENAI: "az.ai.openai"}  # gen_ai.system predates provider.name
 
 
 def given(kwargs: Mapping[str, Any], key: str) -> Any:
     """The argument ``key`` as the app passed it, or None when absent, None, or an SDK sentinel."""
     value = kwargs.get(key)
-    if value is None or isinstance(value, _SENTINELS):
+    if value is None or isinstance(value, SENTINELS):
         return None
     return value
 
@@ -69,15 +68,29 @@ def provider_of(resource: Any) -> str:
     return provider
 
 
+# Per client (its class and base_url object): provider and server attributes never change,
+# and reading them from httpx's URL on every call is measurable. Bounded: apps have few clients.
+_server_cache: dict[int, tuple[Any, type, dict[str, Any]]] = {}
+
+
 def base_attributes(resource: Any, operation: str) -> dict[str, Any]:
-    """Operation, provider and server attributes every OpenAI span carries."""
+    """Operation, provider and server attributes every OpenAI span carries (a fresh dict)."""
+    client = getattr(resource, "_client", None)
+    url = getattr(client, "base_url", None)
+    cached = _server_cache.get(id(url))
+    if cached is None or cached[0] is not url or cached[1] is not type(client):
+        cached = (url, type(client), _server_attributes(resource, url))
+        if len(_server_cache) >= 64:
+            _server_cache.clear()
+        _server_cache[id(url)] = cached  # holding ``url`` keeps its id from being reused
+    attributes = cached[2].copy()
+    attributes[genai.OPERATION_NAME] = operation
+    return attributes
+
+
+def _server_attributes(resource: Any, url: Any) -> dict[str, Any]:
     provider = provider_of(resource)
-    attributes: dict[str, Any] = {
-        genai.OPERATION_NAME: operation,
-        genai.PROVIDER_NAME: provider,
-        genai.SYSTEM: _LEGACY_SYSTEM[provider],
-    }
-    url = getattr(getattr(resource, "_client", None), "base_url", None)
+    attributes: dict[str, Any] = {genai.PROVIDER_NAME: provider}
     host = getattr(url, "host", None)
     if host:
         attributes[genai.SERVER_ADDRESS] = host
@@ -89,7 +102,7 @@ def base_attributes(resource: Any, operation: str) -> dict[str, Any]:
 
 def put(attributes: dict[str, Any], key: str, value: Any) -> None:
     """Set ``key`` when ``value`` is a real value (not None / sentinel)."""
-    if value is not None and not isinstance(value, _SENTINELS):
+    if value is not None and not isinstance(value, SENTINELS):
         attributes[key] = value
 
 

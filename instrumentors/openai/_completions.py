@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from instrumentors import _genai as genai
@@ -57,8 +58,10 @@ class CompletionStreamAccumulator:
         self.finish_reasons: dict[int, str] = {}
 
     def add(self, chunk: Any) -> None:
+        self.chunks += 1
         if self.first is None:
             self.first = chunk
+            self.first_chunk_ns = time.time_ns()
         usage = getattr(chunk, "usage", None)
         if usage is not None:
             self.usage = usage

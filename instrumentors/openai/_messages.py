@@ -12,10 +12,12 @@ Conventions used for parts the semantic conventions do not name (documented in d
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring as _json_string  # C-accelerated, keeps non-ASCII as to_json does
 from typing import Any
 
 from instrumentors import _genai as genai
 from instrumentors.openai._common import as_list, field
+from valiqor_trace._content import to_json
 
 
 def refusal_part(content: str) -> dict[str, Any]:
@@ -89,6 +91,33 @@ def tool_call_parts(tool_calls: Any) -> list[dict[str, Any]]:
     return parts
 
 
+def text_message_json(role: str, text: str, finish_reason: str | None = None) -> str:
+    """``to_json(message(role, [text_part(text)], finish_reason))``, built directly.
+
+    Most messages are one role and one string; building their JSON without the
+    intermediate dicts keeps the per-call cost of content capture small (tested
+    to be byte-identical to the general path).
+    """
+    tail = f', "finish_reason": {_json_string(finish_reason)}}}' if finish_reason is not None else "}"
+    return f'{{"role": {_json_string(role)}, "parts": [{{"type": "text", "content": {_json_string(text)}}}]{tail}'
+
+
+def chat_input_messages_json(messages: Any) -> str | None:
+    """``gen_ai.input.messages`` JSON for a chat ``messages`` argument (None if it is not a sequence)."""
+    items = as_list(messages)
+    if items is None:
+        return None
+    fragments = []
+    for message in items:
+        if type(message) is dict and len(message) == 2:  # the common {"role", "content": str}
+            role, content = message.get("role"), message.get("content")
+            if type(role) is str and type(content) is str and role not in ("tool", "function"):
+                fragments.append(text_message_json(role, content))
+                continue
+        fragments.append(to_json(chat_input_message(message)))
+    return f"[{', '.join(fragments)}]"
+
+
 def chat_input_message(message: Any) -> dict[str, Any]:
     """One chat ``messages`` entry (dict or SDK model) as a convention input message."""
     role = field(message, "role") or "user"
@@ -113,11 +142,18 @@ def chat_input_message(message: Any) -> dict[str, Any]:
     return entry
 
 
-def chat_input_messages(messages: Any) -> list[dict[str, Any]] | None:
-    items = as_list(messages)
-    if items is None:
-        return None
-    return [chat_input_message(message) for message in items]
+def chat_output_messages_json(choices: Any) -> str:
+    """``gen_ai.output.messages`` JSON for a completion's choices."""
+    fragments = []
+    for choice in choices:
+        message, finish_reason = getattr(choice, "message", None), getattr(choice, "finish_reason", None)
+        content = getattr(message, "content", None)
+        if (type(content) is str and not getattr(message, "tool_calls", None) and not getattr(message, "refusal", None)
+                and getattr(message, "function_call", None) is None):
+            fragments.append(text_message_json(getattr(message, "role", None) or "assistant", content, finish_reason))
+        else:
+            fragments.append(to_json(chat_output_message(message, finish_reason)))
+    return f"[{', '.join(fragments)}]"
 
 
 def chat_output_message(message: Any, finish_reason: str | None) -> dict[str, Any]:

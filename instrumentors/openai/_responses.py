@@ -9,6 +9,7 @@ The Responses API has no ``finish_reason``; we derive the conventional one from
 from __future__ import annotations
 
 import inspect
+import time
 from typing import Any
 
 from instrumentors import _genai as genai
@@ -17,9 +18,10 @@ from instrumentors.openai._chat import (
     API_TYPE,
     REQUEST_SERVICE_TIER,
     REQUEST_STREAM,
+    RESPONSE_SERVICE_TIER,
+    USAGE_CACHE_READ_INPUT_TOKENS,
+    USAGE_REASONING_OUTPUT_TOKENS,
     output_type,
-    record_response_identity,
-    record_usage,
 )
 from instrumentors.openai._common import as_list, base_attributes, field, given, put
 from instrumentors.openai._messages import content_parts, content_text, refusal_part, tool_definitions
@@ -159,14 +161,32 @@ def response_failure(response: Any) -> str | None:
     return f"{code}: {getattr(error, 'message', '')}"
 
 
+def record_identity(attributes: dict[str, Any], response: Any) -> None:
+    put(attributes, genai.RESPONSE_ID, getattr(response, "id", None))
+    put(attributes, genai.RESPONSE_MODEL, getattr(response, "model", None))
+    put(attributes, RESPONSE_SERVICE_TIER, getattr(response, "service_tier", None))
+
+
+def record_usage(attributes: dict[str, Any], usage: Any) -> None:
+    """Token usage of the Responses API (``input_tokens`` / ``output_tokens`` and their details)."""
+    if usage is None:
+        return
+    put(attributes, genai.USAGE_INPUT_TOKENS, getattr(usage, "input_tokens", None))
+    put(attributes, genai.USAGE_OUTPUT_TOKENS, getattr(usage, "output_tokens", None))
+    put(attributes, USAGE_CACHE_READ_INPUT_TOKENS,
+        getattr(getattr(usage, "input_tokens_details", None), "cached_tokens", None))
+    put(attributes, USAGE_REASONING_OUTPUT_TOKENS,
+        getattr(getattr(usage, "output_tokens_details", None), "reasoning_tokens", None))
+
+
 def record_responses_response(attributes: dict[str, Any], response: Any, policy: ContentPolicy,
                               parts: tuple[list[dict[str, Any]], bool] | None = None) -> str | None:
-    record_response_identity(attributes, response)
+    record_identity(attributes, response)
     parts, asks_tool = parts if parts is not None else output_parts(getattr(response, "output", None))
     reason = finish_reason(response, asks_tool)
     if reason:
         attributes[genai.RESPONSE_FINISH_REASONS] = [reason]
-    record_usage(attributes, getattr(response, "usage", None), "input_tokens", "output_tokens")
+    record_usage(attributes, getattr(response, "usage", None))
     if policy.capture:
         put(attributes, genai.OUTPUT_MESSAGES, policy.text([genai.message("assistant", parts, reason)]))
     failure = response_failure(response)
@@ -191,6 +211,9 @@ class ResponsesStreamAccumulator:
         self.error: Any = None
 
     def add(self, event: Any) -> None:
+        self.chunks += 1
+        if self.chunks == 1:
+            self.first_chunk_ns = time.time_ns()
         kind = getattr(event, "type", None)
         if kind == "response.output_text.delta" or kind == "response.refusal.delta":
             self.texts.setdefault(getattr(event, "output_index", 0), []).append(getattr(event, "delta", ""))
@@ -241,7 +264,7 @@ class ResponsesStreamAccumulator:
         failure = None
         if response is not None:
             if self.final is None:  # cut before the end: no status, so no finish reason either
-                record_response_identity(attributes, response)
+                record_identity(attributes, response)
                 if policy.capture and parts[0]:
                     put(attributes, genai.OUTPUT_MESSAGES, policy.text([genai.message("assistant", parts[0])]))
             else:

@@ -10,7 +10,6 @@ or changes what the app receives.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import wrapt
@@ -28,30 +27,48 @@ from instrumentors.openai._call import (
 from instrumentors.openai._guard import report_internal_error
 
 
+class _State:
+    """Everything a proxy needs per chunk, behind one attribute (attribute access on a proxy costs more)."""
+
+    __slots__ = ("call", "accumulator", "add", "next")
+
+    def __init__(self, call: Call, accumulator: Accumulator, next_chunk: Any) -> None:
+        self.call = call
+        self.accumulator = accumulator
+        self.add = accumulator.add
+        self.next = next_chunk
+
+    def end(self, reason: str, error: BaseException | None = None) -> None:
+        self.call.end_stream(self.accumulator, reason, error)
+
+
 class StreamProxy(wrapt.ObjectProxy):
     """Wraps a sync ``Stream``; iterate it, ``close()`` it or use it in ``with`` exactly like the original."""
 
     def __init__(self, stream: Any, call: Call, accumulator: Accumulator) -> None:
         super().__init__(stream)
-        self._self_call = call
-        self._self_accumulator = accumulator
+        self._self_state = _State(call, accumulator, stream.__next__)
 
     def __iter__(self) -> StreamProxy:
         return self
 
     def __next__(self) -> Any:
+        state = self._self_state
         try:
-            chunk = self.__wrapped__.__next__()
+            chunk = state.next()
         except StopIteration:
-            self._self_end(EXHAUSTED)
+            state.end(EXHAUSTED)
             raise
         except Exception as error:
-            self._self_end(ERROR, error)
+            state.end(ERROR, error)
             raise
         except BaseException:
-            self._self_end(INTERRUPTED)
+            state.end(INTERRUPTED)
             raise
-        _observe(self._self_accumulator, chunk)
+        try:
+            state.add(chunk)
+        except Exception:
+            report_internal_error("openai: read stream chunk")
         return chunk
 
     def __enter__(self) -> StreamProxy:
@@ -62,16 +79,13 @@ class StreamProxy(wrapt.ObjectProxy):
         try:
             return self.__wrapped__.__exit__(exc_type, exc, traceback)
         finally:
-            self._self_end(CLOSED if exc_type is None else CONSUMER_ERROR)
+            self._self_state.end(CLOSED if exc_type is None else CONSUMER_ERROR)
 
     def close(self) -> Any:
         try:
             return self.__wrapped__.close()
         finally:
-            self._self_end(CLOSED)
-
-    def _self_end(self, reason: str, error: BaseException | None = None) -> None:
-        self._self_call.end_stream(self._self_accumulator, reason, error)
+            self._self_state.end(CLOSED)
 
     def __del__(self) -> None:
         _end_abandoned(self)
@@ -82,25 +96,28 @@ class AsyncStreamProxy(wrapt.ObjectProxy):
 
     def __init__(self, stream: Any, call: Call, accumulator: Accumulator) -> None:
         super().__init__(stream)
-        self._self_call = call
-        self._self_accumulator = accumulator
+        self._self_state = _State(call, accumulator, stream.__anext__)
 
     def __aiter__(self) -> AsyncStreamProxy:
         return self
 
     async def __anext__(self) -> Any:
+        state = self._self_state
         try:
-            chunk = await self.__wrapped__.__anext__()
+            chunk = await state.next()
         except StopAsyncIteration:
-            self._self_end(EXHAUSTED)
+            state.end(EXHAUSTED)
             raise
         except Exception as error:
-            self._self_end(ERROR, error)
+            state.end(ERROR, error)
             raise
         except BaseException:  # asyncio.CancelledError, KeyboardInterrupt
-            self._self_end(INTERRUPTED)
+            state.end(INTERRUPTED)
             raise
-        _observe(self._self_accumulator, chunk)
+        try:
+            state.add(chunk)
+        except Exception:
+            report_internal_error("openai: read stream chunk")
         return chunk
 
     async def __aenter__(self) -> AsyncStreamProxy:
@@ -111,37 +128,24 @@ class AsyncStreamProxy(wrapt.ObjectProxy):
         try:
             return await self.__wrapped__.__aexit__(exc_type, exc, traceback)
         finally:
-            self._self_end(CLOSED if exc_type is None else CONSUMER_ERROR)
+            self._self_state.end(CLOSED if exc_type is None else CONSUMER_ERROR)
 
     async def close(self) -> Any:
         try:
             return await self.__wrapped__.close()
         finally:
-            self._self_end(CLOSED)
-
-    def _self_end(self, reason: str, error: BaseException | None = None) -> None:
-        self._self_call.end_stream(self._self_accumulator, reason, error)
+            self._self_state.end(CLOSED)
 
     def __del__(self) -> None:
         _end_abandoned(self)
 
 
-def _observe(accumulator: Accumulator, chunk: Any) -> None:
-    try:
-        if not accumulator.chunks:
-            accumulator.first_chunk_ns = time.time_ns()
-        accumulator.chunks += 1
-        accumulator.add(chunk)
-    except Exception:
-        report_internal_error("openai: read stream chunk")
-
-
 def _end_abandoned(proxy: StreamProxy | AsyncStreamProxy) -> None:
     # __del__ may run at interpreter exit or on a half-built proxy: never let it raise.
     try:
-        call = proxy._self_call
-        if not call.ended:
-            call.end_stream(proxy._self_accumulator, ABANDONED)
+        state = proxy._self_state
+        if not state.call.ended:
+            state.end(ABANDONED)
     except Exception:
         pass
 
@@ -159,4 +163,4 @@ def wrap_stream(stream: Any, call: Call) -> Any:
 def end_helper_stream(raw_stream: Any, reason: str = CLOSED) -> None:
     """End the span of a proxy that an SDK helper stream (``.stream()``) closed behind our back."""
     if isinstance(raw_stream, (StreamProxy, AsyncStreamProxy)):
-        raw_stream._self_end(reason)
+        raw_stream._self_state.end(reason)

@@ -173,7 +173,7 @@ def test_a_bug_in_our_extraction_never_reaches_the_app(traced, monkeypatch) -> N
     def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise RuntimeError("bug in the instrumentor")
 
-    monkeypatch.setattr(_chat, "chat_output_message", broken)
+    monkeypatch.setattr(_chat, "chat_output_messages_json", broken)
     monkeypatch.setattr(_chat.ChatStreamAccumulator, "add", broken)
     handler = fakes.routing_handler(chat_completions=lambda request: (
         fakes.sse_handler(fakes.text_chunks(["a ", "b"]))(request) if fakes.request_json(request).get("stream")
