@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from valiqor_trace import _state
 from valiqor_trace._content import ContentPolicy, set_content_policy
 from valiqor_trace._exporters import Pipeline, build_pipelines
-from valiqor_trace._instrumentation import check_selection, instrument_integrations, uninstrument_all
+from valiqor_trace._instrumentation import Integrations, check_selection
 from valiqor_trace._internal import handle_internal_errors, log_once, logger
 from valiqor_trace._processors import ExportStats, StampingSpanProcessor, shutdown_processor
 from valiqor_trace._settings import Settings, resolve_settings
@@ -44,14 +44,19 @@ class ValiqorHandle:
         self.pipelines = pipelines
         self._processors = processors
         self.disabled = disabled
-        self.instrumentors: dict[str, Any] = {}
+        self.integrations = Integrations(tracer_provider)
         self.active = not disabled
         self._store: Any = None
         self.monitor: Any = None  # the MonitorProcessor (``.stats``, ``.force_flush()``) when monitoring is on
 
     @property
     def instrumented(self) -> list[str]:
-        return sorted(self.instrumentors)
+        """Names of the integrations instrumented so far (a library is instrumented when it is imported)."""
+        return sorted(self.integrations.active)
+
+    @property
+    def instrumentors(self) -> dict[str, Any]:
+        return dict(self.integrations.active)
 
     @property
     def project_name(self) -> str:
@@ -95,8 +100,7 @@ class ValiqorHandle:
             if _state.get_handle() is self:
                 _state.set_handle(None)
         timeout = timeout_ms if timeout_ms is not None else self.settings.export_timeout_ms
-        uninstrument_all(self.instrumentors)
-        self.instrumentors = {}
+        self.integrations.disable()
         for processor in self._processors:
             with handle_internal_errors("shutdown"):
                 shutdown_processor(processor, timeout)
@@ -194,7 +198,7 @@ def _start(settings: Settings, explicit_provider: TracerProvider | None) -> Vali
             processors.insert(1, monitor)  # shut down before the exporters, so its last verdicts are exported
     handle = ValiqorHandle(settings, provider, owns_provider=owns, pipelines=pipelines, processors=processors)
     handle.monitor = monitor
-    handle.instrumentors = instrument_integrations(settings.instrument, provider)
+    handle.integrations.enable(settings.instrument)
     atexit.register(handle.shutdown)
     return handle
 

@@ -7,10 +7,14 @@ when their library is importable, so nothing heavy loads at ``init()``.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
+import threading
 from dataclasses import dataclass
 from typing import Any
+
+import wrapt
 
 from valiqor_trace._internal import handle_internal_errors, log_once, logger
 
@@ -59,30 +63,48 @@ def load_instrumentor(integration: Integration) -> Any | None:
     return getattr(module, class_name, None)
 
 
-def instrument_integrations(selection: bool | list[str], tracer_provider: Any) -> dict[str, Any]:
-    """Instrument the selected integrations; return the instrumentors that are now on, by name."""
-    if selection is False:
-        return {}
-    explicit = isinstance(selection, list)
-    chosen = [_BY_NAME[name] for name in selection] if explicit else list(INTEGRATIONS)
-    active: dict[str, Any] = {}
-    for integration in chosen:
-        if not _is_installed(integration.requires):
-            if explicit:
-                log_once(f"missing:{integration.name}", "valiqor-trace: cannot instrument %s: the library is not "
-                         "installed (pip install 'valiqor-trace[%s]')", integration.name, integration.extra)
-            continue
-        with handle_internal_errors(f"instrument {integration.name}"):
+class Integrations:
+    """The integrations one ``init()`` switched on.
+
+    Each selected library is instrumented when it is imported (a wrapt post-import
+    hook; at once if it already is), so ``init()`` never pays to import libraries
+    the app has not loaded yet.
+    """
+
+    def __init__(self, tracer_provider: Any) -> None:
+        self.tracer_provider = tracer_provider
+        self.active: dict[str, Any] = {}
+        self._stopped = False
+        self._lock = threading.RLock()
+
+    def enable(self, selection: bool | list[str]) -> None:
+        if selection is False:
+            return
+        explicit = isinstance(selection, list)
+        for integration in [_BY_NAME[name] for name in selection] if explicit else INTEGRATIONS:
+            if not _is_installed(integration.requires):
+                if explicit:
+                    log_once(f"missing:{integration.name}", "valiqor-trace: cannot instrument %s: the library is "
+                             "not installed (pip install 'valiqor-trace[%s]')", integration.name, integration.extra)
+                continue
+            wrapt.register_post_import_hook(functools.partial(self._on_import, integration), integration.requires)
+
+    def _on_import(self, integration: Integration, module: Any) -> None:
+        with self._lock, handle_internal_errors(f"instrument {integration.name}"):
+            if self._stopped or integration.name in self.active:
+                return  # hooks cannot be unregistered: a stopped set ignores them
             instrumentor_class = load_instrumentor(integration)
             if instrumentor_class is None:
-                continue
+                return
             instrumentor = instrumentor_class()
-            instrumentor.instrument(tracer_provider=tracer_provider)
-            active[integration.name] = instrumentor
-    return active
+            if instrumentor.instrument(tracer_provider=self.tracer_provider):
+                self.active[integration.name] = instrumentor
 
-
-def uninstrument_all(active: dict[str, Any]) -> None:
-    for name, instrumentor in active.items():
-        with handle_internal_errors(f"uninstrument {name}"):
-            instrumentor.uninstrument()
+    def disable(self) -> None:
+        """Uninstrument everything and ignore later imports."""
+        with self._lock:
+            self._stopped = True
+            active, self.active = self.active, {}
+        for name, instrumentor in active.items():
+            with handle_internal_errors(f"uninstrument {name}"):
+                instrumentor.uninstrument()

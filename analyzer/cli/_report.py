@@ -33,18 +33,20 @@ def format_result(result: FAResult, *, max_rows: int = 50) -> str:
                      f" ({len(result.security_flags)} categories)")
     if result.eval_metrics:
         lines.append("eval: " + "  ".join(f"{k} {v:.2f}" for k, v in sorted(result.eval_metrics.items())))
-    if result.detectors_skipped:
-        lines.append("skipped: " + "; ".join(f"{d.detector} ({d.reason})" for d in result.detectors_skipped[:4])
-                     + (f"; +{len(result.detectors_skipped) - 4} more" if len(result.detectors_skipped) > 4 else ""))
+    by_reason: dict[str, list[str]] = {}
+    for skipped in result.detectors_skipped:
+        by_reason.setdefault(skipped.reason, []).append(skipped.detector)
+    for reason, detectors in by_reason.items():
+        lines.append(f"skipped {', '.join(detectors)}: {reason}")
     rows = sorted((t for t in result.failure_tags if t.decision != "pass"),
                   key=lambda t: (t.decision != "fail", -t.severity, t.item_index))
     if not rows:
         lines.append("\nno failures found")
         return "\n".join(lines)
     width = _width()
-    rationale_width = max(30, width - 62)
+    rationale_width = max(30, width - 66)
     lines.append("")
-    lines.append(f"{'item':>4}  {'bucket':<22} {'subcategory':<24} {'sev':>3} {'conf':>4}  rationale")
+    lines.append(f"{'item':>4}  {'bucket':<22} {'subcategory':<28} {'sev':>3} {'conf':>4}  rationale")
     for tag in rows[:max_rows]:
         rationale = textwrap.shorten(" ".join((tag.judge_rationale or "").split()), rationale_width,
                                      placeholder="…")

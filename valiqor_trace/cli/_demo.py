@@ -1,52 +1,74 @@
-"""``valiqor demo``: trace a small app into the embedded store and show what was recorded."""
+"""``valiqor demo``: trace example apps with one line, then find their failures by trace ID."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import valiqor_trace
-from valiqor_trace.cli._output import span_tree_lines
 
-_DOCUMENTS = {
-    "refund": "Refunds are issued within 14 days of purchase to the original payment method.",
-    "shipping": "Standard shipping takes 3-5 business days; express shipping takes 1 day.",
-}
+PROJECT = "valiqor-demo"
+_NEEDS = ("openai", "langchain_core", "langchain_openai")
 
 
 def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
-    demo = cli.command("demo", "trace a small example app into the local store and print its trace")
+    demo = cli.command("demo", "trace example LLM apps and analyze each trace for failures")
     demo.add_argument("--home", help="data directory (default: $VALIQOR_HOME or ./.valiqor)")
-    demo.add_argument("--question", default="How long do refunds take?")
     demo.set_defaults(func=run_demo)
 
 
-@valiqor_trace.trace_function("retrieve")
-def retrieve(question: str) -> list[str]:
-    words = set(question.lower().replace("?", "").split())
-    return [text for key, text in _DOCUMENTS.items() if key in words or key.rstrip("s") + "s" in words]
+@contextlib.contextmanager
+def _models() -> Iterator[tuple[Any, Any, str]]:
+    """(OpenAI client, LangChain chat model, where they answer from): the real API or the local model."""
+    from langchain_openai import ChatOpenAI
 
+    if os.environ.get("OPENAI_API_KEY"):
+        import openai
 
-@valiqor_trace.trace_function("answer")
-def answer(question: str, documents: list[str]) -> str:
-    if not documents:
-        return "I could not find that in our policies."
-    return f"According to our policy: {documents[0]}"
+        yield openai.OpenAI(), ChatOpenAI(model="gpt-4o-mini", temperature=0), "the OpenAI API (OPENAI_API_KEY)"
+        return
+    from valiqor_trace.cli._demo_apps import MODEL, scripted_replies
+    from valiqor_trace.testing.model_server import ModelServer
+
+    with ModelServer(scripted_replies()) as server:
+        chat = ChatOpenAI(model=MODEL, base_url=server.base_url, api_key="local-model-server", max_retries=0)
+        yield server.client(), chat, f"a scripted local model at {server.base_url} (no key, no network)"
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    handle = valiqor_trace.init(project_name="valiqor-demo", home=args.home, instrument=False)
-    with valiqor_trace.trace_workflow("support-question") as wf:
-        wf.set_input(args.question)
-        documents = retrieve(args.question)
-        reply = answer(args.question, documents)
-        wf.set_output(reply)
+    missing = [name for name in _NEEDS if importlib.util.find_spec(name) is None]
+    if missing:
+        raise RuntimeError(f"the demo needs {', '.join(missing)}: pip install 'valiqor-trace[demo]'")
+    from analyzer.cli._report import format_result
+    from analyzer.client import ValiqorClient
+    from valiqor_trace.cli._demo_apps import run_apps
+
+    handle = valiqor_trace.init(project_name=PROJECT, home=args.home)
+    with _models() as (openai_client, chat_model, source):
+        print(f"valiqor demo: 4 requests to 2 apps, traced by valiqor_trace.init(); answers from {source}\n")
+        runs = run_apps(openai_client, chat_model)
     handle.force_flush()
-    spans = handle.store.get_trace(wf.trace_id)
-    print(f"question: {args.question}\nanswer:   {reply}\n")
-    print(f"trace id: {wf.trace_id}  ({len(spans)} spans in {os.path.relpath(handle.store_path)})")
-    for line in span_tree_lines(spans):
-        print("  " + line)
-    print(f"\nshow it again with: valiqor traces show {wf.trace_id}")
+    client = ValiqorClient(project_name=PROJECT, home=args.home or handle.settings.home,
+                           store_path=handle.store_path)
+    results = []
+    for number, run in enumerate(runs, start=1):
+        result = client.failure_analysis.run(trace_id=run.trace_id)
+        results.append(result)
+        print(f"── {number}. {run.title} " + "─" * max(0, 60 - len(run.title)))
+        print(f"Q: {run.question}\nA: {run.answer}\ntrace {run.trace_id}  (valiqor traces show {run.trace_id})\n")
+        print(format_result(result, max_rows=8))
+        print()
+    print("── summary " + "─" * 58)
+    print(f"{'app':<30} {'planted failure':<34} {'primary failure found':<26} {'sev':>3}")
+    for run, result in zip(runs, results):
+        found = result.summary.primary_failure_name or "none"
+        print(f"{run.title:<30} {run.expected:<34} {found:<26} {result.summary.overall_severity:>3.0f}")
+    print(f"\ntraces: {handle.store_path}   runs: {client.config.run_store_file}")
+    print("next: valiqor fa list --project-name valiqor-demo   ·   valiqor fa result --run-id RUN_ID")
+    client.close()
     handle.shutdown()
     return 0

@@ -1,0 +1,53 @@
+"""init() instruments each supported library when the app imports it, and never imports it itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import valiqor_trace
+from tests.helpers import run_python
+
+
+def test_libraries_are_instrumented_on_import_not_loaded_by_init(tmp_path: Path) -> None:
+    out = run_python("""
+    import json, sys, valiqor_trace
+    handle = valiqor_trace.init(exporters="none")
+    before = [m for m in ("openai", "langchain_core", "llama_index") if m in sys.modules]
+    instrumented_before = handle.instrumented
+    import openai
+    after_openai = handle.instrumented
+    import langchain_core
+    print(json.dumps({"before": before, "instrumented_before": instrumented_before,
+                      "after_openai": after_openai, "after_langchain": handle.instrumented}))
+    handle.shutdown()
+    """, cwd=tmp_path)
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["before"] == [] and result["instrumented_before"] == []
+    assert result["after_openai"] == ["openai"]
+    assert result["after_langchain"] == ["langchain", "openai"]
+
+
+def test_explicit_selection_and_false(tracer_provider) -> None:
+    pytest.importorskip("openai")
+    import openai  # noqa: F401 - already imported: instrumented at once
+
+    handle = valiqor_trace.init(instrument=["openai"], tracer_provider=tracer_provider, exporters="none")
+    assert handle.instrumented == ["openai"]
+    handle.shutdown()
+    assert handle.instrumented == []
+    handle = valiqor_trace.init(instrument=False, tracer_provider=tracer_provider, exporters="none")
+    assert handle.instrumented == []
+
+
+def test_after_shutdown_a_later_import_is_not_instrumented(tmp_path: Path) -> None:
+    out = run_python("""
+    import valiqor_trace
+    handle = valiqor_trace.init(exporters="none", instrument=["langchain"])
+    handle.shutdown()
+    import langchain_core
+    print(handle.instrumented)
+    """, cwd=tmp_path)
+    assert out.strip().splitlines()[-1] == "[]"
