@@ -47,18 +47,16 @@ def _key_values(items: Any) -> list[dict[str, Any]]:
 
 def _any_value(value: Any) -> dict[str, Any] | None:
     kind = value.WhichOneof("value")
-    if kind is None:
-        return None
-    if kind == "string_value":
-        return {"stringValue": value.string_value}
-    if kind == "int_value":
-        return {"intValue": value.int_value}
-    if kind == "double_value":
-        return {"doubleValue": value.double_value}
-    if kind == "bool_value":
-        return {"boolValue": value.bool_value}
-    if kind == "array_value":
-        return {"arrayValue": {"values": [_any_value(item) for item in value.array_value.values]}}
-    if kind == "kvlist_value":
-        return {"kvlistValue": {"values": _key_values(value.kvlist_value.values)}}
-    return {"bytesValue": base64.b64encode(value.bytes_value).decode("ascii")}  # as MessageToDict writes it
+    return None if kind is None else _CONVERTERS[kind](value)
+
+
+_CONVERTERS = {
+    "string_value": lambda v: {"stringValue": v.string_value},
+    "int_value": lambda v: {"intValue": v.int_value},
+    "double_value": lambda v: {"doubleValue": v.double_value},
+    "bool_value": lambda v: {"boolValue": v.bool_value},
+    "array_value": lambda v: {"arrayValue": {"values": [_any_value(item) for item in v.array_value.values]}},
+    "kvlist_value": lambda v: {"kvlistValue": {"values": _key_values(v.kvlist_value.values)}},
+    # base64, as MessageToDict writes it (and as trace files carry it)
+    "bytes_value": lambda v: {"bytesValue": base64.b64encode(v.bytes_value).decode("ascii")},
+}

@@ -260,3 +260,24 @@ def test_decode_processes_give_the_same_answers(tmp_path) -> None:
         assert _stored(app) == 7
     finally:
         app.state.server.close()
+
+
+def test_protobuf_fast_path_reads_exactly_what_the_file_importer_reads() -> None:
+    from google.protobuf.json_format import MessageToDict
+
+    from analyzer.server._otlp_proto import request_document
+    from analyzer.sources._otlp import parse_otlp
+
+    spans = _finished_spans(4, traces=2)
+    request = encode_spans(spans)
+    extra = request.resource_spans[0].scope_spans[0].spans[1]
+    for key, field, value in (("d", "double_value", 0.25), ("b", "bool_value", True), ("raw", "bytes_value", b"\x00\xff"),
+                              ("i", "int_value", -7)):
+        setattr(extra.attributes.add(key=key).value, field, value)
+    link = extra.links.add(trace_id=bytes(range(16)), span_id=bytes(range(8)))
+    link.attributes.add(key="why").value.string_value = "retry"
+    ours = parse_otlp(request_document(request)).spans
+    assert ours == parse_otlp(MessageToDict(request)).spans  # the decoder trace files go through
+    record = next(span for span in ours if span.span_id == extra.span_id.hex())
+    assert record.attributes["d"] == 0.25 and record.attributes["b"] is True and record.attributes["i"] == -7
+    assert record.links[0].attributes == {"why": "retry"}
