@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 
 from analyzer.client._remote._failure_analysis import _path
 from analyzer.client._remote._http import RemoteSession
-from analyzer.errors import ImportFormatError
+from analyzer.errors import ImportFormatError, ValidationError
 from analyzer.models import FAItem
 from analyzer.sources import ImportResult
 from analyzer.traces_api import DEFAULT_TIMEOUT_S
@@ -27,6 +27,12 @@ class RemoteTracesAPI:
 
     def __init__(self, session: RemoteSession) -> None:
         self._session = session
+
+    def add_source(self, source: Any) -> None:
+        """Not in remote mode: the server looks in its own store; add backends where it runs."""
+        raise ValidationError("client.traces.add_source is not available with base_url: a remote client reads "
+                              "the server's trace store. Export the traces to the server (OTLP), import the file "
+                              "(client.traces.import_file), or use an embedded client (no base_url) for this source")
 
     def import_file(self, path: str | os.PathLike[str]) -> ImportResult:
         """Upload a trace file into the server's store; importing it again stores nothing twice."""

@@ -175,3 +175,10 @@ def test_oversized_uploads_are_refused_without_storing(http, app) -> None:
     response = http.post("/api/v1/traces/import?filename=big.jsonl", content=b"{" * (65 * 1024 * 1024))
     assert response.status_code == 400 and "exceeds 64 MiB" in response.json()["error"]["message"]
     assert app.state.server.client.trace_store.count_spans() == 0
+
+
+def test_trace_sources_are_the_servers_in_remote_mode(remote: ValiqorClient) -> None:
+    from analyzer.sources import FileSource
+
+    with pytest.raises(ValidationError, match="reads the server's trace store"):
+        remote.traces.add_source(FileSource("spans.jsonl"))
