@@ -16,10 +16,11 @@ from opentelemetry.trace import Link, SpanKind
 
 from analyzer.runs import FAResult
 from valiqor_trace.monitor import MONITOR_SCOPE, CompletedTrace
+from valiqor_trace.monitor._sampling import VERDICT_RUN_ID
 
 VERDICT_SPAN_NAME = "fa.verdict"
 # valiqor.fa.* keys of the verdict span.
-FA_RUN_ID = "valiqor.fa.run_id"
+FA_RUN_ID = VERDICT_RUN_ID  # "valiqor.fa.run_id": the sampler recognizes verdict spans by it
 FA_TRACE_ID = "valiqor.fa.trace_id"
 FA_SHOULD_ALERT = "valiqor.fa.should_alert"
 FA_PRIMARY_FAILURE = "valiqor.fa.primary_failure"
