@@ -15,7 +15,7 @@ from typing import Any
 
 from analyzer.errors import ImportFormatError, ValidationError
 from analyzer.runs import FAResult, RunFailedError, RunStatus
-from analyzer.server._endpoints import Endpoint, Reply
+from analyzer.server._endpoints import Endpoint, Later, Reply
 from analyzer.server._params import Param, paging_params, period_param, project_param
 from analyzer.server._runs import RunPool
 from analyzer.server._schemas import (
@@ -42,15 +42,23 @@ class ApiState:
 # -- runs -----------------------------------------------------------------------------
 
 
-def create_run(state: ApiState, body: RunRequest) -> FAResult | Reply:
+def create_run(state: ApiState, body: RunRequest) -> Later | Reply:
+    """Validate and queue the run; answer its result if it ends within ``wait_s``, else 202."""
     arguments = body.model_dump(exclude={"wait_s", "thresholds"})
     job = state.fa._prepare(**arguments, thresholds=body.thresholds, source="api")
     state.runs.submit(job)
-    if body.wait_s > 0 and job.done.wait(body.wait_s):
+
+    def accepted() -> Reply:
+        return Reply(_accepted(job.status()), 202, {"Location": f"{API}/fa/runs/{job.run_id}"})
+
+    def finished() -> FAResult:
         if job.result is None:
             raise RunFailedError(job.error or f"run {job.run_id} failed")
         return job.result
-    return Reply(_accepted(job.status()), 202, {"Location": f"{API}/fa/runs/{job.run_id}"})
+
+    if body.wait_s <= 0:
+        return accepted()
+    return Later(ready=job.done.is_set, answer=finished, timeout_s=body.wait_s, fallback=accepted)
 
 
 def _accepted(status: RunStatus) -> RunAccepted:

@@ -7,8 +7,10 @@ describes exactly what the server does.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +36,31 @@ class Reply:
     payload: Any
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Later:
+    """A handler's answer that is not ready yet: awaited without holding a worker thread.
+
+    The request waits until ``ready()`` (polled, backing off from 1 ms to 50 ms),
+    then answers ``answer()``; after ``timeout_s`` it answers ``fallback()``.
+    """
+
+    ready: Callable[[], bool]
+    answer: Callable[[], Any]
+    timeout_s: float
+    fallback: Callable[[], Any]
+
+    async def settle(self) -> Any:
+        deadline = time.monotonic() + self.timeout_s
+        delay = 0.001
+        while not self.ready():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return self.fallback()
+            await asyncio.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.05)
+        return self.answer()
 
 
 @dataclass
@@ -70,6 +97,8 @@ def _asgi_handler(endpoint: Endpoint, state: Any) -> Callable[[Request], Any]:
             elif endpoint.body is not None:
                 kwargs["body"] = _validated_body(endpoint.body, await _read_body(request))
             result = await run_in_threadpool(endpoint.handler, state, **kwargs)
+            if isinstance(result, Later):
+                result = await result.settle()
             reply = result if isinstance(result, Reply) else Reply(result)
             return json_response(reply.payload, reply.status, reply.headers)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an answer; bugs are logged as 500s
