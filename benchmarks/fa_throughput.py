@@ -52,12 +52,28 @@ def load_items(data_dir: Path, count: int) -> list[tuple[str, FAItem]]:
     return items
 
 
+def _cut(item: FAItem, budget: int) -> FAItem:
+    context, left = [], budget
+    for passage in item.context:
+        if left <= 0:
+            break
+        context.append(passage[:left])
+        left -= len(context[-1])
+    calls = [c.model_copy(update={"output": c.output[: max(0, budget // max(1, len(item.tool_calls)))]})
+             if c.output else c for c in item.tool_calls]
+    return item.model_copy(update={"context": context, "tool_calls": calls})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--max-context-chars", type=int, default=None,
+                        help="cut each item's context (and tool outputs) to this many characters in total")
     args = parser.parse_args()
     items = load_items(args.data_dir, args.items)
+    if args.max_context_chars is not None:
+        items = [(kind, _cut(item, args.max_context_chars)) for kind, item in items]
     options = engine.AnalysisOptions()
     engine.validate_options(options)
     per_kind: dict[str, list[float]] = defaultdict(list)
