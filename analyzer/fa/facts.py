@@ -113,10 +113,9 @@ def extract_dates(text: str, vocabulary: set[str] | None = None) -> list[Mention
     if not has_month:
         return out
     # The month-name patterns are the slow ones: search only around each month word.
-    for word in _ALPHA_RE.finditer(text):
-        if word.group(0).lower() not in MONTHS:
-            continue
-        begin, stop = max(0, word.start() - 10), word.end() + 16
+    lowered = text.lower()
+    for at, length in _month_positions(lowered):
+        begin, stop = max(0, at - 10), at + length + 16
         for pattern, parts in ((_MDY_RE, (3, 1, 2)), (_DMY_RE, (3, 2, 1)), (_MY_RE, (2, 1, None))):
             m = pattern.search(text, begin, stop)
             if m:
@@ -176,6 +175,19 @@ def _text_times(text: str) -> frozenset[int]:
 @lru_cache(maxsize=4096)
 def _text_dates(text: str) -> tuple[tuple[int | None, int | None, int | None], ...]:
     return tuple(m.value for m in extract_dates(text, set(_text_words(text))))
+
+
+def _month_positions(lowered: str) -> list[tuple[int, int]]:
+    """(offset, length) of every month name or abbreviation standing as a word in ``lowered``."""
+    found = []
+    for name in MONTHS.keys() & set(_ALPHA_RE.findall(lowered)):
+        at = lowered.find(name)
+        while at != -1:
+            end = at + len(name)
+            if not (at and lowered[at - 1].isalpha()) and not lowered[end:end + 1].isalpha():
+                found.append((at, len(name)))
+            at = lowered.find(name, end)
+    return sorted(found)
 
 
 def _has_word(text: str, vocabulary: dict[str, int]) -> bool:

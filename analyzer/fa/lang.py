@@ -53,7 +53,7 @@ def _script(char: str) -> str | None:
 
 def detect_language(text: str) -> tuple[str | None, float]:
     """(ISO 639-1 code, confidence 0-1), or (None, 0.0) when the text is too short or mixed."""
-    sample = text[:600]
+    sample = text[:400]
     if sample.isascii():  # the common case: Latin script, no per-character work
         lowered = sample.lower()
         tokens = _WORD.findall(lowered)

@@ -10,6 +10,7 @@ from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.models import EvidenceItem, Finding
 from analyzer.fa.text import WORD_RE, ngrams, words
 
+_STUTTER = re.compile(r"(?<!\S)(\S+)(?: \1(?!\S)){7,}")  # one word 8+ times in a row
 _LENGTH_REASONS = frozenset({"length", "max_tokens", "max_output_tokens", "max_completion_tokens", "token_limit"})
 _FILTER_REASONS = frozenset({"content_filter", "safety", "recitation", "blocklist", "prohibited_content"})
 _DANGLING_END = re.compile(r"\b(?:the|a|an|and|or|of|to|with|for|in|on|by|that|which|because|is|are)\s*$", re.I)
@@ -103,12 +104,9 @@ def check_degenerate_repetition(view: ItemView) -> CheckResult:
     tokens = words(view.output)
     if len(tokens) < 12:
         return [] if tokens else None
-    run, longest, token_at = 1, 1, tokens[0]
-    for prev, cur in zip(tokens, tokens[1:]):
-        run = run + 1 if cur == prev else 1
-        if run > longest:
-            longest, token_at = run, cur
-    if longest >= 8:
+    stutter = _STUTTER.search(" ".join(tokens))
+    if stutter:
+        token_at, longest = stutter.group(1), len(stutter.group(0).split())
         return [_repetition(view, f"The word {token_at!r} repeats {longest} times in a row.", token_at, 0.9)]
     grams = list(ngrams(tokens, 4)) if len(tokens) >= 40 else []
     # if half the 4-grams were repeats, at most 3/4 of them could be distinct: skip the count otherwise
