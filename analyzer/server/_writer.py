@@ -1,7 +1,7 @@
 """The ingest queue: a bounded in-memory queue of span batches, drained into the SpanStore by one thread.
 
 Requests hand over a decoded batch and wait for its commit, so a 200 means
-the spans are on disk. The writer commits what is waiting together (group
+the spans are committed (they survive a crash of the server process). The writer commits what is waiting together (group
 commit: several requests, one transaction), and a failed transaction fails
 every batch in it, whole: a batch is stored entirely or not at all. When the
 queue holds ``max_spans`` spans, :meth:`SpanWriter.submit` refuses at once
