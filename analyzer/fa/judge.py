@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from analyzer.fa.models import Finding
+from analyzer.fa.models import Finding, SkippedDetector
 from analyzer.models import FAItem
 
 NO_JUDGE_REASON = "no judge configured: pass openai_api_key=... or set VALIQOR_JUDGE_BASE_URL"
@@ -44,11 +44,14 @@ class JudgeResult:
     """The judge's verdicts: one :class:`Finding` per subcategory it decided (``detector_type="llm_judge"``).
 
     A subcategory it returns nothing for keeps its deterministic outcome (or, for an
-    ``llm_judge`` subcategory, yields no tag).
+    ``llm_judge`` subcategory, yields no tag). ``skipped`` names what it could not decide
+    (a failed request, a spent token budget) with the reason; the engine reports them in
+    ``detectors_skipped``.
     """
 
     findings: list[Finding] = field(default_factory=list)
     tokens_used: int = 0
+    skipped: list[SkippedDetector] = field(default_factory=list)  # what it could not decide, and why
 
 
 @runtime_checkable
@@ -57,6 +60,7 @@ class Judge(Protocol):
 
     available: bool
     unavailable_reason: str
+    # Optional: ``concurrency`` (int), how many items a run may analyze at once with this judge.
 
     def evaluate(self, request: JudgeRequest) -> JudgeResult:
         """Decide ``request.subcategories`` for ``request.item``. Must not raise for a bad model answer:

@@ -10,6 +10,7 @@ the judge's job.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.facts import (
@@ -193,9 +194,9 @@ def check_negation_conflict(view: ItemView) -> CheckResult:
         if len(terms) < 2:
             continue
         probes = [w[:5] for w in dict.fromkeys(words(sentence)) if w not in STOPWORDS and len(w) >= 4][:12]
-        for text, lowered, where in sources:
-            for src_start, src_end in _candidate_sentences(lowered, probes):
-                candidate = text[src_start:src_end]
+        for text, lowered, bounds, where in sources:
+            for src_start, src_end in _candidate_sentences(lowered, bounds, probes):
+                candidate = text[src_start:src_end].strip()
                 if _NEGATION.search(candidate):
                     continue
                 shared = len(terms & content_terms(candidate))
@@ -206,28 +207,30 @@ def check_negation_conflict(view: ItemView) -> CheckResult:
     return []
 
 
-def _lowered_sources(view: ItemView) -> list[tuple[str, str, object]]:
-    sources = [(text, text.lower(), lambda quote, i=i: view.in_context(i, note=quote[:120]))
-               for i, text in enumerate(view.context[:20])]
-    sources += [(text, text.lower(), lambda quote, i=i: view.in_tool(i, "tool_output", text=quote))
-                for i, text in view.executed_outputs[:20]]
-    return sources
+def _lowered_sources(view: ItemView) -> list[tuple[str, str, list[int], object]]:
+    """(text, lower-cased text, sentence boundary offsets, evidence factory) per context entry / tool output."""
+    def compute() -> list[tuple[str, str, list[int], object]]:
+        sources = [(text, lambda quote, i=i: view.in_context(i, note=quote[:120]))
+                   for i, text in enumerate(view.context[:20])]
+        sources += [(text, lambda quote, i=i: view.in_tool(i, "tool_output", text=quote))
+                    for i, text in view.executed_outputs[:20]]
+        return [(text, text.lower(), [m.end() for m in _BOUNDARY.finditer(text)], where) for text, where in sources]
+    return view.memo("lowered_sources", compute)
 
 
-_SENTENCE_END = (". ", "! ", "? ", "\n")
+_BOUNDARY = re.compile(r"[.!?](?=\s)|\n")
 
 
-def _candidate_sentences(lowered: str, probes: list[str], limit: int = 40) -> list[tuple[int, int]]:
-    """Spans of the sentences of ``lowered`` that contain at least two of ``probes``."""
+def _candidate_sentences(lowered: str, bounds: list[int], probes: list[str], limit: int = 40) -> list[tuple[int, int]]:
+    """Spans of the sentences of ``lowered`` (cut at ``bounds``) that contain at least two of ``probes``."""
     if len(probes) < 2:
         return []
     spans: dict[tuple[int, int], set[str]] = {}
     for probe in probes:
         at, seen = lowered.find(probe), 0
         while at != -1 and seen < limit:
-            begin = max(lowered.rfind(mark, 0, at) for mark in _SENTENCE_END) + 1
-            stops = [i for i in (lowered.find(mark, at) for mark in _SENTENCE_END) if i != -1]
-            span = (begin, min(stops) + 1 if stops else len(lowered))
+            i = bisect_right(bounds, at)
+            span = (bounds[i - 1] if i else 0, bounds[i] if i < len(bounds) else len(lowered))
             spans.setdefault(span, set()).add(probe)
             at, seen = lowered.find(probe, span[1]), seen + 1
     return [span for span, hits in spans.items() if len(hits) >= 2]
