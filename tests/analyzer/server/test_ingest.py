@@ -207,8 +207,11 @@ def test_full_queue_answers_503_with_retry_after_and_recovers(tmp_path) -> None:
             first: list[httpx.Response] = []
             sender = threading.Thread(target=lambda: first.append(client.post("/v1/traces", content=batch)))
             sender.start()
-            while app.state.server.writer.queued_spans < 512:
+            for _ in range(1000):  # until the first batch waits in the queue (its commit is held)
+                if app.state.server.writer.queued_spans >= 512:
+                    break
                 sender.join(0.01)
+            assert app.state.server.writer.queued_spans == 512, first
             refused = client.post("/v1/traces", content=other)
             assert refused.status_code == 503 and int(refused.headers["retry-after"]) >= 1
             held.release.set()
