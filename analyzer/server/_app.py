@@ -130,7 +130,7 @@ def create_app(config: ServerConfig | None = None, *, close_on_shutdown: bool = 
 
     async def health(request: Request) -> Response:
         return json_response(Health(status="ok", version=__version__, queued_spans=state.writer.queued_spans,
-                                    live_runs=state.runs.live_runs))
+                                    refused_batches=state.writer.refused_batches, live_runs=state.runs.live_runs))
 
     async def openapi_document(request: Request) -> Response:
         return json_response(openapi)

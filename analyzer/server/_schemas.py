@@ -66,6 +66,7 @@ class Health(BaseModel):
     status: str
     version: str
     queued_spans: int
+    refused_batches: int
     live_runs: int
 
 

@@ -54,6 +54,7 @@ class SpanWriter:
         store.defer_checkpoints(_CHECKPOINT_PAGES)
         self._pending: deque[tuple[Sequence[Row], Future[None]]] = deque()
         self._queued_spans = 0
+        self.refused_batches = 0  # turned away with QueueFull since start (reported by /health)
         self._cond = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._drain, name="valiqor-span-writer", daemon=True)
@@ -75,6 +76,7 @@ class SpanWriter:
             if self._stopping:
                 raise RuntimeError("the span writer is stopped")
             if self._queued_spans and self._queued_spans + len(rows) > self.max_spans:
+                self.refused_batches += 1
                 raise QueueFull(self._queued_spans, retry_after_s=1)
             self._pending.append((rows, future))
             self._queued_spans += len(rows)

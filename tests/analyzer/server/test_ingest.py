@@ -284,3 +284,38 @@ def test_protobuf_fast_path_reads_exactly_what_the_file_importer_reads() -> None
     record = next(span for span in ours if span.span_id == extra.span_id.hex())
     assert record.attributes["d"] == 0.25 and record.attributes["b"] is True and record.attributes["i"] == -7
     assert record.links[0].attributes == {"why": "retry"}
+
+
+def test_the_real_exporter_rides_out_back_pressure(tmp_path) -> None:
+    from analyzer.server import ServerConfig, create_app
+
+    app = create_app(ServerConfig(data_dir=str(tmp_path / "s"), max_queued_spans=600))
+    held = _HeldStore(app.state.server.writer.store)
+    app.state.server.writer.store = held
+    try:
+        with LiveServer(app) as live:
+            blocker = threading.Thread(target=httpx.post, args=(f"{live.url}/v1/traces",),
+                                       kwargs={"content": encode_spans(_finished_spans(512)).SerializeToString(),
+                                               "headers": PROTOBUF, "timeout": 20})
+            blocker.start()
+            for _ in range(1000):
+                if app.state.server.writer.queued_spans >= 512:
+                    break
+                blocker.join(0.01)
+            results = []
+            exporter = OTLPSpanExporter(endpoint=f"{live.url}/v1/traces", timeout=20)
+            sender = threading.Thread(target=lambda: results.append(exporter.export(_finished_spans(200))))
+            sender.start()
+            for _ in range(1000):  # the exporter was told 503 + Retry-After at least once
+                if app.state.server.writer.refused_batches:
+                    break
+                sender.join(0.01)
+            assert app.state.server.writer.refused_batches >= 1
+            held.release.set()
+            sender.join(20)
+            blocker.join(20)
+            assert results == [SpanExportResult.SUCCESS]
+            assert httpx.get(f"{live.url}/health").json()["refused_batches"] >= 1
+        assert app.state.server.client.trace_store.count_spans() == 712
+    finally:
+        app.state.server.close()
