@@ -141,8 +141,8 @@ class FakeJudge:
         self.requests.append(request)
         verdicts = [Finding(subcategory_id="incomplete_answer", decision="fail", confidence=0.8,
                             rationale="Only one of the two questions is answered.", detector="fake-judge"),
-                    Finding(subcategory_id="entity_fabrication", decision="pass", confidence=0.9,
-                            rationale="Berlin is a typo the user asked about.", detector="fake-judge")]
+                    Finding(subcategory_id="entity_fabrication", decision="fail", confidence=0.9,
+                            rationale="Berlin is not the capital the passage names.", detector="fake-judge")]
         return JudgeResult(findings=verdicts, tokens_used=321)
 
 
@@ -154,7 +154,8 @@ def test_the_judge_seam_decides_judge_and_hybrid_subcategories() -> None:
     assert [f.subcategory_id for f in judge.requests[0].findings] == ["entity_fabrication"]  # deterministic hints
     tags = _by_sub(analysis)
     assert tags["incomplete_answer"].decision == "fail" and tags["incomplete_answer"].detector_type_used == "llm_judge"
-    assert tags["entity_fabrication"].decision == "pass" and tags["entity_fabrication"].detector_type_used == "hybrid"
+    # the judge confirms the deterministic finding: one tag, decided by both
+    assert tags["entity_fabrication"].decision == "fail" and tags["entity_fabrication"].detector_type_used == "hybrid"
     assert analysis.tokens_used == 321 and "llm_judge" in analysis.detectors_run
     assert not any(s.detector.startswith("llm_judge:") for s in analysis.detectors_skipped)
 
