@@ -14,8 +14,8 @@ Metrics, against the human annotations (``errors[].location`` = span id, ``categ
 - joint accuracy (TRAIL paper): per trace, the share of gold (location, category) pairs predicted,
   averaged over traces; "micro" pools all gold errors instead.
 
-The per-LLM-call facts (``TraceFacts.LLM_CALLS``) are added here from the reconstructed span
-views when reconstruction does not provide them yet.
+Reconstruction supplies the per-LLM-call facts (``TraceFacts.LLM_CALLS``) that let evidence point at
+the exact LLM call (the one that wrote a failed step or requested a malformed tool call).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.fa import engine
-from analyzer.models import FAItem, TraceFacts
-from analyzer.reconstruct import build_tree, reconstruct_item, span_views
+from analyzer.models import FAItem
+from analyzer.reconstruct import reconstruct_item
 from analyzer.sources import read_trace_file
 
 TRAIL_CATEGORY = {
@@ -63,26 +63,9 @@ def normalize_category(name: str) -> str:
     return _FIXES.get(key, key)
 
 
-def llm_calls_fact(spans: list[Any]) -> list[dict[str, Any]]:
-    """``TraceFacts.LLM_CALLS`` from the span views (what reconstruction is asked to provide)."""
-    calls = []
-    for view in span_views(build_tree(spans)).values():
-        if view.llm is None:
-            continue
-        texts = [m.text for m in view.llm.output_messages if m.text]
-        calls.append({"span_id": view.span_id, "parent_span_id": view.span.parent_span_id, "name": view.span.name,
-                      "model": view.llm.response_model or view.llm.request_model,
-                      "finish_reasons": list(view.llm.finish_reasons), "output": "\n".join(texts)[:20000],
-                      "tool_requests": [r.name for r in view.llm.requests],
-                      "tool_call_ids": [r.id for r in view.llm.requests if r.id]})
-    return calls
-
-
 def load_item(path: Path) -> tuple[FAItem, str]:
     spans = read_trace_file(path).spans
     item = reconstruct_item(spans)
-    if TraceFacts.LLM_CALLS not in item.metadata:
-        item.metadata[TraceFacts.LLM_CALLS] = llm_calls_fact(spans)
     app = next((str(s.attributes.get("pat.app")) for s in spans if s.attributes.get("pat.app")), "")
     return item, ("SWE" if "swe" in app.lower() else "GAIA")
 
