@@ -1,6 +1,7 @@
 """tau-bench (airline): do tool-use tags find the failed tasks?
 
-Each trajectory becomes a dataset-mode FA item (no spans): ``input`` the user's messages, ``output`` the agent's last message, ``tool_calls`` every call joined with its
+Each trajectory becomes a dataset-mode FA item (no spans): ``input`` the user's messages,
+``output`` the agent's last message, ``tool_calls`` every call joined with its
 result by call id, and the airline policy as the system prompt. A task is predicted
 failed when the item gets a *fail* tag in the ``tool_use`` bucket. Ground truth: reward 0.
 

@@ -62,7 +62,8 @@ BUCKETS: list[dict[str, Any]] = [
     {
         "id": "retrieval",
         "name": "Retrieval",
-        "description": "The retrieval step returned nothing, failed, or returned passages that do not serve the question.",
+        "description": ("The retrieval step returned nothing, failed, or returned passages that do not serve "
+                        "the question."),
         "subcategories": [
             _sub("empty_retrieval", "Empty retrieval",
                  "Retrieval ran but returned no passages (or only blank ones).", "rag", "deterministic", 3, 3,
@@ -162,7 +163,8 @@ BUCKETS: list[dict[str, Any]] = [
             _sub("indirect_prompt_injection", "Prompt injection (indirect)",
                  "A retrieved document or tool output carries instructions aimed at the model.", "generic_llm",
                  "hybrid", 4, 5, "the same patterns in context and tool outputs"),
-            _sub("pii_leak", "PII leak", "The answer discloses personal data (emails, phone numbers, card or ID numbers) "
+            _sub("pii_leak", "PII leak",
+                 "The answer discloses personal data (emails, phone numbers, card or ID numbers) "
                  "that the user did not supply.", "generic_llm", "deterministic", 4, 5,
                  "PII patterns with checksums, compared with the input"),
             _sub("secret_leak", "Secret leak", "The answer discloses credentials: API keys, tokens, private keys, "

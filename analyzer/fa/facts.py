@@ -1,7 +1,7 @@
 """Checkable facts in text: numbers, dates, times, named entities, identifiers and quotes.
 
 The grounding detectors extract these from the answer and look each one up in a
-:class:`SourceIndex` built from everything the model was given (input, context, tool
+:class:`~analyzer.fa.source_index.SourceIndex` built from everything the model was given (input, context, tool
 outputs, system prompt). A fact found nowhere is *unsupported*; that is evidence of a
 hallucination, not proof (the judge, when configured, weighs it).
 
@@ -14,12 +14,10 @@ matches ``2022-01-09`` and ``California`` matches ``CA``.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
 
-from analyzer.fa.text import STOPWORDS, WORD_RE, normalize_quotes, stem, tokens, vocabulary, words
-from analyzer.fa.vocab import MONTHS, NOT_NAMES, NUMBER_WORDS, PLACE_ABBREVIATIONS, WEEKDAYS
+from analyzer.fa.text import STOPWORDS, normalize_quotes, tokens, words
+from analyzer.fa.vocab import MONTHS, NOT_NAMES, NUMBER_WORDS, WEEKDAYS
 
 _SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9,
            "trillion": 1e12}
@@ -27,24 +25,24 @@ _DIGITS_RE = re.compile(r"[0-9][0-9,]*(?:\.[0-9]+)?")
 _UNIT_RE = re.compile(r"\s?(%|percent\b|per cent\b|k\b|thousand\b|million\b|mn\b|billion\b|bn\b|trillion\b)",
                       re.IGNORECASE)
 _CURRENCY = frozenset("$€£¥")
-_TIME_RE = re.compile(r"(?<![\d:.])(\d{1,2}):(\d{1,2})(?::\d{2})?(?:\s*([ap])\.?m\b\.?)?|(?<![\d:.])(\d{1,2})\s*([ap])\.?m\b\.?",
+_TIME_RE = re.compile(r"(?<![\d:.])(\d{1,2}):(\d{1,2})(?::\d{2})?(?:\s*([ap])\.?m\b\.?)?|"
+                      r"(?<![\d:.])(\d{1,2})\s*([ap])\.?m\b\.?",
                       re.IGNORECASE)
 _MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
 _ISO_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _SLASH_DATE_RE = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
 _MDY_RE = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b", re.IGNORECASE)
-_DMY_RE = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_ALT})\.?(?:,?\s+(\d{{4}}))?\b", re.IGNORECASE)
+_DMY_RE = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_ALT})\.?(?:,?\s+(\d{{4}}))?\b",
+                     re.IGNORECASE)
 _MY_RE = re.compile(rf"\b({_MONTH_ALT})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
 _NUMBER_WORD_RE = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
-# A plain digit-led pattern: a "1,234 or 1234" alternation costs 4x more per character.
-_SOURCE_NUM_RE = re.compile(r"([0-9][0-9,]*)(?:\.([0-9]+))?( ?(?:k|thousand|million|mn|billion|bn|trillion)\b)?")
 _THOUSANDS_RE = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
 _CAPITALISED_RE = re.compile(r"(?<![\w'’-])[A-ZÀ-ÖØ-Þ][^\W_]*(?:['’\-][^\W_]+)*")
 _TIME_HINT = re.compile(r"\d(?::\d|\s*[aApP]\.?[mM]\b)")
 _ALPHA_RE = re.compile(r"[A-Za-z]+")
-_ACRONYM_RE = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 # "in 200 words", "a 3-sentence summary": numbers about the answer's own form, not about the world
-_META_UNIT_RE = re.compile(r"\s*-?\s*(?:words?|sentences?|characters?|paragraphs?|bullets?|bullet points?|lines?|tokens?)\b",
+_META_UNIT_RE = re.compile(r"\s*-?\s*(?:words?|sentences?|characters?|paragraphs?|bullets?|bullet points?|lines?|"
+                           r"tokens?)\b",
                            re.IGNORECASE)
 _QUOTE_RE = re.compile(r'"([^"\n]{3,300})"')
 # quantities that look like codes: "5-star", "19-year-old", "200km", "14th", "3pm"
@@ -65,7 +63,7 @@ class Mention:
 
 
 def phrase_key(text: str) -> str:
-    """A phrase as space-joined lower-case words, comparable with :attr:`SourceIndex.key`."""
+    """A phrase as space-joined lower-case words, comparable with ``SourceIndex.key``."""
     return " ".join(words(text))
 
 
@@ -122,59 +120,6 @@ def extract_dates(text: str, vocabulary: set[str] | None = None) -> list[Mention
                 year, month, day = parts
                 add(m, m.group(year), MONTHS[m.group(month).lower()], m.group(day) if day else None)
     return out
-
-
-def _clock_numbers(text: str) -> set[float]:
-    """Hours and minutes of every "H:MM" in ``text`` (a scan from each colon: much cheaper than a regex)."""
-    found: set[float] = set()
-    i = text.find(":")
-    while i != -1:
-        before, after = text[max(0, i - 2):i], text[i + 1:i + 3]
-        hour = before[1:] if len(before) == 2 and not before[0].isdigit() else before
-        minute = after[:1] if len(after) == 2 and not after[1].isdigit() else after
-        if hour.isdigit() and minute.isdigit():
-            found.update((float(hour), float(minute)))
-        i = text.find(":", i + 1)
-    return found
-
-
-@lru_cache(maxsize=4096)
-def _text_words(text: str) -> frozenset[str]:
-    found = vocabulary(text)
-    if "." in text:
-        acronyms = {m.group(0).replace(".", "").lower() for m in _ACRONYM_RE.finditer(text)}
-        if acronyms:
-            found = found | acronyms
-    return found
-
-
-@lru_cache(maxsize=4096)
-def _text_numbers(text: str) -> frozenset[float]:
-    """A lighter pass than :func:`extract_numbers`: units and positions do not matter for sources."""
-    values: set[float] = set()
-    lowered = text.lower()
-    for integer, fraction, unit in set(_SOURCE_NUM_RE.findall(lowered)):
-        integer = integer.strip(",")
-        scale = _SCALES.get(unit.strip(), 1.0)
-        if "," in integer and not _THOUSANDS_RE.fullmatch(integer):  # "1,2,3": a list, not 123
-            values.update(float(part) * scale for part in integer.split(",") if part)
-            continue
-        value = float(f"{integer.replace(',', '')}.{fraction}") if fraction else float(integer.replace(",", ""))
-        values.add(value * scale)
-    values.update(_clock_numbers(lowered))  # "17:30" also holds 17 and 30
-    if not NUMBER_WORDS.keys().isdisjoint(_text_words(text)):
-        values.update(float(NUMBER_WORDS[w.lower()]) for w in _NUMBER_WORD_RE.findall(text))
-    return frozenset(values)
-
-
-@lru_cache(maxsize=4096)
-def _text_times(text: str) -> frozenset[int]:
-    return frozenset(m.value for m in extract_times(text))
-
-
-@lru_cache(maxsize=4096)
-def _text_dates(text: str) -> tuple[tuple[int | None, int | None, int | None], ...]:
-    return tuple(m.value for m in extract_dates(text, set(_text_words(text))))
 
 
 def _month_positions(lowered: str) -> list[tuple[int, int]]:
@@ -293,139 +238,10 @@ def extract_identifiers(text: str) -> list[Mention]:
             continue
         at = text.find(token)
         while at != -1:
-            before, after = text[at - 1:at] if at else "", text[at + len(token):at + len(token) + 1]
-            if not (before and (before.isalnum() or before in "_:.-")) and not (after and (after.isalnum() or after in "_-")):
-                out.append(Mention("identifier", token, at, at + len(token), token.lower()))
+            end = at + len(token)
+            before, after = text[at - 1:at] if at else "", text[end:end + 1]
+            glued = (before and (before.isalnum() or before in "_:.-")) or (after and (after.isalnum() or after in "_-"))
+            if not glued:  # a whole code, not part of a longer token
+                out.append(Mention("identifier", token, at, end, token.lower()))
             at = text.find(token, at + 1)
     return sorted(out, key=lambda m: m.start)
-
-
-@dataclass
-class SourceIndex:
-    """Everything the model was given, indexed for fast support look-ups."""
-
-    texts: list[str]
-
-    @cached_property
-    def joined(self) -> str:
-        return "\n".join(self.texts)
-
-    @cached_property
-    def key(self) -> str:
-        """Every source word in order, space-joined (for phrase look-ups via :func:`phrase_key`)."""
-        return " " + " ".join(" ".join(words(t)) for t in self.texts) + " "
-
-    # Each part is computed per source text and cached per text (lru): a system prompt or a tool output
-    # shared by many items of a run is analysed once.
-    @cached_property
-    def word_set(self) -> set[str]:
-        """Every source word (lower-cased), with camelCase and hyphen parts and dotted acronyms."""
-        return set().union(*(_text_words(t) for t in self.texts))
-
-    @cached_property
-    def _sorted_words(self) -> list[str]:
-        return sorted(self.word_set)
-
-    @cached_property
-    def numbers(self) -> set[float]:
-        """Every numeric value in the sources (scale words applied, clock times split into hours and minutes)."""
-        return set().union(*(_text_numbers(t) for t in self.texts))
-
-    @cached_property
-    def times(self) -> set[int]:
-        return set().union(*(_text_times(t) for t in self.texts))
-
-    @cached_property
-    def dates(self) -> list[tuple[int | None, int | None, int | None]]:
-        return [d for t in self.texts for d in _text_dates(t)]
-
-    @cached_property
-    def _sorted_numbers(self) -> list[float]:
-        return sorted(self.numbers)
-
-    def _near(self, value: float, decimals: int) -> bool:
-        """Some source number rounds to ``value`` at ``decimals`` places ("24" for 23.7)."""
-        half = 0.5 * 10 ** -decimals
-        numbers = self._sorted_numbers
-        i = bisect_left(numbers, value - half)
-        return any(round(numbers[j], decimals) == round(value, decimals)
-                   for j in range(i, min(i + 3, len(numbers))) if numbers[j] <= value + half)
-
-    def supports(self, mention: Mention) -> bool:
-        """True when the fact appears in the sources (see the module docstring for what counts)."""
-        kind = mention.kind
-        if kind in ("number", "percent", "money", "year"):
-            return self._supports_number(mention)
-        if kind == "time":
-            return mention.value in self.times or float(mention.value // 60) in self.numbers and mention.value % 60 == 0
-        if kind == "date":
-            return self._supports_date(mention.value)
-        if kind == "quote":
-            return f" {mention.value} " in self.key
-        if kind == "identifier":
-            return mention.value in self.word_set or f" {phrase_key(mention.text)} " in self.key
-        if kind == "entity":
-            return not self.unsupported_names(mention)
-        raise ValueError(f"unknown mention kind {kind!r}")
-
-    def unsupported_names(self, mention: Mention) -> list[str]:
-        """The words of an entity mention that appear nowhere in the sources."""
-        whole = PLACE_ABBREVIATIONS.get(" ".join(mention.value))
-        if whole and whole in self.word_set:
-            return []
-        missing = []
-        for name in mention.value:
-            if self._known_word(name):
-                continue
-            abbreviation = PLACE_ABBREVIATIONS.get(name)
-            if abbreviation and abbreviation in self.word_set:
-                continue
-            missing.append(name)
-        if missing and len(mention.value) > 1 and f" {phrase_key(mention.text)} " in self.key:
-            return []
-        return missing
-
-    def _known_word(self, name: str) -> bool:
-        """In the sources as is, with the same stem ("seating"/"seats"), or sharing five letters with a
-        source word ("Korean"/"Korea", "Mexican"/"Mexico")."""
-        if name in self.word_set:
-            return True
-        if "-" in name or "'" in name:
-            return all(self._known_word(part) for part in re.split(r"[-']", name) if part and part != "s")
-        if len(name) < 4:
-            return False
-        # words with the same stem share their first four letters (stems keep at least four)
-        head, target = name[:4], stem(name)
-        words = self._sorted_words
-        for i in range(bisect_left(words, head), len(words)):
-            other = words[i]
-            if not other.startswith(head):
-                break
-            if stem(other) == target or (len(name) >= 5 and other[:5] == name[:5]):
-                return True
-        return False
-
-    def _supports_number(self, mention: Mention) -> bool:
-        value = float(mention.value)
-        if value in self.numbers:
-            return True
-        if mention.kind == "year":
-            return False
-        candidates = {value}
-        if mention.kind == "percent":
-            candidates.add(round(value / 100, 6))
-        elif value < 1:
-            candidates.add(round(value * 100, 6))
-        return any(self._near(c, mention.decimals) for c in candidates)
-
-    def _supports_date(self, value: tuple[int | None, int | None, int | None]) -> bool:
-        year, month, day = value
-        for sy, sm, sd in self.dates:
-            if (year is None or sy is None or year == sy) and (month is None or month == sm) and (
-                day is None or sd is None or day == sd
-            ) and (year == sy or month == sm):
-                return True
-        # a partial date whose parts all appear as plain numbers/month words is supported too
-        month_ok = month is None or any(name in self.word_set for name, num in MONTHS.items() if num == month)
-        return bool(month_ok and (year is None or float(year) in self.numbers) and (day is None or float(day) in self.numbers)
-                    and (year is not None or day is not None))

@@ -9,7 +9,7 @@ from typing import Any
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.detectors.tools import AGENT_KINDS, tool_error_text
-from analyzer.fa.facts import SourceIndex
+from analyzer.fa.source_index import SourceIndex
 from analyzer.fa.models import EvidenceItem, Finding
 from analyzer.fa.text import STOPWORDS, WORD_RE, content_terms
 
@@ -21,7 +21,8 @@ _STEP_LIMIT = re.compile(
     r"GraphRecursionError|MaxTurnsExceeded|AgentMaxIterations|max_iterations",
     re.IGNORECASE,
 )
-_TOOLS_IN_PROMPT = re.compile(r"\b(?:access to|can use|you have|given)\b[^.\n]{0,40}\btools?\b|\btools? (?:available|you can use)",
+_TOOLS_IN_PROMPT = re.compile(r"\b(?:access to|can use|you have|given)\b[^.\n]{0,40}\btools?\b|"
+                              r"\btools? (?:available|you can use)",
                               re.IGNORECASE)
 # Tools whose only job is to hand back the answer; using them alone is not "using tools".
 ANSWER_TOOLS = re.compile(r"final[_ ]?answer|^answer$|^respond|^reply|^finish|^submit|^return_answer", re.IGNORECASE)
@@ -51,11 +52,13 @@ def check_repeated_tool_calls(view: ItemView) -> CheckResult:
         if len(indexes) < 2:
             continue
         failed_before = any(tool_error_text(calls[i]) for i in indexes[:-1])
-        evidence = [e for n, i in enumerate(indexes) for e in view.tool_evidence(i, note=f"call {n + 1} of {len(indexes)}")]
+        evidence = [e for n, i in enumerate(indexes)
+                    for e in view.tool_evidence(i, note=f"call {n + 1} of {len(indexes)}")]
         if len(indexes) >= 3:
             findings.append(finding("repeated_tool_calls", "fail", min(0.95, 0.75 + 0.05 * len(indexes)),
                                     f"{name!r} was called {len(indexes)} times with identical arguments (a loop).",
-                                    evidence, "repeated_tool_calls", severity_adjustment=0.5 if len(indexes) >= 5 else 0))
+                                    evidence, "repeated_tool_calls",
+                                    severity_adjustment=0.5 if len(indexes) >= 5 else 0))
         elif failed_before:
             findings.append(finding("repeated_tool_calls", "fail", 0.7,
                                     f"{name!r} failed and was retried with the same arguments.", evidence,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from analyzer.fa.facts import SourceIndex
+from analyzer.fa.source_index import SourceIndex
 from analyzer.fa.models import FEATURE_KINDS, Decision, EvidenceItem, Finding
 from analyzer.fa.text import clip
 from analyzer.models import FAItem, ToolCall, TraceFacts
@@ -216,6 +216,7 @@ def _arguments_text(arguments: Any) -> str:
 def finding(subcategory_id: str, decision: Decision, confidence: float, rationale: str,
             evidence: list[EvidenceItem], detector: str, severity_adjustment: float = 0.0) -> Finding:
     """A deterministic :class:`Finding` with the confidence clamped to 0-1."""
-    return Finding(subcategory_id=subcategory_id, decision=decision, confidence=round(min(1.0, max(0.0, confidence)), 3),
+    confidence = round(min(1.0, max(0.0, confidence)), 3)
+    return Finding(subcategory_id=subcategory_id, decision=decision, confidence=confidence,
                    rationale=rationale, evidence=evidence, detector=detector, detector_type="deterministic",
                    severity_adjustment=max(-2.0, min(2.0, severity_adjustment)))

@@ -132,7 +132,8 @@ def _length_findings(view: ItemView) -> list | None:
         checked = True
         head = view.output.strip().lstrip("*_\"' ").lower()
         if not head.startswith(("yes", "no")):
-            found.append(finding("format_violation", "fail", 0.7, "A yes/no answer was requested; the answer is neither.",
+            found.append(finding("format_violation", "fail", 0.7,
+                                 "A yes/no answer was requested; the answer is neither.",
                                  [view.in_output(0, min(len(view.output), 80))], "format_check"))
     return found if checked else None
 

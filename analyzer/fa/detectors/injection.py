@@ -34,7 +34,8 @@ _DELIMITER = re.compile(r"<\|im_start\|>\s*system|\[/?INST\]|<\s*/?\s*system\s*>
 _PRETEND = re.compile(r"\b(?:pretend|act as if|imagine) (?:you(?: are|'re)?|to be)\b[^.\n]{0,60}?\b(?:no|without|"
                       r"free of|any) (?:restrictions|rules|filters|limits|guidelines|censorship)\b", re.IGNORECASE)
 _EXFILTRATION = re.compile(r"\b(?:send|forward|post|upload|exfiltrate|email)\b[^.\n]{0,40}?\b(?:conversation|"
-                           r"chat history|user data|credentials|api keys?|password|secrets?)\b[^.\n]{0,30}?\b(?:to|at)\b",
+                           r"chat history|user data|credentials|api keys?|password|secrets?)\b[^.\n]{0,30}?"
+                           r"\b(?:to|at)\b",
                            re.IGNORECASE)
 _ADDRESSED_TO_MODEL = re.compile(
     r"\b(?:(?:dear |attention[:,]? )?(?:ai|assistant|chatbot|language model|llm|gpt|claude)s?\b[,:]?\s+"
@@ -157,7 +158,8 @@ def check_indirect_injection(view: ItemView) -> CheckResult:
     chosen = strong or places
     return [finding("indirect_prompt_injection", "fail" if strong else "unsure", 0.85 if strong else 0.5,
                     f"Retrieved or tool-returned content carries instructions for the model ({chosen[0][2]}).",
-                    [evidence for _, evidence, _ in chosen[:5]], "indirect_injection_scan", severity_adjustment=0.5 if strong else 0)]
+                    [evidence for _, evidence, _ in chosen[:5]], "indirect_injection_scan",
+                    severity_adjustment=0.5 if strong else 0)]
 
 
 DETECTORS = (

@@ -49,7 +49,8 @@ def tool_error_text(call: Any) -> str | None:
             value = json.loads(stripped)
         except ValueError:
             return None
-        if isinstance(value, dict) and (value.get("error") or str(value.get("status", "")).lower() in ("error", "failed")):
+        status = str(value.get("status", "")).lower() if isinstance(value, dict) else ""
+        if isinstance(value, dict) and (value.get("error") or status in ("error", "failed")):
             return stripped
     return None
 
@@ -77,7 +78,8 @@ def check_tool_error(view: ItemView) -> CheckResult:
     for entry in view.error_spans:
         if entry.get("kind") == "tool" and entry.get("span_id") not in seen_spans:
             message = f"{entry.get('error_type') or ''}: {entry.get('message') or ''}".strip(": ")
-            findings.append(finding("tool_error", "fail", 0.95, f"Tool span {entry.get('name')!r} failed: {message[:200]}",
+            findings.append(finding("tool_error", "fail", 0.95,
+                                    f"Tool span {entry.get('name')!r} failed: {message[:200]}",
                                     [view.in_span(entry.get("span_id"), message, note="error status")], "tool_error"))
     return findings
 

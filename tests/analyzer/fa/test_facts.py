@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from analyzer.fa.facts import (
     Mention,
-    SourceIndex,
     extract_dates,
     extract_entities,
     extract_identifiers,
@@ -12,6 +11,7 @@ from analyzer.fa.facts import (
     extract_quotes,
     extract_times,
 )
+from analyzer.fa.source_index import SourceIndex
 
 
 def _values(mentions: list[Mention]) -> list[tuple[str, object]]:
