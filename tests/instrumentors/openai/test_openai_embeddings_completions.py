@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.instrumentors.openai.fakes import content
 from valiqor_trace.testing.model_server import Reply
 
@@ -57,3 +59,31 @@ def test_legacy_completion_plain_and_streamed(traced, model_server) -> None:  # 
         {"role": "assistant", "parts": [{"type": "text", "content": "Hello world"}], "finish_reason": "stop"}]
     assert content(second, "gen_ai.output.messages")[0]["parts"][0]["content"] == "one two three"
     assert tuple(second.attributes["gen_ai.response.finish_reasons"]) == ("length",)
+
+
+EMBEDDING = {"object": "list", "model": "text-embedding-3-small", "usage": {"prompt_tokens": 2, "total_tokens": 2},
+             "data": [{"object": "embedding", "index": 0, "embedding": [0.25, -0.5, 0.125]}]}
+COMPLETION = {"id": "cmpl-fixed", "object": "text_completion", "created": 1700000000, "model": "gpt-3.5-turbo-instruct",
+              "choices": [{"index": 0, "text": "Hi!", "finish_reason": "stop", "logprobs": None}],
+              "usage": {"prompt_tokens": 2, "completion_tokens": 1, "total_tokens": 3}}
+
+
+@pytest.mark.parametrize("call", ["embeddings", "completions"])
+def test_results_are_identical_to_an_uninstrumented_client(traced, call) -> None:  # noqa: ANN001
+    from tests.instrumentors.openai import fakes
+
+    handler = fakes.json_handler(EMBEDDING if call == "embeddings" else COMPLETION)
+
+    def make(client):  # noqa: ANN001, ANN202
+        if call == "embeddings":
+            return client.embeddings.create(model="text-embedding-3-small", input="hi", encoding_format="float")
+        return client.completions.create(model="gpt-3.5-turbo-instruct", prompt="Say hi")
+
+    traced.instrumentor.uninstrument()
+    baseline = make(fakes.client(handler))
+    traced.instrumentor.instrument(tracer_provider=traced.provider)
+
+    result = make(fakes.client(handler))
+
+    assert type(result) is type(baseline) and result.model_dump() == baseline.model_dump()
+    assert len(traced.spans()) == 1
