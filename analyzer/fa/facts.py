@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from analyzer.fa.text import STOPWORDS, normalize_quotes, tokens, words
+from analyzer.fa.text import STOPWORDS, normalize_quotes, tokens, vocabulary, words
 from analyzer.fa.vocab import MONTHS, NOT_NAMES, NUMBER_WORDS, WEEKDAYS
 
 _SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9,
@@ -39,7 +39,6 @@ _NUMBER_WORD_RE = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORE
 _THOUSANDS_RE = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
 _CAPITALISED_RE = re.compile(r"(?<![\w'’-])[A-ZÀ-ÖØ-Þ][^\W_]*(?:['’\-][^\W_]+)*")
 _TIME_HINT = re.compile(r"\d(?::\d|\s*[aApP]\.?[mM]\b)")
-_ALPHA_RE = re.compile(r"[A-Za-z]+")
 # "in 200 words", "a 3-sentence summary": numbers about the answer's own form, not about the world
 _META_UNIT_RE = re.compile(r"\s*-?\s*(?:words?|sentences?|characters?|paragraphs?|bullets?|bullet points?|lines?|"
                            r"tokens?)\b",
@@ -87,8 +86,8 @@ def extract_times(text: str) -> list[Mention]:
     return out
 
 
-def extract_dates(text: str, vocabulary: set[str] | None = None) -> list[Mention]:
-    """Dates in ``text``; ``vocabulary`` (its lower-cased words, when already known) saves a pass."""
+def extract_dates(text: str, known_words: frozenset[str] | set[str] | None = None) -> list[Mention]:
+    """Dates in ``text``; ``known_words`` (its lower-cased words, when already known) saves a pass."""
     out: list[Mention] = []
     spans: list[tuple[int, int]] = []
 
@@ -107,12 +106,12 @@ def extract_dates(text: str, vocabulary: set[str] | None = None) -> list[Mention
         add(m, m.group(1), int(m.group(2)), m.group(3))
     for m in _SLASH_DATE_RE.finditer(text) if "/" in text else ():
         add(m, m.group(3), int(m.group(1)), m.group(2))
-    has_month = not MONTHS.keys().isdisjoint(vocabulary) if vocabulary is not None else _has_word(text, MONTHS)
-    if not has_month:
+    present = known_words if known_words is not None else vocabulary(text)
+    if MONTHS.keys().isdisjoint(present):
         return out
     # The month-name patterns are the slow ones: search only around each month word.
     lowered = text.lower()
-    for at, length in _month_positions(lowered):
+    for at, length in _month_positions(lowered, present):
         begin, stop = max(0, at - 10), at + length + 16
         for pattern, parts in ((_MDY_RE, (3, 1, 2)), (_DMY_RE, (3, 2, 1)), (_MY_RE, (2, 1, None))):
             m = pattern.search(text, begin, stop)
@@ -122,10 +121,10 @@ def extract_dates(text: str, vocabulary: set[str] | None = None) -> list[Mention
     return out
 
 
-def _month_positions(lowered: str) -> list[tuple[int, int]]:
-    """(offset, length) of every month name or abbreviation standing as a word in ``lowered``."""
+def _month_positions(lowered: str, present: frozenset[str] | set[str]) -> list[tuple[int, int]]:
+    """(offset, length) of every month name or abbreviation (among ``present`` words) standing as a word."""
     found = []
-    for name in MONTHS.keys() & set(_ALPHA_RE.findall(lowered)):
+    for name in MONTHS.keys() & present:
         at = lowered.find(name)
         while at != -1:
             end = at + len(name)
@@ -135,8 +134,8 @@ def _month_positions(lowered: str) -> list[tuple[int, int]]:
     return sorted(found)
 
 
-def _has_word(text: str, vocabulary: dict[str, int]) -> bool:
-    return not vocabulary.keys().isdisjoint(set(_ALPHA_RE.findall(text.lower())))
+def _has_word(text: str, names: dict[str, int]) -> bool:
+    return not names.keys().isdisjoint(vocabulary(text))  # the text's word set is computed once and cached
 
 
 def extract_numbers(text: str, taken: list[tuple[int, int]] | None = None) -> list[Mention]:

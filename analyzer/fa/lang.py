@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from functools import lru_cache
 
 _PROFILES: dict[str, frozenset[str]] = {
     "en": frozenset("the and is are was were of to in that it for on with as this be have has not you what which "
@@ -51,6 +52,7 @@ def _script(char: str) -> str | None:
     return "CJK" if name.startswith("CJK") else None
 
 
+@lru_cache(maxsize=4096)  # the same prompts recur across the items of a dataset
 def detect_language(text: str) -> tuple[str | None, float]:
     """(ISO 639-1 code, confidence 0-1), or (None, 0.0) when the text is too short or mixed."""
     sample = text[:400]
