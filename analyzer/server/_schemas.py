@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from analyzer.fa.models import Thresholds
 
 MAX_WAIT_S = 60.0
+# An API key travels in an HTTP header: printable ASCII only (anything else is a typo, and would fail later).
+ApiKey = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,512}$")]
 
 
 class RunRequest(BaseModel):
@@ -27,7 +29,7 @@ class RunRequest(BaseModel):
     mandatory_security_categories: list[str] | None = None
     subcategories: list[str] | None = None
     buckets: list[str] | None = None
-    openai_api_key: str | None = Field(None, description="BYOK judge key for this run; never stored or logged")
+    openai_api_key: ApiKey | None = Field(None, description="BYOK judge key for this run; never stored or logged")
     thresholds: Thresholds | None = None
     wait_s: float = Field(10.0, ge=0.0, le=MAX_WAIT_S,
                           description="answer 200 with the result if the run ends within this many seconds, "
@@ -43,7 +45,7 @@ class PlaygroundRequest(BaseModel):
     output_text: str
     context: list[str] | None = None
     tool_calls: list[dict[str, Any]] | None = None
-    openai_api_key: str | None = None
+    openai_api_key: ApiKey | None = None
 
 
 class RunAccepted(BaseModel):

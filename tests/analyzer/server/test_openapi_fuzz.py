@@ -53,6 +53,8 @@ def test_api_answers_as_documented(operation, fuzz_app) -> None:
               suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy())
     def check(case) -> None:
+        if isinstance(case.body, dict):
+            case.body.pop("openai_api_key", None)  # a valid-looking key would call a judge over the network
         case.call_and_validate(app=fuzz_app, headers=AUTH, checks=CHECKS)
 
     check()

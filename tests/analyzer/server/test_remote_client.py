@@ -182,3 +182,8 @@ def test_trace_sources_are_the_servers_in_remote_mode(remote: ValiqorClient) -> 
 
     with pytest.raises(ValidationError, match="reads the server's trace store"):
         remote.traces.add_source(FileSource("spans.jsonl"))
+
+
+def test_a_key_that_cannot_be_a_header_is_a_validation_error(http) -> None:
+    response = http.post("/api/v1/fa/runs", json={"dataset": DATASET[:1], "openai_api_key": "sk-\u00fe\u00ff"})
+    assert response.status_code == 400 and "openai_api_key" in response.json()["error"]["message"]
