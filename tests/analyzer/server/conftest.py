@@ -31,6 +31,13 @@ DATASET = [
 
 
 @pytest.fixture(autouse=True)
+def _deterministic_fa(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Server and embedded results are compared: no LLM judge from the environment on either side.
+    for name in ("OPENAI_API_KEY", "VALIQOR_OPENAI_API_KEY", "VALIQOR_JUDGE_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _quiet_test_client_timeout() -> None:
     # The remote session sets per-request timeouts; Starlette's in-process TestClient ignores them and warns.
     warnings.filterwarnings("ignore", "You should not use the 'timeout' argument with the TestClient")

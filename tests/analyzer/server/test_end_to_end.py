@@ -32,7 +32,7 @@ def _free_port() -> int:
 @pytest.fixture
 def server_process(tmp_path: Path):
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VALIQOR_", "OTEL_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VALIQOR_", "OTEL_", "OPENAI_"))}
     env["PYTHONPATH"] = str(REPO_ROOT)
     process = subprocess.Popen(
         [sys.executable, "-m", "valiqor_trace.cli", "serve", "--port", str(port), "--data-dir",
