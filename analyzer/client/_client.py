@@ -83,8 +83,24 @@ class ValiqorClient:
         return FailureAnalysisAPI(self, clock=self._clock)
 
     def _judge(self, openai_api_key: str | None) -> Any:
-        """The LLM judge for a run, or None when none is configured (its detectors are then skipped)."""
-        return None
+        """The LLM judge for a run, or None when none is configured (its detectors are then skipped).
+
+        A per-call ``openai_api_key`` overrides the configured key; with a ``judge_base_url`` and no
+        key, a local server is asked without one. Verdicts are cached in this client's run store.
+        """
+        from analyzer.judge import build_judge
+
+        config = self.config
+        if openai_api_key:
+            key, source = openai_api_key, "argument"
+        else:
+            key, source = config.openai_api_key, config.sources.get("openai_api_key")
+        if not key and not config.judge_base_url:
+            return None
+        return build_judge(api_key=key, key_source=source, model=config.judge_model, base_url=config.judge_base_url,
+                           cache=self.run_store, timeout_s=config.judge_timeout_s,
+                           max_retries=config.judge_max_retries, concurrency=config.judge_concurrency,
+                           token_budget=config.judge_token_budget)
 
     def close(self) -> None:
         """Close the local stores (the client can be used again; they reopen on demand) or the HTTP session."""

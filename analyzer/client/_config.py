@@ -27,6 +27,12 @@ def _parse_seconds(value: Any) -> float:
     return seconds
 
 
+def _parse_count(value: Any) -> int:
+    if isinstance(value, bool) or int(value) < 0:
+        raise ValueError(f"expected a whole number >= 0, got {value!r}")
+    return int(value)
+
+
 CLIENT_SETTINGS: tuple[Setting, ...] = (
     Setting("api_key", parse_str, lambda: None, ("VALIQOR_API_KEY",),
             doc="Key for a `valiqor serve` server (remote mode). Never stored or logged."),
@@ -44,6 +50,14 @@ CLIENT_SETTINGS: tuple[Setting, ...] = (
     Setting("judge_model", parse_str, lambda: None, ("VALIQOR_JUDGE_MODEL",), doc="Model of the LLM judge."),
     Setting("judge_base_url", parse_str, lambda: None, ("VALIQOR_JUDGE_BASE_URL",),
             doc="OpenAI-compatible server for the judge (vLLM, Ollama, LM Studio)."),
+    Setting("judge_timeout_s", _parse_seconds, lambda: 60.0, ("VALIQOR_JUDGE_TIMEOUT_S",),
+            doc="Timeout of one judge request."),
+    Setting("judge_max_retries", _parse_count, lambda: 3, ("VALIQOR_JUDGE_MAX_RETRIES",),
+            doc="Retries of a judge request after a 429, 5xx or timeout (Retry-After honoured)."),
+    Setting("judge_concurrency", parse_positive_int, lambda: 8, ("VALIQOR_JUDGE_CONCURRENCY",),
+            doc="Judge requests in flight at once (items analyzed in parallel when a judge is configured)."),
+    Setting("judge_token_budget", parse_positive_int, lambda: None, ("VALIQOR_JUDGE_TOKEN_BUDGET",),
+            doc="Most tokens one run may spend on the judge; then its subcategories are skipped (unset: no limit)."),
     Setting("trace_timeout_s", _parse_seconds, lambda: 5.0, ("VALIQOR_TRACE_TIMEOUT_S",),
             doc="How long run(trace_id=...) waits for a trace's spans to arrive."),
     Setting("max_field_chars", parse_positive_int, lambda: DEFAULT_MAX_FIELD_CHARS, ("VALIQOR_MAX_FIELD_CHARS",),
@@ -63,6 +77,10 @@ class ClientConfig:
     run_store_path: str | None = None
     judge_model: str | None = None
     judge_base_url: str | None = None
+    judge_timeout_s: float = 60.0
+    judge_max_retries: int = 3
+    judge_concurrency: int = 8
+    judge_token_budget: int | None = None
     trace_timeout_s: float = 5.0
     max_field_chars: int = DEFAULT_MAX_FIELD_CHARS
     api_key: str | None = field(default=None, repr=False)

@@ -109,6 +109,9 @@ BUCKETS: list[dict[str, Any]] = [
             _sub("tool_result_ignored", "Tool result ignored",
                  "A tool returned what was needed but the answer does not reflect it.", "agent", "hybrid", 3, 3,
                  "answer-tool output overlap"),
+            _sub("wrong_tool_selection", "Wrong tool selection",
+                 "The agent called a tool that does not fit the request while an offered tool did (or asked a "
+                 "tool for something it cannot do).", "agent", "llm_judge", 3, 3, "needs a judge"),
             _sub("skipped_tool_use", "Skipped tool use",
                  "Tools were available, none was used, and the answer states facts the input does not contain.",
                  "agent", "hybrid", 3, 4, "tool definitions offered vs. tools executed; unsupported facts"),

@@ -32,7 +32,8 @@ from analyzer.fa.models import (
     SkippedDetector,
     Thresholds,
 )
-from analyzer.fa.scoring import merge_findings, pass_tag, score
+from analyzer.fa.reconcile import reconcile
+from analyzer.fa.scoring import merge_findings, pass_finding, pass_tag, score
 from analyzer.fa.security import SECURITY_CATEGORIES, item_flags, resolve_categories, security_subcategories
 from analyzer.fa.summary import summarize
 from analyzer.models import FAItem, TraceFacts
@@ -232,9 +233,10 @@ def analyze_item(item: FAItem, item_index: int, options: AnalysisOptions, run_id
         for f in result:
             if f.subcategory_id in kp.needed:
                 findings[f.subcategory_id].append(f)
-    tokens, judged = _ask_judge(plan.judge, kp, item, item_index, kind, findings)
-    if kp.judged and plan.judge is not None:
+    tokens, judged, judge_skipped = _ask_judge(plan.judge, kp, item, item_index, kind, findings)
+    if judged:
         ran.append("llm_judge")
+    skipped.extend(judge_skipped)
     if options.run_scan:
         skipped.append(SkippedDetector(detector="scan", reason=SCAN_REASON))
     anchor = (view.output_span_id() or view.input_span_id()) if view.is_trace else None
@@ -252,9 +254,9 @@ def analyze_item(item: FAItem, item_index: int, options: AnalysisOptions, run_id
 
 
 def _ask_judge(judge: Judge | None, kp: _KindPlan, item: FAItem, item_index: int, kind: str,
-               findings: dict[str, list[Finding]]) -> tuple[int, dict[str, Finding]]:
+               findings: dict[str, list[Finding]]) -> tuple[int, dict[str, Finding], list[SkippedDetector]]:
     if not kp.judged or not _judge_ok(judge):
-        return 0, {}
+        return 0, {}, []
     hints = [f for sub in (s["id"] for s in kp.judged) for f in findings.get(sub, [])]
     result = judge.evaluate(JudgeRequest(item=item, item_index=item_index, feature_kind=kind,
                                          subcategories=[dict(s) for s in kp.judged], findings=hints))
@@ -263,12 +265,13 @@ def _ask_judge(judge: Judge | None, kp: _KindPlan, item: FAItem, item_index: int
     for f in result.findings:
         if f.subcategory_id in wanted:
             verdicts[f.subcategory_id].append(f.model_copy(update={"detector_type": "llm_judge"}))
-    return result.tokens_used, {sub: merge_findings(fs) for sub, fs in verdicts.items()}
+    return (result.tokens_used, {sub: merge_findings(fs) for sub, fs in verdicts.items()},
+            list(getattr(result, "skipped", None) or []))
 
 
 def _anchored(verdict: Finding, anchor: str | None) -> Finding:
     """Trace mode: every fail/unsure tag points at a span; when no detector knew a finer one, the answer's."""
-    if anchor is None or any(e.span_id for e in verdict.evidence):
+    if anchor is None or verdict.decision == "pass" or any(e.span_id for e in verdict.evidence):
         return verdict
     pointer = EvidenceItem(source="span", span_id=anchor, note="the span of the answer (no finer location known)")
     return verdict.model_copy(update={"evidence": [*verdict.evidence, pointer]})
@@ -283,12 +286,11 @@ def _tags(kp: _KindPlan, findings: dict[str, list[Finding]], judged: dict[str, F
         if sub not in kp.needed:
             continue
         deterministic = merge_findings(findings[sub]) if findings.get(sub) else None
-        verdict, used = deterministic, None
+        verdict, used, decided_by = deterministic, None, None
         if sub in judged:
-            verdict = judged[sub]
-            used = "hybrid" if sub in checked else "llm_judge"
-            if deterministic is not None and not verdict.evidence:
-                verdict = verdict.model_copy(update={"evidence": deterministic.evidence})
+            if deterministic is None and sub in checked:  # a clean deterministic check is a "pass" view
+                deterministic = pass_finding(sub, checked[sub][0], checked[sub][1])
+            verdict, used, decided_by = reconcile(judged[sub], deterministic)
         elif verdict is None and sub in checked:
             decisions[sub] = "pass"
             if sub in emit:
@@ -300,5 +302,5 @@ def _tags(kp: _KindPlan, findings: dict[str, list[Finding]], judged: dict[str, F
         decisions[sub] = verdict.decision
         if sub in emit:
             tags.append(score(_anchored(verdict, anchor), item_index=item_index, run_id=run_id, trace_id=trace_id,
-                              detector_type_used=used))
+                              detector_type_used=used, decided_by=decided_by))
     return tags, decisions

@@ -113,14 +113,24 @@ def severity_of(sub: dict[str, Any], adjustment: float = 0.0) -> float:
 
 
 def score(finding: Finding, *, item_index: int, run_id: str = "", trace_id: str | None = None,
-          detector_type_used: DetectorType | None = None) -> FailureTag:
-    """Turn a (merged) finding into a tag with severity, confidence and breakdown."""
+          detector_type_used: DetectorType | None = None, decided_by: dict[str, float] | None = None) -> FailureTag:
+    """Turn a (merged) finding into a tag with severity, confidence and breakdown.
+
+    ``decided_by`` (judge tags): how much the judge and the deterministic detector decided the tag
+    (see :mod:`analyzer.fa.reconcile`); added to ``scoring_breakdown.weights``.
+    """
     sub = subcategory(finding.subcategory_id)
     severity = 0.0 if finding.decision == "pass" else severity_of(sub, finding.severity_adjustment)
     confidence = round(min(1.0, max(0.0, finding.confidence)), 3)
-    return _tag(sub, finding.decision, severity, confidence, detector_type_used or finding.detector_type,
-                finding.rationale, list(finding.evidence[:MAX_EVIDENCE]), item_index, run_id, trace_id,
-                finding.detector)
+    tag = _tag(sub, finding.decision, severity, confidence, detector_type_used or finding.detector_type,
+               finding.rationale, list(finding.evidence[:MAX_EVIDENCE]), item_index, run_id, trace_id,
+               finding.detector)
+    if decided_by:
+        shared = tag.scoring_breakdown
+        tag.__dict__["scoring_breakdown"] = ScoringBreakdown.model_construct(
+            impact=shared.impact, risk=shared.risk, final_severity=shared.final_severity,
+            final_confidence=shared.final_confidence, weights={**shared.weights, **decided_by})
+    return tag
 
 
 PASS_RATIONALE = "Checked; no sign of this failure."

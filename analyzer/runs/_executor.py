@@ -1,4 +1,4 @@
-"""Executing a run: analyze items one by one, report progress, honour cancel, store the outcome.
+"""Executing a run: analyze items (in parallel when a judge is asked), report progress, honour cancel, store.
 
 ``run()`` and ``run_async()`` share this path: ``run()`` is ``run_async().wait()``,
 so both return the same result for the same input.
@@ -9,13 +9,14 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from analyzer.errors import ValiqorError
+from analyzer.errors import AuthenticationError, ValiqorError
 from analyzer.fa.engine import AnalysisOptions, analyze_item, summarize
 from analyzer.fa.models import ItemAnalysis
 from analyzer.models import FAItem
@@ -61,6 +62,7 @@ class RunJob:
         self.state = "queued"
         self.result: FAResult | None = None
         self.error: str | None = None
+        self.exception: AuthenticationError | None = None  # a refused judge key: raised as is by result()
         self._lock = threading.Lock()
         self.created_s = clock()
         self.created_ns = int(self.created_s * 1e9)
@@ -88,14 +90,9 @@ class RunJob:
     def execute(self) -> None:
         """Analyze every item (until cancelled) and store the outcome. Never raises."""
         started = time.perf_counter()
-        analyses: list[ItemAnalysis] = []
         try:
-            for index, item in enumerate(self.items):
-                if self.cancel_requested.is_set():
-                    break
-                analyses.append(analyze_item(item, index, self.spec.options, run_id=self.run_id))
-                with self._lock:
-                    self.processed = index + 1
+            workers = _judge_concurrency(self.spec.options)
+            analyses = self._analyze_concurrently(workers) if workers > 1 else self._analyze_in_order()
             cancelled = len(analyses) < len(self.items)
             result = self._build_result(analyses, cancelled, (time.perf_counter() - started) * 1000)
             self.store.finish_run(result, self.created_ns)
@@ -106,8 +103,54 @@ class RunJob:
             self.store.fail_run(self.run_id, message)
             with self._lock:
                 self.state, self.error = "failed", message
+                self.exception = exc if isinstance(exc, AuthenticationError) else None
         finally:
             self.done.set()
+
+    def _analyze_in_order(self) -> list[ItemAnalysis]:
+        """The deterministic path: one item after another on this thread (no pool overhead)."""
+        analyses: list[ItemAnalysis] = []
+        for index, item in enumerate(self.items):
+            if self.cancel_requested.is_set():
+                break
+            analyses.append(analyze_item(item, index, self.spec.options, run_id=self.run_id))
+            with self._lock:
+                self.processed = index + 1
+        return analyses
+
+    def _analyze_concurrently(self, workers: int) -> list[ItemAnalysis]:
+        """With a judge: up to ``workers`` items at once, since each waits on a judge request.
+
+        At most ``2 * workers`` items are submitted ahead, so a cancel stops new work at once;
+        items already started finish and are kept. Progress counts finished items, so it only
+        grows; results come back in item order. The first error stops submitting and is raised
+        once the items in flight are done.
+        """
+        finished: dict[int, ItemAnalysis] = {}
+        upcoming = iter(enumerate(self.items))
+        error: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"valiqor-{self.run_id}") as pool:
+            pending: set[Future[ItemAnalysis]] = set()
+            while True:
+                while error is None and len(pending) < 2 * workers and not self.cancel_requested.is_set():
+                    nxt = next(upcoming, None)
+                    if nxt is None:
+                        break
+                    pending.add(pool.submit(analyze_item, nxt[1], nxt[0], self.spec.options, run_id=self.run_id))
+                if not pending:
+                    break
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    if future.exception() is not None:
+                        error = error or future.exception()
+                        continue
+                    analysis = future.result()
+                    finished[analysis.item_index] = analysis
+                    with self._lock:
+                        self.processed += 1
+        if error is not None:
+            raise error
+        return [finished[index] for index in sorted(finished)]
 
     def _build_result(self, analyses: list[ItemAnalysis], cancelled: bool, duration_ms: float) -> FAResult:
         spec = self.spec
@@ -130,6 +173,17 @@ class RunJob:
             inputs=[_run_input(self.items[a.item_index], a) for a in analyses], partial=cancelled,
             source=spec.source,
         )
+
+
+def _judge_concurrency(options: AnalysisOptions) -> int:
+    """How many items to analyze at once: the judge's concurrency when one will be asked, else 1."""
+    judge = options.judge
+    if judge is None or not getattr(judge, "available", False):
+        return 1
+    try:
+        return max(1, int(getattr(judge, "concurrency", 1) or 1))
+    except (TypeError, ValueError):
+        return 1
 
 
 def _run_input(item: FAItem, analysis: ItemAnalysis) -> RunInput:
@@ -210,6 +264,8 @@ class RunHandle:
             raise RunFailedError(f"run {self.run_id} is still {self._job.status().status}; "
                                  "call wait() or check is_running() first")
         if self._job.result is None:
+            if self._job.exception is not None:  # a refused judge key: the error that names the key's source
+                raise self._job.exception
             raise RunFailedError(self._job.error or f"run {self.run_id} failed")
         return self._job.result
 

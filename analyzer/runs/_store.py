@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -66,6 +67,18 @@ _MIGRATIONS: tuple[str, ...] = (
         at_ns INTEGER NOT NULL
     );
     CREATE INDEX rate_events_by_name ON rate_events (name, at_ns)
+    """,
+    # 2: LLM-judge verdict cache (analyzer/judge). Keyed by a SHA-256 of (prompt version, model, server,
+    # rubric, messages); holds the parsed verdicts and their cost only: never a key, never the prompt.
+    """
+    CREATE TABLE judge_cache (
+        cache_key TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        prompt_version TEXT NOT NULL,
+        verdicts TEXT NOT NULL,
+        tokens INTEGER NOT NULL,
+        created_ns INTEGER NOT NULL
+    )
     """,
 )
 
@@ -230,6 +243,22 @@ class RunStore:
         with self._lock:
             rows = self._conn.execute(query, params).fetchall()
         return [(row[0], json.loads(row[1])) for row in rows]
+
+    # -- judge cache (analyzer.judge.JudgeCache) ------------------------------------
+
+    def get_judge_verdicts(self, cache_key: str) -> str | None:
+        """The cached verdicts (JSON) for a judge request hash, or None."""
+        with self._lock:
+            row = self._conn.execute("SELECT verdicts FROM judge_cache WHERE cache_key = ?", (cache_key,)).fetchone()
+        return None if row is None else row[0]
+
+    def put_judge_verdicts(self, cache_key: str, *, model: str, prompt_version: str, verdicts: str,
+                           tokens: int) -> None:
+        """Cache a judge answer (verdicts and cost only) under its request hash."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO judge_cache (cache_key, model, prompt_version, verdicts, tokens, created_ns) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (cache_key, model, prompt_version, verdicts, tokens, time.time_ns()))
 
     # -- rate limits ---------------------------------------------------------------
 

@@ -40,7 +40,7 @@ def test_every_rule_based_subcategory_has_a_detector_and_only_judge_ones_lack_on
 
 def test_filters_by_bucket_scope_and_detector_type() -> None:
     judge_only = taxonomy.get_subcategories(detector_type="llm_judge")
-    assert {s["id"] for s in judge_only} == {"incomplete_answer", "harmful_content"}
+    assert {s["id"] for s in judge_only} == {"incomplete_answer", "harmful_content", "wrong_tool_selection"}
     rag_hallucination = taxonomy.get_subcategories(bucket_id="hallucination", scope="rag")
     assert "entity_fabrication" in {s["id"] for s in rag_hallucination}
     assert all(s["bucket_id"] == "hallucination" and "rag" in s["applies_to"] for s in rag_hallucination)
