@@ -42,6 +42,7 @@ TRAIL_CATEGORY = {
     "unknown_tool": "Tool Selection Errors", "unexecuted_tool_call": "Task Orchestration",
     "repeated_tool_calls": "Resource Abuse", "step_limit_reached": "Resource Exhaustion",
     "tool_result_ignored": "Tool Output Misinterpretation", "skipped_tool_use": "Tool Selection Errors",
+    "wrong_tool_selection": "Tool Selection Errors",
     "off_topic": "Goal Deviation", "incomplete_answer": "Instruction Non-compliance",
     "unwarranted_refusal": "Instruction Non-compliance", "format_violation": "Formatting Errors",
     "language_mismatch": "Instruction Non-compliance",
