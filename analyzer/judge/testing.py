@@ -66,6 +66,7 @@ class RecordedJudgeRequest:
     rubric: list[str]
     schema_ids: list[str]
     problems: list[str]
+    authorization_sent: bool = False  # whether an Authorization header came (its value is never kept)
 
 
 class JudgeServer:
@@ -89,6 +90,8 @@ class JudgeServer:
         self.decisions: dict[str, tuple[str, float]] = {}  # subcategory -> (decision, confidence)
         self.requests: list[RecordedJudgeRequest] = []
         self._queue: list[Step] = []
+        self._in_flight = 0
+        self.max_in_flight = 0  # the most requests it was answering at once
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
@@ -130,7 +133,18 @@ class JudgeServer:
             return 401, {}, _error("Incorrect API key provided.", "invalid_api_key")
         if "response_format" in body and not self.supports_schema:
             return 400, {}, _error("response_format json_schema is not supported by this server", "bad_request")
-        recorded = self._record(body)
+        recorded = self._record(body, authorization is not None)
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            return self._scripted(body, recorded)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _scripted(self, body: dict[str, Any], recorded: RecordedJudgeRequest) -> tuple[int, dict[str, str],
+                                                                                      dict[str, Any]]:
         step = self._next_step()
         if step.kind == "status":
             return step.status, step.headers, _error(f"scripted HTTP {step.status}", "scripted")
@@ -141,7 +155,7 @@ class JudgeServer:
             return 400, {}, _error("; ".join(recorded.problems), "invalid_request")
         return 200, {}, self._completion(json.dumps({"verdicts": self._verdicts(recorded.rubric, body)}), body)
 
-    def _record(self, body: dict[str, Any]) -> RecordedJudgeRequest:
+    def _record(self, body: dict[str, Any], authorization_sent: bool) -> RecordedJudgeRequest:
         messages = body.get("messages") or []
         user = next((m.get("content", "") for m in messages if m.get("role") == "user"), "")
         rubric = _RUBRIC_ID.findall(user)
@@ -161,7 +175,8 @@ class JudgeServer:
                 problems.append(f"the rubric {rubric} does not cover the schema's subcategories {schema_ids}")
         elif self.supports_schema:
             problems.append("response_format json_schema missing")
-        recorded = RecordedJudgeRequest(body=body, rubric=rubric, schema_ids=schema_ids, problems=problems)
+        recorded = RecordedJudgeRequest(body=body, rubric=rubric, schema_ids=schema_ids, problems=problems,
+                                        authorization_sent=authorization_sent)
         with self._lock:
             self.requests.append(recorded)
         return recorded
