@@ -28,3 +28,13 @@ def test_quickstart_has_exactly_two_commands_and_ci_runs_the_test_one() -> None:
     assert len(commands) == 2
     ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert commands[1] in ci
+
+
+def test_every_client_setting_is_in_the_client_table() -> None:
+    from analyzer.client._config import CLIENT_SETTINGS
+
+    table = README.split("### `ValiqorClient(...)`", 1)[1].split("\n## ", 1)[0]
+    for setting in CLIENT_SETTINGS:
+        assert f"| `{setting.name}` |" in table, f"ValiqorClient({setting.name}=...) is missing from README"
+        for var in setting.env:
+            assert f"`{var}`" in table, f"{var} is missing from README's client table"
