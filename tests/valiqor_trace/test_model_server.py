@@ -157,3 +157,12 @@ def test_demo_rules_include_deliberately_wrong_answers() -> None:
 def test_base_url_before_start_says_what_to_do() -> None:
     with pytest.raises(RuntimeError, match="call start"):
         ModelServer().base_url  # noqa: B018
+
+
+def test_bad_script_entries_say_what_to_fix() -> None:
+    with pytest.raises(TypeError, match=r"script\[1\] is a str, not a Reply; wrap it, e.g. Reply\('oops'\)"):
+        ModelServer([Reply("fine"), "oops"])
+    with pytest.raises(ValueError, match="status='429' must be an HTTP status code"):
+        Reply.error("429")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cut_after=-1 must be >= 0 chunks"):
+        Reply("x", cut_after=-1)

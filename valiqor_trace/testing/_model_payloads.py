@@ -39,8 +39,10 @@ def prompt_text(body: dict[str, Any]) -> str:
         parts.append(value)
     elif isinstance(value, list):
         for item in value:
-            parts.append(item if isinstance(item, str) else _content_text(item.get("content")) if isinstance(
-                item, dict) else "")
+            if isinstance(item, str):
+                parts.append(item)
+            elif isinstance(item, dict):
+                parts.append(_content_text(item.get("content")))
     if isinstance(body.get("instructions"), str):
         parts.append(body["instructions"])
     return " ".join(parts)

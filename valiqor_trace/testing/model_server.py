@@ -85,6 +85,22 @@ class Reply:
     match: str | None = None
     note: str = ""
 
+    def __post_init__(self) -> None:
+        problems = []
+        if not isinstance(self.status, int) or not 100 <= self.status <= 599:
+            problems.append(f"status={self.status!r} must be an HTTP status code (e.g. 200, 429, 500)")
+        for name in ("delay_s", "chunk_delay_s"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name}={getattr(self, name)!r} must be >= 0 seconds")
+        if self.cut_after is not None and self.cut_after < 0:
+            problems.append(f"cut_after={self.cut_after!r} must be >= 0 chunks")
+        if self.chunks is not None and self.chunks < 1:
+            problems.append(f"chunks={self.chunks!r} must be >= 1")
+        if self.usage is not None and not (len(self.usage) == 2 and all(isinstance(n, int) for n in self.usage)):
+            problems.append(f"usage={self.usage!r} must be (input_tokens, output_tokens)")
+        if problems:
+            raise ValueError(f"Reply: {'; '.join(problems)}")
+
     @classmethod
     def tool_call(cls, name: str, arguments: str | dict[str, Any] = "{}", *, call_id: str | None = None,
                   text: str | None = None, **options: Any) -> Reply:
@@ -123,8 +139,8 @@ class ModelServer:
 
     def __init__(self, script: Iterable[Reply] = (), *, rules: Iterable[Reply] = (), default: Reply | None = None,
                  embedding_dimensions: int = 8) -> None:
-        self._queue: list[Reply] = list(script)
-        self.rules: list[Reply] = list(rules)
+        self._queue: list[Reply] = _replies("script", script)
+        self.rules: list[Reply] = _replies("rules", rules)
         self.default = default
         self.embedding_dimensions = embedding_dimensions
         self.requests: list[RecordedRequest] = []
@@ -186,8 +202,9 @@ class ModelServer:
 
     def enqueue(self, *replies: Reply) -> None:
         """Add replies to the end of the script."""
+        checked = _replies("enqueue", replies)
         with self._lock:
-            self._queue.extend(replies)
+            self._queue.extend(checked)
 
     @property
     def pending(self) -> int:
@@ -209,6 +226,15 @@ class ModelServer:
     def record(self, request: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(request)
+
+
+def _replies(where: str, replies: Iterable[Reply]) -> list[Reply]:
+    replies = list(replies)
+    for index, reply in enumerate(replies):
+        if not isinstance(reply, Reply):
+            hint = f"; wrap it, e.g. Reply({reply!r})" if isinstance(reply, str) else ""
+            raise TypeError(f"ModelServer {where}[{index}] is a {type(reply).__name__}, not a Reply{hint}")
+    return replies
 
 
 class _Server(ThreadingHTTPServer):
