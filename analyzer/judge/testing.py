@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -216,8 +217,21 @@ def _handler(server: JudgeServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in two writes; without this, Nagle + delayed ACK add ~40 ms per answer.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
             pass
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            if self.path.rstrip("/").endswith("/stats"):  # for a server in another process (benchmarks)
+                with server._lock:
+                    stats = {"requests": len(server.requests), "max_in_flight": server.max_in_flight}
+                self._send(200, {}, stats)
+            else:
+                self._send(404, {}, _error(f"no route {self.path}", "not_found"))
 
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             length = int(self.headers.get("Content-Length") or 0)
@@ -246,3 +260,21 @@ def _handler(server: JudgeServer) -> type[BaseHTTPRequestHandler]:
                 pass
 
     return Handler
+
+
+def main() -> None:
+    """``python -m analyzer.judge.testing [--model M] [--delay S]``: serve until stdin closes; print the base URL."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="A scripted OpenAI-compatible judge server on 127.0.0.1.")
+    parser.add_argument("--model", default="judge-model")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds per answer")
+    args = parser.parse_args()
+    with JudgeServer(model=args.model, delay_s=args.delay) as server:
+        print(server.base_url, flush=True)
+        sys.stdin.read()  # the parent closes our stdin to stop us
+
+
+if __name__ == "__main__":
+    main()
