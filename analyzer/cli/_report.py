@@ -46,7 +46,7 @@ def format_result(result: FAResult, *, max_rows: int = 50) -> str:
     width = _width()
     rationale_width = max(30, width - 66)
     lines.append("")
-    lines.append(f"{'item':>4}  {'bucket':<22} {'subcategory':<28} {'sev':>3} {'conf':>4}  rationale")
+    lines.append(f"{'item':>4}  {'bucket':<22} {'subcategory':<30} {'sev':>3} {'conf':>4}  rationale")
     for tag in rows[:max_rows]:
         rationale = textwrap.shorten(" ".join((tag.judge_rationale or "").split()), rationale_width,
                                      placeholder="…")
