@@ -130,7 +130,7 @@ def _per_subcategory(server: JudgeProcess, data_dir: Path, count: int) -> dict[s
 def _print(rows: list[dict[str, Any]]) -> None:
     print(f"| {'run':<42} | {'items':>5} | {'wall s':>7} | {'expected s':>10} | {'items/s':>8} | "
           f"{'requests/item':>13} | {'tokens/item':>11} |")
-    print(f"|{'-' * 44}|{'-' * 7}:|{'-' * 9}:|{'-' * 12}:|{'-' * 10}:|{'-' * 15}:|{'-' * 13}:|")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         expected = f"{r['expected']:.1f}" if r["expected"] is not None else "-"
         print(f"| {r['label']:<42} | {r['items']:>5} | {r['wall']:>7.2f} | {expected:>10} | "
