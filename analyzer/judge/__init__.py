@@ -18,12 +18,12 @@ from analyzer.judge._settings import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSetti
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
-    "PROMPT_VERSION",
     "JudgeAuthenticationError",
     "JudgeCache",
     "JudgeRequestError",
     "JudgeSettings",
     "OpenAIJudge",
+    "PROMPT_VERSION",
     "build_judge",
 ]
 
@@ -42,6 +42,9 @@ def build_judge(*, api_key: str | None, key_source: str | None, model: str | Non
     """
     if not api_key and not base_url:
         return None
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise ValidationError(f"judge_base_url {base_url!r} must start with http:// or https:// "
+                              "(e.g. http://127.0.0.1:8000/v1 for a local vLLM server)")
     if api_key and not _header_safe(api_key):
         where = "openai_api_key=" if key_source == "argument" else (key_source or "the configured key")
         raise ValidationError(f"the judge key from {where} has characters an HTTP header cannot carry (non-ASCII, "

@@ -139,8 +139,11 @@ def _retry_after(response: httpx.Response) -> float | None:
     try:
         return float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return None if parsed is None else parsed.timestamp() - time.time()
+        pass
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+    except (TypeError, ValueError):
+        return None  # unreadable: fall back to our own backoff
 
 
 def _server_message(response: httpx.Response, api_key: str | None) -> str:

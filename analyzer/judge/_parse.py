@@ -59,14 +59,17 @@ def _load_json(content: str) -> Any:
         return json.loads(text)
     except ValueError:
         pass
-    start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
-    end = max(text.rfind("}"), text.rfind("]"))
-    if start < 0 or end <= start:
-        raise VerdictError("the reply contains no JSON object")
-    try:
-        return json.loads(text[start:end + 1])
-    except ValueError as exc:
-        raise VerdictError(f"the reply is not valid JSON ({exc})") from None
+    error = "the reply contains no JSON object"
+    for opener, closer in (("{", "}"), ("[", "]")):  # an object first: prose may hold a stray "[1]"
+        start, end = text.find(opener), text.rfind(closer)
+        if start >= 0 and end < start and opener == "{":
+            error = f"the reply's JSON is not complete (no closing {closer!r}): was it cut off?"
+        if 0 <= start < end:
+            try:
+                return json.loads(text[start:end + 1])
+            except ValueError as exc:
+                error = f"the reply is not valid JSON ({exc})"
+    raise VerdictError(error)
 
 
 def _verdict(entry: Any, wanted: list[str]) -> tuple[dict[str, Any] | None, str | None]:
