@@ -32,15 +32,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fa_throughput import DEFAULT_DATA, load_items  # noqa: E402
+from fa_throughput import DEFAULT_DATA, load_items
 
-from analyzer.client import ValiqorClient  # noqa: E402
-from analyzer.fa.engine import AnalysisOptions, analyze_item  # noqa: E402
-from analyzer.fa.judge import JudgeRequest, JudgeResult  # noqa: E402
-from analyzer.judge import JudgeSettings, OpenAIJudge  # noqa: E402
-import httpx  # noqa: E402
+from analyzer.client import ValiqorClient
+from analyzer.fa.engine import AnalysisOptions, analyze_item
+from analyzer.fa.judge import JudgeRequest, JudgeResult
+from analyzer.judge import JudgeSettings, OpenAIJudge
 
 MODEL = "bench-judge"
 

@@ -18,12 +18,12 @@ from analyzer.judge._settings import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSetti
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
+    "PROMPT_VERSION",
     "JudgeAuthenticationError",
     "JudgeCache",
     "JudgeRequestError",
     "JudgeSettings",
     "OpenAIJudge",
-    "PROMPT_VERSION",
     "build_judge",
 ]
 

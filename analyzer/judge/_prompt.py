@@ -7,7 +7,7 @@ cache key, so editing a template means bumping the version (and the file names w
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -20,7 +20,7 @@ EVIDENCE_SOURCES = ("output", "input", "context", "tool_output", "tool_call", "s
 DECISIONS = ("pass", "fail", "unsure")
 
 
-@lru_cache(maxsize=None)
+@cache
 def template(name: str) -> str:
     """The text of ``prompts/{PROMPT_VERSION}_{name}.md``."""
     return resources.files("analyzer.judge").joinpath("prompts", f"{PROMPT_VERSION}_{name}.md").read_text("utf-8")

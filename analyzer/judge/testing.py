@@ -108,7 +108,8 @@ class JudgeServer:
             self._queue.extend(steps)
 
     def start(self) -> JudgeServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="judge-server", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="judge-server", daemon=True)
         self._thread.start()
         return self
 
@@ -222,10 +223,10 @@ def _handler(server: JudgeServer) -> type[BaseHTTPRequestHandler]:
             # Headers and body go out in two writes; without this, Nagle + delayed ACK add ~40 ms per answer.
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             if self.path.rstrip("/").endswith("/stats"):  # for a server in another process (benchmarks)
                 with server._lock:
                     stats = {"requests": len(server.requests), "max_in_flight": server.max_in_flight}
@@ -233,7 +234,7 @@ def _handler(server: JudgeServer) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, {}, _error(f"no route {self.path}", "not_found"))
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
             if not self.path.endswith("/chat/completions"):

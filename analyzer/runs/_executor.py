@@ -9,9 +9,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -232,7 +232,7 @@ class RunHandle:
         return self._job.status().status not in FINISHED_STATES
 
     def cancel(self) -> RunStatus:
-        """Stop after the item being analyzed; what was analyzed is kept (``partial=True``)."""
+        """Stop after the item(s) being analyzed; what was analyzed is kept (``partial=True``)."""
         self._job.cancel_requested.set()
         return self._job.status()
 

@@ -7,7 +7,6 @@ import pytest
 from analyzer.errors import AuthenticationError
 from analyzer.judge import JudgeSettings, OpenAIJudge
 from analyzer.judge.testing import JudgeServer, Step
-
 from tests.analyzer.judge.judge_helpers import EMPTY_ITEM, KEY, MODEL, RAG_ITEM, judge_tags, skipped
 
 
@@ -82,11 +81,11 @@ def test_a_refused_key_fails_the_run_naming_its_source(make_client, judge_server
     wrong = "sk-wrong-0123456789abcdef"
     if source == "argument":
         client = make_client()
-        run = lambda: client.failure_analysis.run(dataset=[RAG_ITEM] * 3, openai_api_key=wrong)  # noqa: E731
+        run = lambda: client.failure_analysis.run(dataset=[RAG_ITEM] * 3, openai_api_key=wrong)
     else:
         monkeypatch.setenv(source, wrong)
         client = make_client(openai_api_key=None)
-        run = lambda: client.failure_analysis.run(dataset=[RAG_ITEM] * 3)  # noqa: E731
+        run = lambda: client.failure_analysis.run(dataset=[RAG_ITEM] * 3)
     with pytest.raises(AuthenticationError) as caught:
         run()
     message = str(caught.value)

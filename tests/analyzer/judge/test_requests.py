@@ -7,7 +7,6 @@ import json
 from analyzer.fa import taxonomy
 from analyzer.judge import PROMPT_VERSION
 from analyzer.judge.testing import JudgeServer
-
 from tests.analyzer.judge.judge_helpers import AGENT_ITEM, MODEL, RAG_ITEM, judge_tags
 
 
@@ -19,9 +18,9 @@ def _judge_subcategories(kind: str) -> set[str]:
 def test_one_request_per_item_covers_every_judge_subcategory(make_client, judge_server: JudgeServer) -> None:
     result = make_client().failure_analysis.run(dataset=[RAG_ITEM, AGENT_ITEM])
     assert len(judge_server.requests) == 2 and all(not r.problems for r in judge_server.requests)
-    rubrics = sorted((set(r.rubric) for r in judge_server.requests), key=len)
-    assert rubrics == sorted([_judge_subcategories("rag"), _judge_subcategories("agent")], key=len)
-    assert "wrong_tool_selection" in _judge_subcategories("agent") and "incomplete_answer" in rubrics[0]
+    rubrics = {frozenset(r.rubric) for r in judge_server.requests}  # items run concurrently: any order
+    assert rubrics == {frozenset(_judge_subcategories("rag")), frozenset(_judge_subcategories("agent"))}
+    assert "wrong_tool_selection" in _judge_subcategories("agent") and "missing_context" in _judge_subcategories("rag")
     body = judge_server.requests[0].body
     assert body["model"] == MODEL and body["temperature"] == 0
     assert body["response_format"]["type"] == "json_schema"
@@ -49,8 +48,8 @@ def test_deterministic_findings_are_passed_in_to_confirm_or_clear(make_client, j
     item = {"input": "Who founded the company?", "output": "It was founded by Gerald Vantrobe in Oslo.",
             "context": ["The company was founded in 1998 by two engineers."]}
     result = make_client().failure_analysis.run(dataset=[item])
-    deterministic = [t for t in make_client(openai_api_key=None, judge_base_url=None).failure_analysis.run(
-        dataset=[item]).failure_tags if t.subcategory_id == "entity_fabrication"][0]
+    offline = make_client(openai_api_key=None, judge_base_url=None).failure_analysis.run(dataset=[item])
+    deterministic = next(t for t in offline.failure_tags if t.subcategory_id == "entity_fabrication")
     assert deterministic.decision == "fail"  # the rules flag the invented name...
     user = judge_server.requests[0].body["messages"][1]["content"]
     hints = user.split("## Deterministic findings to confirm or clear\n")[1].split("## The item")[0]
@@ -92,5 +91,5 @@ def test_tolerant_parser_reads_fenced_prose_wrapped_json(make_client, judge_serv
     assert len(judge_server.requests) == 1  # no repair needed
     tag = judge_tags(result)[(0, "missing_context")]
     assert tag.decision == "fail" and tag.confidence == 0.7
-    evidence = [e for e in tag.evidence_items if e.source == "context"][0]
+    evidence = next(e for e in tag.evidence_items if e.source == "context")
     assert evidence.index == 0 and evidence.text == "closed on Tuesdays" and evidence.start is not None

@@ -10,7 +10,7 @@ from analyzer.judge.testing import JudgeServer
 from tests.analyzer.judge.judge_helpers import AGENT_ITEM, EMPTY_ITEM, MODEL, RAG_ITEM, judge_tags, skipped
 
 
-def _verdicts(result) -> list[tuple[int, str, str, float]]:  # noqa: ANN001
+def _verdicts(result) -> list[tuple[int, str, str, float]]:
     return [(t.item_index, t.subcategory_id, t.decision, t.confidence) for t in result.failure_tags]
 
 
