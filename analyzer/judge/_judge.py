@@ -14,6 +14,7 @@ import hashlib
 import json
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -63,6 +64,8 @@ class OpenAIJudge:
         self.concurrency = settings.concurrency
         self._cache = cache
         self._chat = ChatClient(settings, transport=transport, sleep=sleep)
+        # A judge is built per run and dropped with it: close its connections then, without asking callers to.
+        self._finalizer = weakref.finalize(self, self._chat.close)
         self._lock = threading.Lock()
         self._schema_supported = True
         self.requests = 0
@@ -73,7 +76,8 @@ class OpenAIJudge:
         return f"OpenAIJudge(model={self.settings.model!r}, base_url={self.settings.base_url!r})"
 
     def close(self) -> None:
-        self._chat.close()
+        """Close the judge's HTTP connections (also done when the judge is garbage-collected)."""
+        self._finalizer()
 
     def evaluate(self, request: JudgeRequest) -> JudgeResult:
         """Decide ``request.subcategories`` for ``request.item`` in one request (see the module docstring).
