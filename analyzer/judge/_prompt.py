@@ -84,14 +84,18 @@ def _clip(text: str, max_chars: int) -> str:
     return text if len(text) <= max_chars else text[:max_chars] + " [...truncated]"
 
 
+MAX_SOURCE_CHARS = 40_000  # context passages and tool outputs together, per request
+
+
 def _item_text(request: JudgeRequest, max_chars: int) -> str:
     item = request.item
+    budget = _Budget(MAX_SOURCE_CHARS)
     parts = [f"### INPUT\n{_clip(item.input, max_chars)}"]
     system_prompt = (item.metadata or {}).get(TraceFacts.SYSTEM_PROMPT)
     if isinstance(system_prompt, str) and system_prompt.strip():
         parts.append(f"### SYSTEM PROMPT\n{_clip(system_prompt, max_chars)}")
     for index, passage in enumerate(item.context):
-        parts.append(f"### CONTEXT [{index}]\n{_clip(passage, max_chars)}")
+        parts.append(f"### CONTEXT [{index}]\n{budget.take(passage, max_chars)}")
     tools = (item.metadata or {}).get(TraceFacts.TOOL_DEFINITIONS) or []
     if tools:
         offered = [{"name": t.get("name"), "description": t.get("description")} for t in tools if isinstance(t, dict)]
@@ -105,6 +109,20 @@ def _item_text(request: JudgeRequest, max_chars: int) -> str:
         elif call.error:
             parts.append(f"### TOOL OUTPUT [{index}]\n(error) {_clip(call.error, max_chars)}")
         elif call.output is not None:
-            parts.append(f"### TOOL OUTPUT [{index}]\n{_clip(call.output, max_chars)}")
+            parts.append(f"### TOOL OUTPUT [{index}]\n{budget.take(call.output, max_chars)}")
     parts.append(f"### OUTPUT (the answer under review)\n{_clip(item.output, max_chars)}")
     return "\n\n".join(parts)
+
+
+class _Budget:
+    """Characters left for sources in one request: a long list of passages is cut, not sent whole."""
+
+    def __init__(self, chars: int) -> None:
+        self.left = chars
+
+    def take(self, text: str, max_chars: int) -> str:
+        if self.left <= 0:
+            return "[omitted: the request's source budget is used up]"
+        clipped = _clip(text, min(max_chars, self.left))
+        self.left -= len(clipped)
+        return clipped

@@ -93,3 +93,12 @@ def test_tolerant_parser_reads_fenced_prose_wrapped_json(make_client, judge_serv
     assert tag.decision == "fail" and tag.confidence == 0.7
     evidence = next(e for e in tag.evidence_items if e.source == "context")
     assert evidence.index == 0 and evidence.text == "closed on Tuesdays" and evidence.start is not None
+
+
+def test_long_sources_are_cut_to_a_per_request_budget(make_client, judge_server: JudgeServer) -> None:
+    passages = [f"Passage {n}: " + "the museum keeps long records. " * 300 for n in range(20)]  # ~9 kB each
+    make_client().failure_analysis.run(dataset=[dict(RAG_ITEM, context=passages)])
+    user = judge_server.requests[0].body["messages"][1]["content"]
+    assert "### CONTEXT [0]\nPassage 0:" in user and "[...truncated]" in user
+    assert "### CONTEXT [19]\n[omitted: the request's source budget is used up]" in user
+    assert len(user) < 50_000
