@@ -39,7 +39,7 @@ from analyzer.fa.summary import summarize
 from analyzer.models import FAItem, TraceFacts
 from valiqor_trace._internal import _should_raise, log_once
 
-__all__ = ["AnalysisOptions", "analyze_item", "infer_feature_kind", "summarize", "validate_options"]
+__all__ = ["AnalysisOptions", "analyze_item", "infer_feature_kind", "needs_judge", "summarize", "validate_options"]
 
 SCAN_REASON = "no AST scan data: static code scanning is not part of the embedded engine"
 TRACE_ONLY_REASON = "needs trace metadata (span status, finish reasons): analyze by trace_id"
@@ -151,6 +151,18 @@ def _build_plan(options: AnalysisOptions) -> _Plan:
     if not isinstance(options.thresholds, Thresholds):
         raise ValidationError(f"thresholds must be a Thresholds, got {type(options.thresholds).__name__}")
     return _Plan(selected=selected, security=security, metrics=metric_names, judge=options.judge)
+
+
+def needs_judge(options: AnalysisOptions) -> bool:
+    """Whether analyzing with ``options`` asks a judge anything: one is available and a judge subcategory
+    (``llm_judge`` or ``hybrid``, selected or feeding a security flag) is in play."""
+    if not _judge_ok(options.judge):
+        return False
+    if options._plan is None:
+        validate_options(options)
+    plan = options._plan
+    in_play = set(plan.selected) | security_subcategories(plan.security)
+    return any(taxonomy.subcategory(sub)["detector_type"] != "deterministic" for sub in in_play)
 
 
 def _kind_plan(plan: _Plan, kind: str) -> _KindPlan:

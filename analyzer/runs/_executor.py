@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from analyzer.errors import AuthenticationError, ValiqorError
-from analyzer.fa.engine import AnalysisOptions, analyze_item, summarize
+from analyzer.fa.engine import AnalysisOptions, analyze_item, needs_judge, summarize
 from analyzer.fa.models import ItemAnalysis
 from analyzer.models import FAItem
 from analyzer.runs._models import FINISHED_STATES, FAResult, RunInput, RunStatus
@@ -176,12 +176,12 @@ class RunJob:
 
 
 def _judge_concurrency(options: AnalysisOptions) -> int:
-    """How many items to analyze at once: the judge's concurrency when one will be asked, else 1."""
-    judge = options.judge
-    if judge is None or not getattr(judge, "available", False):
+    """How many items to analyze at once: the judge's concurrency when one will be asked, else 1
+    (deterministic work gains nothing from threads: it holds the GIL)."""
+    if not needs_judge(options):
         return 1
     try:
-        return max(1, int(getattr(judge, "concurrency", 1) or 1))
+        return max(1, int(getattr(options.judge, "concurrency", 1) or 1))
     except (TypeError, ValueError):
         return 1
 

@@ -91,3 +91,16 @@ def test_a_local_server_without_a_key_sends_no_authorization(make_client) -> Non
         result = client.failure_analysis.run(dataset=[RAG_ITEM])
     assert result.status == "completed" and judge_tags(result)
     assert [r.authorization_sent for r in server.requests] == [False]
+
+
+def test_a_run_with_only_deterministic_subcategories_never_asks_the_judge(make_client,
+                                                                          judge_server: JudgeServer) -> None:
+    from analyzer.fa.engine import AnalysisOptions, needs_judge
+
+    client = make_client()
+    judge = client._judge(None)
+    assert needs_judge(AnalysisOptions(judge=judge))
+    assert not needs_judge(AnalysisOptions(judge=judge, subcategories=["empty_output"], run_security=False))
+    result = client.failure_analysis.run(dataset=[EMPTY_ITEM, RAG_ITEM], subcategories=["empty_output"],
+                                         run_security=False)
+    assert not judge_server.requests and [t.subcategory_id for t in result.failure_tags] == ["empty_output"] * 2
