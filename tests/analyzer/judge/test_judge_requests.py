@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from analyzer.fa import taxonomy
 from analyzer.judge import PROMPT_VERSION
 from analyzer.judge.testing import JudgeServer
@@ -102,3 +104,23 @@ def test_long_sources_are_cut_to_a_per_request_budget(make_client, judge_server:
     assert "### CONTEXT [0]\nPassage 0:" in user and "[...truncated]" in user
     assert "### CONTEXT [19]\n[omitted: the request's source budget is used up]" in user
     assert len(user) < 50_000
+
+
+def test_the_scripted_judge_server_speaks_what_the_openai_sdk_expects(judge_server: JudgeServer) -> None:
+    openai = pytest.importorskip("openai")
+    from analyzer.fa.judge import JudgeRequest
+    from analyzer.judge._prompt import messages, verdict_schema
+    from analyzer.models import FAItem
+    from tests.analyzer.judge.judge_helpers import KEY
+
+    request = JudgeRequest(item=FAItem(**RAG_ITEM), item_index=0, feature_kind="rag",
+                           subcategories=[taxonomy.subcategory("incomplete_answer")])
+    sdk = openai.OpenAI(api_key=KEY, base_url=judge_server.base_url, max_retries=0)
+    reply = sdk.chat.completions.create(model=MODEL, temperature=0, messages=messages(request, 6000),
+                                        response_format=verdict_schema(["incomplete_answer"]))
+    verdicts = json.loads(reply.choices[0].message.content)["verdicts"]
+    assert [v["subcategory_id"] for v in verdicts] == ["incomplete_answer"] and reply.usage.total_tokens > 0
+    assert judge_server.requests[0].problems == []
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(api_key="sk-wrong", base_url=judge_server.base_url, max_retries=0).chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "x"}])
