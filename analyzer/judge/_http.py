@@ -27,6 +27,7 @@ from valiqor_trace._suppress import suppress_instrumentation
 logger = logging.getLogger("analyzer.judge")
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+MAX_RETRY_AFTER_S = 60.0  # the longest Retry-After we wait out
 
 
 class JudgeAuthenticationError(AuthenticationError):
@@ -118,11 +119,10 @@ class ChatClient:
         raise JudgeRequestError(f"judge request to {self.settings.chat_url} was rejected: HTTP {status}{message}")
 
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
-        cap = self.settings.max_backoff_s
         hinted = _retry_after(response) if response is not None else None
-        if hinted is not None:
-            return min(max(hinted, 0.0), cap)
-        return min(self.settings.backoff_s * (2 ** attempt), cap)
+        if hinted is not None:  # the server knows when it will take us again; a longer wait fails the item
+            return min(max(hinted, 0.0), MAX_RETRY_AFTER_S)
+        return min(self.settings.backoff_s * (2 ** attempt), self.settings.max_backoff_s)
 
 
 def _retry_after(response: httpx.Response) -> float | None:

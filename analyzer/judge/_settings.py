@@ -21,8 +21,8 @@ class JudgeSettings:
         timeout_s: per-request timeout.
         max_retries: retries after a 429, a 5xx, a timeout or a connection error (so up to ``max_retries + 1``
             attempts).
-        backoff_s: first backoff; doubles each retry (a ``Retry-After`` header overrides it), capped at
-            ``max_backoff_s``.
+        backoff_s: first backoff; doubles each retry, capped at ``max_backoff_s``. A ``Retry-After`` /
+            ``retry-after-ms`` header overrides it (waited out up to 60 s).
         concurrency: how many judge requests may be in flight at once (runs analyze that many items in parallel).
         token_budget: the most tokens one run may spend on the judge (``None``: no limit). When spent, the
             judge stops asking and its subcategories are reported in ``detectors_skipped``.

@@ -37,13 +37,13 @@ def test_429_honours_retry_after(judge_server: JudgeServer) -> None:
     waits: list[float] = []
     judge = OpenAIJudge(JudgeSettings(model=MODEL, base_url=judge_server.base_url, api_key=KEY, key_source="argument"),
                         sleep=waits.append)
-    judge_server.enqueue(Step.error(429, {"Retry-After": "7"}), Step.error(503, {"retry-after-ms": "250"}),
+    judge_server.enqueue(Step.error(429, {"Retry-After": "37"}), Step.error(503, {"retry-after-ms": "250"}),
                          Step.error(500))
     from analyzer.fa.engine import AnalysisOptions, analyze_item
     from analyzer.models import FAItem
 
     analysis = analyze_item(FAItem(**RAG_ITEM), 0, AnalysisOptions(judge=judge))
-    assert waits == [7.0, 0.25, 2.0]  # the header, the millisecond header, then backoff 0.5 * 2**2
+    assert waits == [37.0, 0.25, 2.0]  # the header (beyond the 20 s backoff cap), the ms header, backoff 0.5 * 2**2
     assert judge.requests == 4 and "llm_judge" in analysis.detectors_run
     judge.close()
 
