@@ -30,7 +30,12 @@ def tracer_provider(span_exporter: InMemorySpanExporter) -> TracerProvider:
 
 @pytest.fixture(autouse=True)
 def _reset_valiqor_state(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # noqa: ANN001
-    """Each test starts with no active handle, default content policy and a private VALIQOR_HOME."""
+    """Each test starts with no active handle, default content policy, a private VALIQOR_HOME, and none of
+    the developer's own settings (a real OPENAI_API_KEY must never reach a test)."""
+    for name in list(os.environ):
+        if name.startswith(("VALIQOR_", "OTEL_")) and name != "VALIQOR_RAISE_INTERNAL_ERRORS" \
+                or name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+            monkeypatch.delenv(name)
     monkeypatch.setenv("VALIQOR_HOME", str(tmp_path / ".valiqor"))
     yield
     valiqor_trace.shutdown(timeout_ms=2000)
