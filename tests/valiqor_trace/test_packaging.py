@@ -22,6 +22,9 @@ def test_wheel_top_level_names_are_exactly_the_three_packages(tmp_path: Path) ->
     top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top_level == {"valiqor_trace", "instrumentors", "analyzer"}
     assert "valiqor_trace/py.typed" in names
+    # the judge's versioned prompts are package data: a wheel without them cannot judge
+    prompts = sorted(p.name for p in (REPO_ROOT / "analyzer" / "judge" / "prompts").glob("*.md"))
+    assert prompts and all(f"analyzer/judge/prompts/{name}" in names for name in prompts)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "valiqor = valiqor_trace.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
     assert not any("/tests/" in n or n.startswith("tests/") for n in names)
