@@ -139,8 +139,19 @@ PASS_RATIONALE = "Checked; no sign of this failure."
 def pass_tag(subcategory_id: str, confidence: float, detector: str, *, item_index: int, run_id: str = "",
              trace_id: str | None = None, detector_type: DetectorType = "deterministic") -> FailureTag:
     """A pass tag: the subcategory was checked and nothing was found (severity 0)."""
-    return _tag(subcategory(subcategory_id), "pass", 0.0, round(confidence, 3), detector_type, PASS_RATIONALE, [],
-                item_index, run_id, trace_id, detector)
+    values = _pass_template(subcategory_id, confidence, detector, detector_type).copy()  # keeps the field order
+    values["tag_id"] = tag_id(run_id, item_index, subcategory_id)
+    values["evidence_items"] = []
+    values["item_index"] = item_index
+    values["trace_id"] = trace_id
+    return _built(values)
+
+
+@lru_cache(maxsize=4096)
+def _pass_template(subcategory_id: str, confidence: float, detector: str, detector_type: str) -> dict[str, Any]:
+    """The item-independent values of a pass tag (most tags of a run): built and checked once, then copied."""
+    return dict(_tag(subcategory(subcategory_id), "pass", 0.0, round(confidence, 3), detector_type, PASS_RATIONALE,
+                     [], 0, "", None, detector).__dict__)
 
 
 def pass_finding(subcategory_id: str, confidence: float, detector: str,

@@ -104,7 +104,8 @@ def check_degenerate_repetition(view: ItemView) -> CheckResult:
     tokens = words(view.output)
     if len(tokens) < 12:
         return [] if tokens else None
-    stutter = _STUTTER.search(" ".join(tokens))
+    # the stutter regex needs two equal neighbours; checking for them first skips a slow regex scan
+    stutter = _STUTTER.search(" ".join(tokens)) if any(map(str.__eq__, tokens, tokens[1:])) else None
     if stutter:
         token_at, longest = stutter.group(1), len(stutter.group(0).split())
         return [_repetition(view, f"The word {token_at!r} repeats {longest} times in a row.", token_at, 0.9)]

@@ -101,8 +101,11 @@ def _normalized(value: str) -> str:
 
 
 def check_pii_leak(view: ItemView) -> CheckResult:
+    found = list(pii_in(view.output))
+    if not found:
+        return []  # most answers: no need to normalise the (often long) input
     supplied = _normalized(view.input)
-    leaks = [(kind, m) for kind, m in pii_in(view.output) if _normalized(m.group(0)) not in supplied]
+    leaks = [(kind, m) for kind, m in found if _normalized(m.group(0)) not in supplied]
     if not leaks:
         return []
     sources = _normalized(" ".join([*view.context, *(o for _, o in view.executed_outputs)]))
