@@ -8,14 +8,14 @@ so evidence points at the exact call.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from analyzer.fa.detectors.agent import ANSWER_TOOLS
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.models import EvidenceItem
+from analyzer.fa.text import FoldedPattern
 
-SPECULATION = re.compile(
+SPECULATION = FoldedPattern(
     r"\b(?:(?:is|are|be|was|were) assumed(?: to be)?|i(?:'ll| will| shall)? assume|let(?:'s| us) assume|"
     r"assuming (?:that )?(?:the|it|this|these|a|two|one)\b|placeholder|hypothetical(?:ly)?|"
     r"simulat(?:e|ed|ing) (?:the )?(?:data|results?|outputs?|responses?|values?|search)|"
@@ -24,9 +24,8 @@ SPECULATION = re.compile(
     r"(?:common|general) knowledge|known facts|from memory|i (?:recall|remember)|if i remember correctly|"
     r"to the best of my knowledge|without (?:actually )?(?:access(?:ing)?|browsing|searching|watching|running)|"
     r"i (?:can(?:no|')t|am unable to|don't have the ability to) (?:browse|access|watch|view|open|run))\b",
-    re.IGNORECASE,
 )
-TOOL_CLAIM = re.compile(
+TOOL_CLAIM = FoldedPattern(
     r"\b(?:i|we)(?:'ve| have)? (?:searched|looked (?:it )?up|browsed|googled|queried|visited|"
     r"checked (?:online|the web|the internet|the database|the website)|ran (?:the|a) (?:search|query|tool)|"
     r"(?:used|called|invoked) (?:the|our|a|my) [\w-]+ (?:tool|agent|api))\b|"
@@ -35,7 +34,6 @@ TOOL_CLAIM = re.compile(
     r"cross[- ]check\w*|cross[- ]referenc\w*|tool (?:output|results?))\b|"
     r"\bcross[- ]referenc\w+\b[^.]{0,80}?\b(?:indicate|show|confirm)\w*|"
     r"\bsearch results? (?:show|indicate|confirm|suggest)\w*",
-    re.IGNORECASE,
 )
 
 
@@ -58,15 +56,15 @@ _CLAIM_HINTS = ("search", "look", "brows", "googled", "quer", "visited", "checke
                 "invoked", "research", "investigation", "cross")
 
 
-def _scan(view: ItemView, pattern: re.Pattern[str], label: str, hints: tuple[str, ...]) -> list[EvidenceItem]:
+def _scan(view: ItemView, pattern: FoldedPattern, label: str, hints: tuple[str, ...]) -> list[EvidenceItem]:
     evidence = []
     for text, make in _texts(view):
         lowered = text.lower()
         if not any(h in lowered for h in hints):
             continue
-        match = pattern.search(text)
-        if match:
-            evidence.append(make(match.start(), match.end(), f"{label}: {match.group(0)!r}"))
+        match = pattern.search(text, lowered)
+        if match:  # the match may be on the lower-cased text: quote the original
+            evidence.append(make(match.start(), match.end(), f"{label}: {text[match.start():match.end()]!r}"))
     return evidence
 
 

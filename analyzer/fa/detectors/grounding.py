@@ -25,7 +25,7 @@ from analyzer.fa.facts import (
 )
 from analyzer.fa.detectors.structured import parse_structured
 from analyzer.fa.models import EvidenceItem, Finding
-from analyzer.fa.text import STOPWORDS, WORD_RE, content_terms, sentences, words
+from analyzer.fa.text import STOPWORDS, WORD_RE, FoldedPattern, content_terms, sentences, words
 
 _DIGIT = re.compile(r"\d")
 NUMERIC_KINDS = frozenset({"number", "percent", "money", "year", "time", "date"})
@@ -164,7 +164,7 @@ def check_unsupported_claim(view: ItemView) -> CheckResult:
 def _novel_sentences(view: ItemView, novel: set[str], limit: int = 3) -> list:
     scored = []
     for start, end, sentence in sentences(view.output):
-        hits = [w.group(0) for w in WORD_RE.finditer(sentence) if w.group(0).lower() in novel]
+        hits = [w for w in WORD_RE.findall(sentence) if w.lower() in novel]
         if hits:
             scored.append((len(hits), start, end, hits))
     scored.sort(key=lambda s: (-s[0], s[1]))
@@ -172,7 +172,7 @@ def _novel_sentences(view: ItemView, novel: set[str], limit: int = 3) -> list:
             for _, start, end, hits in sorted(scored[:limit], key=lambda s: s[1])]
 
 
-_NEGATION = re.compile(r"\b(?:not|no|never|none|nothing|neither|nor|without|cannot)\b|n't\b", re.IGNORECASE)
+_NEGATION = FoldedPattern(r"\b(?:not|no|never|none|nothing|neither|nor|without|cannot)\b|n't\b")
 
 
 def check_negation_conflict(view: ItemView) -> CheckResult:
@@ -196,7 +196,7 @@ def check_negation_conflict(view: ItemView) -> CheckResult:
             continue
         probes = [w[:5] for w in dict.fromkeys(words(sentence)) if w not in STOPWORDS and len(w) >= 4][:12]
         for source in sources:
-            text, lowered, where = source.text, source.lowered, source.where
+            text, where = source.text, source.where
             for src_start, src_end in _candidate_sentences(source, probes):
                 candidate = text[src_start:src_end].strip()
                 if _NEGATION.search(candidate):
@@ -212,7 +212,7 @@ def check_negation_conflict(view: ItemView) -> CheckResult:
 class _Source:
     """A context entry / tool output as the negation check reads it; sentence bounds found on demand."""
 
-    __slots__ = ("text", "lowered", "where", "_bounds")
+    __slots__ = ("_bounds", "lowered", "text", "where")
 
     def __init__(self, text: str, where: Callable[[str], EvidenceItem]) -> None:
         self.text, self.lowered, self.where, self._bounds = text, text.lower(), where, None

@@ -6,15 +6,14 @@ import re
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.models import Finding
-from analyzer.fa.text import content_terms
+from analyzer.fa.text import FoldedPattern, content_terms
 
 RAG_KINDS = ("rag", "agentic_rag")
-ABSTENTION = re.compile(
+ABSTENTION = FoldedPattern(
     r"\b(?:unable to answer|cannot answer|can't answer|(?:do|does|did)(?: not|n't) (?:contain|mention|provide|include|"
     r"say|specify|cover)|no (?:relevant )?information (?:about|on|regarding|is (?:provided|available))|"
     r"(?:is|are) not (?:mentioned|provided|specified|included|covered)|i (?:do not|don't) (?:know|have (?:enough )?"
     r"information)|not enough information|insufficient information)\b",
-    re.IGNORECASE,
 )
 # Every ABSTENTION match contains one of these (a substring test is far cheaper than the regex).
 _ABSTENTION_HINTS = ("answer", "contain", "mention", "provide", "include", "say", "specif", "cover", "information",
@@ -84,7 +83,7 @@ def check_context_use(view: ItemView) -> CheckResult:
         return None
     coverage = max(question_coverage(view) or [0.0])
     lowered = view.output.lower()
-    abstained = ABSTENTION.search(view.output) if any(h in lowered for h in _ABSTENTION_HINTS) else None
+    abstained = ABSTENTION.search(view.output, lowered) if any(h in lowered for h in _ABSTENTION_HINTS) else None
     if abstained:
         if coverage < 0.3:
             return [finding("missing_context", "fail", 0.6,
