@@ -61,6 +61,9 @@ class TraceFacts:
     RESPONSE_FORMAT = "response_format"  # requested response format (e.g. {"type": "json_schema", ...})
     CONVENTION = "convention"  # which instrumentation wrote the spans: valiqor|genai|openinference|openllmetry
     SPAN_COUNT = "span_count"  # int
+    # bool: False when the trace's text was never recorded (capture_content off, or an instrumentor that
+    # records no messages by default): FA then checks only what span structure shows. Absent means True.
+    CONTENT_CAPTURED = "content_captured"
     # Optional, per LLM call in start order: {span_id, parent_span_id, name, model, finish_reasons: list[str],
     # output: str (the call's text, capped), tool_requests: list[str] (tool names it asked for),
     # tool_call_ids: list[str] (ids of the tool calls it asked for)}.

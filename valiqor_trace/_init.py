@@ -184,7 +184,8 @@ def _start(settings: Settings, explicit_provider: TracerProvider | None) -> Vali
     with handle_internal_errors("init"):
         if provider is None:
             provider, owns = _app_or_new_provider(settings)
-        stamp = StampingSpanProcessor(settings.project_name or _service_name() or DEFAULT_PROJECT)
+        stamp = StampingSpanProcessor(settings.project_name or _service_name() or DEFAULT_PROJECT,
+                                      capture_content=settings.capture_content)
         provider.add_span_processor(stamp)
         processors.append(stamp)
         pipelines = build_pipelines(settings)

@@ -21,6 +21,7 @@ from valiqor_trace._context import current_session
 from valiqor_trace._internal import log_once
 from valiqor_trace._suppress import suppress_instrumentation
 from valiqor_trace.attributes import (
+    CAPTURE_CONTENT,
     CONTENT_EVENT_KEYS,
     PROJECT_NAME,
     SESSION_ID,
@@ -45,14 +46,17 @@ class ExportStats:
 
 
 class StampingSpanProcessor(SpanProcessor):
-    """Stamps the project name and the active session on every span at start."""
+    """Stamps the project name, the active session and (when off) ``capture_content`` on every span at start."""
 
-    def __init__(self, project_name: str | None) -> None:
+    def __init__(self, project_name: str | None, *, capture_content: bool = True) -> None:
         self._project_name = project_name
+        self._capture_content = capture_content
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
         if self._project_name:
             span.set_attribute(PROJECT_NAME, self._project_name)
+        if not self._capture_content:
+            span.set_attribute(CAPTURE_CONTENT, False)
         session = current_session()
         if session is None:
             return

@@ -14,6 +14,9 @@ PROJECT_NAME = "valiqor.project_name"
 SESSION_ID = "session.id"  # OTel general attribute
 USER_ID = "user.id"  # OTel general attribute
 SESSION_METADATA_PREFIX = "valiqor.metadata."
+# Stamped (False) only when capture_content is off, so the analyzer knows that the spans' missing text
+# was never recorded rather than empty (an unrecorded answer is not an empty answer).
+CAPTURE_CONTENT = "valiqor.capture_content"
 
 # What a span is, in the analyzer's terms: workflow, function, llm, embedding,
 # retrieval, tool, agent, chain.

@@ -39,10 +39,19 @@ from analyzer.fa.summary import summarize
 from analyzer.models import FAItem, TraceFacts
 from valiqor_trace._internal import _should_raise, log_once
 
-__all__ = ["AnalysisOptions", "analyze_item", "infer_feature_kind", "needs_judge", "summarize", "validate_options"]
+__all__ = ["STRUCTURAL_SUBCATEGORIES", "AnalysisOptions", "analyze_item", "infer_feature_kind", "needs_judge",
+           "summarize", "validate_options"]
 
 SCAN_REASON = "no AST scan data: static code scanning is not part of the embedded engine"
 TRACE_ONLY_REASON = "needs trace metadata (span status, finish reasons): analyze by trace_id"
+NO_CONTENT_REASON = ("the trace carries no text (recorded with capture_content off, or by an instrumentor that "
+                     "records no messages): only span-level failures can be checked")
+
+# What FA can decide from span structure alone (status, finish reasons, call counts). An item whose text
+# was never recorded (``TraceFacts.CONTENT_CAPTURED`` False) is checked for these only: content checks
+# would read the missing answer as an empty one and flag every trace.
+STRUCTURAL_SUBCATEGORIES = ("retrieval_error", "tool_error", "step_limit_reached", "truncated_output", "llm_error")
+STRUCTURAL_METRICS = ("tool_success_rate",)
 
 
 @dataclass
@@ -92,7 +101,7 @@ class _Plan:
     security: list[str]
     metrics: list[str]
     judge: Judge | None
-    kinds: dict[str, _KindPlan] = field(default_factory=dict)
+    kinds: dict[tuple[str, bool], _KindPlan] = field(default_factory=dict)
 
 
 def _as_list(value: Any, name: str) -> list[str] | None:
@@ -165,10 +174,15 @@ def needs_judge(options: AnalysisOptions) -> bool:
     return any(taxonomy.subcategory(sub)["detector_type"] != "deterministic" for sub in in_play)
 
 
-def _kind_plan(plan: _Plan, kind: str) -> _KindPlan:
-    found = plan.kinds.get(kind)
-    if found is not None:
-        return found
+def _kind_plan(plan: _Plan, kind: str, content: bool = True) -> _KindPlan:
+    found = plan.kinds.get((kind, content))
+    if found is None:
+        found = _full_kind_plan(plan, kind) if content else _structural_plan(_kind_plan(plan, kind))
+        plan.kinds[(kind, content)] = found
+    return found
+
+
+def _full_kind_plan(plan: _Plan, kind: str) -> _KindPlan:
     judge_ok = _judge_ok(plan.judge)
     security_subs = security_subcategories(plan.security)
     applicable = [s for s in taxonomy.subcategory_ids() if taxonomy.applies_to(s, kind)]
@@ -190,9 +204,21 @@ def _kind_plan(plan: _Plan, kind: str) -> _KindPlan:
         if not judge_ok and not any(s in covered for s in SECURITY_CATEGORIES[cid]["subcategories"]):
             skipped.append(SkippedDetector(detector=f"security:{cid}", reason=reason))
     runnable = {s for s in security_subs if s in covered or judge_ok}
-    found = _KindPlan(detectors, needed, emit, judged, skipped, runnable)
-    plan.kinds[kind] = found
-    return found
+    return _KindPlan(detectors, needed, emit, judged, skipped, runnable)
+
+
+def _structural_plan(full: _KindPlan) -> _KindPlan:
+    """``full`` cut down to the structural subcategories; every detector or judge check dropped is reported."""
+    needed = full.needed & set(STRUCTURAL_SUBCATEGORIES)
+    detectors = [d for d in full.detectors if needed & set(d.subcategories)]
+    skipped = [SkippedDetector(detector=d.name, reason=NO_CONTENT_REASON) for d in full.detectors
+               if d not in detectors]
+    judge_checks = [f"llm_judge:{s['id']}" for s in full.judged]
+    judge_checks += [s.detector for s in full.skipped if s.detector.startswith("llm_judge:")]
+    skipped += [SkippedDetector(detector=name, reason=NO_CONTENT_REASON) for name in judge_checks]
+    skipped += [s for s in full.skipped if not s.detector.startswith("llm_judge:")]
+    return _KindPlan(detectors, needed, [s for s in full.emit if s in needed], [], skipped,
+                     full.security_runnable & needed)
 
 
 def infer_feature_kind(item: FAItem) -> str:
@@ -223,7 +249,8 @@ def analyze_item(item: FAItem, item_index: int, options: AnalysisOptions, run_id
         validate_options(options)
     plan = options._plan
     kind = options.feature_kind or infer_feature_kind(item)
-    kp = _kind_plan(plan, kind)
+    content = (item.metadata or {}).get(TraceFacts.CONTENT_CAPTURED) is not False
+    kp = _kind_plan(plan, kind, content)
     view = ItemView(item, kind)
     findings: dict[str, list[Finding]] = defaultdict(list)
     checked: dict[str, tuple[float, str]] = {}
@@ -257,7 +284,8 @@ def analyze_item(item: FAItem, item_index: int, options: AnalysisOptions, run_id
         item_index=item_index,
         feature_kind=kind,
         tags=tags,
-        eval_metrics=compute_metrics(view, plan.metrics),
+        eval_metrics=compute_metrics(view, plan.metrics if content else
+                                     [m for m in plan.metrics if m in STRUCTURAL_METRICS]),
         security_flags=item_flags(plan.security, decisions, kp.security_runnable),
         detectors_run=ran,
         detectors_skipped=skipped,

@@ -15,7 +15,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
 
-from analyzer.fa.engine import AnalysisOptions, infer_feature_kind, validate_options
+from analyzer.fa.engine import STRUCTURAL_SUBCATEGORIES, AnalysisOptions, infer_feature_kind, validate_options
 from analyzer.fa.models import Thresholds
 from analyzer.models import FAItem
 from analyzer.monitor._alerts import Alert, Alerter, Cooldown
@@ -28,11 +28,6 @@ from valiqor_trace._internal import log_once
 from valiqor_trace.monitor import CompletedTrace, MonitorConfig
 
 RunFA = Callable[[RunSpec, list[FAItem], RunStore], FAResult]
-
-# What FA can decide from span structure alone (status, finish reasons, call counts): with
-# capture_content=False the spans hold no text, and content checks would read "" as a failure
-# (every trace would be an empty_output).
-STRUCTURAL_SUBCATEGORIES = ("retrieval_error", "tool_error", "step_limit_reached", "truncated_output", "llm_error")
 
 
 def run_fa(spec: RunSpec, items: list[FAItem], store: RunStore) -> FAResult:
@@ -82,8 +77,12 @@ class TraceAnalysis:
                     run_store_path: str, stats: Any, fa: RunFA = run_fa) -> TraceAnalysis:
         """The analysis ``init(monitor=...)`` uses, built from its :class:`MonitorConfig`."""
         thresholds = Thresholds(alert_severity=config.alert_severity, alert_confidence=config.alert_confidence)
+        if not get_content_policy().capture:
+            log_once("monitor-no-content", "valiqor-trace monitor: capture_content is off, so the spans carry no "
+                     "text and only span-level failures are analyzed (%s)", ", ".join(STRUCTURAL_SUBCATEGORIES),
+                     level=logging.INFO)
         options = AnalysisOptions(
-            feature_kind=config.feature_kind, buckets=_list(config.buckets), subcategories=_subcategories(config),
+            feature_kind=config.feature_kind, buckets=_list(config.buckets), subcategories=_list(config.subcategories),
             run_eval=True, run_security=True, run_scan=False, thresholds=thresholds,
             judge=_judge(project_name) if config.judge else None)
         webhook = None
@@ -135,23 +134,6 @@ class TraceAnalysis:
                 "thresholds": options.thresholds.model_dump(), "judge": options.judge is not None,
                 "monitor": {"sample_reason": trace.reason, "sample_rate": self.sample_rate,
                             "span_count": len(trace.spans), "evicted_spans": trace.evicted_spans}}
-
-
-def _subcategories(config: MonitorConfig) -> list[str] | None:
-    """The configured subcategories; with content capture off and none configured, the structural ones."""
-    if get_content_policy().capture:
-        return _list(config.subcategories)
-    if config.subcategories is not None:
-        log_once("monitor-no-content", "valiqor-trace monitor: capture_content is off, so the spans carry no text; "
-                 "the content checks among subcategories=%s will see empty input and output", config.subcategories)
-        return list(config.subcategories)
-    from analyzer.fa import taxonomy
-
-    chosen = [s for s in STRUCTURAL_SUBCATEGORIES
-              if config.buckets is None or taxonomy.subcategory(s)["bucket_id"] in config.buckets]
-    log_once("monitor-no-content", "valiqor-trace monitor: capture_content is off, so only span-level failures are "
-             "analyzed (%s)", ", ".join(chosen or STRUCTURAL_SUBCATEGORIES), level=logging.INFO)
-    return chosen or list(STRUCTURAL_SUBCATEGORIES)
 
 
 def _list(values: tuple[str, ...] | None) -> list[str] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import valiqor_trace
 from tests.helpers import OTLPReceiver, run_python
@@ -31,6 +32,10 @@ print(wf.trace_id)
 """
 
 
+def _bool_attributes(span: Any) -> dict[str, bool]:
+    return {kv.key: kv.value.bool_value for kv in span.attributes if kv.value.WhichOneof("value") == "bool_value"}
+
+
 def _raw_bytes(tmp_path: Path, receiver: OTLPReceiver) -> bytes:
     stored = b"".join(p.read_bytes() for p in (tmp_path / ".valiqor").glob("traces.db*"))
     return stored + b"".join(receiver.raw_bodies)
@@ -40,9 +45,12 @@ def test_capture_off_no_text_in_store_or_otlp_bytes(tmp_path: Path) -> None:
     with OTLPReceiver() as receiver:
         run_python(APP.format(endpoint=receiver.endpoint, capture=False), cwd=tmp_path)
         raw = _raw_bytes(tmp_path, receiver)
-        assert len(receiver.spans()) == 2  # the spans themselves still arrive
+        spans = receiver.spans()
+        assert len(spans) == 2  # the spans themselves still arrive
     for secret in (SECRET_QUESTION, SECRET_ANSWER):
         assert secret.encode() not in raw
+    # ...and say that their text was left out, so the analyzer does not read it as empty.
+    assert all(_bool_attributes(span).get("valiqor.capture_content") is False for span in spans)
 
 
 def test_capture_on_records_the_same_text(tmp_path: Path) -> None:
@@ -50,7 +58,9 @@ def test_capture_on_records_the_same_text(tmp_path: Path) -> None:
     with OTLPReceiver() as receiver:
         run_python(APP.format(endpoint=receiver.endpoint, capture=True), cwd=tmp_path)
         raw = _raw_bytes(tmp_path, receiver)
+        spans = receiver.spans()
     assert SECRET_QUESTION.encode() in raw and SECRET_ANSWER.encode() in raw
+    assert all("valiqor.capture_content" not in _bool_attributes(span) for span in spans)
 
 
 def test_env_var_turns_capture_off(tmp_path: Path) -> None:

@@ -73,6 +73,39 @@ def test_a_malformed_tool_call_that_never_ran() -> None:
         assert {e.span_id for e in tag.evidence_items if e.span_id} & set(llm_spans)
 
 
+def test_a_trace_recorded_without_content_is_checked_for_span_level_failures_only() -> None:
+    """With capture_content off nothing says the answer was empty: it was never recorded. A cut-off answer
+    still shows in the finish reason, and everything that needed the text says why it did not run."""
+    script = [Reply("The refund window is 30 days from delivery."),
+              Reply("The three main causes were inflation, invasions and the", finish_reason="length")]
+    analyses = []
+    with capture_spans(capture_content=False) as exporter, ModelServer(script) as server:
+        for question in ("How long is the refund window?", "Why did Rome fall? Give three causes."):
+            exporter.clear()
+            server.client().chat.completions.create(model="gpt-4o-mini",
+                                                    messages=[{"role": "user", "content": question}])
+            records = [span_record(span) for span in exporter.get_finished_spans()]
+            item = reconstruct_item(records)
+            assert (item.input, item.output, item.metadata["content_captured"]) == ("", "", False)
+            analyses.append(engine.analyze_item(item, 0, engine.AnalysisOptions()))
+    plain, truncated = analyses
+    assert [t.subcategory_id for t in plain.tags if t.decision != "pass"] == []
+    assert [t.subcategory_id for t in truncated.tags if t.decision != "pass"] == ["truncated_output"]
+    skipped = {s.detector: s.reason for s in plain.detectors_skipped}
+    assert "capture_content off" in skipped["empty_output"] and "capture_content off" in skipped["pii_scan"]
+    assert "empty_output" not in plain.detectors_run and "truncated_output" in plain.detectors_run
+    # Content categories were not checked, so they are not reported as passing.
+    assert plain.security_flags == {} and "answer_relevance" not in plain.eval_metrics
+
+
+def test_a_trace_with_content_says_so() -> None:
+    with capture_spans() as exporter, ModelServer([Reply("Paris.")]) as server:
+        server.client().chat.completions.create(model="gpt-4o-mini",
+                                                messages=[{"role": "user", "content": "Capital of France?"}])
+        item = reconstruct_item([span_record(span) for span in exporter.get_finished_spans()])
+    assert (item.output, item.metadata["content_captured"]) == ("Paris.", True)
+
+
 TRAIL = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "trail"
 
 

@@ -197,6 +197,10 @@ def instrument(peer: str, provider: TracerProvider, logger_provider: Any) -> NoH
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
         OpenAIInstrumentor().instrument(tracer_provider=provider)
         return GenAIHooks(provider)
+    elif peer == "genai-default":  # as installed, untouched: no message content is recorded
+        os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "false"
+        from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+        OpenAIInstrumentor().instrument(tracer_provider=provider)
     elif peer == "genai-events":  # openai-v2 2.1b0: messages as per-message log events
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
         from opentelemetry.sdk._events import EventLoggerProvider

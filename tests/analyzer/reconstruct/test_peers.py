@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from analyzer.fa import engine
 from analyzer.models import FAItem, TraceFacts
 from analyzer.reconstruct._values import finish_reason
 from analyzer.traces_api import TracesAPI
@@ -36,6 +37,8 @@ LIVE_PEERS = {  # peer -> the module it needs
     "openllmetry": "opentelemetry.instrumentation.openai",
     "openllmetry-langchain": "opentelemetry.instrumentation.langchain",
 }
+# Peers as installed, recording no message content (checked on their own: there is no text to compare).
+NO_CONTENT_PEERS = {"genai-default": "opentelemetry.instrumentation.openai_v2"}
 RECORDED_PEERS = ("openllmetry-legacy", "genai-events")
 # Peers whose app code marks workflow, tool and retriever steps (or whose framework does).
 TRACES_APP_STEPS = {"openinference", "openinference-langchain", "genai", "openllmetry-langchain"}
@@ -45,7 +48,7 @@ RECORDS_TOOL_DEFINITIONS = {"openinference", "openinference-langchain", "openllm
 
 def _peer_available(peer: str) -> bool:
     try:
-        return importlib.util.find_spec(LIVE_PEERS[peer]) is not None
+        return importlib.util.find_spec({**LIVE_PEERS, **NO_CONTENT_PEERS}[peer]) is not None
     except ModuleNotFoundError:
         return False
 
@@ -115,6 +118,7 @@ def test_peer_trace_reconstructs_to_what_the_app_saw(peer_exports: Any, peer: st
                                              "output_tokens": truth["output_tokens"]}
     assert facts[TraceFacts.SYSTEM_PROMPT] == truth["system_prompt"]
     assert facts[TraceFacts.ERROR_SPANS] == []
+    assert facts[TraceFacts.CONTENT_CAPTURED] is True
     if app == "tools" and peer in RECORDS_TOOL_DEFINITIONS:
         assert [d["name"] for d in facts[TraceFacts.TOOL_DEFINITIONS]] == ["multiply"]
         assert facts[TraceFacts.TOOL_DEFINITIONS][0]["parameters"]["required"] == ["a", "b"]
@@ -134,6 +138,19 @@ def _check_split_tool_loop(items: list[FAItem], truth: dict[str, Any]) -> None:
     assert answer_item.output == truth["answer"]
     assert [(c.id, c.name, c.arguments, c.output, c.executed) for c in answer_item.tool_calls] == \
         [(expected["id"], "multiply", expected["arguments"], expected["output"], True)]
+
+
+def test_a_peer_that_records_no_content_is_analyzed_for_span_level_failures_only(peer_exports: Any,
+                                                                                tmp_path: Path) -> None:
+    """opentelemetry-instrumentation-openai-v2 as installed records no messages: its traces hold the model,
+    usage and finish reasons but no text, and an unrecorded answer must not be called an empty one."""
+    items, truth = _items(peer_exports, "genai-default", "chat", tmp_path)
+    item = items[0]
+    assert (item.input, item.output, item.metadata[TraceFacts.CONTENT_CAPTURED]) == ("", "", False)
+    assert item.metadata[TraceFacts.MODELS] == [truth["model"]]
+    analysis = engine.analyze_item(item, 0, engine.AnalysisOptions())
+    assert [t.subcategory_id for t in analysis.tags if t.decision != "pass"] == []
+    assert {s.detector for s in analysis.detectors_skipped} >= {"empty_output", "content_grounding"}
 
 
 def test_protobuf_export_reconstructs_like_the_json_one(peer_exports: Any, tmp_path: Path) -> None:
