@@ -22,6 +22,7 @@ from valiqor_trace._suppress import suppress_instrumentation
 from valiqor_trace._init import ValiqorHandle, force_flush, get_handle, init, shutdown
 from valiqor_trace.monitor import MonitorConfig
 from valiqor_trace._retriever import retriever
+from valiqor_trace._tool import tool
 from valiqor_trace._workflow import SpanScope, current_span_id, current_trace_id, trace_function, trace_workflow
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ __all__ = [
     "session",
     "shutdown",
     "suppress_instrumentation",
+    "tool",
     "trace_function",
     "trace_workflow",
 ]

@@ -177,21 +177,24 @@ def _bound_arguments(func: Callable[..., Any], args: tuple[Any, ...], kwargs: di
 
 
 def _decorate(func: F, name: str | None, kind: str, attributes: Mapping[str, Any] | None,
-              capture_io: bool | tuple[bool, bool]) -> F:
+              capture_io: bool | tuple[bool, bool], io_keys: tuple[str, str] = (INPUT, OUTPUT)) -> F:
     # "Class.method" reads well in a trace; "outer.<locals>.inner" does not.
     span_name = name or getattr(func, "__qualname__", getattr(func, "__name__", "function")).split("<locals>.")[-1]
     capture_in, capture_out = (capture_io, capture_io) if isinstance(capture_io, bool) else capture_io
+
+    input_key, output_key = io_keys
 
     def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> SpanScope:
         scope = SpanScope(span_name, kind, attributes).__enter__()
         if capture_in and get_content_policy().capture:
             with handle_internal_errors("capture input"):
-                scope.set_input(_bound_arguments(func, args, kwargs))
+                set_content_attribute(scope.span, input_key, _bound_arguments(func, args, kwargs))
         return scope
 
     def finish(scope: SpanScope, result: Any) -> None:
         if capture_out:
-            scope.set_output(result)
+            with handle_internal_errors("capture output"):
+                set_content_attribute(scope.span, output_key, result)
 
     if inspect.isasyncgenfunction(func):
         @functools.wraps(func)

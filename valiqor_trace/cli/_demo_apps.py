@@ -83,6 +83,7 @@ def company_question(client: Any, question: str) -> str:
     return response.choices[0].message.content or ""
 
 
+@valiqor_trace.tool("get_weather")
 def get_weather(city: str) -> str:
     raise ConnectionError(f"weather service unavailable for {city}: connection refused")
 
