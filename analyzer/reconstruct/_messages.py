@@ -10,16 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from analyzer.reconstruct._values import normalize_arguments, parse_json, to_text
+from analyzer.reconstruct._values import content_text, normalize_arguments, parse_json, role_of, to_text
 from analyzer.reconstruct._views import Message, ToolRequest
 
-_ROLE_ALIASES = {"human": "user", "ai": "assistant", "model": "assistant", "developer": "system",
-                 "function": "tool", "ipython": "tool"}
-
-
-def role_of(value: Any) -> str:
-    role = str(value or "").lower()
-    return _ROLE_ALIASES.get(role, role)
+__all__ = ["content_text", "message_of", "messages_of", "role_of", "tool_definition_of", "tool_request_of"]
 
 
 def messages_of(value: Any) -> list[Message]:
@@ -96,26 +90,6 @@ def tool_request_of(call: Any) -> ToolRequest | None:
     if not name:
         return None
     return ToolRequest(id=_str(call.get("id")), name=str(name), arguments=normalize_arguments(function.get("arguments")))
-
-
-def content_text(content: Any) -> str | None:
-    """Text of a message ``content``: a string, or a list of parts whose text parts are joined."""
-    content = parse_json(content) if isinstance(content, str) and content[:1] == "[" else content
-    if content is None or isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        texts = []
-        for part in content:
-            if isinstance(part, str):
-                texts.append(part)
-            elif isinstance(part, Mapping):
-                text = part.get("text", part.get("content"))
-                if isinstance(text, Mapping):  # {"type": "text", "text": {"value": ...}} (assistants API)
-                    text = text.get("value")
-                if text is not None:
-                    texts.append(to_text(text) or "")
-        return "\n".join(texts) if texts else None
-    return to_text(content)
 
 
 def tool_definition_of(value: Any) -> dict[str, Any] | None:

@@ -114,7 +114,7 @@ def read_retrieval(span: SpanRecord) -> v.Retrieval | None:
 
 def read_io(span: SpanRecord) -> tuple[str | None, str | None]:
     attrs = span.attributes
-    return text_of(attrs.get("input.value")), text_of(attrs.get("output.value"))
+    return text_of(attrs.get("input.value")), text_of(attrs.get("output.value"), answer=True)
 
 
 def _str(value: Any) -> str | None:

@@ -100,7 +100,7 @@ def read_retrieval(span: SpanRecord) -> v.Retrieval | None:
 
 def read_io(span: SpanRecord) -> tuple[str | None, str | None]:
     attrs = span.attributes
-    return text_of(attrs.get("traceloop.entity.input")), text_of(attrs.get("traceloop.entity.output"))
+    return text_of(attrs.get("traceloop.entity.input")), text_of(attrs.get("traceloop.entity.output"), answer=True)
 
 
 def _str(value: Any) -> str | None:

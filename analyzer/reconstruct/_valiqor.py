@@ -36,4 +36,4 @@ def read_retrieval(span: SpanRecord) -> v.Retrieval | None:
 
 def read_io(span: SpanRecord) -> tuple[str | None, str | None]:
     attrs = span.attributes
-    return text_of(attrs.get(INPUT)), text_of(attrs.get(OUTPUT))
+    return text_of(attrs.get(INPUT)), text_of(attrs.get(OUTPUT), answer=True)

@@ -69,20 +69,88 @@ def unwrap(value: Any, *, depth: int = 0) -> Any:
     return value
 
 
-def text_of(raw: Any) -> str | None:
-    """Readable text of a recorded input or output value (JSON text, wrappers and all)."""
+def text_of(raw: Any, *, answer: bool = False) -> str | None:
+    """Readable text of a recorded input (or, with ``answer``, output) value: JSON text, wrappers and all.
+
+    A chat history (an agent's or a graph's state: ``{"messages": [...]}``) reads as its last user
+    message for an input and its last assistant text for an output.
+    """
     if raw is None:
         return None
     value = unwrap(parse_json(raw))
-    if isinstance(value, list) and value and all(isinstance(m, Mapping) and "role" in m for m in value):
-        # A list of chat messages: the request is the last user message, the answer the last one.
-        users = [m for m in value if m.get("role") in ("user", "human")]
-        return text_of((users or value)[-1].get("content"))
+    chat = chat_turns(value)
+    if chat:
+        wanted = [text for role, text in chat if text and role == ("assistant" if answer else "user")]
+        return (wanted or [text for _, text in chat if text] or [None])[-1]
     if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
         return value[0]  # positional arguments of a decorated function: f("question")
     if isinstance(value, list) and value and all(isinstance(p, Mapping) and "text" in p for p in value):
         return "\n".join(str(p["text"]) for p in value)  # content parts
     return to_text(value)
+
+
+ROLE_ALIASES = {"human": "user", "ai": "assistant", "model": "assistant", "developer": "system",
+                "function": "tool", "ipython": "tool"}
+# LangChain message classes (serialized ``{"lc": 1, "id": [..., "HumanMessage"]}``) -> role.
+_LANGCHAIN_CLASSES = {"HumanMessage": "user", "HumanMessageChunk": "user", "AIMessage": "assistant",
+                      "AIMessageChunk": "assistant", "SystemMessage": "system", "ToolMessage": "tool",
+                      "FunctionMessage": "tool", "ChatMessage": None}
+_CHAT_ROLES = frozenset({"user", "assistant", "system", "tool"})
+
+
+def role_of(value: Any) -> str:
+    role = str(value or "").lower()
+    return ROLE_ALIASES.get(role, role)
+
+
+def chat_turns(value: Any) -> list[tuple[str, str | None]] | None:
+    """``[(role, text)]`` when ``value`` is a list of chat messages in any shape frameworks record
+    (``{"role", "content"}``, LangChain ``{"type": "human", "content"}`` dumps and serialized
+    messages, ``("user", "text")`` tuples); ``None`` when any element is something else."""
+    if not isinstance(value, list) or not value:
+        return None
+    turns = []
+    for item in value:
+        turn = _chat_turn(parse_json(item))
+        if turn is None:
+            return None
+        turns.append(turn)
+    return turns
+
+
+def _chat_turn(item: Any) -> tuple[str, str | None] | None:
+    if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and role_of(item[0]) in _CHAT_ROLES:
+        return role_of(item[0]), to_text(item[1])
+    if not isinstance(item, Mapping):
+        return None
+    if item.get("lc") == 1 and isinstance(item.get("id"), list) and item["id"]:
+        kwargs = item.get("kwargs") if isinstance(item.get("kwargs"), Mapping) else {}
+        role = _LANGCHAIN_CLASSES.get(str(item["id"][-1]), "") or role_of(kwargs.get("role"))
+        return (role, content_text(kwargs.get("content")) or None) if role in _CHAT_ROLES else None
+    role = role_of(item.get("role") or item.get("type"))
+    if role not in _CHAT_ROLES or ("content" not in item and "parts" not in item):
+        return None
+    return role, content_text(item.get("content", item.get("parts"))) or None
+
+
+def content_text(content: Any) -> str | None:
+    """Text of a message ``content``: a string, or a list of parts whose text parts are joined."""
+    content = parse_json(content) if isinstance(content, str) and content[:1] == "[" else content
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, Mapping):
+                text = part.get("text", part.get("content"))
+                if isinstance(text, Mapping):  # {"type": "text", "text": {"value": ...}} (assistants API)
+                    text = text.get("value")
+                if text is not None:
+                    texts.append(to_text(text) or "")
+        return "\n".join(texts) if texts else None
+    return to_text(content)
 
 
 def langchain_content(value: Mapping[str, Any]) -> Any:
