@@ -4,10 +4,12 @@ Formats, told apart by extension and first bytes:
 
 - OTLP JSON lines (the collector ``file`` exporter: one ``{"resourceSpans": ...}``
   per line, log lines ``{"resourceLogs": ...}`` allowed in between), or one OTLP JSON document;
-- OTLP protobuf (a serialized ``ExportTraceServiceRequest`` / ``TracesData``;
+- OTLP protobuf (a serialized ``ExportTraceServiceRequest`` / ``TracesData``, or a sequence of them,
+  each after its length: 4 bytes big-endian as the collector's file exporter writes, or a varint;
   ``.pb``, ``.binpb``, ``.protobuf``, or any file that is not text);
 - flat span lists: a JSON array of span dicts, or JSON lines with one span per line;
-- nested exports: ``{"trace_id", "spans": [...]}`` with children under ``child_spans``.
+- nested exports: ``{"trace_id", "spans": [...]}`` with children under ``child_spans``;
+- any of these gzip-compressed (``.gz``), told apart by the gzip magic bytes.
 
 Any error stops the read and names the file and the line (JSON lines), or the
 record path and line (one document): a file is imported whole or not at all.
@@ -15,8 +17,10 @@ record path and line (one document): a file is imported whole or not at all.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
@@ -29,6 +33,7 @@ from valiqor_trace.store import SpanEvent, SpanRecord
 
 PROTOBUF_EXTENSIONS = (".pb", ".binpb", ".protobuf", ".proto.bin")
 _SNIFF_BYTES = 4096
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass
@@ -52,22 +57,37 @@ def read_trace_file(path: str | os.PathLike[str]) -> TraceFile:
         FileNotFoundError: when there is no such file.
     """
     name = os.fspath(path)
-    with open(name, "rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
-        handle.seek(0)
-        if name.lower().endswith(PROTOBUF_EXTENSIONS) or not _looks_like_text(head):
-            if name.lower().endswith((".json", ".jsonl", ".ndjson")):
-                raise ImportFormatError(name, "line 1", "not JSON text (binary or not UTF-8); a JSON trace file "
-                                        "starts with '{' or '['")
-            return _read_protobuf(name, handle)
-        first = head.lstrip()[:1]
-        if not first:
-            raise ImportFormatError(name, None, "the file is empty")
-        if first not in (b"{", b"["):
-            line = head[: len(head) - len(head.lstrip())].count(b"\n") + 1
-            raise ImportFormatError(name, f"line {line}", f"not JSON: starts with {first!r}; expected '{{' or '[' "
-                                    "(OTLP JSON, JSON lines, or a JSON list of spans)")
-        return _read_json(name, handle)
+    with open(name, "rb") as raw:
+        if raw.read(2) != _GZIP_MAGIC:
+            raw.seek(0)
+            return _read(name, name.lower(), raw)
+        raw.seek(0)
+        # Compressed exports (the collector's file exporter with compression: gzip, `*.jsonl.gz`):
+        # the format is told apart by the name without `.gz` and by the decompressed first bytes.
+        with gzip.GzipFile(fileobj=raw) as handle:
+            try:
+                return _read(name, name.lower().removesuffix(".gz"), handle)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise ImportFormatError(name, None, f"not a readable gzip file ({exc}); is it truncated?") from None
+
+
+def _read(name: str, inner: str, handle: IO[bytes]) -> TraceFile:
+    """``inner``: the lower-cased name the format is judged by (without a compression suffix)."""
+    head = handle.read(_SNIFF_BYTES)
+    handle.seek(0)
+    if inner.endswith(PROTOBUF_EXTENSIONS) or not _looks_like_text(head):
+        if inner.endswith((".json", ".jsonl", ".ndjson")):
+            raise ImportFormatError(name, "line 1", "not JSON text (binary or not UTF-8); a JSON trace file "
+                                    "starts with '{' or '['")
+        return _read_protobuf(name, handle)
+    first = head.lstrip()[:1]
+    if not first:
+        raise ImportFormatError(name, None, "the file is empty")
+    if first not in (b"{", b"["):
+        line = head[: len(head) - len(head.lstrip())].count(b"\n") + 1
+        raise ImportFormatError(name, f"line {line}", f"not JSON: starts with {first!r}; expected '{{' or '[' "
+                                "(OTLP JSON, JSON lines, or a JSON list of spans)")
+    return _read_json(name, handle)
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -123,18 +143,83 @@ def _json_reason(exc: ValueError) -> str:
 
 def _read_protobuf(name: str, handle: IO[bytes]) -> TraceFile:
     from google.protobuf.json_format import MessageToDict
-    from google.protobuf.message import DecodeError
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
     data = handle.read()
-    try:
-        message = ExportTraceServiceRequest.FromString(data)
-    except (DecodeError, ValueError, RuntimeError) as exc:
-        raise ImportFormatError(name, "record 1", f"not an OTLP protobuf ExportTraceServiceRequest ({exc}); "
-                                "for JSON use a .json or .jsonl name") from None
     collector = _Collector(name, file_format="otlp-protobuf")
-    collector.add(MessageToDict(message), "record 1")
+    messages, error = _single_message(data)
+    if messages is None or not any(m.resource_spans for m in messages):
+        # Several requests in one file: the collector's file exporter (`format: proto`) puts a 4-byte
+        # big-endian length before each; the OTLP file-exporter spec writes them varint-delimited.
+        messages = _framed(data, _uint32_frames) or _framed(data, _varint_frames) or messages
+    if messages is None:
+        raise ImportFormatError(name, "record 1", f"not an OTLP protobuf ExportTraceServiceRequest ({error}), nor "
+                                "a sequence of length-prefixed ones; for JSON use a .json or .jsonl name")
+    for number, message in enumerate(messages, start=1):
+        collector.add(MessageToDict(message), f"record {number}")
     return collector.result()
+
+
+def _parse_request(data: bytes) -> Any:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    return ExportTraceServiceRequest.FromString(data)
+
+
+def _single_message(data: bytes) -> tuple[list[Any] | None, str]:
+    from google.protobuf.message import DecodeError
+
+    try:
+        return [_parse_request(data)], ""
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        return None, str(exc)
+
+
+def _framed(data: bytes, frames: Any) -> list[Any] | None:
+    """The requests when ``frames(data)`` cuts ``data`` exactly into messages that all parse and hold spans."""
+    from google.protobuf.message import DecodeError
+
+    chunks = frames(data)
+    if not chunks:
+        return None
+    try:
+        messages = [_parse_request(chunk) for chunk in chunks]
+    except (DecodeError, ValueError, RuntimeError):
+        return None
+    return messages if all(m.resource_spans for m in messages) else None
+
+
+def _uint32_frames(data: bytes) -> list[bytes] | None:
+    chunks, at = [], 0
+    while at < len(data):
+        if at + 4 > len(data):
+            return None
+        size = int.from_bytes(data[at:at + 4], "big")
+        at += 4
+        if size == 0 or at + size > len(data):
+            return None
+        chunks.append(data[at:at + size])
+        at += size
+    return chunks
+
+
+def _varint_frames(data: bytes) -> list[bytes] | None:
+    chunks, at = [], 0
+    while at < len(data):
+        size, shift = 0, 0
+        while True:
+            if at >= len(data) or shift > 35:
+                return None
+            byte = data[at]
+            at += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        if size == 0 or at + size > len(data):
+            return None
+        chunks.append(data[at:at + size])
+        at += size
+    return chunks
 
 
 class _Collector:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from pathlib import Path
@@ -49,6 +50,59 @@ def test_otlp_protobuf_reads_back(tmp_path: Path, otlp_request: Any, records: li
     trace_file = read_trace_file(path)
     assert trace_file.format == "otlp-protobuf"
     assert by_start(trace_file.spans) == by_start(records)
+
+
+def _split_request(otlp_request: Any) -> list[Any]:
+    """The request as two requests of half the spans each (a file written in two batches)."""
+    first, second = type(otlp_request)(), type(otlp_request)()
+    first.CopyFrom(otlp_request)
+    second.CopyFrom(otlp_request)
+    spans = list(otlp_request.resource_spans[0].scope_spans[0].spans)
+    del first.resource_spans[0].scope_spans[0].spans[len(spans) // 2:]
+    del second.resource_spans[0].scope_spans[0].spans[:len(spans) // 2]
+    return [first, second]
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+@pytest.mark.parametrize("framing", ["uint32-big-endian", "varint"])
+def test_several_length_prefixed_protobuf_requests_read_back(tmp_path: Path, otlp_request: Any, records: list,
+                                                             framing: str) -> None:
+    # The collector's file exporter (format: proto) writes a 4-byte length before each request;
+    # the OTLP file-exporter spec writes them varint-delimited.
+    path = tmp_path / "export.binpb"
+    with open(path, "wb") as out:
+        for message in _split_request(otlp_request):
+            body = message.SerializeToString()
+            out.write((len(body).to_bytes(4, "big") if framing == "uint32-big-endian" else _varint(len(body))) + body)
+    trace_file = read_trace_file(path)
+    assert trace_file.format == "otlp-protobuf"
+    assert by_start(trace_file.spans) == by_start(records)
+
+
+def test_gzip_compressed_files_read_back(tmp_path: Path, otlp_json_document: dict, otlp_request: Any,
+                                         records: list) -> None:
+    lines = tmp_path / "export.jsonl.gz"
+    with gzip.open(lines, "wt") as out:
+        out.write(json.dumps(otlp_json_document) + "\n")
+    binary = tmp_path / "export.binpb.gz"
+    binary.write_bytes(gzip.compress(otlp_request.SerializeToString()))
+    assert by_start(read_trace_file(lines).spans) == by_start(records)
+    assert read_trace_file(binary).format == "otlp-protobuf"
+    assert by_start(read_trace_file(binary).spans) == by_start(records)
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(lines.read_bytes()[:-12])
+    store = SpanStore(tmp_path / "traces.db")
+    with pytest.raises(ImportFormatError, match=r"cut\.jsonl\.gz.*gzip.*truncated"):
+        import_file(store, cut)
+    assert store.count_spans() == 0
 
 
 def test_flat_span_lists_read_back(tmp_path: Path, records: list[SpanRecord]) -> None:
