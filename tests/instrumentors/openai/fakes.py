@@ -1,13 +1,37 @@
-"""OpenAI API fakes for the real SDK: ``httpx2.MockTransport`` handlers with fixed, comparable bodies."""
+"""OpenAI API fakes for the real SDK: ``MockTransport`` handlers with fixed, comparable bodies.
+
+The handlers run on whichever HTTP library the installed SDK is built on: openai
+3.x uses ``httpx2``, openai 1.x and 2.x use ``httpx`` (CI runs this suite on all
+three). Tests build requests, responses and transports through :data:`sdk_http`.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
-import httpx2
 import openai
+import openai._base_client
+
+
+def sdk_http_module() -> ModuleType:
+    """The module the installed SDK sends requests with (``httpx2`` or ``httpx``).
+
+    Read from the SDK itself rather than guessed from what is importable: a venv
+    may hold both libraries, and a client given the other one's ``Client`` fails.
+    """
+    for name in ("httpx2", "httpx"):
+        module = vars(openai._base_client).get(name)
+        if isinstance(module, ModuleType):
+            return module
+    raise RuntimeError(f"openai {openai.__version__}: openai._base_client imports neither httpx2 nor httpx; "
+                       "teach tests/instrumentors/openai/fakes.py:sdk_http_module its HTTP library")
+
+
+sdk_http = sdk_http_module()
+OPENAI_VERSION = tuple(int(part) for part in openai.__version__.split(".")[:2])
 
 API_KEY = "sk-test-SECRET-never-recorded"
 MODEL = "gpt-4o-mini"
@@ -64,14 +88,14 @@ def sse_body(events: list[dict[str, Any]], *, done: bool = True, named: bool = F
     return "".join(lines).encode()
 
 
-Handler = Callable[[httpx2.Request], httpx2.Response]
+Handler = Callable[[sdk_http.Request], sdk_http.Response]
 
 
 def json_handler(payload: dict[str, Any], status: int = 200) -> Handler:
     body = json.dumps(payload).encode()
 
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(status, headers={"content-type": "application/json", "x-request-id": "req_fixed"},
+    def handler(request: sdk_http.Request) -> sdk_http.Response:
+        return sdk_http.Response(status, headers={"content-type": "application/json", "x-request-id": "req_fixed"},
                                content=body)
 
     return handler
@@ -80,8 +104,8 @@ def json_handler(payload: dict[str, Any], status: int = 200) -> Handler:
 def sse_handler(events: list[dict[str, Any]], *, done: bool = True, named: bool = False) -> Handler:
     body = sse_body(events, done=done, named=named)
 
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, headers={"content-type": "text/event-stream", "x-request-id": "req_fixed"},
+    def handler(request: sdk_http.Request) -> sdk_http.Response:
+        return sdk_http.Response(200, headers={"content-type": "text/event-stream", "x-request-id": "req_fixed"},
                                content=body)
 
     return handler
@@ -90,12 +114,12 @@ def sse_handler(events: list[dict[str, Any]], *, done: bool = True, named: bool 
 def routing_handler(**routes: Handler) -> Handler:
     """Dispatch on the path's last segment(s): ``chat_completions=..., responses=..., embeddings=...``."""
 
-    def handler(request: httpx2.Request) -> httpx2.Response:
+    def handler(request: sdk_http.Request) -> sdk_http.Response:
         path = request.url.path
         for name, route in routes.items():
             if path.endswith("/" + name.replace("_", "/")):
                 return route(request)
-        return httpx2.Response(404, json={"error": {"message": f"no route {path}"}})
+        return sdk_http.Response(404, json={"error": {"message": f"no route {path}"}})
 
     return handler
 
@@ -103,16 +127,16 @@ def routing_handler(**routes: Handler) -> Handler:
 def client(handler: Handler, **options: Any) -> openai.OpenAI:
     options.setdefault("base_url", "http://mock.test:8443/v1")
     return openai.OpenAI(api_key=API_KEY, max_retries=0,
-                         http_client=httpx2.Client(transport=httpx2.MockTransport(handler)), **options)
+                         http_client=sdk_http.Client(transport=sdk_http.MockTransport(handler)), **options)
 
 
 def async_client(handler: Handler, **options: Any) -> openai.AsyncOpenAI:
     options.setdefault("base_url", "http://mock.test:8443/v1")
     return openai.AsyncOpenAI(api_key=API_KEY, max_retries=0,
-                              http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)), **options)
+                              http_client=sdk_http.AsyncClient(transport=sdk_http.MockTransport(handler)), **options)
 
 
-def request_json(request: httpx2.Request) -> dict[str, Any]:
+def request_json(request: sdk_http.Request) -> dict[str, Any]:
     return json.loads(request.content)
 
 

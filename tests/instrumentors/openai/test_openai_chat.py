@@ -187,12 +187,10 @@ def test_messages_from_a_generator_reach_the_sdk_untouched(traced) -> None:  # n
 
 
 def test_azure_client_is_traced_as_azure_openai(traced) -> None:  # noqa: ANN001
-    import httpx2
-
     handler = fakes.json_handler(fakes.chat_completion())
     client = openai.AzureOpenAI(api_key=fakes.API_KEY, api_version="2024-10-21", max_retries=0,
                                 azure_endpoint="https://contoso.openai.azure.com",
-                                http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+                                http_client=fakes.sdk_http.Client(transport=fakes.sdk_http.MockTransport(handler)))
 
     client.chat.completions.create(model="my-deployment", messages=fakes.USER_MESSAGES)
 

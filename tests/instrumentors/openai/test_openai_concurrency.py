@@ -5,21 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx2
-
 from tests.instrumentors.openai import fakes
-from tests.instrumentors.openai.fakes import content
+from tests.instrumentors.openai.fakes import content, sdk_http
 
 CALLS = 1000
 CHUNKS = 20
 
 
-def _echo_stream(request: httpx2.Request) -> httpx2.Response:
+def _echo_stream(request: sdk_http.Request) -> sdk_http.Response:
     """Streams 20 chunks that spell out the caller's own task name, so cross-talk would show."""
     task = json.loads(request.content)["messages"][-1]["content"]
     pieces = [f"{task}:{index} " for index in range(CHUNKS)]
-    return httpx2.Response(200, headers={"content-type": "text/event-stream"},
-                           content=fakes.sse_body(fakes.text_chunks(pieces, usage=True, completion_id=task)))
+    return sdk_http.Response(200, headers={"content-type": "text/event-stream"},
+                             content=fakes.sse_body(fakes.text_chunks(pieces, usage=True, completion_id=task)))
 
 
 async def test_a_thousand_concurrent_streams_keep_their_parents_and_their_text(traced) -> None:  # noqa: ANN001

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx2
 import pytest
 from opentelemetry import context as otel_context
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
@@ -11,6 +10,7 @@ from opentelemetry.trace import StatusCode
 import openai
 import valiqor_trace
 from tests.instrumentors.openai import fakes
+from tests.instrumentors.openai.fakes import sdk_http
 from valiqor_trace._internal import raise_internal_errors
 from valiqor_trace.attributes import is_content_key
 from valiqor_trace.testing import capture_spans
@@ -31,7 +31,7 @@ class RecordingOpenAI(openai.OpenAI):
 def test_status_error_reaches_the_app_as_the_same_object(traced) -> None:  # noqa: ANN001
     handler = fakes.json_handler({"error": {"message": "Rate limit reached", "type": "requests"}}, status=429)
     client = RecordingOpenAI(api_key=fakes.API_KEY, base_url="http://mock.test/v1", max_retries=0,
-                             http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+                             http_client=sdk_http.Client(transport=sdk_http.MockTransport(handler)))
     RecordingOpenAI.made = []
 
     with pytest.raises(openai.RateLimitError) as raised:
@@ -50,14 +50,14 @@ def test_status_error_reaches_the_app_as_the_same_object(traced) -> None:  # noq
 def test_retries_inside_the_sdk_make_one_span(traced) -> None:  # noqa: ANN001
     statuses = iter([500, 500, 200])
 
-    def handler(request: httpx2.Request) -> httpx2.Response:
+    def handler(request: sdk_http.Request) -> sdk_http.Response:
         status = next(statuses)
         if status != 200:
-            return httpx2.Response(status, json={"error": {"message": "boom"}}, headers={"retry-after-ms": "1"})
+            return sdk_http.Response(status, json={"error": {"message": "boom"}}, headers={"retry-after-ms": "1"})
         return fakes.json_handler(fakes.chat_completion())(request)
 
     client = openai.OpenAI(api_key=fakes.API_KEY, base_url="http://mock.test/v1", max_retries=2,
-                           http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+                           http_client=sdk_http.Client(transport=sdk_http.MockTransport(handler)))
 
     result = client.chat.completions.create(model="gpt-4o-mini", messages=fakes.USER_MESSAGES)
 
@@ -67,8 +67,8 @@ def test_retries_inside_the_sdk_make_one_span(traced) -> None:  # noqa: ANN001
 
 
 def test_connection_error_and_timeout(traced, model_server) -> None:  # noqa: ANN001
-    def refuse(request: httpx2.Request) -> httpx2.Response:
-        raise httpx2.ConnectError("connection refused", request=request)
+    def refuse(request: sdk_http.Request) -> sdk_http.Response:
+        raise sdk_http.ConnectError("connection refused", request=request)
 
     with pytest.raises(openai.APIConnectionError):
         fakes.client(refuse).chat.completions.create(model="gpt-4o-mini", messages=fakes.USER_MESSAGES)
