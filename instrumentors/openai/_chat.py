@@ -8,7 +8,7 @@ from typing import Any
 
 from instrumentors import _genai as genai
 from instrumentors.openai._call import Endpoint
-from instrumentors.openai._common import SENTINELS, base_attributes, given, put, stop_sequences
+from instrumentors.openai._common import SENTINELS, base_attributes, field, given, put, stop_sequences
 from instrumentors.openai._messages import (
     chat_input_messages_json,
     chat_output_messages_json,
@@ -108,12 +108,13 @@ def record_usage(attributes: dict[str, Any], usage: Any) -> None:
     put(attributes, genai.USAGE_INPUT_TOKENS, getattr(usage, "prompt_tokens", None))
     put(attributes, genai.USAGE_OUTPUT_TOKENS, getattr(usage, "completion_tokens", None))
     # Known fields are read as such: a missing attribute on a pydantic model costs an exception.
+    # field(): an SDK that predates these fields (openai 1.40, say) keeps them as plain dicts.
     details = getattr(usage, "prompt_tokens_details", None)
     if details is not None:
-        put(attributes, USAGE_CACHE_READ_INPUT_TOKENS, getattr(details, "cached_tokens", None))
+        put(attributes, USAGE_CACHE_READ_INPUT_TOKENS, field(details, "cached_tokens"))
     details = getattr(usage, "completion_tokens_details", None)
     if details is not None:
-        put(attributes, USAGE_REASONING_OUTPUT_TOKENS, getattr(details, "reasoning_tokens", None))
+        put(attributes, USAGE_REASONING_OUTPUT_TOKENS, field(details, "reasoning_tokens"))
 
 
 def record_response_identity(attributes: dict[str, Any], response: Any) -> None:
