@@ -7,10 +7,13 @@ three). Tests build requests, responses and transports through :data:`sdk_http`.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
+
+import pytest
 
 import openai
 import openai._base_client
@@ -32,6 +35,18 @@ def sdk_http_module() -> ModuleType:
 
 sdk_http = sdk_http_module()
 OPENAI_VERSION = tuple(int(part) for part in openai.__version__.split(".")[:2])
+
+# What the installed SDK has, for tests of features older SDKs lack (CI runs 1.40, the floor).
+RESPONSES_API = importlib.util.find_spec("openai.resources.responses") is not None
+needs_responses_api = pytest.mark.skipif(not RESPONSES_API,
+                                         reason=f"openai {openai.__version__} has no Responses API")
+
+
+def chat_helpers(client: Any) -> Any:
+    """Where this SDK keeps chat ``parse()`` / ``stream()``: ``chat.completions``, or ``beta.chat.completions``
+    on older SDKs (e.g. 1.40); the instrumentor wraps both places."""
+    completions = client.chat.completions
+    return completions if hasattr(completions, "parse") else client.beta.chat.completions
 
 API_KEY = "sk-test-SECRET-never-recorded"
 MODEL = "gpt-4o-mini"

@@ -64,7 +64,8 @@ def test_the_app_receives_exactly_what_an_uninstrumented_client_returns(traced) 
 
     assert type(result) is type(baseline)
     assert result.model_dump() == baseline.model_dump()
-    assert result._request_id == baseline._request_id == "req_fixed"
+    if hasattr(baseline, "_request_id"):  # added to the SDK's models after openai 1.40
+        assert result._request_id == baseline._request_id == "req_fixed"
     assert len(traced.spans()) == 1  # and the instrumented call was traced
 
 
@@ -138,8 +139,8 @@ class City(pydantic.BaseModel):
 def test_parse_with_a_pydantic_model_is_traced_and_returns_the_parsed_object(traced) -> None:  # noqa: ANN001
     client = fakes.client(fakes.json_handler(fakes.chat_completion('{"city": "Paris", "country": "France"}')))
 
-    completion = client.chat.completions.parse(model="gpt-4o-mini", messages=fakes.USER_MESSAGES,
-                                               response_format=City)
+    completion = fakes.chat_helpers(client).parse(model="gpt-4o-mini", messages=fakes.USER_MESSAGES,
+                                                  response_format=City)
 
     assert completion.choices[0].message.parsed == City(city="Paris", country="France")
     span = traced.only_span()

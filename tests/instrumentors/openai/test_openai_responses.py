@@ -13,6 +13,8 @@ from tests.instrumentors.openai.fakes import content
 from valiqor_trace.testing import _model_payloads as payloads
 from valiqor_trace.testing.model_server import Reply, ToolCallSpec
 
+pytestmark = fakes.needs_responses_api
+
 WEATHER = {"type": "function", "name": "get_weather", "description": "Weather for a city",
            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
 

@@ -253,8 +253,8 @@ async def test_async_abandoned_and_consumer_error(traced) -> None:  # noqa: ANN0
 def test_stream_helper_records_the_final_completion(traced) -> None:  # noqa: ANN001
     client = fakes.client(fakes.sse_handler(fakes.text_chunks(["Paris ", "is ", "nice."], usage=True)))
 
-    with client.chat.completions.stream(model="gpt-4o-mini", messages=fakes.USER_MESSAGES,
-                                        stream_options={"include_usage": True}) as stream:
+    with fakes.chat_helpers(client).stream(model="gpt-4o-mini", messages=fakes.USER_MESSAGES,
+                                           stream_options={"include_usage": True}) as stream:
         deltas = [event.delta for event in stream if event.type == "content.delta"]
         final = stream.get_final_completion()
 
@@ -267,7 +267,7 @@ def test_stream_helper_records_the_final_completion(traced) -> None:  # noqa: AN
 def test_stream_helper_left_early_ends_the_span_at_exit(traced) -> None:  # noqa: ANN001
     client = fakes.client(fakes.sse_handler(fakes.text_chunks(TWENTY)))
 
-    with client.chat.completions.stream(model="gpt-4o-mini", messages=fakes.USER_MESSAGES) as stream:
+    with fakes.chat_helpers(client).stream(model="gpt-4o-mini", messages=fakes.USER_MESSAGES) as stream:
         for event in stream:
             if event.type == "content.delta" and event.delta == "w1 ":
                 break
@@ -281,7 +281,7 @@ def test_stream_helper_left_early_ends_the_span_at_exit(traced) -> None:  # noqa
 async def test_async_stream_helper(traced) -> None:  # noqa: ANN001
     client = fakes.async_client(fakes.sse_handler(fakes.text_chunks(["Hi ", "there"])))
 
-    async with client.chat.completions.stream(model="gpt-4o-mini", messages=fakes.USER_MESSAGES) as stream:
+    async with fakes.chat_helpers(client).stream(model="gpt-4o-mini", messages=fakes.USER_MESSAGES) as stream:
         final = await stream.get_final_completion()
 
     assert final.choices[0].message.content == "Hi there"
