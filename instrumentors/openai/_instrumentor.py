@@ -27,17 +27,21 @@ class Target:
     method: str
     endpoint: Endpoint | None  # None: a ``.stream()`` helper's close()
     is_async: bool
+    may_call_create: bool = False  # the SDK method may run a wrapped ``create`` for the same request
 
 
-def _api(module: str, sync_cls: str, async_cls: str, method: str, endpoint: Endpoint) -> tuple[Target, Target]:
-    return Target(module, sync_cls, method, endpoint, False), Target(module, async_cls, method, endpoint, True)
+def _api(module: str, sync_cls: str, async_cls: str, method: str, endpoint: Endpoint,
+         may_call_create: bool = False) -> tuple[Target, Target]:
+    return (Target(module, sync_cls, method, endpoint, False, may_call_create),
+            Target(module, async_cls, method, endpoint, True, may_call_create))
 
 
 TARGETS: tuple[Target, ...] = (
     *_api("openai.resources.chat.completions", "Completions", "AsyncCompletions", "create", CHAT),
     *_api("openai.resources.chat.completions", "Completions", "AsyncCompletions", "parse", CHAT),
     # openai 1.40-1.9x kept parse() under beta; newer SDKs alias it to the class above (deduplicated).
-    *_api("openai.resources.beta.chat.completions", "Completions", "AsyncCompletions", "parse", CHAT),
+    # openai 1.40's beta parse() calls chat.completions.create(): that inner call records no second span.
+    *_api("openai.resources.beta.chat.completions", "Completions", "AsyncCompletions", "parse", CHAT, True),
     *_api("openai.resources.responses", "Responses", "AsyncResponses", "create", RESPONSES),
     *_api("openai.resources.responses", "Responses", "AsyncResponses", "parse", RESPONSES),
     *_api("openai.resources.embeddings", "Embeddings", "AsyncEmbeddings", "create", EMBEDDINGS),
@@ -90,7 +94,7 @@ class OpenAIInstrumentor(BaseInstrumentor):
         if target.endpoint is None:
             return async_helper_close_wrapper() if target.is_async else helper_close_wrapper()
         factory = async_wrapper if target.is_async else sync_wrapper
-        return factory(self.tracer, target.endpoint)
+        return factory(self.tracer, target.endpoint, may_call_create=target.may_call_create)
 
     def _uninstrument(self) -> None:
         for owner, method, original, wrapper in reversed(self._wrapped):

@@ -15,7 +15,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Tracer, set_span_in_context
 
 from instrumentors import _genai as genai
-from instrumentors._nesting import NESTED_IN, framework_llm_span
+from instrumentors._nesting import NESTED_IN, framework_llm_span, span_context
 from instrumentors.openai._call import Call, Endpoint
 from instrumentors.openai._common import given
 from instrumentors.openai._guard import report_internal_error
@@ -32,11 +32,23 @@ except ImportError:  # pragma: no cover - every supported SDK has them
     _STREAM_TYPES = ()
 
 
+# The "framework" name our own outer span takes when the SDK method it wraps calls another wrapped one.
+SDK_HELPER = "openai"
+
+
+def _outer_call_context(span: Any) -> Any:
+    """Context for a span whose SDK method runs the wrapped ``create`` itself (old SDKs' beta ``parse()``)."""
+    return span_context(span, framework=SDK_HELPER, llm=True)
+
+
 def _start(tracer: Tracer, endpoint: Endpoint, resource: Any, kwargs: dict[str, Any]) -> Call | None:
+    """The call's span, or None when there is to be none (internal error, or the call is already traced)."""
     try:
+        framework = framework_llm_span()
+        if framework is not None and framework[0] == SDK_HELPER:
+            return None  # the SDK's own helper runs this call and its span already records it: one call, one span
         policy = get_content_policy()
         attributes = endpoint.request_attributes(resource, kwargs, policy)
-        framework = framework_llm_span()
         if framework is not None:  # this call is a framework's model call too: same call, nested span
             attributes[NESTED_IN] = framework[0]
         model = attributes.get(genai.REQUEST_MODEL)
@@ -62,8 +74,14 @@ def _finish(call: Call, result: Any, kwargs: dict[str, Any]) -> Any:
     return result
 
 
-def sync_wrapper(tracer: Tracer, endpoint: Endpoint) -> Any:
-    """Wrapper for a sync SDK method (``Completions.create``, ``Embeddings.create``, ...)."""
+def sync_wrapper(tracer: Tracer, endpoint: Endpoint, *, may_call_create: bool = False) -> Any:
+    """Wrapper for a sync SDK method (``Completions.create``, ``Embeddings.create``, ...).
+
+    ``may_call_create``: the method may run the SDK's own (wrapped) ``create`` for the same
+    request, as ``beta.chat.completions.parse`` does in openai 1.40; that inner call then
+    records no span of its own.
+    """
+    span_in_context = _outer_call_context if may_call_create else set_span_in_context
 
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if is_instrumentation_suppressed():
@@ -71,7 +89,7 @@ def sync_wrapper(tracer: Tracer, endpoint: Endpoint) -> Any:
         call = _start(tracer, endpoint, instance, kwargs)
         if call is None:
             return wrapped(*args, **kwargs)
-        token = otel_context.attach(set_span_in_context(call.span))
+        token = otel_context.attach(span_in_context(call.span))
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as error:
@@ -84,8 +102,9 @@ def sync_wrapper(tracer: Tracer, endpoint: Endpoint) -> Any:
     return wrapper
 
 
-def async_wrapper(tracer: Tracer, endpoint: Endpoint) -> Any:
-    """Wrapper for an async SDK method; the span is current in the calling task only."""
+def async_wrapper(tracer: Tracer, endpoint: Endpoint, *, may_call_create: bool = False) -> Any:
+    """Wrapper for an async SDK method; the span is current in the calling task only (see :func:`sync_wrapper`)."""
+    span_in_context = _outer_call_context if may_call_create else set_span_in_context
 
     async def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if is_instrumentation_suppressed():
@@ -93,7 +112,7 @@ def async_wrapper(tracer: Tracer, endpoint: Endpoint) -> Any:
         call = _start(tracer, endpoint, instance, kwargs)
         if call is None:
             return await wrapped(*args, **kwargs)
-        token = otel_context.attach(set_span_in_context(call.span))
+        token = otel_context.attach(span_in_context(call.span))
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as error:
