@@ -73,7 +73,8 @@ class OpenAIInstrumentor(BaseInstrumentor):
 
     name: ClassVar[str] = "openai"
     library: ClassVar[str] = "openai"
-    supported_versions: ClassVar[str] = ">=1.0,<4"  # 1.x, 2.x and 3.x as published on PyPI
+    # pyproject's floor through 3.x; CI runs the tests on 1.40.0, the last 1.x and 2.x, and the latest 3.x.
+    supported_versions: ClassVar[str] = ">=1.40,<4"
 
     def __init__(self) -> None:
         super().__init__()

@@ -65,10 +65,11 @@ def test_clients_created_before_instrumenting_are_traced(tracer_provider, span_e
     assert len(span_exporter.get_finished_spans()) == 1  # traced while on, silent after uninstrument()
 
 
-def test_supported_versions_cover_1x_2x_3x() -> None:
+def test_supported_versions_are_the_tested_ones() -> None:
     supported = SpecifierSet(OpenAIInstrumentor.supported_versions)
-    assert all(version in supported for version in ("1.0.0", "1.109.1", "2.8.0", "3.57.0"))
-    assert not any(version in supported for version in ("0.28.1", "4.0.0"))
+    # .ci/run's pins and the 3.x in the dev venv; below 1.40 (pyproject's floor) is not tested, so not claimed
+    assert all(version in supported for version in ("1.40.0", "1.109.1", "2.54.0", "3.57.0"))
+    assert not any(version in supported for version in ("0.28.1", "1.39.0", "4.0.0"))
 
 
 def test_an_unsupported_version_is_left_alone(tracer_provider: TracerProvider) -> None:
