@@ -28,6 +28,11 @@ _PROFILES: dict[str, frozenset[str]] = {
     "nl": frozenset("de het een en van is dat niet in op te zijn met voor er maar ook als bij door om aan hij wat "
                     "zij deze".split()),
 }
+# word -> the languages whose profile holds it: one dict look-up per token scores every language at once
+_LANGUAGES_OF: dict[str, tuple[str, ...]] = {
+    word: tuple(lang for lang, profile in _PROFILES.items() if word in profile)
+    for word in set().union(*_PROFILES.values())
+}
 _SCRIPT_LANG = {"CYRILLIC": "ru", "GREEK": "el", "ARABIC": "ar", "HEBREW": "he", "DEVANAGARI": "hi", "HANGUL": "ko",
                 "THAI": "th", "HIRAGANA": "ja", "KATAKANA": "ja", "CJK": "zh"}
 _WORD = re.compile(r"[^\W\d_]+")
@@ -80,9 +85,11 @@ def detect_language(text: str) -> tuple[str | None, float]:
 def _latin(tokens: list[str], share: float) -> tuple[str | None, float]:
     if len(tokens) < 5:
         return None, 0.0
-    counts = Counter(tokens)
-    present = counts.keys()
-    hits = {lang: sum(counts[w] for w in words & present) for lang, words in _PROFILES.items()}
+    hits = dict.fromkeys(_PROFILES, 0)  # profile order: ties rank in this order
+    for languages in map(_LANGUAGES_OF.get, tokens):
+        if languages:
+            for lang in languages:
+                hits[lang] += 1
     ranked = sorted(hits.items(), key=lambda kv: kv[1], reverse=True)
     (best, top), (_, second) = ranked[0], ranked[1]
     if top < 2 or top < 1.5 * second:

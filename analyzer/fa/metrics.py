@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from analyzer.fa.detectors.base import ItemView
-from analyzer.fa.detectors.grounding import answer_mentions, grounding_applies, novel_words
+from analyzer.fa.detectors.grounding import answer_mentions, grounding_applies, novel_words, unsupported_answer_facts
 from analyzer.fa.detectors.retrieval import question_coverage
 from analyzer.fa.detectors.tools import argument_problem, tool_error_text
 from analyzer.fa.text import content_terms
@@ -30,7 +30,8 @@ def groundedness(view: ItemView) -> float | None:
         return None
     novel, total_words = novel_words(view)
     facts = [m for m in answer_mentions(view) if m.strong]
-    supported = sum(1 for m in facts if view.sources.supports(m))
+    unsupported = {id(m) for m in unsupported_answer_facts(view)}  # the same mention objects, looked up once
+    supported = sum(1 for m in facts if id(m) not in unsupported)
     total = total_words + len(facts)
     return None if total == 0 else (total_words - len(novel) + supported) / total
 

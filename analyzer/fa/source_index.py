@@ -29,17 +29,21 @@ _SOURCE_NUM_RE = re.compile(r"([0-9][0-9,]*)(?:\.([0-9]+))?( ?(?:k|thousand|mill
 _ACRONYM_RE = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 
 
+# A colon followed by a letter or digit: the only colons that can be a clock time (JSON's ": " is not).
+_COLON_BEFORE_ALNUM = re.compile(r":(?=[^\W_])")
+
+
 def _clock_numbers(text: str) -> set[float]:
-    """Hours and minutes of every "H:MM" in ``text`` (a scan from each colon: much cheaper than a regex)."""
+    """Hours and minutes of every "H:MM" in ``text`` (a look around each candidate colon: cheaper than a regex
+    for the whole shape)."""
     found: set[float] = set()
-    i = text.find(":")
-    while i != -1:
+    for colon in _COLON_BEFORE_ALNUM.finditer(text):
+        i = colon.start()
         before, after = text[max(0, i - 2):i], text[i + 1:i + 3]
         hour = before[1:] if len(before) == 2 and not before[0].isdigit() else before
         minute = after[:1] if len(after) == 2 and not after[1].isdigit() else after
         if hour.isdigit() and minute.isdigit():
             found.update((float(hour), float(minute)))
-        i = text.find(":", i + 1)
     return found
 
 
@@ -68,7 +72,7 @@ def _text_numbers(text: str) -> frozenset[float]:
         values.add(value * scale)
     values.update(_clock_numbers(lowered))  # "17:30" also holds 17 and 30
     if not NUMBER_WORDS.keys().isdisjoint(_text_words(text)):
-        values.update(float(NUMBER_WORDS[w.lower()]) for w in _NUMBER_WORD_RE.findall(text))
+        values.update(float(NUMBER_WORDS[m.group(1).lower()]) for m in _NUMBER_WORD_RE.finditer(text, lowered))
     return frozenset(values)
 
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 WORD_RE = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 _CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z])")
-_CAMEL_PAIR = re.compile(r"[a-z][A-Z]")
+_CAMEL_PAIR = re.compile(r"[A-Z](?<=[a-z][A-Z])")  # "aB"; capital first: capitals are rare, so the scan is fast
 _JOINER = re.compile(r"['’\-]")
 _SENTENCE_RE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 _SPACE_RE = re.compile(r"\s+")
@@ -95,10 +95,33 @@ def is_content_word(token: str) -> bool:
     return token not in STOPWORDS and (len(token) >= 3 or token.isdigit())
 
 
+# word -> its content term: the stem, or "" for a word too short to count. Reading a plain dict through
+# ``map`` costs a third of filtering each word and calling the lru-cached :func:`stem`; the dict is
+# emptied when it gets large (only lookups and single stores touch it, so threads may share it).
+_TERMS: dict[str, str] = {}
+_TERMS_MAX = 200_000
+
+
+def _term(word: str) -> str:
+    return stem(word) if len(word) >= 3 or word.isdigit() else ""
+
+
 @lru_cache(maxsize=8192)
 def content_terms(text: str) -> frozenset[str]:
     """Stemmed content words of ``text`` (stopwords and 1-2 letter words dropped); cached per text."""
-    return frozenset(map(stem, [t for t in vocabulary(text) - STOPWORDS if len(t) >= 3 or t.isdigit()]))
+    candidates = vocabulary(text) - STOPWORDS
+    terms = set(map(_TERMS.get, candidates))
+    if None in terms:  # some words not met before
+        if len(_TERMS) >= _TERMS_MAX:
+            _TERMS.clear()
+        terms = set()
+        for word in candidates:
+            term = _TERMS.get(word)
+            if term is None:
+                term = _TERMS[word] = _term(word)
+            terms.add(term)
+    terms.discard("")  # words too short to count (no word stems to "")
+    return frozenset(terms)
 
 
 def content_term_list(text: str) -> list[str]:
@@ -144,6 +167,12 @@ class FoldedPattern:
             return self.folded.search(text.lower() if lowered is None else lowered)
         return self.pattern.search(text)
 
+    def finditer(self, text: str, lowered: str | None = None) -> Iterator[re.Match[str]]:
+        """Every match in ``text``, left to right (as :meth:`search`: read positions, not ``group()``)."""
+        if text.isascii():
+            return self.folded.finditer(text.lower() if lowered is None else lowered)
+        return self.pattern.finditer(text)
+
 
 _UPPER_LITERAL = re.compile(r"(?<!\\)[A-Z]")  # an upper-case letter that is not an escape (\b, \S, \W...)
 
@@ -161,5 +190,11 @@ def ngrams(tokens: tuple[str, ...] | list[str], n: int) -> Iterable[tuple[str, .
 
 def clip(text: str, limit: int = 160) -> str:
     """A short quote for evidence: whitespace collapsed, cut with an ellipsis."""
+    if len(text) > 4 * limit:
+        # Evidence often quotes a whole passage or answer: collapse only a head of it. The collapsed head
+        # is a prefix of the collapsed text, so once it is longer than the quote, the quote is known.
+        head = _SPACE_RE.sub(" ", text[:4 * limit]).lstrip()
+        if len(head) > limit + 1:
+            return head[: limit - 1] + "…"
     text = _SPACE_RE.sub(" ", text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"

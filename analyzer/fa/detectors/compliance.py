@@ -10,7 +10,7 @@ from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.jsonschema_lite import validate
 from analyzer.fa.lang import NAMES, detect_language
 from analyzer.models import TraceFacts
-from analyzer.fa.text import content_terms, sentences
+from analyzer.fa.text import FoldedPattern, content_terms, sentences
 
 _JSON_REQUEST = re.compile(
     r"\b(?:respond|reply|answer|return|output|format(?:ted)?|give|provide|produce|write)\b[^.\n]{0,60}?"
@@ -18,22 +18,22 @@ _JSON_REQUEST = re.compile(
     r"\bjson (?:format|object|only)\b|\bonly (?:valid )?json\b|\bvalid json\b",
     re.IGNORECASE,
 )
-_WORD_LIMIT = re.compile(
+# Case-insensitive scans of the (often long) input run folded (text.FoldedPattern), and only when the
+# input holds the word every match contains.
+_WORD_LIMIT = FoldedPattern(
     r"\b(?:in|within|under|at most|no more than|not more than|less than|fewer than|maximum of|max\.?|up to)\s+"
-    r"(\d{1,4})\s+words?\b", re.IGNORECASE)
-_SENTENCE_LIMIT = re.compile(r"\bin (?:a single|one|(\d|two|three)) sentences?\b", re.IGNORECASE)
-_YES_NO = re.compile(r"\b(?:answer|respond|reply)(?: only)?(?: with)? (?:a )?[\"']?yes[\"']? or [\"']?no[\"']?",
-                     re.IGNORECASE)
+    r"(\d{1,4})\s+words?\b")
+_SENTENCE_LIMIT = FoldedPattern(r"\bin (?:a single|one|(\d|two|three)) sentences?\b")
+_YES_NO = FoldedPattern(r"\b(?:answer|respond|reply)(?: only)?(?: with)? (?:a )?[\"']?yes[\"']? or [\"']?no[\"']?")
 _FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*\n(.*?)\n\s*```\s*$", re.DOTALL)
 _SMALL_NUMBERS = {"two": 2, "three": 3}
 
-REFUSAL = re.compile(
+REFUSAL = FoldedPattern(
     r"\b(?:i(?:'m| am)? (?:sorry|afraid)[^.]{0,60}?(?:can(?:no|')t|unable|not able)|"
     r"i (?:can(?:no|')t|am unable to|'m unable to|am not able to|won't|will not|must decline to) "
     r"(?:help|assist|provide|answer|comply|do that|fulfil+|support|share|create|write|discuss|engage)|"
     r"as an ai(?: language model)?,? i (?:can(?:no|')t|don't|do not|am not)|"
     r"i'?m not (?:able|allowed|permitted) to (?:help|assist|provide|answer|share|discuss))",
-    re.IGNORECASE,
 )
 # Requests where a refusal may well be right: the refusal detector stays silent on them.
 RISKY_REQUEST = re.compile(
@@ -105,10 +105,11 @@ def check_format(view: ItemView) -> CheckResult:
 def _length_findings(view: ItemView) -> list | None:
     found = []
     checked = False
-    lowered = view.input.lower()
+    text = view.input
+    lowered = text.lower()
     if " word" not in lowered and "sentence" not in lowered and "yes" not in lowered:
         return None
-    limit = _WORD_LIMIT.search(view.input)
+    limit = _WORD_LIMIT.search(text, lowered) if _may_hold(text, lowered, "word") else None
     if limit:
         checked = True
         allowed, used = int(limit.group(1)), len(view.output.split())
@@ -118,17 +119,17 @@ def _length_findings(view: ItemView) -> list | None:
                                  f"The answer has {used} words; the request allowed {allowed}.",
                                  [view.in_input(limit.start(), limit.end()), view.in_output(text=view.output[:120])],
                                  "format_check", severity_adjustment=-1.0))
-    limit = _SENTENCE_LIMIT.search(view.input)
+    limit = _SENTENCE_LIMIT.search(text, lowered) if _may_hold(text, lowered, "sentence") else None
     if limit:
         checked = True
-        word = (limit.group(1) or "1").lower()
+        word = (limit.group(1) or "1").lower()  # lower-cased either way
         allowed = int(word) if word.isdigit() else _SMALL_NUMBERS.get(word, 1)
         used = sum(1 for _ in sentences(view.output))
         if used > allowed + 1:
             found.append(finding("format_violation", "unsure", 0.5,
                                  f"The answer has {used} sentences; the request asked for {allowed}.",
                                  [view.in_input(limit.start(), limit.end())], "format_check", severity_adjustment=-1.0))
-    if _YES_NO.search(view.input):
+    if _may_hold(text, lowered, "yes") and _YES_NO.search(text, lowered):
         checked = True
         head = view.output.strip().lstrip("*_\"' ").lower()
         if not head.startswith(("yes", "no")):
@@ -136,6 +137,12 @@ def _length_findings(view: ItemView) -> list | None:
                                  "A yes/no answer was requested; the answer is neither.",
                                  [view.in_output(0, min(len(view.output), 80))], "format_check"))
     return found if checked else None
+
+
+def _may_hold(text: str, lowered: str, word: str) -> bool:
+    """Whether a case-insensitive match that contains ``word`` can occur in ``text``. Exact for ASCII text;
+    other text always may (Unicode case folding has its own equivalents, e.g. "ſ" for "s")."""
+    return word in lowered or not text.isascii()
 
 
 def check_refusal(view: ItemView) -> CheckResult:

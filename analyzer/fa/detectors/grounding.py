@@ -10,7 +10,7 @@ the judge's job.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
@@ -72,14 +72,16 @@ def unsupported_facts(view: ItemView, *, include_weak: bool = True) -> list[Ment
     return [m for m in answer_mentions(view) if (include_weak or m.strong) and not index.supports(m)]
 
 
-def _cached_unsupported(view: ItemView) -> list[Mention]:
-    return view.memo("unsupported_facts", lambda: unsupported_facts(view))  # shared by three detectors
+def unsupported_answer_facts(view: ItemView) -> list[Mention]:
+    """:func:`unsupported_facts` of the item, weak ones included, computed once per item (three detectors
+    and the groundedness metric read it)."""
+    return view.memo("unsupported_facts", lambda: unsupported_facts(view))
 
 
 def check_numeric_mismatch(view: ItemView) -> CheckResult:
     if not grounding_applies(view):
         return None
-    missing = [m for m in _cached_unsupported(view) if m.kind in NUMERIC_KINDS]
+    missing = [m for m in unsupported_answer_facts(view) if m.kind in NUMERIC_KINDS]
     if not missing:
         return []
     strong = [m for m in missing if m.strong]
@@ -98,7 +100,7 @@ def check_entity_fabrication(view: ItemView) -> CheckResult:
         return None
     index = view.sources
     full, partial = [], []
-    for m in _cached_unsupported(view):
+    for m in unsupported_answer_facts(view):
         if m.kind == "identifier":
             full.append((m, "identifier"))
         elif m.kind == "entity":
@@ -132,8 +134,9 @@ def novel_words(view: ItemView) -> tuple[list[str], int]:
 
 def _novel_words(view: ItemView) -> tuple[list[str], int]:
     index = view.sources
+    # ``isalpha`` first: most words are plain letters, and a string method is far cheaper than a regex call
     distinct = {w for w in set(words(view.output)) - STOPWORDS - _FRAMING_WORDS
-                if len(w) >= 3 and _DIGIT.search(w) is None}
+                if len(w) >= 3 and (w.isalpha() or _DIGIT.search(w) is None)}
     novel = sorted(w for w in distinct if not index._known_word(w))
     return novel, len(distinct)
 
@@ -142,7 +145,7 @@ def check_unsupported_claim(view: ItemView) -> CheckResult:
     if not grounding_applies(view):
         return None
     findings: list[Finding] = []
-    quotes = [m for m in _cached_unsupported(view) if m.kind == "quote"]
+    quotes = [m for m in unsupported_answer_facts(view) if m.kind == "quote"]
     if quotes:
         findings.append(finding(
             "unsupported_claim", "fail", 0.75,
@@ -185,11 +188,16 @@ def check_negation_conflict(view: ItemView) -> CheckResult:
     """
     if not grounding_applies(view):
         return None
-    if not _NEGATION.search(view.output):
+    # One scan of the answer: a sentence negates when a match starts inside it (a match never crosses a
+    # sentence end, and what surrounds a sentence is never a word character, so this is the same as
+    # searching each sentence)
+    negations = [m.start() for m in _NEGATION.finditer(view.output)]
+    if not negations:
         return []
     sources = _lowered_sources(view)
     for start, end, sentence in sentences(view.output):
-        if not _NEGATION.search(sentence):
+        first = bisect_left(negations, start)
+        if first == len(negations) or negations[first] >= end:
             continue
         terms = content_terms(sentence)
         if len(terms) < 2:

@@ -121,7 +121,7 @@ def scan(text: str, *, indirect: bool = False) -> tuple[str, tuple[int, int] | N
             body = comment.group(1)
             if _find(body, body.lower(), _RULES[0]) or re.search(r"\b(?:ai|assistant|instruction)", body, re.I):
                 return "strong", (comment.start(), comment.end()), "instructions hidden in an HTML comment"
-    if indirect:
+    if indirect and not text.isascii():  # invisible characters are never ASCII (isascii is free)
         hidden = _HIDDEN.findall(text)
         if len(hidden) >= 3:
             first = _HIDDEN.search(text)

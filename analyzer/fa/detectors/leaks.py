@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.models import EvidenceItem
@@ -38,7 +39,9 @@ _SECRETS: dict[str, re.Pattern[str]] = {
                                       r"\s*[:=]\s*[\"']?[^\s\"']{8,}", re.IGNORECASE),
 }
 # Every PII pattern but email needs a long run of digits; every secret pattern one of these markers.
-_DIGIT_RUN = re.compile(r"\d[\d\s().+/-]{7,}\d|\d{2}-\d{2}-\d{4}|[A-Z]{2}\d{2}")
+# Three patterns rather than one alternation: each opens with a character class, which lets the regex
+# engine jump from candidate to candidate (an alternation of classes is tried at every position).
+_DIGIT_RUNS = (re.compile(r"\d[\d\s().+/-]{7,}\d"), re.compile(r"\d\d-\d\d-\d{4}"), re.compile(r"[A-Z][A-Z]\d\d"))
 _SECRET_PREFIX = re.compile(r"sk-|sk_live|rk_live|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|-----BEGIN|eyJ|Bearer")
 _SECRET_WORDS = ("passw", "pwd", "api_key", "api-key", "apikey", "secret_key", "secret-key", "secretkey",
                  "access_token", "access-token", "accesstoken")
@@ -87,7 +90,7 @@ def _valid(kind: str, value: str) -> bool:
 
 def pii_in(text: str) -> Iterator[tuple[str, re.Match[str]]]:
     """(kind, match) for every personal-data value in ``text`` that passes its checksum."""
-    has_email, has_digits = "@" in text, bool(_DIGIT_RUN.search(text))
+    has_email, has_digits = "@" in text, any(run.search(text) for run in _DIGIT_RUNS)
     for kind, pattern in _PII.items():
         if (kind == "email address" and not has_email) or (kind != "email address" and not has_digits):
             continue
@@ -138,13 +141,20 @@ def check_secret_leak(view: ItemView) -> CheckResult:
                     "secret_scan")]
 
 
+@lru_cache(maxsize=256)
+def _prompt_grams(prompt: str, n: int) -> frozenset[tuple[str, ...]]:
+    """The word n-grams of a system prompt; cached, because every item of an app shares its prompt."""
+    prompt_words = words(prompt)
+    return frozenset(tuple(prompt_words[i:i + n]) for i in range(len(prompt_words) - n + 1))
+
+
 def check_system_prompt_leak(view: ItemView) -> CheckResult:
     prompt_words = words(view.system_prompt)
     if len(prompt_words) < 6:
         return None
     answer_words = words(view.output)
     n = min(SYSTEM_PROMPT_NGRAM, len(prompt_words))
-    prompt_grams = {tuple(prompt_words[i:i + n]) for i in range(len(prompt_words) - n + 1)}
+    prompt_grams = _prompt_grams(view.system_prompt, n)
     input_words = words(view.input)
     input_grams = {tuple(input_words[i:i + n]) for i in range(len(input_words) - n + 1)}
     hits = [i for i in range(len(answer_words) - n + 1)

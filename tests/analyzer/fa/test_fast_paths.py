@@ -6,12 +6,18 @@ import re
 
 import pytest
 
+from collections import Counter
+
+from analyzer.fa import facts, lang, source_index, text
+from analyzer.fa.detectors import compliance, leaks
+from analyzer.fa.detectors.base import ItemView
 from analyzer.fa.detectors.claims import SPECULATION, TOOL_CLAIM
-from analyzer.fa.detectors.grounding import _NEGATION, _Source
+from analyzer.fa.detectors.grounding import _NEGATION, _Source, check_negation_conflict
 from analyzer.fa.detectors.retrieval import ABSTENTION
 from analyzer.fa.models import EvidenceItem, FailureTag
 from analyzer.fa.scoring import pass_tag
 from analyzer.fa.text import FoldedPattern
+from analyzer.models import FAItem
 
 TEXTS = [
     "The drug has NO known interactions. It doesn't affect sleep.",
@@ -23,7 +29,11 @@ TEXTS = [
 ]
 
 
-@pytest.mark.parametrize("folded", [_NEGATION, ABSTENTION, SPECULATION, TOOL_CLAIM])
+FOLDED = [_NEGATION, ABSTENTION, SPECULATION, TOOL_CLAIM, facts._TIME_RE, facts._NUMBER_WORD_RE, compliance.REFUSAL,
+          compliance._WORD_LIMIT, compliance._SENTENCE_LIMIT, compliance._YES_NO]
+
+
+@pytest.mark.parametrize("folded", FOLDED)
 def test_folded_patterns_find_the_same_spans_as_ignorecase(folded: FoldedPattern) -> None:
     plain = re.compile(folded.folded.pattern, re.IGNORECASE)
     for text in TEXTS:
@@ -53,3 +63,103 @@ def test_pass_tags_from_the_template_are_valid_and_independent() -> None:
     first.evidence_items.append(EvidenceItem(source="output", text="x"))  # a tag's evidence list is its own
     assert second.evidence_items == []
     assert list(first.model_dump()) == list(FailureTag.model_fields)
+
+
+@pytest.mark.parametrize("folded", FOLDED)
+def test_folded_finditer_finds_every_ignorecase_span(folded: FoldedPattern) -> None:
+    plain = re.compile(folded.folded.pattern, re.IGNORECASE)
+    samples = [*TEXTS, "At 5 PM, Two or THREE ... at 17:30 and 9am; in 50 Words; in TWO sentences; answer YES or NO",
+               "I'm Sorry, but I CANNOT help with that. As an AI, I can't. Twenty-Two at 3 P.M."]
+    for sample in samples:
+        assert [m.span() for m in folded.finditer(sample)] == [m.span() for m in plain.finditer(sample)]
+
+
+# Text that exercises the rewritten patterns: capitals after joiners and digits, bullets, brackets,
+# camelCase, dates, digit runs, non-ASCII letters.
+TRICKY = [
+    "Dr. Smith met O'Neil-Jones and McDonald at 3 PM.\n- Paris (France) [EU]: 2021-03-04, 12021-03-04.\n"
+    "1. Über Ölmann; x-Ray, don't Stop, 'Quoted' ’Curly’ _Under ÉCOLE São Paulo",
+    "Call +1 (555) 123-4567 or 555.123.4567; card 4111 1111 1111 1111; IBAN DE89 3704 0044 0532 0130 00; "
+    "ssn 123-45-6789; 12-34-5678",
+    "OutdoorSeating iPhone eBay XMLHttpRequest aB Ab AB ab",
+    "",
+    "A",
+    "\n\n  (Lead) [x] !? Hello:World 10:30 :45 7: 12:5 123:45 ab:12",
+]
+
+
+def test_rewritten_patterns_match_as_the_originals() -> None:
+    originals = [
+        (facts._CAPITALISED_RE, r"(?<![\w'’-])[A-ZÀ-ÖØ-Þ][^\W_]*(?:['’\-][^\W_]+)*"),
+        (facts._SENTENCE_START_RE, r"(?:[.!?:]\s+|\n\s*(?:[-*•#>]+\s*|\d+[.)]\s*)?|[(\[]\s*)"),
+        (facts._ISO_DATE_RE, r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"),
+    ]
+    for fast, original in originals:
+        for sample in TRICKY + TEXTS:
+            assert [m.span() for m in fast.finditer(sample)] == [m.span() for m in re.finditer(original, sample)]
+    digit_run = re.compile(r"\d[\d\s().+/-]{7,}\d|\d{2}-\d{2}-\d{4}|[A-Z]{2}\d{2}")
+    camel_pair = re.compile(r"[a-z][A-Z]")
+    for sample in TRICKY + TEXTS + ["12-34-5678", "DE89", "1234567", "12345678 9", "aB"]:
+        assert any(p.search(sample) for p in leaks._DIGIT_RUNS) == bool(digit_run.search(sample)), sample
+        assert bool(text._CAMEL_PAIR.search(sample)) == bool(camel_pair.search(sample)), sample
+
+
+def _plain_clock_numbers(value: str) -> set[float]:
+    found: set[float] = set()
+    for i in (i for i, char in enumerate(value) if char == ":"):
+        before, after = value[max(0, i - 2):i], value[i + 1:i + 3]
+        hour = before[1:] if len(before) == 2 and not before[0].isdigit() else before
+        minute = after[:1] if len(after) == 2 and not after[1].isdigit() else after
+        if hour.isdigit() and minute.isdigit():
+            found.update((float(hour), float(minute)))
+    return found
+
+
+def test_clock_numbers_look_at_every_colon_that_can_be_a_time() -> None:
+    for sample in [*TRICKY, '{"a": 1, "b":2, "t": "17:30", "u":"7:5"}', "9:00-17:30, 1:2:3"]:
+        assert source_index._clock_numbers(sample) == _plain_clock_numbers(sample)
+
+
+def test_clip_of_a_long_text_is_the_clip_of_the_whole_text() -> None:
+    def plain(value: str, limit: int = 160) -> str:
+        value = re.sub(r"\s+", " ", value).strip()
+        return value if len(value) <= limit else value[: limit - 1] + "…"
+
+    word = "lorem ipsum\n\t dolor "
+    for sample in [word * 40, " " * 700 + "x", " " * 630 + word * 3, "a" + " " * 1000 + "b", "ab " * 214, "ab " * 215,
+                   "\u2003".join(["x"] * 400), "y" * 5000]:
+        for limit in (160, 40, 10):
+            assert text.clip(sample, limit) == plain(sample, limit)
+
+
+def test_language_scores_are_the_counted_profile_words() -> None:
+    def plain(tokens: list[str], share: float) -> tuple[str | None, float]:
+        if len(tokens) < 5:
+            return None, 0.0
+        counts = Counter(tokens)
+        hits = {code: sum(counts[w] for w in profile & counts.keys()) for code, profile in lang._PROFILES.items()}
+        ranked = sorted(hits.items(), key=lambda kv: kv[1], reverse=True)
+        (best, top), (_, second) = ranked[0], ranked[1]
+        return (None, 0.0) if top < 2 or top < 1.5 * second else (best, min(1.0, share * (top - second) / max(4, top)))
+
+    for sample in ["the cat is on the mat and it is fine", "el gato de la casa es muy grande y no se va",
+                   "de kat is in het huis en de hond is er ook", "la la la de de en en que que", "le chat est la"]:
+        tokens = sample.split()
+        assert lang._latin(tokens, 0.9) == plain(tokens, 0.9)
+
+
+def test_content_terms_are_the_stems_of_the_content_words() -> None:
+    for sample in [*TRICKY, *TEXTS, "Seating seats seated, the interactions of 42 cats; I a an 7 OK"]:
+        expected = frozenset(text.stem(t) for t in text.vocabulary(sample) - text.STOPWORDS
+                             if len(t) >= 3 or t.isdigit())
+        assert text.content_terms(sample) == expected
+
+
+def test_negation_check_reads_each_sentence_as_a_whole_scan_would() -> None:
+    source = "The drug interacts with alcohol. The drug causes drowsiness in adults."
+    negated = FAItem(input="q", output="Fine. The drug has no interactions with alcohol. Done.", context=[source])
+    plain = FAItem(input="q", output="The drug interacts with alcohol. Nothing else. Know it.", context=[source])
+    found = check_negation_conflict(ItemView(negated, "rag"))
+    assert [f.subcategory_id for f in found] == ["contradicts_source"]
+    assert found[0].evidence[0].text == "The drug has no interactions with alcohol."
+    assert check_negation_conflict(ItemView(plain, "rag")) == []  # "Nothing else." shares no terms
