@@ -40,6 +40,15 @@ _PARAMETERS = (
     ("service_tier", REQUEST_SERVICE_TIER),
 )
 
+# (attribute, field) read from a response or its usage.
+_IDENTITY_FIELDS = (
+    (genai.RESPONSE_ID, "id"),
+    (genai.RESPONSE_MODEL, "model"),
+    (RESPONSE_SERVICE_TIER, "service_tier"),
+    (RESPONSE_SYSTEM_FINGERPRINT, "system_fingerprint"),
+)
+_USAGE_FIELDS = ((genai.USAGE_INPUT_TOKENS, "prompt_tokens"), (genai.USAGE_OUTPUT_TOKENS, "completion_tokens"))
+
 
 def common_request_attributes(resource: Any, kwargs: dict[str, Any], operation: str,
                               span_kind: str) -> dict[str, Any]:
@@ -63,17 +72,19 @@ def common_request_attributes(resource: Any, kwargs: dict[str, Any], operation: 
 def chat_request_attributes(resource: Any, kwargs: dict[str, Any], policy: ContentPolicy) -> dict[str, Any]:
     attributes = common_request_attributes(resource, kwargs, "chat", "llm")
     attributes[API_TYPE] = "chat_completions"
-    tool_choice = given(kwargs, "tool_choice")
+    # Optional arguments are looked at only when passed: every call pays for this function.
+    tool_choice = given(kwargs, "tool_choice") if "tool_choice" in kwargs else None
     if tool_choice is not None:
         attributes[REQUEST_TOOL_CHOICE] = tool_choice if isinstance(tool_choice, str) else to_json(tool_choice)
-    response_format = given(kwargs, "response_format")
+    response_format = given(kwargs, "response_format") if "response_format" in kwargs else None
     if response_format is not None:
         response_format = response_format_param(response_format)
         put(attributes, genai.OUTPUT_TYPE, output_type(response_format))
     if policy.capture:
         put(attributes, genai.INPUT_MESSAGES, policy.text(chat_input_messages_json(given(kwargs, "messages"))))
-        put(attributes, genai.TOOL_DEFINITIONS,
-            policy.text(tool_definitions(given(kwargs, "tools"), given(kwargs, "functions"))))
+        if "tools" in kwargs or "functions" in kwargs:
+            put(attributes, genai.TOOL_DEFINITIONS,
+                policy.text(tool_definitions(given(kwargs, "tools"), given(kwargs, "functions"))))
         if response_format is not None:
             put(attributes, REQUEST_RESPONSE_FORMAT, policy.text(response_format))
     return attributes
@@ -105,8 +116,10 @@ def record_usage(attributes: dict[str, Any], usage: Any) -> None:
     """Token usage of Chat Completions / legacy Completions (``prompt_tokens`` / ``completion_tokens``)."""
     if usage is None:
         return
-    put(attributes, genai.USAGE_INPUT_TOKENS, getattr(usage, "prompt_tokens", None))
-    put(attributes, genai.USAGE_OUTPUT_TOKENS, getattr(usage, "completion_tokens", None))
+    for attribute, name in _USAGE_FIELDS:  # a loop, not put(): a response never holds the SDK's sentinels
+        value = getattr(usage, name, None)
+        if value is not None:
+            attributes[attribute] = value
     # Known fields are read as such: a missing attribute on a pydantic model costs an exception.
     # field(): an SDK that predates these fields (openai 1.40, say) keeps them as plain dicts.
     details = getattr(usage, "prompt_tokens_details", None)
@@ -118,17 +131,16 @@ def record_usage(attributes: dict[str, Any], usage: Any) -> None:
 
 
 def record_response_identity(attributes: dict[str, Any], response: Any) -> None:
-    put(attributes, genai.RESPONSE_ID, getattr(response, "id", None))
-    put(attributes, genai.RESPONSE_MODEL, getattr(response, "model", None))
-    put(attributes, RESPONSE_SERVICE_TIER, getattr(response, "service_tier", None))
-    put(attributes, RESPONSE_SYSTEM_FINGERPRINT, getattr(response, "system_fingerprint", None))
+    for attribute, name in _IDENTITY_FIELDS:  # as in record_usage
+        value = getattr(response, name, None)
+        if value is not None:
+            attributes[attribute] = value
 
 
 def record_chat_response(attributes: dict[str, Any], response: Any, policy: ContentPolicy) -> None:
     record_response_identity(attributes, response)
     choices = getattr(response, "choices", None) or ()
-    finish_reasons = [getattr(choice, "finish_reason", None) for choice in choices]
-    attributes[genai.RESPONSE_FINISH_REASONS] = [reason or "" for reason in finish_reasons]
+    attributes[genai.RESPONSE_FINISH_REASONS] = [getattr(choice, "finish_reason", None) or "" for choice in choices]
     record_usage(attributes, getattr(response, "usage", None))
     if policy.capture:
         put(attributes, genai.OUTPUT_MESSAGES, policy.text(chat_output_messages_json(choices)))
@@ -231,13 +243,18 @@ class ChatStreamAccumulator:
     def record(self, attributes: dict[str, Any], policy: ContentPolicy) -> None:
         if self.first is not None:
             record_response_identity(attributes, self.first)
-        ordered = [self.choices[index] for index in sorted(self.choices)]
-        finish_reasons = [state.finish_reason for state in ordered if state.finish_reason]
+        finish_reasons, messages = [], []
+        for index in sorted(self.choices):  # one loop over the (usually single) choice
+            state = self.choices[index]
+            if state.finish_reason:
+                finish_reasons.append(state.finish_reason)
+            if policy.capture:
+                messages.append(state.output_json())
         if finish_reasons:
             attributes[genai.RESPONSE_FINISH_REASONS] = finish_reasons
         record_usage(attributes, self.usage)
-        if policy.capture and ordered:
-            put(attributes, genai.OUTPUT_MESSAGES, policy.text(f"[{', '.join(state.output_json() for state in ordered)}]"))
+        if messages:
+            put(attributes, genai.OUTPUT_MESSAGES, policy.text(f"[{', '.join(messages)}]"))
 
 
 class _LegacyFunctionDelta:

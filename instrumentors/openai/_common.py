@@ -76,7 +76,11 @@ _server_cache: dict[int, tuple[Any, type, dict[str, Any]]] = {}
 def base_attributes(resource: Any, operation: str) -> dict[str, Any]:
     """Operation, provider and server attributes every OpenAI span carries (a fresh dict)."""
     client = getattr(resource, "_client", None)
-    url = getattr(client, "base_url", None)
+    # ``_base_url`` is what the public ``base_url`` property returns (every SDK since 1.0), and what
+    # its setter replaces; openai 3.x's property runs an import statement on each read (~1 µs).
+    url = getattr(client, "_base_url", None)
+    if url is None:
+        url = getattr(client, "base_url", None)
     cached = _server_cache.get(id(url))
     if cached is None or cached[0] is not url or cached[1] is not type(client):
         cached = (url, type(client), _server_attributes(resource, url))

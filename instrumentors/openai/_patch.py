@@ -12,17 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from opentelemetry import context as otel_context
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.trace import SpanKind, Tracer, set_span_in_context
 
 from instrumentors import _genai as genai
-from instrumentors._nesting import NESTED_IN, framework_llm_span, span_context
+from instrumentors._nesting import FRAMEWORK_LLM_SPAN_KEY, NESTED_IN, framework_llm_span, span_context
 from instrumentors.openai._call import Call, Endpoint
 from instrumentors.openai._common import given
 from instrumentors.openai._guard import report_internal_error
 from instrumentors.openai._raw import RAW_RESPONSE_TYPES, wrap_raw_response
 from instrumentors.openai._streams import end_helper_stream, wrap_stream
 from valiqor_trace._content import get_content_policy
-from valiqor_trace._suppress import is_instrumentation_suppressed
 
 try:
     from openai import AsyncStream, Stream
@@ -36,15 +36,21 @@ except ImportError:  # pragma: no cover - every supported SDK has them
 SDK_HELPER = "openai"
 
 
-def _outer_call_context(span: Any) -> Any:
-    """Context for a span whose SDK method runs the wrapped ``create`` itself (old SDKs' beta ``parse()``)."""
+def _outer_call_context(span: Any, context: Any = None) -> Any:
+    """Context for a span whose SDK method runs the wrapped ``create`` itself (old SDKs' beta ``parse()``).
+
+    ``context`` is the current one (the signature of ``set_span_in_context``, which this replaces).
+    """
     return span_context(span, framework=SDK_HELPER, llm=True)
 
 
-def _start(tracer: Tracer, endpoint: Endpoint, resource: Any, kwargs: dict[str, Any]) -> Call | None:
+def _start(tracer: Tracer, endpoint: Endpoint, resource: Any, kwargs: dict[str, Any],
+           context: otel_context.Context) -> Call | None:
     """The call's span, or None when there is to be none (internal error, or the call is already traced)."""
     try:
-        framework = framework_llm_span()
+        # The full check only inside a framework's model call: one context read per call otherwise.
+        in_framework = otel_context.get_value(FRAMEWORK_LLM_SPAN_KEY, context) is not None
+        framework = framework_llm_span() if in_framework else None
         if framework is not None and framework[0] == SDK_HELPER:
             return None  # the SDK's own helper runs this call and its span already records it: one call, one span
         policy = get_content_policy()
@@ -53,7 +59,7 @@ def _start(tracer: Tracer, endpoint: Endpoint, resource: Any, kwargs: dict[str, 
             attributes[NESTED_IN] = framework[0]
         model = attributes.get(genai.REQUEST_MODEL)
         name = f"{endpoint.operation} {model}" if model else endpoint.operation
-        span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+        span = tracer.start_span(name, context, kind=SpanKind.CLIENT, attributes=attributes)
         return Call(span, endpoint, policy)
     except Exception:
         report_internal_error("openai: start span")
@@ -84,12 +90,13 @@ def sync_wrapper(tracer: Tracer, endpoint: Endpoint, *, may_call_create: bool = 
     span_in_context = _outer_call_context if may_call_create else set_span_in_context
 
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if is_instrumentation_suppressed():
+        context = otel_context.get_current()
+        if otel_context.get_value(_SUPPRESS_INSTRUMENTATION_KEY, context):  # as is_instrumentation_suppressed()
             return wrapped(*args, **kwargs)
-        call = _start(tracer, endpoint, instance, kwargs)
+        call = _start(tracer, endpoint, instance, kwargs, context)
         if call is None:
             return wrapped(*args, **kwargs)
-        token = otel_context.attach(span_in_context(call.span))
+        token = otel_context.attach(span_in_context(call.span, context))
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as error:
@@ -107,12 +114,13 @@ def async_wrapper(tracer: Tracer, endpoint: Endpoint, *, may_call_create: bool =
     span_in_context = _outer_call_context if may_call_create else set_span_in_context
 
     async def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if is_instrumentation_suppressed():
+        context = otel_context.get_current()
+        if otel_context.get_value(_SUPPRESS_INSTRUMENTATION_KEY, context):  # as is_instrumentation_suppressed()
             return await wrapped(*args, **kwargs)
-        call = _start(tracer, endpoint, instance, kwargs)
+        call = _start(tracer, endpoint, instance, kwargs, context)
         if call is None:
             return await wrapped(*args, **kwargs)
-        token = otel_context.attach(span_in_context(call.span))
+        token = otel_context.attach(span_in_context(call.span, context))
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as error:

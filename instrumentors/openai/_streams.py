@@ -10,6 +10,7 @@ or changes what the app receives.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import wrapt
@@ -49,10 +50,12 @@ class StreamProxy(wrapt.ObjectProxy):
         super().__init__(stream)
         self._self_state = _State(call, accumulator, stream.__next__)
 
-    def __iter__(self) -> StreamProxy:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        # Like the SDK's own ``Stream.__iter__``, a generator over ``__iter__`` of the stream: for ``for``
+        # loops it costs one generator step per chunk, about a quarter of a ``__next__`` call through the proxy.
+        return _observed(self, self.__wrapped__.__iter__())
 
-    def __next__(self) -> Any:
+    def __next__(self) -> Any:  # next(stream): the SDK's __next__, observed
         state = self._self_state
         try:
             chunk = state.next()
@@ -98,8 +101,8 @@ class AsyncStreamProxy(wrapt.ObjectProxy):
         super().__init__(stream)
         self._self_state = _State(call, accumulator, stream.__anext__)
 
-    def __aiter__(self) -> AsyncStreamProxy:
-        return self
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return _async_observed(self, self.__wrapped__.__aiter__())  # as __iter__ above
 
     async def __anext__(self) -> Any:
         state = self._self_state
@@ -138,6 +141,56 @@ class AsyncStreamProxy(wrapt.ObjectProxy):
 
     def __del__(self) -> None:
         _end_abandoned(self)
+
+
+def _observed(proxy: StreamProxy, chunks: Iterator[Any]) -> Iterator[Any]:
+    """``chunks`` (the SDK's iterator) as the app's ``for`` loop sees them, each one given to the accumulator.
+
+    ``proxy`` stays referenced while the loop runs, so a stream the app never named
+    (``for chunk in client...create(stream=True)``) is not collected as abandoned.
+    A loop left early (``break``, an app exception) closes this generator, not the
+    stream: the app may resume it, so only close(), ``with`` or collection end the span.
+    """
+    state = proxy._self_state
+    add = state.add
+    try:
+        for chunk in chunks:
+            try:
+                add(chunk)
+            except Exception:
+                report_internal_error("openai: read stream chunk")
+            yield chunk
+    except GeneratorExit:
+        raise
+    except Exception as error:
+        state.end(ERROR, error)
+        raise
+    except BaseException:
+        state.end(INTERRUPTED)
+        raise
+    state.end(EXHAUSTED)
+
+
+async def _async_observed(proxy: AsyncStreamProxy, chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """:func:`_observed` for ``async for``."""
+    state = proxy._self_state
+    add = state.add
+    try:
+        async for chunk in chunks:
+            try:
+                add(chunk)
+            except Exception:
+                report_internal_error("openai: read stream chunk")
+            yield chunk
+    except GeneratorExit:
+        raise
+    except Exception as error:
+        state.end(ERROR, error)
+        raise
+    except BaseException:  # asyncio.CancelledError, KeyboardInterrupt
+        state.end(INTERRUPTED)
+        raise
+    state.end(EXHAUSTED)
 
 
 def _end_abandoned(proxy: StreamProxy | AsyncStreamProxy) -> None:

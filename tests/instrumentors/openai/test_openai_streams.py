@@ -5,6 +5,7 @@ Every test counts open spans: a span left open is a trace that never exports.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 import pytest
@@ -143,6 +144,34 @@ def test_abandoned_stream_ends_when_garbage_collected(traced) -> None:  # noqa: 
     assert _text(span) == "w0 w1 "
 
 
+def test_loop_left_early_and_resumed_sees_every_chunk_like_the_sdk(traced) -> None:  # noqa: ANN001
+    handler = fakes.sse_handler(fakes.text_chunks(TWENTY))
+    traced.instrumentor.uninstrument()
+    plain = _stream(fakes.client(handler))
+    expected = [chunk.model_dump() for chunk in _first(plain, 4)] + [chunk.model_dump() for chunk in plain]
+    traced.instrumentor.instrument(tracer_provider=traced.provider)
+
+    stream = _stream(fakes.client(handler))
+    received = [chunk.model_dump() for chunk in _first(stream, 4)]
+    assert traced.counter.open == 1  # leaving a loop is not the end of the stream: the SDK's resumes
+    received += [chunk.model_dump() for chunk in stream]
+
+    assert received == expected and len(received) == 22  # role + 20 text + finish
+    span = traced.only_span()
+    assert _text(span) == "".join(TWENTY)
+    assert span.attributes["valiqor.stream.end_reason"] == "exhausted"
+    assert span.attributes["valiqor.stream.chunk_count"] == 22
+
+
+def _first(stream, count: int) -> list:  # noqa: ANN001
+    taken = []
+    for chunk in stream:
+        taken.append(chunk)
+        if len(taken) == count:
+            break
+    return taken
+
+
 def test_consumer_raising_inside_with_records_what_was_received(traced) -> None:  # noqa: ANN001
     client = fakes.client(fakes.sse_handler(fakes.text_chunks(TWENTY)))
 
@@ -248,6 +277,28 @@ async def test_async_abandoned_and_consumer_error(traced) -> None:  # noqa: ANN0
     assert traced.counter.open == 0
     reasons = [span.attributes["valiqor.stream.end_reason"] for span in traced.spans()]
     assert reasons == ["abandoned", "consumer_error"]
+
+
+async def test_async_loop_left_early_resumes_then_ends_when_abandoned(traced) -> None:  # noqa: ANN001
+    client = fakes.async_client(fakes.sse_handler(fakes.text_chunks(TWENTY)))
+    stream = await client.chat.completions.create(model="gpt-4o-mini", messages=fakes.USER_MESSAGES, stream=True)
+
+    async for chunk in stream:
+        if chunk.choices[0].delta.content == "w0 ":
+            break
+    async for chunk in stream:  # resumes where the first loop left, as the SDK's stream does
+        if chunk.choices[0].delta.content == "w2 ":
+            break
+    assert traced.counter.open == 1
+    del stream, chunk
+    gc.collect()
+    for _ in range(3):  # the event loop closes the loops' async generators (as it does the SDK's own)
+        await asyncio.sleep(0)
+
+    assert traced.counter.open == 0
+    span = traced.only_span()
+    assert span.attributes["valiqor.stream.end_reason"] == "abandoned"
+    assert _text(span) == "w0 w1 w2 "
 
 
 def test_stream_helper_records_the_final_completion(traced) -> None:  # noqa: ANN001
