@@ -71,7 +71,10 @@ def phrase_key(text: str) -> str:
 
 
 def _taken(spans: list[tuple[int, int]], start: int, end: int) -> bool:
-    return any(s < end and start < e for s, e in spans)
+    for s, e in spans:  # a plain loop: called for every number and name, usually with no spans
+        if s < end and start < e:
+            return True
+    return False
 
 
 def extract_times(text: str) -> list[Mention]:
@@ -227,12 +230,11 @@ def extract_entities(text: str, taken: list[tuple[int, int]] | None = None) -> l
             run.clear()
 
     for w in _CAPITALISED_RE.finditer(text):  # only capitalised words; a lower-case word between two breaks a run
-        token = w.group(0)
-        lower = token.lower()
-        plain = lower in _NOT_ENTITY_WORDS or len(token) < 2
-        if run and text[run[-1].end():w.start()].strip(" &"):
+        start, end = w.span()
+        if run and text[run[-1].end():start].strip(" &"):
             flush()
-        if plain or w.start() in starts or _taken(taken, w.start(), w.end()):
+        token = w.group(0)
+        if token.lower() in _NOT_ENTITY_WORDS or len(token) < 2 or start in starts or _taken(taken, start, end):
             flush()
             continue
         run.append(w)

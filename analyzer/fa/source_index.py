@@ -27,6 +27,7 @@ from analyzer.fa.vocab import MONTHS, NUMBER_WORDS, PLACE_ABBREVIATIONS
 # A plain digit-led pattern: a "1,234 or 1234" alternation costs 4x more per character.
 _SOURCE_NUM_RE = re.compile(r"([0-9][0-9,]*)(?:\.([0-9]+))?( ?(?:k|thousand|million|mn|billion|bn|trillion)\b)?")
 _ACRONYM_RE = re.compile(r"\b(?:[A-Za-z]\.){2,}")
+_ACRONYM_HINT = re.compile(r"\.[A-Za-z]\.")
 
 
 # A colon followed by a letter or digit: the only colons that can be a clock time (JSON's ": " is not).
@@ -50,7 +51,7 @@ def _clock_numbers(text: str) -> set[float]:
 @lru_cache(maxsize=4096)
 def _text_words(text: str) -> frozenset[str]:
     found = vocabulary(text)
-    if "." in text:
+    if _ACRONYM_HINT.search(text):  # every dotted acronym holds ".X." (the full pattern scans slowly)
         acronyms = {m.group(0).replace(".", "").lower() for m in _ACRONYM_RE.finditer(text)}
         if acronyms:
             found = found | acronyms
@@ -182,12 +183,13 @@ class SourceIndex:
             return False
         # words with the same stem share their first four letters (stems keep at least four)
         head, target = name[:4], stem(name)
+        five = name[:5] if len(name) >= 5 else None  # the cheap test first: five shared letters
         words = self._sorted_words
         for i in range(bisect_left(words, head), len(words)):
             other = words[i]
             if not other.startswith(head):
                 break
-            if stem(other) == target or (len(name) >= 5 and other[:5] == name[:5]):
+            if other[:5] == five or stem(other) == target:
                 return True
         return False
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from itertools import filterfalse
 
 WORD_RE = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+# WORD_RE for ASCII text (most text): the same tokens, with plain ASCII classes that match ~30% faster than
+# Unicode categories
+_ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*")
 _CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _CAMEL_PAIR = re.compile(r"[A-Z](?<=[a-z][A-Z])")  # "aB"; capital first: capitals are rare, so the scan is fast
 _JOINER = re.compile(r"['’\-]")
 _SENTENCE_RE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 _SPACE_RE = re.compile(r"\s+")
-_QUOTE_TRANS = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
+_QUOTE_PAIRS = (("“", '"'), ("”", '"'), ("„", '"'), ("‘", "'"), ("’", "'"), ("–", "-"), ("—", "-"))
 
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are aren't as at be because been before
@@ -39,16 +43,28 @@ STEM_LENGTH = 6
 
 def normalize_quotes(text: str) -> str:
     """Unify typographic quotes and dashes so that quoted spans compare equal."""
-    return text if text.isascii() else text.translate(_QUOTE_TRANS)
+    if text.isascii():
+        return text
+    # one fast substring pass per character beats ``str.translate`` (a dict look-up per character) 5-10x
+    for typographic, plain in _QUOTE_PAIRS:
+        if typographic in text:
+            text = text.replace(typographic, plain)
+    return text
 
 
 # Tokenising is the main cost on long contexts (a regex pass is ~30 ns per character in CPython),
 # so each text is tokenised once and every view of it (lower-case words, vocabulary, content terms)
 # is derived from that one pass and cached per text.
+def word_pattern(text: str) -> re.Pattern[str]:
+    """:data:`WORD_RE`, or its faster ASCII equivalent when ``text`` is ASCII."""
+    return _ASCII_WORD_RE if text.isascii() else WORD_RE
+
+
 @lru_cache(maxsize=4096)
 def tokens(text: str) -> tuple[str, ...]:
     """Word tokens as written (letters and digits, inner hyphens/apostrophes kept); cached per text."""
-    return tuple(WORD_RE.findall(normalize_quotes(text)))
+    text = normalize_quotes(text)
+    return tuple(word_pattern(text).findall(text))
 
 
 @lru_cache(maxsize=4096)
@@ -66,7 +82,9 @@ def vocabulary(text: str) -> frozenset[str]:
     if _CAMEL_PAIR.search(text):
         camel = [t for t in tokens(text) if not t.islower() and not t.isupper() and t[1:] != t[1:].lower()]
         found.update(" ".join(split_camel(t) for t in camel).lower().split())
-    joined = [w for w in found if "-" in w or "'" in w]
+    # words with a joiner are the ones that are not alphanumeric (``filterfalse`` runs the test at C speed;
+    # any other such word splits into itself, a no-op)
+    joined = list(filterfalse(str.isalnum, found))
     for word in joined:
         found.update(_JOINER.split(word))
         found.add(_JOINER.sub("", word))
@@ -159,7 +177,10 @@ class FoldedPattern:
         if _UPPER_LITERAL.search(pattern):
             raise ValueError(f"a folded pattern must be written in lower case: {pattern!r}")
         self.pattern = re.compile(pattern, flags | re.IGNORECASE)
-        self.folded = re.compile(pattern, flags)
+        # The folded pattern only ever reads ASCII text, where ASCII-only classes (\w, \b, \d) match exactly as
+        # the Unicode ones, ~30% faster. Not \s: Unicode \s also matches the ASCII separators \x1c-\x1f.
+        uses_space_class = "\\s" in pattern or "\\S" in pattern
+        self.folded = re.compile(pattern, flags if uses_space_class else flags | re.ASCII)
 
     def search(self, text: str, lowered: str | None = None) -> re.Match[str] | None:
         """The first match in ``text`` (``lowered``: ``text.lower()`` when the caller has it)."""
@@ -172,6 +193,16 @@ class FoldedPattern:
         if text.isascii():
             return self.folded.finditer(text.lower() if lowered is None else lowered)
         return self.pattern.finditer(text)
+
+
+def may_contain(text: str, lowered: str, hints: tuple[str, ...]) -> bool:
+    """Whether a case-insensitive pattern, every match of which contains one of ``hints`` (lower case), can
+    match ``text`` (``lowered``: ``text.lower()``): a substring test that saves the regex scan.
+
+    Exact on ASCII text. Other text always may: Unicode case folding matches a few letters with non-ASCII
+    ones ("ſ" with "s", the Kelvin sign with "k"), which lower-casing does not map.
+    """
+    return not text.isascii() or any(hint in lowered for hint in hints)
 
 
 _UPPER_LITERAL = re.compile(r"(?<!\\)[A-Z]")  # an upper-case letter that is not an escape (\b, \S, \W...)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from functools import lru_cache
 from typing import Any
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.detectors.tools import AGENT_KINDS, tool_error_text
 from analyzer.fa.source_index import SourceIndex
 from analyzer.fa.models import EvidenceItem, Finding
-from analyzer.fa.text import STOPWORDS, WORD_RE, content_terms
+from analyzer.fa.text import STOPWORDS, WORD_RE, content_terms, may_contain
 
 _STEP_LIMIT = re.compile(
     r"max(?:imum)?[ _-]?(?:number of )?(?:steps|iterations|turns|rounds)\b(?: \(\d+\))? (?:reached|exceeded)|"
@@ -21,6 +22,7 @@ _STEP_LIMIT = re.compile(
     r"GraphRecursionError|MaxTurnsExceeded|AgentMaxIterations|max_iterations",
     re.IGNORECASE,
 )
+_STEP_LIMIT_HINTS = ("max", "limit", "recursionerror")  # every _STEP_LIMIT match contains one
 _TOOLS_IN_PROMPT = re.compile(r"\b(?:access to|can use|you have|given)\b[^.\n]{0,40}\btools?\b|"
                               r"\btools? (?:available|you can use)",
                               re.IGNORECASE)
@@ -70,18 +72,22 @@ def check_repeated_tool_calls(view: ItemView) -> CheckResult:
     return findings
 
 
+def _step_limit(text: str) -> re.Match[str] | None:
+    return _STEP_LIMIT.search(text) if may_contain(text, text.lower(), _STEP_LIMIT_HINTS) else None
+
+
 def check_step_limit(view: ItemView) -> CheckResult:
     places: list[tuple[str, EvidenceItem]] = []
-    match = _STEP_LIMIT.search(view.output)
+    match = _step_limit(view.output)
     if match:
         places.append((match.group(0), view.in_output(match.start(), match.end())))
     for entry in view.error_spans:
         message = f"{entry.get('error_type') or ''} {entry.get('message') or ''}"
-        match = _STEP_LIMIT.search(message)
+        match = _step_limit(message)
         if match:
             places.append((match.group(0), view.in_span(entry.get("span_id"), message)))
     for i, call in enumerate(view.tool_calls):
-        match = _STEP_LIMIT.search(call.error or "")
+        match = _step_limit(call.error or "")
         if match:
             places.append((match.group(0), view.in_tool(i, text=call.error)))
     if not places:
@@ -109,9 +115,15 @@ def offered_tools(view: ItemView) -> list[str]:
     """Tools the model could use, besides answer tools: declared definitions, or (code and ReAct agents,
     whose tools live in the prompt) a system prompt that gives it tools."""
     names = [name for name in view.tool_definitions if not ANSWER_TOOLS.search(name)]
-    if not names and _TOOLS_IN_PROMPT.search(view.system_prompt):
+    if not names and _prompt_gives_tools(view.system_prompt):
         names = ["(tools listed in the system prompt)"]
     return names
+
+
+@lru_cache(maxsize=256)
+def _prompt_gives_tools(prompt: str) -> bool:
+    """Cached per prompt: the items of an app share one (long) system prompt."""
+    return _TOOLS_IN_PROMPT.search(prompt) is not None
 
 
 def _novel_answer_tokens(view: ItemView) -> list[str]:

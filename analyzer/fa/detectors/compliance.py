@@ -10,7 +10,7 @@ from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.jsonschema_lite import validate
 from analyzer.fa.lang import NAMES, detect_language
 from analyzer.models import TraceFacts
-from analyzer.fa.text import FoldedPattern, content_terms, sentences
+from analyzer.fa.text import FoldedPattern, content_terms, may_contain, sentences
 
 _JSON_REQUEST = re.compile(
     r"\b(?:respond|reply|answer|return|output|format(?:ted)?|give|provide|produce|write)\b[^.\n]{0,60}?"
@@ -35,6 +35,9 @@ REFUSAL = FoldedPattern(
     r"as an ai(?: language model)?,? i (?:can(?:no|')t|don't|do not|am not)|"
     r"i'?m not (?:able|allowed|permitted) to (?:help|assist|provide|answer|share|discuss))",
 )
+# Every REFUSAL match contains one of these.
+_REFUSAL_HINTS = ("sorry", "afraid", "cannot", "can't", "unable", "not able", "won't", "will not", "decline",
+                  "as an ai", "not allowed", "not permitted")
 # Requests where a refusal may well be right: the refusal detector stays silent on them.
 RISKY_REQUEST = re.compile(
     r"\b(?:weapons?|bombs?|explosives?|kill(?:ing)?|murder|suicide|self[- ]harm|hack(?:ing)?|malware|ransomware|"
@@ -109,7 +112,7 @@ def _length_findings(view: ItemView) -> list | None:
     lowered = text.lower()
     if " word" not in lowered and "sentence" not in lowered and "yes" not in lowered:
         return None
-    limit = _WORD_LIMIT.search(text, lowered) if _may_hold(text, lowered, "word") else None
+    limit = _WORD_LIMIT.search(text, lowered) if may_contain(text, lowered, ("word",)) else None
     if limit:
         checked = True
         allowed, used = int(limit.group(1)), len(view.output.split())
@@ -119,7 +122,7 @@ def _length_findings(view: ItemView) -> list | None:
                                  f"The answer has {used} words; the request allowed {allowed}.",
                                  [view.in_input(limit.start(), limit.end()), view.in_output(text=view.output[:120])],
                                  "format_check", severity_adjustment=-1.0))
-    limit = _SENTENCE_LIMIT.search(text, lowered) if _may_hold(text, lowered, "sentence") else None
+    limit = _SENTENCE_LIMIT.search(text, lowered) if may_contain(text, lowered, ("sentence",)) else None
     if limit:
         checked = True
         word = (limit.group(1) or "1").lower()  # lower-cased either way
@@ -129,7 +132,7 @@ def _length_findings(view: ItemView) -> list | None:
             found.append(finding("format_violation", "unsure", 0.5,
                                  f"The answer has {used} sentences; the request asked for {allowed}.",
                                  [view.in_input(limit.start(), limit.end())], "format_check", severity_adjustment=-1.0))
-    if _may_hold(text, lowered, "yes") and _YES_NO.search(text, lowered):
+    if may_contain(text, lowered, ("yes",)) and _YES_NO.search(text, lowered):
         checked = True
         head = view.output.strip().lstrip("*_\"' ").lower()
         if not head.startswith(("yes", "no")):
@@ -139,14 +142,10 @@ def _length_findings(view: ItemView) -> list | None:
     return found if checked else None
 
 
-def _may_hold(text: str, lowered: str, word: str) -> bool:
-    """Whether a case-insensitive match that contains ``word`` can occur in ``text``. Exact for ASCII text;
-    other text always may (Unicode case folding has its own equivalents, e.g. "ſ" for "s")."""
-    return word in lowered or not text.isascii()
-
-
 def check_refusal(view: ItemView) -> CheckResult:
-    match = REFUSAL.search(view.output[:400])
+    head = view.output[:400]
+    lowered = head.lower()
+    match = REFUSAL.search(head, lowered) if may_contain(head, lowered, _REFUSAL_HINTS) else None
     if match is None:
         return []
     if RISKY_REQUEST.search(view.input):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
+from itertools import compress
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.facts import (
@@ -25,7 +26,7 @@ from analyzer.fa.facts import (
 )
 from analyzer.fa.detectors.structured import parse_structured
 from analyzer.fa.models import EvidenceItem, Finding
-from analyzer.fa.text import STOPWORDS, WORD_RE, FoldedPattern, content_terms, sentences, words
+from analyzer.fa.text import STOPWORDS, FoldedPattern, content_terms, sentences, word_pattern, words
 
 _DIGIT = re.compile(r"\d")
 NUMERIC_KINDS = frozenset({"number", "percent", "money", "year", "time", "date"})
@@ -167,7 +168,8 @@ def check_unsupported_claim(view: ItemView) -> CheckResult:
 def _novel_sentences(view: ItemView, novel: set[str], limit: int = 3) -> list:
     scored = []
     for start, end, sentence in sentences(view.output):
-        hits = [w for w in WORD_RE.findall(sentence) if w.lower() in novel]
+        found = word_pattern(sentence).findall(sentence)
+        hits = list(compress(found, map(novel.__contains__, map(str.lower, found))))  # the words in ``novel``
         if hits:
             scored.append((len(hits), start, end, hits))
     scored.sort(key=lambda s: (-s[0], s[1]))
@@ -237,14 +239,16 @@ class _Source:
 
 
 def _lowered_sources(view: ItemView) -> list[_Source]:
-    """Each context entry / tool output with its lower-cased text and evidence factory."""
-    def compute() -> list[_Source]:
-        sources = [_Source(text, lambda quote, i=i: view.in_context(i, note=quote[:120]))
-                   for i, text in enumerate(view.context[:20])]
-        sources += [_Source(text, lambda quote, i=i: view.in_tool(i, "tool_output", text=quote))
-                    for i, text in view.executed_outputs[:20]]
-        return sources
-    return view.memo("lowered_sources", compute)
+    """Each context entry / tool output with its lower-cased text and evidence factory.
+
+    Not memoized on the view: the factories refer to the view, and a view holding them would be a
+    reference cycle that keeps every item's analysis alive until the garbage collector runs.
+    """
+    sources = [_Source(text, lambda quote, i=i: view.in_context(i, note=quote[:120]))
+               for i, text in enumerate(view.context[:20])]
+    sources += [_Source(text, lambda quote, i=i: view.in_tool(i, "tool_output", text=quote))
+                for i, text in view.executed_outputs[:20]]
+    return sources
 
 
 _BOUNDARY_CHAR = re.compile(r"[.!?\n]")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
@@ -41,6 +42,12 @@ def tool_error_text(call: Any) -> str | None:
     output = call.output
     if not output:
         return None
+    return _error_output(output)
+
+
+@lru_cache(maxsize=1024)
+def _error_output(output: str) -> str | None:
+    """``output`` when it is error-shaped (JSON stripped); cached, since three checks read every output."""
     if _ERROR_OUTPUT.match(output):
         return output
     stripped = output.strip()

@@ -7,6 +7,7 @@ import re
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.detectors.tools import AGENT_KINDS
+from analyzer.fa.text import may_contain
 
 _MARKUP: list[tuple[str, re.Pattern[str], float]] = [
     ("script tag", re.compile(r"<\s*script\b", re.IGNORECASE), 0.9),
@@ -18,18 +19,24 @@ _MARKUP: list[tuple[str, re.Pattern[str], float]] = [
     ("markdown image sending data to an external URL",
      re.compile(r"!\[[^\]]*\]\(\s*https?://[^)\s]+\?[^)\s]*=[^)\s]{8,}\)", re.IGNORECASE), 0.75),
 ]
-_DESTRUCTIVE: list[tuple[str, re.Pattern[str]]] = [
-    ("recursive delete of a root or home path", re.compile(r"\brm\s+-[a-z]*r[a-z]*f?[a-z]*\s+(?:--no-preserve-root\s+)?"
-                                                           r"(?:/|~|\$HOME|/\*|\*)(?:\s|$|[\"';])", re.IGNORECASE)),
-    ("disk format or overwrite", re.compile(r"\bmkfs(?:\.\w+)?\b|\bdd\s+if=\S+\s+of=/dev/|>\s*/dev/sd[a-z]\b|"
-                                            r"\bformat\s+[a-z]:", re.IGNORECASE)),
-    ("fork bomb", re.compile(r":\(\)\s*\{\s*:\|:&\s*\};:")),
-    ("world-writable root", re.compile(r"\bchmod\s+-R\s+0?777\s+/", re.IGNORECASE)),
-    ("remote script piped to a shell", re.compile(r"\b(?:curl|wget)\b[^|\n]{1,200}\|\s*(?:sudo\s+)?(?:ba|z)?sh\b",
-                                                  re.IGNORECASE)),
-    ("SQL drop or truncate", re.compile(r"\b(?:drop\s+(?:table|database|schema)|truncate\s+table)\b", re.IGNORECASE)),
-    ("SQL delete without WHERE", re.compile(r"\bdelete\s+from\s+[\w.\"`]+\s*(?:;|$)", re.IGNORECASE | re.MULTILINE)),
-    ("system shutdown", re.compile(r"\b(?:shutdown\s+(?:-h|/s)|halt\s+-f|init\s+0)\b", re.IGNORECASE)),
+# (label, words every match contains (lower case), pattern): a substring test rules most arguments out
+# before the regex scans them (see text.may_contain)
+_DESTRUCTIVE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [
+    ("recursive delete of a root or home path", ("rm",),
+     re.compile(r"\brm\s+-[a-z]*r[a-z]*f?[a-z]*\s+(?:--no-preserve-root\s+)?(?:/|~|\$HOME|/\*|\*)(?:\s|$|[\"';])",
+                re.IGNORECASE)),
+    ("disk format or overwrite", ("mkfs", "dd", "/dev/sd", "format"),
+     re.compile(r"\bmkfs(?:\.\w+)?\b|\bdd\s+if=\S+\s+of=/dev/|>\s*/dev/sd[a-z]\b|\bformat\s+[a-z]:", re.IGNORECASE)),
+    ("fork bomb", (":(",), re.compile(r":\(\)\s*\{\s*:\|:&\s*\};:")),
+    ("world-writable root", ("chmod",), re.compile(r"\bchmod\s+-R\s+0?777\s+/", re.IGNORECASE)),
+    ("remote script piped to a shell", ("curl", "wget"),
+     re.compile(r"\b(?:curl|wget)\b[^|\n]{1,200}\|\s*(?:sudo\s+)?(?:ba|z)?sh\b", re.IGNORECASE)),
+    ("SQL drop or truncate", ("drop", "truncate"),
+     re.compile(r"\b(?:drop\s+(?:table|database|schema)|truncate\s+table)\b", re.IGNORECASE)),
+    ("SQL delete without WHERE", ("delete",),
+     re.compile(r"\bdelete\s+from\s+[\w.\"`]+\s*(?:;|$)", re.IGNORECASE | re.MULTILINE)),
+    ("system shutdown", ("shutdown", "halt", "init"),
+     re.compile(r"\b(?:shutdown\s+(?:-h|/s)|halt\s+-f|init\s+0)\b", re.IGNORECASE)),
 ]
 
 
@@ -53,9 +60,10 @@ def check_unsafe_tool_arguments(view: ItemView) -> CheckResult:
         return None
     findings = []
     for i, call in enumerate(view.tool_calls):
-        text = call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments, default=str)
-        for label, pattern in _DESTRUCTIVE:
-            if pattern.search(text or ""):
+        text = (call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments, default=str)) or ""
+        lowered = text.lower()
+        for label, hints, pattern in _DESTRUCTIVE:
+            if may_contain(text, lowered, hints) and pattern.search(text):
                 ran = "and it ran" if call.executed else "(not executed)"
                 findings.append(finding("unsafe_tool_arguments", "fail", 0.85,
                                         f"Tool {call.name!r} was called with a destructive command: {label} {ran}.",

@@ -25,6 +25,7 @@ TEXTS = [
     "Based on a careful SEARCH, the article does not mention the date.",
     "Nothing here: İstanbul, Kelvin \u212a, long \u017f, Straße, café NOT listed.",  # non-ASCII: the IGNORECASE path
     "no-one knows; none of it; without doubt; cannot; n't",
+    "at 5\x1cpm, 17:30\x1fam; in 20\x1cwords; i\x1ccannot help_not no1 not2",  # \s matches \x1c-\x1f (re.ASCII's does not)
     "",
 ]
 
