@@ -221,23 +221,27 @@ def extract_entities(text: str, taken: list[tuple[int, int]] | None = None) -> l
     starts = _sentence_starts(text)
     taken = taken or []
     out: list[Mention] = []
-    run: list[re.Match[str]] = []
+    names: list[str] = []  # the current run of capitalised words (lower-cased), from run_start to run_end
+    run_start = run_end = 0
 
     def flush() -> None:
-        if run:
-            names = tuple(w.group(0).lower() for w in run)
-            out.append(Mention("entity", text[run[0].start():run[-1].end()], run[0].start(), run[-1].end(), names))
-            run.clear()
+        if names:
+            out.append(Mention("entity", text[run_start:run_end], run_start, run_end, tuple(names)))
+            names.clear()
 
     for w in _CAPITALISED_RE.finditer(text):  # only capitalised words; a lower-case word between two breaks a run
         start, end = w.span()
-        if run and text[run[-1].end():start].strip(" &"):
+        if names and text[run_end:start].strip(" &"):
             flush()
         token = w.group(0)
-        if token.lower() in _NOT_ENTITY_WORDS or len(token) < 2 or start in starts or _taken(taken, start, end):
+        lower = token.lower()
+        if lower in _NOT_ENTITY_WORDS or len(token) < 2 or start in starts or _taken(taken, start, end):
             flush()
             continue
-        run.append(w)
+        if not names:
+            run_start = start
+        names.append(lower)
+        run_end = end
     flush()
     return out
 

@@ -64,6 +64,9 @@ def _text_numbers(text: str) -> frozenset[float]:
     values: set[float] = set()
     lowered = text.lower()
     for integer, fraction, unit in set(_SOURCE_NUM_RE.findall(lowered)):
+        if not (fraction or unit or "," in integer):  # most numbers: a plain integer
+            values.add(float(integer))
+            continue
         integer = integer.strip(",")
         scale = _SCALES.get(unit.strip(), 1.0)
         if "," in integer and not _THOUSANDS_RE.fullmatch(integer):  # "1,2,3": a list, not 123

@@ -19,7 +19,6 @@ WORD_RE = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 _ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*")
 _CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _CAMEL_PAIR = re.compile(r"[A-Z](?<=[a-z][A-Z])")  # "aB"; capital first: capitals are rare, so the scan is fast
-_JOINER = re.compile(r"['’\-]")
 _SENTENCE_RE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 _SPACE_RE = re.compile(r"\s+")
 _QUOTE_PAIRS = (("“", '"'), ("”", '"'), ("„", '"'), ("‘", "'"), ("’", "'"), ("–", "-"), ("—", "-"))
@@ -85,9 +84,10 @@ def vocabulary(text: str) -> frozenset[str]:
     # words with a joiner are the ones that are not alphanumeric (``filterfalse`` runs the test at C speed;
     # any other such word splits into itself, a no-op)
     joined = list(filterfalse(str.isalnum, found))
-    for word in joined:
-        found.update(_JOINER.split(word))
-        found.add(_JOINER.sub("", word))
+    for word in joined:  # parts between joiners (' ’ -), and the word without them (string methods beat a regex)
+        parts = word.replace("'", "-").replace("’", "-").split("-")
+        found.update(parts)
+        found.add("".join(parts))
     return frozenset(found)
 
 
@@ -113,32 +113,32 @@ def is_content_word(token: str) -> bool:
     return token not in STOPWORDS and (len(token) >= 3 or token.isdigit())
 
 
-# word -> its content term: the stem, or "" for a word too short to count. Reading a plain dict through
-# ``map`` costs a third of filtering each word and calling the lru-cached :func:`stem`; the dict is
-# emptied when it gets large (only lookups and single stores touch it, so threads may share it).
+# word -> its content term: the stem, or "" for a stopword or a word too short to count. Reading a plain
+# dict through ``map`` costs a third of filtering each word and calling the lru-cached :func:`stem`; the
+# dict is emptied when it gets large (only lookups and single stores touch it, so threads may share it).
 _TERMS: dict[str, str] = {}
 _TERMS_MAX = 200_000
 
 
 def _term(word: str) -> str:
-    return stem(word) if len(word) >= 3 or word.isdigit() else ""
+    return stem(word) if word not in STOPWORDS and (len(word) >= 3 or word.isdigit()) else ""
 
 
 @lru_cache(maxsize=8192)
 def content_terms(text: str) -> frozenset[str]:
     """Stemmed content words of ``text`` (stopwords and 1-2 letter words dropped); cached per text."""
-    candidates = vocabulary(text) - STOPWORDS
-    terms = set(map(_TERMS.get, candidates))
+    found = vocabulary(text)
+    terms = set(map(_TERMS.get, found))
     if None in terms:  # some words not met before
         if len(_TERMS) >= _TERMS_MAX:
             _TERMS.clear()
         terms = set()
-        for word in candidates:
+        for word in found:
             term = _TERMS.get(word)
             if term is None:
                 term = _TERMS[word] = _term(word)
             terms.add(term)
-    terms.discard("")  # words too short to count (no word stems to "")
+    terms.discard("")  # stopwords and short words (no word stems to "")
     return frozenset(terms)
 
 

@@ -109,18 +109,18 @@ def check_degenerate_repetition(view: ItemView) -> CheckResult:
     if stutter:
         token_at, longest = stutter.group(1), len(stutter.group(0).split())
         return [_repetition(view, f"The word {token_at!r} repeats {longest} times in a row.", token_at, 0.9)]
-    grams = list(ngrams(tokens, 4)) if len(tokens) >= 40 else []
-    distinct = len(set(grams))
+    grams = len(tokens) - 3 if len(tokens) >= 40 else 0  # how many 4-grams (long outputs only)
+    distinct = len(set(ngrams(tokens, 4))) if grams else 0
     # if half the 4-grams were repeats, at most 3/4 of them could be distinct: skip the count otherwise
-    if grams and distinct <= 0.75 * len(grams):
-        counts = Counter(grams)
+    if grams and distinct <= 0.75 * grams:
+        counts = Counter(ngrams(tokens, 4))
         repeated = sum(c for c in counts.values() if c > 1)
-        share = repeated / len(grams)
+        share = repeated / grams
         if share >= 0.5:
             top = " ".join(counts.most_common(1)[0][0])
             return [_repetition(view, f"{share:.0%} of the output's 4-word phrases are repeats (e.g. {top!r}).", top,
                                 min(0.95, 0.5 + share / 2))]
-    if grams and distinct > len(grams) - 6:
+    if grams and distinct > grams - 6:
         return []  # a sentence of 5+ words said 3 times repeats at least six 4-grams
     sentence_counts = Counter(s.strip().lower() for s in re.split(r"(?<=[.!?])\s+|\n+", view.output)
                               if len(s.split()) >= 5)

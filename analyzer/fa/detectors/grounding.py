@@ -138,7 +138,7 @@ def _novel_words(view: ItemView) -> tuple[list[str], int]:
     # ``isalpha`` first: most words are plain letters, and a string method is far cheaper than a regex call
     distinct = {w for w in set(words(view.output)) - STOPWORDS - _FRAMING_WORDS
                 if len(w) >= 3 and (w.isalpha() or _DIGIT.search(w) is None)}
-    novel = sorted(w for w in distinct if not index._known_word(w))
+    novel = sorted(w for w in distinct - index.word_set if not index._known_word(w))  # known as is: no call
     return novel, len(distinct)
 
 

