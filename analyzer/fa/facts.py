@@ -14,6 +14,7 @@ matches ``2022-01-09`` and ``California`` matches ``CA``.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from itertools import filterfalse
 
@@ -26,8 +27,10 @@ _DIGITS_RE = re.compile(r"[0-9][0-9,]*(?:\.[0-9]+)?")
 _UNIT_RE = re.compile(r"\s?(%|percent\b|per cent\b|k\b|thousand\b|million\b|mn\b|billion\b|bn\b|trillion\b)",
                       re.IGNORECASE)
 _CURRENCY = frozenset("$€£¥")
-_TIME_RE = FoldedPattern(r"(?<![\d:.])(\d{1,2}):(\d{1,2})(?::\d{2})?(?:\s*([ap])\.?m\b\.?)?|"
-                         r"(?<![\d:.])(\d{1,2})\s*([ap])\.?m\b\.?")
+# "17:30", "5:30 pm", "5 pm": the hour (not glued to a digit, ":" or "."), then minutes or a.m./p.m. The hour's
+# first digit comes before its look-behind (two characters wide) so that the regex engine can skip from
+# digit to digit instead of trying every position (~8x faster on long text).
+_TIME_RE = FoldedPattern(r"(\d(?<![\d:.]\d)\d?)(?::(\d{1,2})(?::\d{2})?(?:\s*([ap])\.?m\b\.?)?|\s*([ap])\.?m\b\.?)")
 _MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
 # "[0-9][0-9][0-9][0-9]" rather than "[0-9]{4}": a pattern that opens with a plain character class lets the
 # regex engine jump from digit to digit (2x faster on prose)
@@ -82,10 +85,8 @@ def extract_times(text: str) -> list[Mention]:
     if not _TIME_HINT.search(text):
         return out
     for m in _TIME_RE.finditer(text):  # groups are digits and a/p (any case): read from the match
-        if m.group(1) is not None:
-            hour, minute, ampm = int(m.group(1)), int(m.group(2)), m.group(3)
-        else:
-            hour, minute, ampm = int(m.group(4)), 0, m.group(5)
+        hour = int(m.group(1))
+        minute, ampm = (int(m.group(2)), m.group(3)) if m.group(2) is not None else (0, m.group(4))
         if ampm:
             hour = hour % 12 + (12 if ampm.lower() == "p" else 0)
         if hour <= 24 and minute < 60:
@@ -141,8 +142,30 @@ def _month_positions(lowered: str, present: frozenset[str] | set[str]) -> list[t
     return sorted(found)
 
 
-def _has_word(text: str, names: dict[str, int]) -> bool:
-    return not names.keys().isdisjoint(vocabulary(text))  # the text's word set is computed once and cached
+def number_words(text: str, present: Collection[str]) -> list[tuple[int, int, str]]:
+    """``(start, end, word)`` of every number word standing alone in ``text``, in order (what
+    ``_NUMBER_WORD_RE.finditer`` finds); ``present``: the number words among the text's words.
+
+    On ASCII text a substring search for the present words only, with the ``\\b`` test done by hand: a
+    regex pass over a long passage costs several times more. Other text takes the regex.
+    """
+    if not present:
+        return []
+    if not text.isascii():
+        return [(m.start(), m.end(), m.group(1).lower()) for m in _NUMBER_WORD_RE.finditer(text)]
+    lowered, found = text.lower(), []
+    for word in present:
+        at = lowered.find(word)
+        while at != -1:
+            end = at + len(word)
+            if not (at and _is_word_char(lowered[at - 1])) and not (end < len(lowered) and _is_word_char(lowered[end])):
+                found.append((at, end, word))
+            at = lowered.find(word, at + 1)
+    return sorted(found)
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"  # regex \w
 
 
 def extract_numbers(text: str, taken: list[tuple[int, int]] | None = None) -> list[Mention]:
@@ -178,11 +201,10 @@ def extract_numbers(text: str, taken: list[tuple[int, int]] | None = None) -> li
         strong = not (kind == "number" and decimals == 0 and value <= 10)
         stop = unit_match.end() if unit_match else end
         out.append(Mention(kind, text[begin:stop].strip(), begin, stop, value, decimals, strong))
-    for m in _NUMBER_WORD_RE.finditer(text) if _has_word(text, NUMBER_WORDS) else ():
-        if _taken(taken, m.start(), m.end()) or _META_UNIT_RE.match(text, m.end()):
+    for start, end, word in number_words(text, NUMBER_WORDS.keys() & vocabulary(text)):
+        if _taken(taken, start, end) or _META_UNIT_RE.match(text, end):
             continue
-        out.append(Mention("number", text[m.start():m.end()], m.start(), m.end(),
-                           float(NUMBER_WORDS[m.group(1).lower()]), 0, False))
+        out.append(Mention("number", text[start:end], start, end, float(NUMBER_WORDS[word]), 0, False))
     return out
 
 

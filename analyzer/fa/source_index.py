@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from analyzer.fa.facts import (
-    _NUMBER_WORD_RE,
     _SCALES,
     _THOUSANDS_RE,
     Mention,
     extract_dates,
     extract_times,
+    number_words,
     phrase_key,
 )
 from analyzer.fa.text import stem, vocabulary, words
@@ -75,8 +75,7 @@ def _text_numbers(text: str) -> frozenset[float]:
         value = float(f"{integer.replace(',', '')}.{fraction}") if fraction else float(integer.replace(",", ""))
         values.add(value * scale)
     values.update(_clock_numbers(lowered))  # "17:30" also holds 17 and 30
-    if not NUMBER_WORDS.keys().isdisjoint(_text_words(text)):
-        values.update(float(NUMBER_WORDS[m.group(1).lower()]) for m in _NUMBER_WORD_RE.finditer(text, lowered))
+    values.update(float(NUMBER_WORDS[word]) for _, _, word in number_words(text, NUMBER_WORDS.keys() & _text_words(text)))
     return frozenset(values)
 
 

@@ -157,8 +157,10 @@ def check_refusal(view: ItemView) -> CheckResult:
 
 def check_language(view: ItemView) -> CheckResult:
     asked, asked_conf = detect_language(view.input)
+    if asked is None:
+        return None  # without the request's language there is nothing to compare the answer with
     answered, answered_conf = detect_language(view.output)
-    if asked is None or answered is None:
+    if answered is None:
         return None
     if asked == answered or _LANGUAGE_REQUEST.search(view.input) or _LANGUAGE_REQUEST.search(view.system_prompt):
         return []

@@ -45,6 +45,7 @@ NOVELTY_FAIL: float | None = 0.17
 # Facts and fields are still checked one by one (numbers, names, structured fields).
 NOVELTY_FAIL_STRUCTURED: float | None = 0.37
 NOVELTY_MIN_WORDS = 8
+_NOT_CLAIM_WORDS = STOPWORDS | _FRAMING_WORDS
 LONG_INPUT_WORDS = 150
 
 
@@ -136,7 +137,7 @@ def novel_words(view: ItemView) -> tuple[list[str], int]:
 def _novel_words(view: ItemView) -> tuple[list[str], int]:
     index = view.sources
     # ``isalpha`` first: most words are plain letters, and a string method is far cheaper than a regex call
-    distinct = {w for w in set(words(view.output)) - STOPWORDS - _FRAMING_WORDS
+    distinct = {w for w in set(words(view.output)) - _NOT_CLAIM_WORDS
                 if len(w) >= 3 and (w.isalpha() or _DIGIT.search(w) is None)}
     novel = sorted(w for w in distinct - index.word_set if not index._known_word(w))  # known as is: no call
     return novel, len(distinct)

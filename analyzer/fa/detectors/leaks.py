@@ -38,12 +38,15 @@ _SECRETS: dict[str, re.Pattern[str]] = {
     "password assignment": re.compile(r"\b(?:password|passwd|pwd|api[_-]?key|secret[_-]?key|access[_-]?token)\b"
                                       r"\s*[:=]\s*[\"']?[^\s\"']{8,}", re.IGNORECASE),
 }
-# Every PII pattern but email needs a long run of digits (or an IBAN's country code and check digits); every
-# secret pattern one of these markers. Two patterns rather than one alternation: each opens with a character
-# class, which lets the regex engine jump from candidate to candidate (an alternation of classes is tried at
-# every position). A "12-34-5678" date-like run is a run of the first kind.
+# Every PII pattern but email needs a long run of digits (or an IBAN's country code and check digits). Two
+# patterns rather than one alternation: each opens with a character class, which lets the regex engine jump
+# from candidate to candidate (an alternation of classes is tried at every position). A "12-34-5678"
+# date-like run is a run of the first kind.
 _DIGIT_RUNS = (re.compile(r"\d[\d\s().+/-]{7,}\d"), re.compile(r"[A-Z][A-Z]\d\d"))
-_SECRET_PREFIX = re.compile(r"sk-|sk_live|rk_live|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|-----BEGIN|eyJ|Bearer")
+# Every secret pattern holds one of these markers (or, for assignments, a _SECRET_WORDS word); substring tests
+# are far cheaper than one alternation, whose first letters ("s", "r", "e") are everywhere.
+_SECRET_MARKERS = ("sk-", "sk_live", "rk_live", "AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",
+                   "xox", "AIza", "-----BEGIN", "eyJ", "Bearer")
 _SECRET_WORDS = ("passw", "pwd", "api_key", "api-key", "apikey", "secret_key", "secret-key", "secretkey",
                  "access_token", "access-token", "accesstoken")
 _WEAK_SECRETS = frozenset({"password assignment", "bearer token"})
@@ -124,7 +127,7 @@ def check_pii_leak(view: ItemView) -> CheckResult:
 
 def check_secret_leak(view: ItemView) -> CheckResult:
     lowered = view.output.lower()
-    if not _SECRET_PREFIX.search(view.output) and not any(w in lowered for w in _SECRET_WORDS):
+    if not any(m in view.output for m in _SECRET_MARKERS) and not any(w in lowered for w in _SECRET_WORDS):
         return []
     found = []
     for kind, pattern in _SECRETS.items():

@@ -219,3 +219,43 @@ def test_literal_pre_checks_never_skip_a_match(pattern: re.Pattern[str], hints: 
 def test_source_numbers_keep_their_scale_decimals_and_lists() -> None:
     sample = "3.5 million, 1,234 and 1,2,3; 12k, 7 billion, 40, 12,"
     assert source_index._text_numbers(sample) == {3.5e6, 1234.0, 1.0, 2.0, 3.0, 12e3, 7e9, 40.0, 12.0}
+
+
+def test_time_pattern_finds_the_times_of_the_two_branch_original() -> None:
+    original = re.compile(r"(?<![\d:.])(\d{1,2}):(\d{1,2})(?::\d{2})?(?:\s*([ap])\.?m\b\.?)?|"
+                          r"(?<![\d:.])(\d{1,2})\s*([ap])\.?m\b\.?", re.IGNORECASE)
+
+    def plain(sample: str) -> list[tuple[tuple[int, int], int, int]]:
+        found = []
+        for m in original.finditer(sample):
+            hour, minute, ampm = ((int(m.group(1)), int(m.group(2)), m.group(3)) if m.group(1) is not None
+                                  else (int(m.group(4)), 0, m.group(5)))
+            if ampm:
+                hour = hour % 12 + (12 if ampm.lower() == "p" else 0)
+            if hour <= 24 and minute < 60:
+                found.append((m.span(), hour, minute))
+        return found
+
+    parts = ["1", "12", "123", ":", ":3", ":45", " ", "AM", "pm", "a.m.", "P", "m", ".", "x", "\u0663", "\x1c", "-",
+             "12:30:15", "9pm", "17:00"]
+    samples = [*TRICKY, *TEXTS, "open 9:00-17:30, 5 PM, 12:5a.m., 1:2:3, 3.5pm, 10:30PM."]
+    samples += ["".join(parts[(i * 7 + j * 3) % len(parts)] for j in range(i % 13 + 1)) for i in range(2000)]
+    for sample in samples:
+        assert [(m.start, m.end, m.value) for m in facts.extract_times(sample)] == [
+            (s, e, (h % 24) * 60 + mi) for (s, e), h, mi in plain(sample)], sample
+
+
+def test_number_words_are_the_regex_matches() -> None:
+    words_re = re.compile(facts._NUMBER_WORD_RE.folded.pattern, re.IGNORECASE)
+    samples = [*TRICKY, *TEXTS, "Two or THREE, twenty-two, network, two_x, 2two, often ten; Ten. ten", "seven-eleven",
+               "ſix and two", "dozen eggs for a hundred", "twoten two"]
+    for sample in samples:
+        present = facts.NUMBER_WORDS.keys() & text.vocabulary(sample)
+        expected = [(m.start(), m.end(), m.group(1).lower()) for m in words_re.finditer(sample)] if present else []
+        assert facts.number_words(sample, present) == expected, sample
+
+
+def test_secret_markers_are_the_prefix_alternation() -> None:
+    prefix = re.compile(r"sk-|sk_live|rk_live|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|-----BEGIN|eyJ|Bearer")
+    for sample in [*TRICKY, *TEXTS, "ghx_ gh_ ghr_1", "token: Bearer abc", "eyJhbGci", "xoxb-1", "risk-free ASIA"]:
+        assert any(m in sample for m in leaks._SECRET_MARKERS) == bool(prefix.search(sample)), sample
