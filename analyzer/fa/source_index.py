@@ -184,10 +184,14 @@ class SourceIndex:
         if len(name) < 4:
             return False
         # words with the same stem share their first four letters (stems keep at least four)
-        head, target = name[:4], stem(name)
-        five = name[:5] if len(name) >= 5 else None  # the cheap test first: five shared letters
+        head = name[:4]
         words = self._sorted_words
-        for i in range(bisect_left(words, head), len(words)):
+        i = bisect_left(words, head)
+        if i == len(words) or not words[i].startswith(head):
+            return False  # most often: no source word starts the same way
+        target = stem(name)
+        five = name[:5] if len(name) >= 5 else None  # the cheap test first: five shared letters
+        for i in range(i, len(words)):
             other = words[i]
             if not other.startswith(head):
                 break
