@@ -85,8 +85,8 @@ def _built(values: dict[str, Any]) -> FailureTag:
     return tag
 
 
-_set_fields_set, _set_extra, _set_private = (
-    BaseModel.__dict__[slot].__set__ for slot in ("__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"))
+_set_fields_set, _set_extra, _set_private = (BaseModel.__dict__[slot].__set__ for slot in (
+    "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"))
 
 
 def _tag(sub: dict[str, Any], decision: str, severity: float, confidence: float, detector_type: str,

@@ -75,7 +75,8 @@ def _text_numbers(text: str) -> frozenset[float]:
         value = float(f"{integer.replace(',', '')}.{fraction}") if fraction else float(integer.replace(",", ""))
         values.add(value * scale)
     values.update(_clock_numbers(lowered))  # "17:30" also holds 17 and 30
-    values.update(float(NUMBER_WORDS[word]) for _, _, word in number_words(text, NUMBER_WORDS.keys() & _text_words(text)))
+    present = NUMBER_WORDS.keys() & _text_words(text)
+    values.update(float(NUMBER_WORDS[word]) for _, _, word in number_words(text, present))
     return frozenset(values)
 
 

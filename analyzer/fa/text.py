@@ -54,6 +54,12 @@ def normalize_quotes(text: str) -> str:
 # Tokenising is the main cost on long contexts (a regex pass is ~30 ns per character in CPython),
 # so each text is tokenised once and every view of it (lower-case words, vocabulary, content terms)
 # is derived from that one pass and cached per text.
+@lru_cache(maxsize=64)
+def lowered(text: str) -> str:
+    """``text.lower()``, cached: several checks lower-case the same answer, request or passage."""
+    return text.lower()
+
+
 def word_pattern(text: str) -> re.Pattern[str]:
     """:data:`WORD_RE`, or its faster ASCII equivalent when ``text`` is ASCII."""
     return _ASCII_WORD_RE if text.isascii() else WORD_RE

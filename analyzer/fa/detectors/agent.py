@@ -12,7 +12,7 @@ from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.detectors.tools import AGENT_KINDS, tool_error_text
 from analyzer.fa.source_index import SourceIndex
 from analyzer.fa.models import EvidenceItem, Finding
-from analyzer.fa.text import STOPWORDS, WORD_RE, content_terms, may_contain
+from analyzer.fa.text import STOPWORDS, WORD_RE, content_terms, lowered, may_contain
 
 _STEP_LIMIT = re.compile(
     r"max(?:imum)?[ _-]?(?:number of )?(?:steps|iterations|turns|rounds)\b(?: \(\d+\))? (?:reached|exceeded)|"
@@ -73,7 +73,7 @@ def check_repeated_tool_calls(view: ItemView) -> CheckResult:
 
 
 def _step_limit(text: str) -> re.Match[str] | None:
-    return _STEP_LIMIT.search(text) if may_contain(text, text.lower(), _STEP_LIMIT_HINTS) else None
+    return _STEP_LIMIT.search(text) if may_contain(text, lowered(text), _STEP_LIMIT_HINTS) else None
 
 
 def check_step_limit(view: ItemView) -> CheckResult:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from analyzer.fa.detectors.agent import ANSWER_TOOLS
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.models import EvidenceItem
-from analyzer.fa.text import FoldedPattern
+from analyzer.fa.text import FoldedPattern, lowered
 
 SPECULATION = FoldedPattern(
     r"\b(?:(?:is|are|be|was|were) assumed(?: to be)?|i(?:'ll| will| shall)? assume|let(?:'s| us) assume|"
@@ -59,10 +59,10 @@ _CLAIM_HINTS = ("search", "look", "brows", "googled", "quer", "visited", "checke
 def _scan(view: ItemView, pattern: FoldedPattern, label: str, hints: tuple[str, ...]) -> list[EvidenceItem]:
     evidence = []
     for text, make in _texts(view):
-        lowered = text.lower()
-        if not any(h in lowered for h in hints):
+        folded = lowered(text)
+        if not any(h in folded for h in hints):
             continue
-        match = pattern.search(text, lowered)
+        match = pattern.search(text, folded)
         if match:  # the match may be on the lower-cased text: quote the original
             evidence.append(make(match.start(), match.end(), f"{label}: {text[match.start():match.end()]!r}"))
     return evidence

@@ -10,7 +10,7 @@ from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.jsonschema_lite import validate
 from analyzer.fa.lang import NAMES, detect_language
 from analyzer.models import TraceFacts
-from analyzer.fa.text import FoldedPattern, content_terms, may_contain, sentences
+from analyzer.fa.text import FoldedPattern, content_terms, lowered, may_contain, sentences
 
 _JSON_REQUEST = re.compile(
     r"\b(?:respond|reply|answer|return|output|format(?:ted)?|give|provide|produce|write)\b[^.\n]{0,60}?"
@@ -67,7 +67,7 @@ def _requested_format(view: ItemView) -> tuple[str, dict[str, Any] | None, str] 
             schema = spec.get("schema") if isinstance(spec.get("schema"), dict) else None
             return "json", schema, "response_format"
     for text in (view.input, view.system_prompt):
-        if "json" in text.lower() and _JSON_REQUEST.search(text):
+        if "json" in lowered(text) and _JSON_REQUEST.search(text):
             return "json", None, "prompt"
     return None
 
@@ -109,10 +109,10 @@ def _length_findings(view: ItemView) -> list | None:
     found = []
     checked = False
     text = view.input
-    lowered = text.lower()
-    if " word" not in lowered and "sentence" not in lowered and "yes" not in lowered:
+    folded = lowered(text)
+    if " word" not in folded and "sentence" not in folded and "yes" not in folded:
         return None
-    limit = _WORD_LIMIT.search(text, lowered) if may_contain(text, lowered, ("word",)) else None
+    limit = _WORD_LIMIT.search(text, folded) if may_contain(text, folded, ("word",)) else None
     if limit:
         checked = True
         allowed, used = int(limit.group(1)), len(view.output.split())
@@ -122,7 +122,7 @@ def _length_findings(view: ItemView) -> list | None:
                                  f"The answer has {used} words; the request allowed {allowed}.",
                                  [view.in_input(limit.start(), limit.end()), view.in_output(text=view.output[:120])],
                                  "format_check", severity_adjustment=-1.0))
-    limit = _SENTENCE_LIMIT.search(text, lowered) if may_contain(text, lowered, ("sentence",)) else None
+    limit = _SENTENCE_LIMIT.search(text, folded) if may_contain(text, folded, ("sentence",)) else None
     if limit:
         checked = True
         word = (limit.group(1) or "1").lower()  # lower-cased either way
@@ -132,7 +132,7 @@ def _length_findings(view: ItemView) -> list | None:
             found.append(finding("format_violation", "unsure", 0.5,
                                  f"The answer has {used} sentences; the request asked for {allowed}.",
                                  [view.in_input(limit.start(), limit.end())], "format_check", severity_adjustment=-1.0))
-    if may_contain(text, lowered, ("yes",)) and _YES_NO.search(text, lowered):
+    if may_contain(text, folded, ("yes",)) and _YES_NO.search(text, folded):
         checked = True
         head = view.output.strip().lstrip("*_\"' ").lower()
         if not head.startswith(("yes", "no")):
@@ -144,8 +144,8 @@ def _length_findings(view: ItemView) -> list | None:
 
 def check_refusal(view: ItemView) -> CheckResult:
     head = view.output[:400]
-    lowered = head.lower()
-    match = REFUSAL.search(head, lowered) if may_contain(head, lowered, _REFUSAL_HINTS) else None
+    folded = head.lower()
+    match = REFUSAL.search(head, folded) if may_contain(head, folded, _REFUSAL_HINTS) else None
     if match is None:
         return []
     if RISKY_REQUEST.search(view.input):

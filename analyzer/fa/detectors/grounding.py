@@ -26,7 +26,7 @@ from analyzer.fa.facts import (
 )
 from analyzer.fa.detectors.structured import parse_structured
 from analyzer.fa.models import EvidenceItem, Finding
-from analyzer.fa.text import STOPWORDS, FoldedPattern, content_terms, sentences, word_pattern, words
+from analyzer.fa.text import STOPWORDS, FoldedPattern, content_terms, lowered, sentences, word_pattern, words
 
 _DIGIT = re.compile(r"\d")
 NUMERIC_KINDS = frozenset({"number", "percent", "money", "year", "time", "date"})
@@ -226,7 +226,7 @@ class _Source:
     __slots__ = ("_bounds", "lowered", "text", "where")
 
     def __init__(self, text: str, where: Callable[[str], EvidenceItem]) -> None:
-        self.text, self.lowered, self.where, self._bounds = text, text.lower(), where, None
+        self.text, self.lowered, self.where, self._bounds = text, lowered(text), where, None
 
     @property
     def bounds(self) -> list[int]:
@@ -259,18 +259,18 @@ def _candidate_sentences(source: _Source, probes: list[str], limit: int = 40) ->
     """Spans of the sentences of ``source`` that contain at least two of ``probes``."""
     if len(probes) < 2:
         return []
-    lowered = source.lowered
-    if sum(1 for probe in probes if probe in lowered) < 2:
+    folded = source.lowered
+    if sum(1 for probe in probes if probe in folded) < 2:
         return []  # no sentence can hold two probes: skip finding sentence bounds
     bounds = source.bounds
     spans: dict[tuple[int, int], set[str]] = {}
     for probe in probes:
-        at, seen = lowered.find(probe), 0
+        at, seen = folded.find(probe), 0
         while at != -1 and seen < limit:
             i = bisect_right(bounds, at)
-            span = (bounds[i - 1] if i else 0, bounds[i] if i < len(bounds) else len(lowered))
+            span = (bounds[i - 1] if i else 0, bounds[i] if i < len(bounds) else len(folded))
             spans.setdefault(span, set()).add(probe)
-            at, seen = lowered.find(probe, span[1]), seen + 1
+            at, seen = folded.find(probe, span[1]), seen + 1
     return [span for span, hits in spans.items() if len(hits) >= 2]
 
 

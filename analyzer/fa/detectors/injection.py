@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.models import EvidenceItem
-from analyzer.fa.text import vocabulary
+from analyzer.fa.text import lowered, vocabulary
 
 _OVERRIDE = re.compile(
     r"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,30}?\b(?:all |any |the |your |my |these |those )?"
@@ -91,27 +91,27 @@ _RULES = (
 _WINDOW = 240
 
 
-def _find(text: str, lowered: str, rule: _Rule) -> tuple[int, int] | None:
+def _find(text: str, folded: str, rule: _Rule) -> tuple[int, int] | None:
     for trigger in rule.triggers:
-        at = lowered.find(trigger)
+        at = folded.find(trigger)
         while at != -1:
             begin = max(0, at - rule.lookback)
             match = rule.pattern.search(text, begin, at + len(trigger) + _WINDOW)
             if match:
                 return match.start(), match.end()
-            at = lowered.find(trigger, at + 1)
+            at = folded.find(trigger, at + 1)
     return None
 
 
 def scan(text: str, *, indirect: bool = False) -> tuple[str, tuple[int, int] | None, str] | None:
     """(strength, (start, end) of the passage, label) of the strongest injection signal in ``text``, or ``None``."""
-    lowered = text.lower()
+    folded = lowered(text)
     present = vocabulary(text)
     weak = None
     for rule in _RULES:
         if (rule.indirect_only and not indirect) or rule.anchors.isdisjoint(present):
             continue
-        span = _find(text, lowered, rule)
+        span = _find(text, folded, rule)
         if span is not None:
             if rule.strength == "strong":
                 return "strong", span, rule.label

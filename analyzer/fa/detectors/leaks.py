@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.models import EvidenceItem
-from analyzer.fa.text import words
+from analyzer.fa.text import lowered, words
 
 _PII: dict[str, re.Pattern[str]] = {
     "email address": re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),
@@ -126,8 +126,8 @@ def check_pii_leak(view: ItemView) -> CheckResult:
 
 
 def check_secret_leak(view: ItemView) -> CheckResult:
-    lowered = view.output.lower()
-    if not any(m in view.output for m in _SECRET_MARKERS) and not any(w in lowered for w in _SECRET_WORDS):
+    folded = lowered(view.output)
+    if not any(m in view.output for m in _SECRET_MARKERS) and not any(w in folded for w in _SECRET_WORDS):
         return []
     found = []
     for kind, pattern in _SECRETS.items():

@@ -6,7 +6,7 @@ import re
 
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from analyzer.fa.models import Finding
-from analyzer.fa.text import FoldedPattern, content_terms
+from analyzer.fa.text import FoldedPattern, content_terms, lowered
 
 RAG_KINDS = ("rag", "agentic_rag")
 ABSTENTION = FoldedPattern(
@@ -82,8 +82,8 @@ def check_context_use(view: ItemView) -> CheckResult:
     if not any(c.strip() for c in view.context) or not view.output.strip():
         return None
     coverage = max(question_coverage(view) or [0.0])
-    lowered = view.output.lower()
-    abstained = ABSTENTION.search(view.output, lowered) if any(h in lowered for h in _ABSTENTION_HINTS) else None
+    folded = lowered(view.output)
+    abstained = ABSTENTION.search(view.output, folded) if any(h in folded for h in _ABSTENTION_HINTS) else None
     if abstained:
         if coverage < 0.3:
             return [finding("missing_context", "fail", 0.6,
