@@ -95,9 +95,10 @@ def main() -> None:
     print("|---|---|---|")
     for kind, times in sorted(per_kind.items()):
         print(f"| {kind} | {len(times)} | {1000 * sum(times) / len(times):.2f} |")
-    verdict = "under" if wall < 10 else "OVER"
-    print(f"\n{len(items)} items in {wall:.2f} s wall: {verdict} the 10 s target"
-          f" (CPU {cpu:.2f} s; wall includes any other load on the machine)")
+    # The target is CPU time on one core: wall time also counts whatever else the machine runs.
+    verdict = "under" if cpu < 10 else "OVER"
+    print(f"\n{len(items)} items in {cpu:.2f} s of CPU: {verdict} the 10 s target"
+          f" (wall {wall:.2f} s, which includes any other load on the machine)")
 
 
 if __name__ == "__main__":
