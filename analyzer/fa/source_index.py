@@ -43,7 +43,7 @@ def _clock_numbers(text: str) -> set[float]:
         before, after = text[max(0, i - 2):i], text[i + 1:i + 3]
         hour = before[1:] if len(before) == 2 and not before[0].isdigit() else before
         minute = after[:1] if len(after) == 2 and not after[1].isdigit() else after
-        if hour.isdigit() and minute.isdigit():
+        if hour.isdecimal() and minute.isdecimal():  # isdigit() admits "²", which float() refuses
             found.update((float(hour), float(minute)))
     return found
 

@@ -121,6 +121,11 @@ def test_clock_numbers_look_at_every_colon_that_can_be_a_time() -> None:
         assert source_index._clock_numbers(sample) == _plain_clock_numbers(sample)
 
 
+def test_digits_that_are_not_decimal_are_not_times() -> None:
+    # "²" is a digit to str.isdigit() but not a number to float(): it must not crash the numeric check.
+    assert source_index._clock_numbers("x² : y, e=mc²:3, at ٣:٤٥") == {3.0, 45.0}
+
+
 def test_clip_of_a_long_text_is_the_clip_of_the_whole_text() -> None:
     def plain(value: str, limit: int = 160) -> str:
         value = re.sub(r"\s+", " ", value).strip()
