@@ -42,14 +42,15 @@ def start_server(data_dir: str, key: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen([sys.executable, "-m", "valiqor_trace.cli", "serve", "--port", str(port),
                                 "--data-dir", data_dir, "--api-key", key])
     url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
+    deadline = time.monotonic() + 60  # a cold start on a busy machine imports a lot before it listens
+    while time.monotonic() < deadline and process.poll() is None:
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                 return process, url
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
-    raise SystemExit("valiqor serve did not start")
+    raise SystemExit(f"valiqor serve did not start within 60 s (exit code {process.poll()})")
 
 
 def run_app(url: str, key: str) -> str:
