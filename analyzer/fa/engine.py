@@ -93,6 +93,7 @@ class _KindPlan:
     judged: list[dict[str, Any]]  # subcategory records for the judge
     skipped: list[SkippedDetector]
     security_runnable: set[str]
+    metrics: list[str]  # eval metrics to fill
 
 
 @dataclass
@@ -204,7 +205,7 @@ def _full_kind_plan(plan: _Plan, kind: str) -> _KindPlan:
         if not judge_ok and not any(s in covered for s in SECURITY_CATEGORIES[cid]["subcategories"]):
             skipped.append(SkippedDetector(detector=f"security:{cid}", reason=reason))
     runnable = {s for s in security_subs if s in covered or judge_ok}
-    return _KindPlan(detectors, needed, emit, judged, skipped, runnable)
+    return _KindPlan(detectors, needed, emit, judged, skipped, runnable, plan.metrics)
 
 
 def _structural_plan(full: _KindPlan) -> _KindPlan:
@@ -218,7 +219,7 @@ def _structural_plan(full: _KindPlan) -> _KindPlan:
     skipped += [SkippedDetector(detector=name, reason=NO_CONTENT_REASON) for name in judge_checks]
     skipped += [s for s in full.skipped if not s.detector.startswith("llm_judge:")]
     return _KindPlan(detectors, needed, [s for s in full.emit if s in needed], [], skipped,
-                     full.security_runnable & needed)
+                     full.security_runnable & needed, [m for m in full.metrics if m in STRUCTURAL_METRICS])
 
 
 def infer_feature_kind(item: FAItem) -> str:
@@ -284,8 +285,7 @@ def analyze_item(item: FAItem, item_index: int, options: AnalysisOptions, run_id
         item_index=item_index,
         feature_kind=kind,
         tags=tags,
-        eval_metrics=compute_metrics(view, plan.metrics if content else
-                                     [m for m in plan.metrics if m in STRUCTURAL_METRICS]),
+        eval_metrics=compute_metrics(view, kp.metrics),
         security_flags=item_flags(plan.security, decisions, kp.security_runnable),
         detectors_run=ran,
         detectors_skipped=skipped,

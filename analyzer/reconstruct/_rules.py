@@ -36,23 +36,20 @@ def build_item(tree: TraceTree, views: Sequence[v.SpanView]) -> FAItem:
     metadata[TraceFacts.INPUT_SPAN_IDS] = input_ids
     metadata[TraceFacts.OUTPUT_SPAN_IDS] = output_ids
     metadata[TraceFacts.CONTEXT_SPAN_IDS] = context_ids
-    metadata[TraceFacts.CONTENT_CAPTURED] = _content_captured(views, llm_views, input_text or output_text
-                                                              or any(context) or _tool_text(tool_calls))
+    has_text = bool(input_text or output_text or any(context)
+                    or any(call.output or call.arguments for call in tool_calls))
+    metadata[TraceFacts.CONTENT_CAPTURED] = _content_captured(views, llm_views, has_text)
     return FAItem(input=input_text, output=output_text, context=context, tool_calls=tool_calls,
                   trace_id=tree.trace_id, metadata=metadata)
 
 
-def _content_captured(views: Sequence[v.SpanView], llm_views: list[v.SpanView], any_text: Any) -> bool:
+def _content_captured(views: Sequence[v.SpanView], llm_views: list[v.SpanView], has_text: bool) -> bool:
     """False when the text of the trace was never recorded: valiqor-trace stamps ``capture_content`` off,
     and other instrumentors (OTel GenAI's default among them) leave out every message: LLM calls
     with no text anywhere in the trace were not silent calls, they were recorded without content."""
     if any(view.span.attributes.get(CAPTURE_CONTENT) is False for view in views):
         return False
-    return bool(any_text) or not llm_views
-
-
-def _tool_text(tool_calls: Sequence[Any]) -> bool:
-    return any(call.output or call.arguments for call in tool_calls)
+    return has_text or not llm_views
 
 
 def _distinct_llm_calls(tree: TraceTree, views: Sequence[v.SpanView]) -> list[v.SpanView]:

@@ -21,7 +21,7 @@ import gzip
 import json
 import os
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -174,7 +174,7 @@ def _single_message(data: bytes) -> tuple[list[Any] | None, str]:
         return None, str(exc)
 
 
-def _framed(data: bytes, frames: Any) -> list[Any] | None:
+def _framed(data: bytes, frames: Callable[[bytes], list[bytes] | None]) -> list[Any] | None:
     """The requests when ``frames(data)`` cuts ``data`` exactly into messages that all parse and hold spans."""
     from google.protobuf.message import DecodeError
 
