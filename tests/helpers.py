@@ -1,9 +1,11 @@
-"""Test helpers: a real OTLP/HTTP receiver on 127.0.0.1, and running snippets in a fresh process."""
+"""Test helpers: a real OTLP/HTTP receiver on 127.0.0.1, our server app served on 127.0.0.1, and running snippets
+in a fresh process."""
 
 from __future__ import annotations
 
 import gzip
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -84,3 +86,43 @@ def run_python(code: str, *, cwd: Path, env: dict[str, str] | None = None, timeo
     if result.returncode != 0:
         raise AssertionError(f"subprocess failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result.stdout + result.stderr
+
+
+class LiveServer:
+    """An ASGI app served by uvicorn on 127.0.0.1 (a free port) in a thread, as ``valiqor serve`` runs it.
+
+    Tests reach it with a plain ``httpx.Client``: no other library's in-process test client sits between our
+    client and our server. ``lifespan=True`` runs the app's start-up and shutdown like a real server does.
+    """
+
+    def __init__(self, application: object, *, lifespan: bool = False) -> None:
+        import uvicorn
+
+        self.app = application
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(application, log_level="warning", lifespan="on" if lifespan else "off")  # type: ignore[arg-type]
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
+
+    def __enter__(self) -> LiveServer:  # noqa: PYI034 - Self needs Python 3.11
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.socket.close()
+
+    def client(self, headers: dict[str, str] | None = None):  # noqa: ANN201 - httpx imported lazily
+        """A plain ``httpx.Client`` on this server."""
+        import httpx
+
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)

@@ -6,10 +6,13 @@ import functools
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analyzer.client._config import ClientConfig, resolve_client_config
 from analyzer.errors import ValidationError
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class ValiqorClient:
@@ -22,7 +25,8 @@ class ValiqorClient:
         api_key: key of a ``valiqor serve`` server (remote mode); never stored or logged.
         project_name: default project of runs and queries.
         base_url: URL of a ``valiqor serve`` server.
-        http_client: remote mode only: the ``httpx.Client`` to send with (tests pass an in-process one).
+        transport: remote mode only: the ``httpx`` transport to send with (default: the network;
+            ``httpx.MockTransport`` in tests).
         **settings: any other client setting (see the README): ``home``, ``store_path``,
             ``run_store_path``, ``openai_api_key``, ``judge_model``, ``judge_base_url``,
             ``trace_timeout_s``, ``max_field_chars``.
@@ -33,7 +37,8 @@ class ValiqorClient:
     """
 
     def __init__(self, api_key: str | None = None, project_name: str | None = None, base_url: str | None = None,
-                 *, clock: Callable[[], float] = time.time, http_client: Any = None, **settings: Any) -> None:
+                 *, clock: Callable[[], float] = time.time, transport: httpx.BaseTransport | None = None,
+                 **settings: Any) -> None:
         try:
             self.config: ClientConfig = resolve_client_config(
                 {"api_key": api_key, "project_name": project_name, "base_url": base_url, **settings})
@@ -44,7 +49,7 @@ class ValiqorClient:
         if self.config.base_url:  # remote mode: the same namespaces, over HTTP (analyzer/client/_remote)
             from analyzer.client._remote import RemoteSession
 
-            self._remote = RemoteSession(self.config.base_url, self.config.api_key, http_client=http_client)
+            self._remote = RemoteSession(self.config.base_url, self.config.api_key, transport=transport)
 
     @functools.cached_property
     def run_store(self) -> Any:

@@ -40,13 +40,15 @@ class RemoteSession:
         max_retries: attempts after the first for retryable failures.
         backoff_s: first backoff; it doubles per attempt (with jitter).
         max_retry_wait_s: longest ``Retry-After`` honoured by waiting.
-        http_client: an ``httpx.Client`` to use instead (tests: ``starlette.testclient.TestClient``).
+        transport: the ``httpx`` transport to send with (default: the network); tests inject faults with
+            ``httpx.MockTransport``. The session always builds its own ``httpx.Client`` around it, so the
+            timeouts and errors it handles are always this library's.
         sleep: injectable for tests.
     """
 
     def __init__(self, base_url: str, api_key: str | None = None, *, timeout_s: float = 10.0,
                  max_retries: int = 4, backoff_s: float = 0.25, max_retry_wait_s: float = 10.0,
-                 http_client: httpx.Client | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+                 transport: httpx.BaseTransport | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.max_retries = max_retries
@@ -54,7 +56,7 @@ class RemoteSession:
         self.max_retry_wait_s = max_retry_wait_s
         self._sleep = sleep
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = http_client or httpx.Client(timeout=timeout_s)
+        self._client = httpx.Client(transport=transport, timeout=timeout_s)
 
     def close(self) -> None:
         self._client.close()

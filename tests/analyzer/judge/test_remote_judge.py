@@ -7,16 +7,15 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("starlette")
-from starlette.testclient import TestClient
 
 from analyzer.client import ValiqorClient
 from analyzer.judge.testing import JudgeServer
 from analyzer.runs import RunFailedError
 from analyzer.server import ServerConfig, create_app
 from tests.analyzer.judge.judge_helpers import KEY, MODEL, RAG_ITEM, judge_tags
+from tests.helpers import LiveServer
 
 SERVER_KEY = "server-key-0123456789"
-pytestmark = pytest.mark.filterwarnings("ignore:You should not use the 'timeout' argument with the TestClient")
 
 
 def test_a_per_call_key_is_used_by_the_server_and_stored_nowhere(tmp_path: Path, judge_server: JudgeServer,
@@ -24,13 +23,14 @@ def test_a_per_call_key_is_used_by_the_server_and_stored_nowhere(tmp_path: Path,
     monkeypatch.setenv("VALIQOR_JUDGE_BASE_URL", judge_server.base_url)  # the server's judge settings
     monkeypatch.setenv("VALIQOR_JUDGE_MODEL", MODEL)
     app = create_app(ServerConfig(data_dir=str(tmp_path / "server"), api_keys=(SERVER_KEY,)))
-    client = ValiqorClient(base_url="http://testserver", api_key=SERVER_KEY, http_client=TestClient(app))
     try:
-        result = client.failure_analysis.run(dataset=[RAG_ITEM], openai_api_key=KEY)
-        with pytest.raises(RunFailedError) as refused:
-            client.failure_analysis.run(dataset=[RAG_ITEM | {"input": "other"}], openai_api_key=KEY + "-revoked")
+        with LiveServer(app) as live:
+            client = ValiqorClient(base_url=live.url, api_key=SERVER_KEY)
+            result = client.failure_analysis.run(dataset=[RAG_ITEM], openai_api_key=KEY)
+            with pytest.raises(RunFailedError) as refused:
+                client.failure_analysis.run(dataset=[RAG_ITEM | {"input": "other"}], openai_api_key=KEY + "-revoked")
+            client.close()
     finally:
-        client.close()
         app.state.server.close()
     assert judge_tags(result) and judge_server.requests[0].authorization_sent
     assert "refused the key passed as openai_api_key=" in str(refused.value) and KEY not in str(refused.value)

@@ -1,22 +1,19 @@
-"""Fixtures: the server app in-process (Starlette TestClient), on a real 127.0.0.1 socket, and remote clients."""
+"""Fixtures: the server app served on a real 127.0.0.1 socket (uvicorn, as users run it), plain httpx clients
+on it, and remote-mode ValiqorClients."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 pytest.importorskip("starlette")
-import uvicorn
-from starlette.testclient import TestClient
 
 from analyzer.client import ValiqorClient
 from analyzer.server import ServerConfig, create_app
+from tests.helpers import LiveServer
 
 KEY = "test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -29,18 +26,11 @@ DATASET = [
 ]
 
 
-
 @pytest.fixture(autouse=True)
 def _deterministic_fa(monkeypatch: pytest.MonkeyPatch) -> None:
     # Server and embedded results are compared: no LLM judge from the environment on either side.
     for name in ("OPENAI_API_KEY", "VALIQOR_OPENAI_API_KEY", "VALIQOR_JUDGE_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_test_client_timeout() -> None:
-    # The remote session sets per-request timeouts; Starlette's in-process TestClient ignores them and warns.
-    warnings.filterwarnings("ignore", "You should not use the 'timeout' argument with the TestClient")
 
 
 @pytest.fixture
@@ -56,15 +46,23 @@ def app(server_config: ServerConfig) -> Iterator:
 
 
 @pytest.fixture
-def http(app) -> TestClient:
-    """The app in-process, with the key."""
-    return TestClient(app, headers=AUTH)
+def live(app) -> Iterator[LiveServer]:
+    """The app served by uvicorn on 127.0.0.1."""
+    with LiveServer(app) as server:
+        yield server
 
 
 @pytest.fixture
-def remote(app) -> Iterator[ValiqorClient]:
-    """A remote-mode client talking to the in-process app."""
-    client = ValiqorClient(base_url="http://testserver", api_key=KEY, http_client=TestClient(app))
+def http(live: LiveServer) -> Iterator[httpx.Client]:
+    """A plain HTTP client on the served app, with the key."""
+    with live.client(AUTH) as client:
+        yield client
+
+
+@pytest.fixture
+def remote(live: LiveServer) -> Iterator[ValiqorClient]:
+    """A remote-mode client talking to the served app over HTTP."""
+    client = ValiqorClient(base_url=live.url, api_key=KEY)
     yield client
     client.close()
 
@@ -75,38 +73,6 @@ def embedded(tmp_path: Path) -> Iterator[ValiqorClient]:
     client = ValiqorClient(home=str(tmp_path / "embedded"))
     yield client
     client.close()
-
-
-class LiveServer:
-    """The app served by uvicorn on 127.0.0.1 (a free port) in a thread."""
-
-    def __init__(self, application) -> None:
-        self.app = application
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.port = self.socket.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(application, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
-
-    def __enter__(self) -> LiveServer:  # noqa: PYI034 - Self needs Python 3.11
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
-@pytest.fixture
-def live(app) -> Iterator[LiveServer]:
-    with LiveServer(app) as server:
-        yield server
 
 
 def result_identity_free(result) -> dict:

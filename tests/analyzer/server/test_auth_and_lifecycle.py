@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from starlette.routing import Route
-from starlette.testclient import TestClient
 
 from analyzer.errors import ValidationError
 from analyzer.runs import RunStore
@@ -16,7 +15,7 @@ from analyzer.server import ServerConfig, create_app
 from analyzer.server._app import openapi_of
 from analyzer.server._main import check_bind
 from analyzer.server._runs import RESTARTED_REASON, STOPPED_REASON
-from tests.analyzer.server.conftest import AUTH, DATASET, KEY
+from tests.analyzer.server.conftest import AUTH, DATASET, KEY, LiveServer
 
 _SAMPLE_PATH_VALUES = {"run_id": "run_x", "trace_id": "0af7651916cd43dd8448eb211c80319c", "bucket_id": "retrieval"}
 
@@ -28,8 +27,8 @@ def _operations(app) -> list[tuple[str, str]]:
     return [*operations, ("GET", "/openapi.json")]
 
 
-def test_every_endpoint_but_health_needs_the_key(app) -> None:
-    client = TestClient(app)
+def test_every_endpoint_but_health_needs_the_key(app, live: LiveServer) -> None:
+    client = live.client()
     operations = _operations(app)
     assert len(operations) >= 22
     for method, path in operations:
@@ -48,7 +47,8 @@ def test_every_endpoint_but_health_needs_the_key(app) -> None:
 def test_without_keys_the_server_is_open(tmp_path: Path) -> None:
     app = create_app(ServerConfig(data_dir=str(tmp_path / "open")))
     try:
-        assert TestClient(app).get("/api/v1/fa/taxonomy").status_code == 200
+        with LiveServer(app) as live:
+            assert live.client().get("/api/v1/fa/taxonomy").status_code == 200
         assert "security" not in openapi_of(app)
     finally:
         app.state.server.close()
@@ -93,11 +93,11 @@ def test_runs_left_in_flight_are_failed_when_the_server_restarts(tmp_path: Path)
     store.close()
     app = create_app(ServerConfig(data_dir=str(data), api_keys=(KEY,)))
     try:
-        http = TestClient(app, headers=AUTH)
-        same = http.get("/api/v1/fa/runs/run_same_pid").json()
-        assert same["status"] == "failed" and same["error"] == RESTARTED_REASON
-        dead = http.get("/api/v1/fa/runs/run_dead_pid").json()
-        assert dead["status"] == "failed" and "stopped before it finished" in dead["error"]
+        with LiveServer(app) as live, live.client(AUTH) as http:
+            same = http.get("/api/v1/fa/runs/run_same_pid").json()
+            assert same["status"] == "failed" and same["error"] == RESTARTED_REASON
+            dead = http.get("/api/v1/fa/runs/run_dead_pid").json()
+            assert dead["status"] == "failed" and "stopped before it finished" in dead["error"]
     finally:
         app.state.server.close()
 
@@ -114,9 +114,9 @@ def test_stopping_the_server_fails_runs_still_in_flight(tmp_path: Path, monkeypa
 
     monkeypatch.setattr(executor, "analyze_item", slow)
     app = create_app(ServerConfig(data_dir=str(tmp_path / "data"), run_workers=1))
-    http = TestClient(app)
-    running = http.post("/api/v1/fa/runs", json={"dataset": DATASET, "wait_s": 0}).json()["run_id"]
-    queued = http.post("/api/v1/fa/runs", json={"dataset": DATASET, "wait_s": 0}).json()["run_id"]
+    with LiveServer(app) as live, live.client() as http:
+        running = http.post("/api/v1/fa/runs", json={"dataset": DATASET, "wait_s": 0}).json()["run_id"]
+        queued = http.post("/api/v1/fa/runs", json={"dataset": DATASET, "wait_s": 0}).json()["run_id"]
     app.state.server.runs.close(grace_s=0.1)
     store = app.state.server.client.run_store
     try:

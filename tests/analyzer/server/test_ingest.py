@@ -231,36 +231,34 @@ def test_a_batch_the_store_cannot_take_is_503_and_not_half_written(tmp_path) -> 
     held.release.set()
     app.state.server.writer.store = held
     try:
-        client = __import__("starlette.testclient").testclient.TestClient(app)
-        response = client.post("/v1/traces", content=encode_spans(_finished_spans(5)).SerializeToString(),
-                               headers=PROTOBUF)
-        assert response.status_code == 503 and "retry-after" in response.headers
-        assert held.store.count_spans() == 0
-        held.fail = False
-        assert client.post("/v1/traces", content=encode_spans(_finished_spans(5)).SerializeToString(),
-                           headers=PROTOBUF).status_code == 200
-        assert held.store.count_spans() == 5
+        with LiveServer(app) as live, live.client() as client:
+            response = client.post("/v1/traces", content=encode_spans(_finished_spans(5)).SerializeToString(),
+                                   headers=PROTOBUF)
+            assert response.status_code == 503 and "retry-after" in response.headers
+            assert held.store.count_spans() == 0
+            held.fail = False
+            assert client.post("/v1/traces", content=encode_spans(_finished_spans(5)).SerializeToString(),
+                               headers=PROTOBUF).status_code == 200
+            assert held.store.count_spans() == 5
     finally:
         app.state.server.close()
 
 
 def test_decode_processes_give_the_same_answers(tmp_path) -> None:
-    from starlette.testclient import TestClient
-
     from analyzer.server import ServerConfig, create_app
 
     app = create_app(ServerConfig(data_dir=str(tmp_path / "s"), decode_workers=1))
     try:
-        http = TestClient(app)
-        spans = _finished_spans(6)
-        assert http.post("/v1/traces", content=encode_spans(spans).SerializeToString(),
-                         headers=PROTOBUF).status_code == 200
-        partial = http.post("/v1/traces", json=_json_request(_json_span("eee19b7ec3c1b174"),
-                                                              _json_span("bad", traceId="nothex")))
-        assert partial.json()["partialSuccess"]["rejectedSpans"] == "1"
-        truncated = http.post("/v1/traces", content=b"\x0a\xff\xff", headers=PROTOBUF)
-        assert truncated.status_code == 400 and b"not a valid protobuf" in truncated.content
-        assert _stored(app) == 7
+        with LiveServer(app) as live, live.client() as http:
+            spans = _finished_spans(6)
+            assert http.post("/v1/traces", content=encode_spans(spans).SerializeToString(),
+                             headers=PROTOBUF).status_code == 200
+            partial = http.post("/v1/traces", json=_json_request(_json_span("eee19b7ec3c1b174"),
+                                                                  _json_span("bad", traceId="nothex")))
+            assert partial.json()["partialSuccess"]["rejectedSpans"] == "1"
+            truncated = http.post("/v1/traces", content=b"\x0a\xff\xff", headers=PROTOBUF)
+            assert truncated.status_code == 400 and b"not a valid protobuf" in truncated.content
+            assert _stored(app) == 7
     finally:
         app.state.server.close()
 

@@ -17,22 +17,18 @@ from schemathesis.checks import (
 
 from analyzer.server import ServerConfig, create_app
 from analyzer.server._app import openapi_of
-from tests.analyzer.server.conftest import AUTH, DATASET, KEY
+from tests.analyzer.server.conftest import AUTH, DATASET, KEY, LiveServer
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory: pytest.TempPathFactory):
-    # schemathesis runs the app's lifespan around each call: keep the stores open across calls
     app = create_app(ServerConfig(data_dir=str(tmp_path_factory.mktemp("fuzz")), api_keys=(KEY,),
-                                  trace_timeout_s=0.0), close_on_shutdown=False)
-    from starlette.testclient import TestClient
-
-    http = TestClient(app, headers=AUTH)  # some data, so reads have something to return
-    run = http.post("/api/v1/fa/runs", json={"dataset": DATASET}).json()
-    app.state.fuzz_run_id = run["run_id"]
-    yield app
+                                  trace_timeout_s=0.0))
+    with LiveServer(app) as live, live.client(AUTH) as http:
+        http.post("/api/v1/fa/runs", json={"dataset": DATASET})  # some data, so reads have something to return
+        yield live
     app.state.server.close()
 
 
@@ -55,6 +51,6 @@ def test_api_answers_as_documented(operation, fuzz_app) -> None:
     def check(case) -> None:
         if isinstance(case.body, dict):
             case.body.pop("openai_api_key", None)  # a valid-looking key would call a judge over the network
-        case.call_and_validate(app=fuzz_app, headers=AUTH, checks=CHECKS)
+        case.call_and_validate(base_url=fuzz_app.url, headers=AUTH, checks=CHECKS)
 
     check()

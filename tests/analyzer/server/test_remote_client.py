@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
 
 from analyzer.client import ValiqorClient
 from analyzer.datasets import DatasetError
@@ -19,7 +18,7 @@ from analyzer.errors import (
 )
 from analyzer.fa.models import Thresholds
 from analyzer.runs import RunFailedError
-from tests.analyzer.server.conftest import DATASET, KEY, result_identity_free
+from tests.analyzer.server.conftest import DATASET, KEY, LiveServer, result_identity_free
 
 
 def test_dataset_run_equals_embedded(remote: ValiqorClient, embedded: ValiqorClient) -> None:
@@ -154,19 +153,19 @@ def test_a_failed_run_raises_run_failed(app, remote: ValiqorClient, monkeypatch)
     assert remote.failure_analysis.get_status(handle.run_id).status == "failed"
 
 
-def test_wrong_key_and_no_key_are_authentication_errors(app) -> None:
+def test_wrong_key_and_no_key_are_authentication_errors(live: LiveServer) -> None:
     for key in (None, "wrong-key"):
-        client = ValiqorClient(base_url="http://testserver", api_key=key, http_client=TestClient(app))
+        client = ValiqorClient(base_url=live.url, api_key=key)
         error = _raised(client.failure_analysis.get_taxonomy)
         assert isinstance(error, AuthenticationError)
         assert ("missing API key" if key is None else "not valid") in str(error)
-    assert json.loads(TestClient(app).get("/health").content)["status"] == "ok"
+    assert httpx.get(f"{live.url}/health").json()["status"] == "ok"
 
 
-def test_base_url_from_the_environment_switches_to_remote(app, monkeypatch) -> None:
-    monkeypatch.setenv("VALIQOR_BASE_URL", "http://testserver")
+def test_base_url_from_the_environment_switches_to_remote(live: LiveServer, monkeypatch) -> None:
+    monkeypatch.setenv("VALIQOR_BASE_URL", live.url)
     monkeypatch.setenv("VALIQOR_API_KEY", KEY)
-    client = ValiqorClient(http_client=TestClient(app))
+    client = ValiqorClient()
     assert "mode='remote'" in repr(client) and KEY not in repr(client)
     assert client.failure_analysis.run(dataset=DATASET[:1]).summary.total_items == 1
 
