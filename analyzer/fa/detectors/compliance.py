@@ -77,8 +77,10 @@ def _parse_json_output(text: str) -> tuple[Any, str | None]:
     candidate = fenced.group(1) if fenced else text.strip()
     try:
         return json.loads(candidate), None
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return None, f"{exc.msg} at position {exc.pos}"
+    except ValueError as exc:  # valid syntax Python cannot read: an integer over sys.get_int_max_str_digits()
+        return None, str(exc)
 
 
 def check_format(view: ItemView) -> CheckResult:
