@@ -63,7 +63,8 @@ def _requested_format(view: ItemView) -> tuple[str, dict[str, Any] | None, str] 
     if isinstance(fmt, dict):
         kind = str(fmt.get("type", "")).lower()
         if kind in ("json_object", "json_schema", "json"):
-            spec = fmt.get("json_schema") if isinstance(fmt.get("json_schema"), dict) else fmt
+            nested = fmt.get("json_schema")
+            spec = nested if isinstance(nested, dict) else fmt
             schema = spec.get("schema") if isinstance(spec.get("schema"), dict) else None
             return "json", schema, "response_format"
     for text in (view.input, view.system_prompt):
