@@ -55,7 +55,7 @@ def text_part(content: str) -> dict[str, Any]:
     return {"type": "text", "content": content}
 
 
-def tool_call_part(call_id: str | None, name: str, arguments: Any) -> dict[str, Any]:
+def tool_call_part(call_id: str | None, name: str | None, arguments: Any) -> dict[str, Any]:
     return {"type": "tool_call", "id": call_id, "name": name, "arguments": arguments}
 
 

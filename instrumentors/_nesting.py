@@ -44,4 +44,4 @@ def framework_llm_span() -> tuple[str, Span] | None:
     span = otel_context.get_value(FRAMEWORK_LLM_SPAN_KEY)
     if span is None or trace.get_current_span() is not span:
         return None  # something else became current since: the call is not the framework's own
-    return str(otel_context.get_value(_FRAMEWORK_KEY) or "framework"), span  # type: ignore[return-value]
+    return str(otel_context.get_value(_FRAMEWORK_KEY) or "framework"), span

@@ -77,11 +77,11 @@ class session(contextlib.ContextDecorator):  # noqa: N801 - used like a function
     def __exit__(self, *exc_info: object) -> None:
         _session.reset(self._tokens.pop())
 
-    def __call__(self, func: F) -> F:  # type: ignore[override]
+    def __call__(self, func: F) -> F:
         if inspect.iscoroutinefunction(func):
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 with self._recreate_cm():
                     return await func(*args, **kwargs)
             return async_wrapper  # type: ignore[return-value]
-        return super().__call__(func)  # type: ignore[return-value]
+        return super().__call__(func)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
 from valiqor_trace import _state
 from valiqor_trace._content import ContentPolicy, set_content_policy
@@ -229,7 +229,8 @@ def _app_or_new_provider(settings: Settings) -> tuple[TracerProvider, bool]:
     attributes: dict[str, Any] = dict(settings.resource_attributes or {})
     if not _service_name() and "service.name" not in attributes:
         attributes["service.name"] = settings.project_name or DEFAULT_PROJECT
-    sampler = ParentBased(TraceIdRatioBased(settings.sample_rate)) if settings.sample_rate is not None else None
+    sampler: Sampler | None = (
+        ParentBased(TraceIdRatioBased(settings.sample_rate)) if settings.sample_rate is not None else None)
     if settings.monitor is not None and settings.monitor.record_unsampled:
         from valiqor_trace.monitor import record_unsampled  # monitoring may analyze traces export sampling drops
 

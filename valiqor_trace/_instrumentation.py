@@ -81,7 +81,7 @@ class Integrations:
         if selection is False:
             return
         explicit = isinstance(selection, list)
-        for integration in [_BY_NAME[name] for name in selection] if explicit else INTEGRATIONS:
+        for integration in [_BY_NAME[name] for name in selection] if isinstance(selection, list) else INTEGRATIONS:
             if not _is_installed(integration.requires):
                 if explicit:
                     log_once(f"missing:{integration.name}", "valiqor-trace: cannot instrument %s: the library is "

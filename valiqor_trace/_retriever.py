@@ -281,7 +281,8 @@ def _decorate(func: F, name: str | None, query_arg: str | None) -> F:
                          "return a list, or use trace_function for a generator")
     if query_arg is not None and query_arg not in inspect.signature(func).parameters:
         raise ValueError(f"retriever(query_arg={query_arg!r}): {func.__qualname__} has no such parameter")
-    spans = _RetrieverSpan(name or getattr(func, "__name__", "retriever"), func, query_arg)
+    func_name: str = getattr(func, "__name__", "retriever")  # typed apart: `name or getattr(...)` infers str | None
+    spans = _RetrieverSpan(name or func_name, func, query_arg)
 
     if inspect.iscoroutinefunction(func):
         @functools.wraps(func)

@@ -59,10 +59,10 @@ def import_files(args: argparse.Namespace) -> int:
 
 
 def reconstruct_trace(args: argparse.Namespace) -> int:
-    from analyzer.sources import FileSource, JaegerSource, TempoSource
+    from analyzer.sources import FileSource, JaegerSource, TempoSource, TraceSource
     from analyzer.traces_api import TracesAPI
 
-    sources = [FileSource(path) for path in args.file]
+    sources: list[TraceSource] = [FileSource(path) for path in args.file]
     if args.jaeger:
         sources.append(JaegerSource(args.jaeger))
     if args.tempo:

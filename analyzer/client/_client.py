@@ -96,6 +96,8 @@ class ValiqorClient:
         from analyzer.judge import build_judge
 
         config = self.config
+        key: str | None
+        source: str | None
         if openai_api_key:
             key, source = openai_api_key, "argument"
         else:

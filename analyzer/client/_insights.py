@@ -77,7 +77,8 @@ def trends(runs: list[tuple[int, dict[str, Any]]], tags: list[tuple[int, Failure
 
 def security_insights(runs: list[tuple[int, dict[str, Any]]], categories: dict[str, str], period: str) -> dict:
     """Per security category, how many runs passed and failed it."""
-    counts = {code: {"name": name, "fail": 0, "pass": 0} for code, name in categories.items()}
+    counts: dict[str, dict[str, Any]] = {code: {"name": name, "fail": 0, "pass": 0}
+                                         for code, name in categories.items()}
     for _, run in runs:
         for code, verdict in (run.get("security_flags") or {}).items():
             entry = counts.setdefault(code, {"name": code, "fail": 0, "pass": 0})

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from analyzer.errors import ValidationError
 from analyzer.fa import taxonomy
@@ -116,7 +116,7 @@ def _as_list(value: Any, name: str) -> list[str] | None:
         raise ValidationError(f"{name} must be a list of strings, got {type(value).__name__}") from None
 
 
-def _judge_ok(judge: Judge | None) -> bool:
+def _judge_ok(judge: Judge | None) -> TypeGuard[Judge]:
     return judge is not None and bool(getattr(judge, "available", False))
 
 
@@ -171,6 +171,7 @@ def needs_judge(options: AnalysisOptions) -> bool:
     if options._plan is None:
         validate_options(options)
     plan = options._plan
+    assert plan is not None  # validate_options sets it
     in_play = set(plan.selected) | security_subcategories(plan.security)
     return any(taxonomy.subcategory(sub)["detector_type"] != "deterministic" for sub in in_play)
 
@@ -249,6 +250,7 @@ def analyze_item(item: FAItem, item_index: int, options: AnalysisOptions, run_id
     if options._plan is None:
         validate_options(options)
     plan = options._plan
+    assert plan is not None  # validate_options sets it
     kind = options.feature_kind or infer_feature_kind(item)
     content = (item.metadata or {}).get(TraceFacts.CONTENT_CAPTURED) is not False
     kp = _kind_plan(plan, kind, content)

@@ -17,6 +17,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from itertools import filterfalse
+from typing import Any
 
 from analyzer.fa.text import STOPWORDS, FoldedPattern, normalize_quotes, tokens, vocabulary, words
 from analyzer.fa.vocab import MONTHS, NOT_NAMES, NUMBER_WORDS, WEEKDAYS
@@ -63,7 +64,7 @@ class Mention:
     text: str
     start: int
     end: int
-    value: object = None  # float (numbers), minutes (time), (y, m, d) with None parts (date), key (others)
+    value: Any = None  # float (numbers), minutes (time), (y, m, d) with None parts (date), key (others): by kind
     decimals: int = 0
     strong: bool = True  # False for facts that are often derived (small counts, number words)
 
@@ -122,10 +123,10 @@ def extract_dates(text: str, known_words: frozenset[str] | set[str] | None = Non
     for at, length in _month_positions(lowered, present):
         begin, stop = max(0, at - 10), at + length + 16
         for pattern, parts in ((_MDY_RE, (3, 1, 2)), (_DMY_RE, (3, 2, 1)), (_MY_RE, (2, 1, None))):
-            m = pattern.search(text, begin, stop)
-            if m:
+            found = pattern.search(text, begin, stop)
+            if found:
                 year, month, day = parts
-                add(m, m.group(year), MONTHS[m.group(month).lower()], m.group(day) if day else None)
+                add(found, found.group(year), MONTHS[found.group(month).lower()], found.group(day) if day else None)
     return out
 
 

@@ -117,7 +117,8 @@ def _check_combinators(value: Any, schema: Mapping[str, Any], root: Any, path: s
 
 
 def _check_object(value: dict, schema: Mapping[str, Any], root: Any, path: str, errors: list[str]) -> None:
-    properties = schema.get("properties") if isinstance(schema.get("properties"), Mapping) else {}
+    declared = schema.get("properties")
+    properties: Mapping[str, Any] = declared if isinstance(declared, Mapping) else {}
     for name in schema.get("required") or []:
         if name not in value:
             errors.append(f"{path}: missing required property {name!r}")

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import filterfalse
+from typing import cast
 
 WORD_RE = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 # WORD_RE for ASCII text (most text): the same tokens, with plain ASCII classes that match ~30% faster than
@@ -146,7 +147,7 @@ def content_terms(text: str) -> frozenset[str]:
                 term = _TERMS[word] = _term(word)
             terms.add(term)
     terms.discard("")  # stopwords and short words (no word stems to "")
-    return frozenset(terms)
+    return frozenset(cast("set[str]", terms))  # no None: a set that had one was rebuilt above
 
 
 def content_term_list(text: str) -> list[str]:

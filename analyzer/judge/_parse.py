@@ -86,7 +86,8 @@ def _verdict(entry: Any, wanted: list[str]) -> tuple[dict[str, Any] | None, str 
         confidence = min(1.0, max(0.0, float(entry.get("confidence", 0.5))))
     except (TypeError, ValueError):
         confidence = 0.5
-    evidence = entry.get("evidence") if isinstance(entry.get("evidence"), list) else []
+    declared = entry.get("evidence")
+    evidence = declared if isinstance(declared, list) else []
     return {"subcategory_id": sub, "decision": decision, "confidence": round(confidence, 3),
             "rationale": str(entry.get("rationale") or "").strip(),
             "evidence": [e for e in evidence if isinstance(e, dict)][:MAX_EVIDENCE]}, None

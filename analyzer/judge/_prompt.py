@@ -23,7 +23,8 @@ DECISIONS = ("pass", "fail", "unsure")
 @cache
 def template(name: str) -> str:
     """The text of ``prompts/{PROMPT_VERSION}_{name}.md``."""
-    return resources.files("analyzer.judge").joinpath("prompts", f"{PROMPT_VERSION}_{name}.md").read_text("utf-8")
+    prompts = resources.files("analyzer.judge").joinpath("prompts")  # on 3.10 Traversable.joinpath takes one name
+    return prompts.joinpath(f"{PROMPT_VERSION}_{name}.md").read_text("utf-8")
 
 
 def fill(text: str, **values: str) -> str:

@@ -47,10 +47,10 @@ def join_tool_calls(views: Sequence[v.SpanView]) -> list[ToolCall]:
     for view in views:
         if view.tool is None:
             continue
-        request = _match(view, requests, by_id, by_name)
+        match = _match(view, requests, by_id, by_name)
         # Joined calls keep the model's order of requests; lone tool spans sit where they started.
-        key = (request.llm.end, request.order) if request else (view.start, len(requests))
-        entries.append((key, _executed(view, request, results)))
+        key = (match.llm.end, match.order) if match else (view.start, len(requests))
+        entries.append((key, _executed(view, match, results)))
     for pending in requests:
         if pending.joined:
             continue
@@ -68,6 +68,7 @@ def _requests(views: Sequence[v.SpanView]) -> list[_Request]:
     out: list[_Request] = []
     seen_ids: set[str] = set()
     for view in sorted((x for x in views if x.llm is not None), key=lambda x: (x.end, x.start)):
+        assert view.llm is not None
         for request in view.llm.requests:
             if request.id and request.id in seen_ids:
                 continue  # the same request recorded twice (nested LLM spans)
@@ -77,6 +78,7 @@ def _requests(views: Sequence[v.SpanView]) -> list[_Request]:
     # Requests that only appear in the history sent to a later call: their output span is in another
     # trace (apps that trace model calls only, one trace per call), but their results may be here.
     for view in (x for x in views if x.llm is not None):
+        assert view.llm is not None
         for message in view.llm.input_messages:
             for request in message.tool_calls:
                 if request.id and request.id not in seen_ids:
@@ -100,6 +102,7 @@ def _tool_results(views: Sequence[v.SpanView]) -> dict[str, str]:
 def _match(view: v.SpanView, requests: list[_Request], by_id: dict[str, _Request],
            by_name: dict[str, list[_Request]]) -> _Request | None:
     tool = view.tool
+    assert tool is not None  # called for tool views only
     if tool.call_id:
         found = by_id.get(tool.call_id)
         if found is not None and not found.joined:
@@ -122,6 +125,7 @@ def _match(view: v.SpanView, requests: list[_Request], by_id: dict[str, _Request
 
 def _executed(view: v.SpanView, pending: _Request | None, results: dict[str, str]) -> ToolCall:
     tool = view.tool
+    assert tool is not None
     call_id = (pending.request.id if pending else None) or tool.call_id
     output = tool.output
     if output is None and call_id:

@@ -85,7 +85,8 @@ def tool_request_of(call: Any) -> ToolRequest | None:
     call = parse_json(call)
     if not isinstance(call, Mapping):
         return None
-    function = call.get("function") if isinstance(call.get("function"), Mapping) else call
+    nested = call.get("function")
+    function = nested if isinstance(nested, Mapping) else call
     name = function.get("name")
     if not name:
         return None
@@ -97,7 +98,8 @@ def tool_definition_of(value: Any) -> dict[str, Any] | None:
     value = parse_json(value)
     if not isinstance(value, Mapping):
         return None
-    function = value.get("function") if isinstance(value.get("function"), Mapping) else value
+    nested = value.get("function")
+    function = nested if isinstance(nested, Mapping) else value
     if not function.get("name"):
         return None
     return {"name": str(function["name"]), "description": function.get("description"),

@@ -59,10 +59,11 @@ def _distinct_llm_calls(tree: TraceTree, views: Sequence[v.SpanView]) -> list[v.
     kept = []
     for view in llm.values():
         outer = _llm_ancestor(tree, view, llm)
-        if outer is None or not (outer.llm.input_messages or outer.llm.output_messages):
+        outer_call = outer.llm if outer is not None else None
+        if outer_call is None or not (outer_call.input_messages or outer_call.output_messages):
             kept.append(view)
-    dropped_outer = {_llm_ancestor(tree, view, llm).span_id for view in kept
-                     if _llm_ancestor(tree, view, llm) is not None}
+    dropped_outer = {outer.span_id for outer in (_llm_ancestor(tree, view, llm) for view in kept)
+                     if outer is not None}
     return [view for view in kept if view.span_id not in dropped_outer]
 
 
@@ -97,6 +98,7 @@ def _input(tree: TraceTree, views: Sequence[v.SpanView], llm_views: list[v.SpanV
     if entry is not None:
         return entry.input or "", [entry.span_id]
     for view in llm_views:  # already in start order
+        assert view.llm is not None  # llm_views are the views with an LLM call
         users = [m for m in view.llm.input_messages if m.role == "user" and m.text]
         if users:
             return users[-1].text or "", [view.span_id]
@@ -111,6 +113,7 @@ def _output(tree: TraceTree, views: Sequence[v.SpanView], llm_views: list[v.Span
     if entry is not None:
         return entry.output or "", [entry.span_id]
     for view in sorted(llm_views, key=lambda x: (x.end, x.start), reverse=True):
+        assert view.llm is not None
         answer = view.llm.answer
         if answer:
             return answer, [view.span_id]
@@ -143,6 +146,7 @@ def _facts(views: Sequence[v.SpanView], llm_views: list[v.SpanView], tool_calls:
     system_prompt = None
     for view in llm_views:
         call = view.llm
+        assert call is not None
         model = call.response_model or call.request_model
         if model and model not in models:
             models.append(model)
@@ -175,6 +179,7 @@ _CALL_OUTPUT_CAP = 4000
 
 def _llm_call_entry(view: v.SpanView) -> dict[str, Any]:
     call = view.llm
+    assert call is not None
     text = "\n".join(m.text for m in call.output_messages if m.text)
     return {"span_id": view.span_id, "parent_span_id": view.span.parent_span_id, "name": view.span.name,
             "model": call.response_model or call.request_model,

@@ -104,8 +104,9 @@ def build_tree(spans: Sequence[SpanRecord]) -> TraceTree:
         for span in tree.spans:
             if span.span_id not in tree.depth:
                 tree.roots.append(span)
-                tree.children[span.parent_span_id] = [
-                    s for s in tree.children.get(span.parent_span_id, []) if s.span_id != span.span_id]
+                parent = span.parent_span_id
+                assert parent is not None  # a span with no parent is a root and has a depth
+                tree.children[parent] = [s for s in tree.children.get(parent, []) if s.span_id != span.span_id]
                 _set_depths(tree)
         tree.roots.sort(key=_order)
     return tree

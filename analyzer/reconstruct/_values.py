@@ -80,7 +80,7 @@ def text_of(raw: Any, *, answer: bool = False) -> str | None:
     value = unwrap(parse_json(raw))
     chat = chat_turns(value)
     if chat:
-        wanted = [text for role, text in chat if text and role == ("assistant" if answer else "user")]
+        wanted: list[str | None] = [text for role, text in chat if text and role == ("assistant" if answer else "user")]
         return (wanted or [text for _, text in chat if text] or [None])[-1]
     if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
         return value[0]  # positional arguments of a decorated function: f("question")
@@ -124,7 +124,8 @@ def _chat_turn(item: Any) -> tuple[str, str | None] | None:
     if not isinstance(item, Mapping):
         return None
     if item.get("lc") == 1 and isinstance(item.get("id"), list) and item["id"]:
-        kwargs = item.get("kwargs") if isinstance(item.get("kwargs"), Mapping) else {}
+        declared = item.get("kwargs")
+        kwargs = declared if isinstance(declared, Mapping) else {}
         role = _LANGCHAIN_CLASSES.get(str(item["id"][-1]), "") or role_of(kwargs.get("role"))
         return (role, content_text(kwargs.get("content")) or None) if role in _CHAT_ROLES else None
     role = role_of(item.get("role") or item.get("type"))

@@ -20,7 +20,7 @@ from analyzer.errors import AuthenticationError, ValiqorError
 from analyzer.fa.engine import AnalysisOptions, analyze_item, needs_judge, summarize
 from analyzer.fa.models import ItemAnalysis
 from analyzer.models import FAItem
-from analyzer.runs._models import FINISHED_STATES, FAResult, RunInput, RunStatus
+from analyzer.runs._models import FINISHED_STATES, FAResult, RunInput, RunState, RunStatus
 from analyzer.runs._store import RunStore, skipped
 
 ProgressCallback = Callable[[RunStatus], None]
@@ -59,7 +59,7 @@ class RunJob:
         self.cancel_requested = threading.Event()
         self.done = threading.Event()
         self.processed = 0
-        self.state = "queued"
+        self.state: RunState = "queued"
         self.result: FAResult | None = None
         self.error: str | None = None
         self.exception: AuthenticationError | None = None  # a refused judge key: raised as is by result()

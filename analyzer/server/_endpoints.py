@@ -80,7 +80,7 @@ class Endpoint:
     handler: Callable[..., Any]
     params: tuple[Param, ...] = ()
     body: Any = None
-    responses: dict[int, tuple[str, dict[str, Any] | None]] = field(default_factory=dict)
+    responses: dict[int, tuple[str, str | None]] = field(default_factory=dict)
     tag: str = "fa"
 
     def route(self, state: Any) -> Route:

@@ -86,7 +86,7 @@ class RunPool:
 
     def _take_queued(self) -> list[RunJob]:
         """Remove the runs no worker has started (they will not run now)."""
-        taken = []
+        taken: list[RunJob] = []
         while True:
             try:
                 job = self._queue.get_nowait()

@@ -11,7 +11,7 @@ import binascii
 import datetime as dt
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, overload
 
 
 class FieldError(ValueError):
@@ -25,6 +25,14 @@ _KINDS = {"0": "INTERNAL", "1": "INTERNAL", "2": "SERVER", "3": "CLIENT", "4": "
 _STATUSES = {"0": "UNSET", "1": "OK", "2": "ERROR", "UNSET": "UNSET", "OK": "OK", "ERROR": "ERROR"}
 _DURATION = re.compile(r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?"
                        r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")
+
+
+@overload
+def hex_id(value: Any, field: str, size: int, *, required: Literal[True] = True) -> str: ...
+
+
+@overload
+def hex_id(value: Any, field: str, size: int, *, required: bool) -> str | None: ...
 
 
 def hex_id(value: Any, field: str, size: int, *, required: bool = True) -> str | None:

@@ -23,7 +23,8 @@ import os
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from io import BufferedIOBase
+from typing import Any
 
 from analyzer.errors import ImportFormatError
 from analyzer.sources._decode import FieldError
@@ -71,7 +72,7 @@ def read_trace_file(path: str | os.PathLike[str]) -> TraceFile:
                 raise ImportFormatError(name, None, f"not a readable gzip file ({exc}); is it truncated?") from None
 
 
-def _read(name: str, inner: str, handle: IO[bytes]) -> TraceFile:
+def _read(name: str, inner: str, handle: BufferedIOBase) -> TraceFile:
     """``inner``: the lower-cased name the format is judged by (without a compression suffix)."""
     head = handle.read(_SNIFF_BYTES)
     handle.seek(0)
@@ -100,7 +101,7 @@ def _looks_like_text(head: bytes) -> bool:
     return True
 
 
-def _read_json(name: str, handle: IO[bytes]) -> TraceFile:
+def _read_json(name: str, handle: BufferedIOBase) -> TraceFile:
     collector = _Collector(name)
     first_line: int | None = None
     for number, raw in enumerate(handle, start=1):
@@ -122,7 +123,7 @@ def _read_json(name: str, handle: IO[bytes]) -> TraceFile:
     return collector.result()
 
 
-def _read_json_document(name: str, handle: IO[bytes]) -> TraceFile:
+def _read_json_document(name: str, handle: BufferedIOBase) -> TraceFile:
     try:
         document = json.loads(handle.read())
     except UnicodeDecodeError as exc:
@@ -141,7 +142,7 @@ def _json_reason(exc: ValueError) -> str:
     return str(exc)
 
 
-def _read_protobuf(name: str, handle: IO[bytes]) -> TraceFile:
+def _read_protobuf(name: str, handle: BufferedIOBase) -> TraceFile:
     from google.protobuf.json_format import MessageToDict
 
     data = handle.read()

@@ -76,7 +76,8 @@ def span_from_dict(item: Mapping[str, Any], *, nesting_parent: str | None = None
     if not isinstance(name, str):
         raise FieldError(f"field 'name' must be a string, got {type(name).__name__}")
     start = _start(item)
-    status = item.get("status") if isinstance(item.get("status"), Mapping) else {}
+    declared = item.get("status")
+    status = declared if isinstance(declared, Mapping) else {}
     return SpanRecord(
         trace_id=trace_id, span_id=hex_id(_first(item, "span_id", "spanId", "spanID"), "span_id", 8),
         parent_span_id=hex_id(parent_raw, "parent_span_id", 8, required=False), name=name,

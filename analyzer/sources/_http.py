@@ -113,7 +113,7 @@ def _jaeger_trace(trace: Mapping[str, Any]) -> list[SpanRecord]:
     return [_jaeger_span(span, processes) for span in trace.get("spans") or []]
 
 
-def _jaeger_span(span: Mapping[str, Any], processes: Mapping[str, Any]) -> SpanRecord:
+def _jaeger_span(span: Mapping[str, Any], processes: Mapping[Any, Any]) -> SpanRecord:
     tags = _tags(span.get("tags"))
     parent = next((ref.get("spanID") for ref in span.get("references") or []
                    if ref.get("refType") == "CHILD_OF"), None)

@@ -140,7 +140,8 @@ def tool_definitions(tools: Any) -> list[dict[str, Any]] | None:
     for tool in tools or ():
         if not isinstance(tool, Mapping):
             continue
-        source = tool.get("function") if isinstance(tool.get("function"), Mapping) else tool
+        function = tool.get("function")
+        source = function if isinstance(function, Mapping) else tool
         definition: dict[str, Any] = {"type": tool.get("type") or "function",
                                       "name": source.get("name") or tool.get("type")}
         description = source.get("description")

@@ -23,7 +23,7 @@ is undone in the frame that made it:
 from __future__ import annotations
 
 import contextvars
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -132,7 +132,7 @@ def scoped_async_stream(kind: str) -> Callable[..., Any]:
     return wrapper
 
 
-def _scoped_iterator(generator: Iterator[Any], scope: Scope) -> Iterator[Any]:
+def _scoped_iterator(generator: Generator[Any, Any, Any], scope: Scope) -> Iterator[Any]:
     """Drive ``generator`` step by step inside ``scope``; ``send``/``throw``/``close`` reach it unchanged."""
     to_send: Any = None
     to_throw: BaseException | None = None
@@ -146,29 +146,29 @@ def _scoped_iterator(generator: Iterator[Any], scope: Scope) -> Iterator[Any]:
         try:
             to_send = yield item
         except GeneratorExit:
-            generator.close()  # type: ignore[attr-defined]
+            generator.close()
             raise
         except BaseException as exc:
             to_throw = exc
 
 
-async def _scoped_async_iterator(generator: AsyncIterator[Any], scope: Scope) -> AsyncIterator[Any]:
+async def _scoped_async_iterator(generator: AsyncGenerator[Any, Any], scope: Scope) -> AsyncIterator[Any]:
     to_send: Any = None
     to_throw: BaseException | None = None
     while True:
         with _Step(scope):
             try:
                 if to_throw is not None:
-                    item = await generator.athrow(to_throw)  # type: ignore[attr-defined]
+                    item = await generator.athrow(to_throw)
                 else:
-                    item = await generator.asend(to_send)  # type: ignore[attr-defined]
+                    item = await generator.asend(to_send)
             except StopAsyncIteration:
                 return
         to_send, to_throw = None, None
         try:
             to_send = yield item
         except GeneratorExit:
-            await generator.aclose()  # type: ignore[attr-defined]
+            await generator.aclose()
             raise
         except BaseException as exc:
             to_throw = exc

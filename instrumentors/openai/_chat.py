@@ -155,7 +155,7 @@ class _ChoiceState:
         self.role: str | None = None
         self.text: list[str] = []
         self.refusal: list[str] = []
-        self.tool_calls: dict[int, list[Any]] = {}  # index -> [id, name, [argument pieces]]
+        self.tool_calls: dict[int | None, list[Any]] = {}  # index -> [id, name, [argument pieces]]
         self.finish_reason: str | None = None
 
     def add_tool_call(self, delta: Any) -> None:

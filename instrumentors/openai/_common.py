@@ -13,6 +13,8 @@ from typing import Any
 
 from instrumentors import _genai as genai
 
+_NotGiven: type | None
+_Omit: type | None
 try:  # the sentinels the SDK uses for "argument not passed"; names stable since openai 1.0
     from openai._types import NotGiven as _NotGiven
 except ImportError:  # pragma: no cover - depends on the installed SDK

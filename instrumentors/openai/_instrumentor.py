@@ -95,6 +95,7 @@ class OpenAIInstrumentor(BaseInstrumentor):
         if target.endpoint is None:
             return async_helper_close_wrapper() if target.is_async else helper_close_wrapper()
         factory = async_wrapper if target.is_async else sync_wrapper
+        assert self.tracer is not None  # instrument() sets it before _instrument()
         return factory(self.tracer, target.endpoint, may_call_create=target.may_call_create)
 
     def _uninstrument(self) -> None:

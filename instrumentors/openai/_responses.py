@@ -34,7 +34,7 @@ from valiqor_trace.attributes import (
 )
 
 _TOOL_CALL_ITEMS = ("function_call", "custom_tool_call")
-_INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
+_INCOMPLETE_REASONS: dict[str | None, str] = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
 
 def responses_request_attributes(resource: Any, kwargs: dict[str, Any], policy: ContentPolicy) -> dict[str, Any]:
@@ -182,13 +182,13 @@ def record_usage(attributes: dict[str, Any], usage: Any) -> None:
 def record_responses_response(attributes: dict[str, Any], response: Any, policy: ContentPolicy,
                               parts: tuple[list[dict[str, Any]], bool] | None = None) -> str | None:
     record_identity(attributes, response)
-    parts, asks_tool = parts if parts is not None else output_parts(getattr(response, "output", None))
+    content, asks_tool = parts if parts is not None else output_parts(getattr(response, "output", None))
     reason = finish_reason(response, asks_tool)
     if reason:
         attributes[genai.RESPONSE_FINISH_REASONS] = [reason]
     record_usage(attributes, getattr(response, "usage", None))
     if policy.capture:
-        put(attributes, genai.OUTPUT_MESSAGES, policy.text([genai.message("assistant", parts, reason)]))
+        put(attributes, genai.OUTPUT_MESSAGES, policy.text([genai.message("assistant", content, reason)]))
     failure = response_failure(response)
     if failure is not None:
         attributes[genai.ERROR_TYPE] = getattr(getattr(response, "error", None), "code", None) or "response_failed"

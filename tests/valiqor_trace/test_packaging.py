@@ -1,4 +1,4 @@
-"""The wheel installs exactly our three top-level packages, and the console script."""
+"""The wheel installs exactly our three top-level packages (each typed), and the console script."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def test_wheel_top_level_names_are_exactly_the_three_packages(tmp_path: Path) ->
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top_level == {"valiqor_trace", "instrumentors", "analyzer"}
-    assert "valiqor_trace/py.typed" in names
+    # PEP 561 markers: mypy/pyright read the annotations of everything a user imports
+    assert {f"{package}/py.typed" for package in top_level} <= set(names)
     # the judge's versioned prompts are package data: a wheel without them cannot judge
     prompts = sorted(p.name for p in (REPO_ROOT / "analyzer" / "judge" / "prompts").glob("*.md"))
     assert prompts and all(f"analyzer/judge/prompts/{name}" in names for name in prompts)

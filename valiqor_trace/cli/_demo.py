@@ -25,6 +25,7 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
 def _models() -> Iterator[tuple[Any, Any, str]]:
     """(OpenAI client, LangChain chat model, where they answer from): the real API or the local model."""
     from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
 
     if os.environ.get("OPENAI_API_KEY"):
         import openai
@@ -35,7 +36,7 @@ def _models() -> Iterator[tuple[Any, Any, str]]:
     from valiqor_trace.testing.model_server import ModelServer
 
     with ModelServer(scripted_replies()) as server:
-        chat = ChatOpenAI(model=MODEL, base_url=server.base_url, api_key="local-model-server", max_retries=0)
+        chat = ChatOpenAI(model=MODEL, base_url=server.base_url, api_key=SecretStr("local-model-server"), max_retries=0)
         yield server.client(), chat, f"a scripted local model at {server.base_url} (no key, no network)"
 
 

@@ -8,7 +8,7 @@ so evidence points at the exact call.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from analyzer.fa.detectors.agent import ANSWER_TOOLS
 from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
@@ -37,7 +37,7 @@ TOOL_CLAIM = FoldedPattern(
 )
 
 
-def _texts(view: ItemView) -> Iterator[tuple[str, object]]:
+def _texts(view: ItemView) -> Iterator[tuple[str, Callable[..., EvidenceItem]]]:
     """(text, evidence factory) for the answer and, in trace mode, each LLM call's output."""
     yield view.output, lambda s, e, note: view.in_output(s, e, note=note)
     for call in view.llm_calls:

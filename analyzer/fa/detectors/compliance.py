@@ -63,7 +63,8 @@ def _requested_format(view: ItemView) -> tuple[str, dict[str, Any] | None, str] 
     if isinstance(fmt, dict):
         kind = str(fmt.get("type", "")).lower()
         if kind in ("json_object", "json_schema", "json"):
-            spec = fmt.get("json_schema") if isinstance(fmt.get("json_schema"), dict) else fmt
+            nested = fmt.get("json_schema")
+            spec = nested if isinstance(nested, dict) else fmt
             schema = spec.get("schema") if isinstance(spec.get("schema"), dict) else None
             return "json", schema, "response_format"
     for text in (view.input, view.system_prompt):
@@ -77,8 +78,10 @@ def _parse_json_output(text: str) -> tuple[Any, str | None]:
     candidate = fenced.group(1) if fenced else text.strip()
     try:
         return json.loads(candidate), None
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return None, f"{exc.msg} at position {exc.pos}"
+    except ValueError as exc:  # valid syntax Python cannot read: an integer over sys.get_int_max_str_digits()
+        return None, str(exc)
 
 
 def check_format(view: ItemView) -> CheckResult:

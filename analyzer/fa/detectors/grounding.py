@@ -101,7 +101,8 @@ def check_entity_fabrication(view: ItemView) -> CheckResult:
     if not grounding_applies(view):
         return None
     index = view.sources
-    full, partial = [], []
+    full: list[tuple[Mention, str]] = []
+    partial: list[tuple[Mention, str]] = []
     for m in unsupported_answer_facts(view):
         if m.kind == "identifier":
             full.append((m, "identifier"))
@@ -224,8 +225,9 @@ class _Source:
     """A context entry / tool output as the negation check reads it; sentence bounds found on demand."""
 
     __slots__ = ("_bounds", "lowered", "text", "where")
+    _bounds: list[int] | None
 
-    def __init__(self, text: str, where: Callable[[str], EvidenceItem]) -> None:
+    def __init__(self, text: str, where: Callable[..., EvidenceItem]) -> None:  # where(quote)
         self.text, self.lowered, self.where, self._bounds = text, lowered(text), where, None
 
     @property

@@ -103,11 +103,11 @@ def _find(text: str, folded: str, rule: _Rule) -> tuple[int, int] | None:
     return None
 
 
-def scan(text: str, *, indirect: bool = False) -> tuple[str, tuple[int, int] | None, str] | None:
+def scan(text: str, *, indirect: bool = False) -> tuple[str, tuple[int, int], str] | None:
     """(strength, (start, end) of the passage, label) of the strongest injection signal in ``text``, or ``None``."""
     folded = lowered(text)
     present = vocabulary(text)
-    weak = None
+    weak: tuple[str, tuple[int, int], str] | None = None
     for rule in _RULES:
         if (rule.indirect_only and not indirect) or rule.anchors.isdisjoint(present):
             continue
@@ -125,6 +125,7 @@ def scan(text: str, *, indirect: bool = False) -> tuple[str, tuple[int, int] | N
         hidden = _HIDDEN.findall(text)
         if len(hidden) >= 3:
             first = _HIDDEN.search(text)
+            assert first is not None  # findall found some
             return "weak", (first.start(), first.end()), f"{len(hidden)} invisible characters"
     return weak
 

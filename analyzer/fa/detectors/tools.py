@@ -122,8 +122,10 @@ def argument_problem(view: ItemView, call: Any) -> tuple[float, str] | None:
         if text and (text[0] in "{[" or wants_object):
             try:
                 arguments = json.loads(text)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 return 0.9, f"not valid JSON ({exc.msg} at position {exc.pos})"
+            except ValueError as exc:  # valid syntax Python cannot read: an integer over sys.get_int_max_str_digits()
+                return 0.9, f"not readable as JSON ({exc})"
     if schema is not None and arguments is not None and _is_json_schema(schema):
         errors = validate(arguments, schema)
         if errors:

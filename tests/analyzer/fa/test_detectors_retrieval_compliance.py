@@ -67,6 +67,13 @@ def test_json_requested_in_the_prompt_or_by_response_format() -> None:
     assert compliance.check_format(view_of(make_item("Tell me a joke", "Why did the chicken..."))) is None
 
 
+def test_json_output_with_an_integer_python_cannot_read_is_a_format_finding_not_a_crash() -> None:
+    # json.loads raises a plain ValueError (no .msg/.pos) for an integer over sys.get_int_max_str_digits()
+    item = make_item("Return the count as JSON.", '{"count": %s}' % ("9" * 5000))
+    found = only(compliance.check_format(view_of(item)), "format_violation")
+    assert len(found) == 1 and "digits" in found[0].rationale
+
+
 def test_length_and_yes_no_constraints() -> None:
     long = make_item("Describe Paris in under 20 words.", " ".join(["word"] * 60))
     assert only(compliance.check_format(view_of(long)), "format_violation")[0].decision == "fail"

@@ -48,6 +48,15 @@ def test_invalid_arguments_not_json_or_against_the_declared_schema() -> None:
     assert found[0].evidence[0].span_id == "7" * 16  # never executed: the request is all there is
 
 
+def test_arguments_with_an_integer_python_cannot_read_are_reported_not_crashed_on() -> None:
+    # json.loads raises a plain ValueError (no .msg/.pos) for an integer over sys.get_int_max_str_digits()
+    huge = "1" * 5000
+    item = make_item("Book room 7", "Booked.", tool_calls=[
+        {"name": "book", "arguments": '{"room": %s}' % huge, "output": "ok"}])
+    found = only(tools.check_invalid_tool_arguments(view_of(item)), "invalid_tool_arguments")
+    assert len(found) == 1 and "not readable as JSON" in found[0].rationale and "digits" in found[0].rationale
+
+
 def test_unknown_and_unexecuted_tools() -> None:
     item = trace_item("Weather?", "", tool_calls=[
         {"id": "c1", "name": "get_wether", "arguments": {"city": "Oslo"}, "span_id": "8" * 16},

@@ -44,6 +44,15 @@ def test_a_fabricated_entity_fails_and_clean_checks_pass() -> None:
     assert "entity_grounding" in analysis.detectors_run
 
 
+def test_an_integer_python_cannot_read_in_tool_arguments_does_not_sink_the_item() -> None:
+    # the tool_call_validity metric reads the arguments outside the detector guard: it used to raise
+    item = make_item("Book room 7", "Booked.", tool_calls=[
+        {"name": "book", "arguments": '{"room": %s}' % ("1" * 5000), "output": "ok"}])
+    analysis = engine.analyze_item(item, 0, engine.AnalysisOptions(run_eval=True))
+    assert _by_sub(analysis)["invalid_tool_arguments"].decision == "fail"
+    assert analysis.eval_metrics["tool_call_validity"] == 0.0
+
+
 def test_trace_only_detectors_are_skipped_in_dataset_mode_and_run_on_traces() -> None:
     dataset = engine.analyze_item(make_item("q", "a"), 0, engine.AnalysisOptions())
     assert "llm_error" in {s.detector for s in dataset.detectors_skipped}
