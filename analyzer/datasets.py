@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from analyzer.dataset_tool_calls import normalize_tool_calls, type_name, unknown_key_problems
 from analyzer.errors import ValidationError
 from analyzer.models import FAItem, ToolCall
 
@@ -20,13 +21,17 @@ ITEM_FIELDS = ("input", "output", "context", "tool_calls", "trace_id", "metadata
 DEFAULT_MAX_FIELD_CHARS = 1_000_000
 DATASET_SUFFIXES = (".json", ".jsonl", ".csv")
 _MAX_REPORTED = 20
+# Keys people reach for that belong elsewhere.
+_ITEM_HINTS = {"messages": "items carry no message list: give the user's request as 'input', the answer as "
+                           "'output', and the assistant's tool calls and the tool result messages as 'tool_calls'"}
 
 
 class DatasetError(ValidationError):
     """A dataset has invalid items; nothing was run or stored.
 
     Attributes:
-        problems: one ``"item N: field: what is wrong; the fix"`` line per problem found.
+        problems: one ``"items[N].field: what is wrong; the fix"`` line per problem found (nested fields
+            by their full path, e.g. ``items[3].tool_calls[1].function.arguments``).
     """
 
     def __init__(self, problems: list[str], total: int) -> None:
@@ -38,7 +43,10 @@ class DatasetError(ValidationError):
 
 
 def validate_dataset(dataset: Any, *, max_field_chars: int = DEFAULT_MAX_FIELD_CHARS) -> list[FAItem]:
-    """Turn ``dataset`` (a list of dicts or FAItems) into FA items, or raise :class:`DatasetError`."""
+    """Turn ``dataset`` (a list of dicts or FAItems) into FA items, or raise :class:`DatasetError`.
+
+    ``tool_calls`` are read in our layout, OpenAI's and LangChain's (see :mod:`analyzer.dataset_tool_calls`).
+    """
     if isinstance(dataset, (str, bytes, Mapping)) or not isinstance(dataset, Sequence):
         raise ValidationError("dataset must be a list of items like {'input': str, 'output': str, "
                               f"'context': [str], 'tool_calls': [dict]}}, got {type(dataset).__name__}")
@@ -47,7 +55,7 @@ def validate_dataset(dataset: Any, *, max_field_chars: int = DEFAULT_MAX_FIELD_C
     items: list[FAItem] = []
     problems: list[str] = []
     for index, raw in enumerate(dataset):
-        item, item_problems = _validate_item(index, raw, max_field_chars)
+        item, item_problems = _validate_item(f"items[{index}]", raw, max_field_chars)
         problems.extend(item_problems)
         if item is not None:
             items.append(item)
@@ -56,79 +64,57 @@ def validate_dataset(dataset: Any, *, max_field_chars: int = DEFAULT_MAX_FIELD_C
     return items
 
 
-def _validate_item(index: int, raw: Any, max_chars: int) -> tuple[FAItem | None, list[str]]:
+def _validate_item(at: str, raw: Any, max_chars: int) -> tuple[FAItem | None, list[str]]:
     if isinstance(raw, FAItem):
         raw = raw.model_dump()
     if not isinstance(raw, Mapping):
-        return None, [f"item {index}: expected an object with 'input' and 'output', got {type(raw).__name__}"]
-    problems: list[str] = []
-    where = f"item {index}"
-    unknown = sorted(set(raw) - set(ITEM_FIELDS))
-    if unknown:
-        problems.append(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; valid fields are "
-                        f"{', '.join(ITEM_FIELDS)} (put anything else under 'metadata')")
+        return None, [f"{at}: expected an object with 'input' and 'output', got {type_name(raw)}"]
+    problems = unknown_key_problems(at, raw, ITEM_FIELDS, "an item", _ITEM_HINTS,
+                                    otherwise="put anything else under 'metadata'")
     for field in ("input", "output"):
-        value = raw.get(field)
-        if value is None:
-            problems.append(f"{where}: '{field}' is missing; every item needs '{field}' as a string")
-        elif not isinstance(value, str):
-            problems.append(f"{where}: '{field}' must be a string, got {type(value).__name__}")
-        elif len(value) > max_chars:
-            problems.append(f"{where}: '{field}' is {len(value):,} characters, over the limit of {max_chars:,}; "
-                            "shorten it or raise max_field_chars")
+        problems.extend(_check_text(f"{at}.{field}", raw.get(field), max_chars, required=True))
     context = raw.get("context")
     if context is not None:
-        problems.extend(_check_context(where, context, max_chars))
-    tool_calls = raw.get("tool_calls")
-    if tool_calls is not None:
-        problems.extend(_check_tool_calls(where, tool_calls, max_chars))
+        problems.extend(_check_context(f"{at}.context", context, max_chars))
+    tool_calls: list[ToolCall] = []
+    if raw.get("tool_calls") is not None:
+        tool_calls, call_problems = normalize_tool_calls(f"{at}.tool_calls", raw["tool_calls"], max_chars)
+        problems.extend(call_problems)
     metadata = raw.get("metadata")
     if metadata is not None and not isinstance(metadata, Mapping):
-        problems.append(f"{where}: 'metadata' must be an object, got {type(metadata).__name__}")
+        problems.append(f"{at}.metadata: must be an object, got {type_name(metadata)}; "
+                        "write it as {\"key\": value}")
     trace_id = raw.get("trace_id")
     if trace_id is not None and not isinstance(trace_id, str):
-        problems.append(f"{where}: 'trace_id' must be a string, got {type(trace_id).__name__}")
+        problems.append(f"{at}.trace_id: must be a string, got {type_name(trace_id)}")
     if problems:
         return None, problems
-    return FAItem(
-        input=raw["input"], output=raw["output"], context=list(context or []),
-        tool_calls=[ToolCall(**call) for call in tool_calls or []], trace_id=trace_id,
-        metadata=dict(metadata or {}),
-    ), []
+    return FAItem(input=raw["input"], output=raw["output"], context=list(context or []), tool_calls=tool_calls,
+                  trace_id=trace_id, metadata=dict(metadata or {})), []
 
 
-def _check_context(where: str, context: Any, max_chars: int) -> list[str]:
+def _check_text(at: str, value: Any, max_chars: int, *, required: bool = False) -> list[str]:
+    name = at.rsplit(".", 1)[-1]
+    if value is None:
+        return [f"{at}: missing; every item needs '{name}' as a string"] if required else []
+    if not isinstance(value, str):
+        return [f"{at}: must be a string, got {type_name(value)}"]
+    if len(value) > max_chars:
+        return [f"{at}: {len(value):,} characters, over the limit of {max_chars:,}; shorten it or raise "
+                "max_field_chars"]
+    return []
+
+
+def _check_context(at: str, context: Any, max_chars: int) -> list[str]:
     if isinstance(context, str) or not isinstance(context, (list, tuple)):
-        return [f"{where}: 'context' must be a list of strings, got {type(context).__name__} "
+        return [f"{at}: must be a list of strings, got {type_name(context)} "
                 "(wrap a single passage in a list: [\"...\"])"]
     problems = []
     for position, passage in enumerate(context):
-        if not isinstance(passage, str):
-            problems.append(f"{where}: 'context[{position}]' must be a string, got {type(passage).__name__}")
-        elif len(passage) > max_chars:
-            problems.append(f"{where}: 'context[{position}]' is {len(passage):,} characters, over the limit of "
-                            f"{max_chars:,}")
-    return problems
-
-
-def _check_tool_calls(where: str, tool_calls: Any, max_chars: int) -> list[str]:
-    if not isinstance(tool_calls, (list, tuple)):
-        return [f"{where}: 'tool_calls' must be a list of objects, got {type(tool_calls).__name__}"]
-    problems = []
-    for position, call in enumerate(tool_calls):
-        field = f"'tool_calls[{position}]'"
-        if not isinstance(call, Mapping):
-            problems.append(f"{where}: {field} must be an object like {{'name': ..., 'arguments': ..., "
-                            f"'output': ...}}, got {type(call).__name__}")
-            continue
-        if not isinstance(call.get("name"), str) or not call.get("name"):
-            problems.append(f"{where}: {field}.name is missing; every tool call needs the tool's name")
-        for key in ("output", "error", "id"):
-            if call.get(key) is not None and not isinstance(call[key], str):
-                problems.append(f"{where}: {field}.{key} must be a string, got {type(call[key]).__name__}")
-        output = call.get("output")
-        if isinstance(output, str) and len(output) > max_chars:
-            problems.append(f"{where}: {field}.output is {len(output):,} characters, over the limit of {max_chars:,}")
+        if isinstance(passage, str) and len(passage) > max_chars:
+            problems.append(f"{at}[{position}]: {len(passage):,} characters, over the limit of {max_chars:,}")
+        elif not isinstance(passage, str):
+            problems.append(f"{at}[{position}]: must be a string, got {type_name(passage)}")
     return problems
 
 

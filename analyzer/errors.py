@@ -13,7 +13,8 @@ so ``except LookupError`` or ``except TimeoutError`` keep working::
      ├── TraceIncompleteError     (TimeoutError) spans arrived but the root span did not, within the timeout
      ├── SourceError                             a trace backend could not be reached or answered badly
      ├── AuthenticationError                     a backend refused the credentials (HTTP 401/403)
-     └── RateLimitError                          too many requests (HTTP 429, or a local quota); retry later
+     ├── RateLimitError                          too many requests (HTTP 429, or a local quota); retry later
+     └── ServerStartError                        ``valiqor serve`` could not start (e.g. its port is taken)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "ImportFormatError",
     "NotFoundError",
     "RateLimitError",
+    "ServerStartError",
     "SourceError",
     "TraceIncompleteError",
     "ValidationError",
@@ -103,3 +105,24 @@ class RateLimitError(ValiqorError):
     def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
         self.retry_after_s = retry_after_s
         super().__init__(message)
+
+
+class ServerStartError(ValiqorError):
+    """The server could not start: nothing was served and nothing was written.
+
+    Attributes:
+        address: ``host:port`` it tried.
+        reason: what went wrong there (e.g. ``"address already in use"``).
+        fix: what to do, with ``{host}`` / ``{port}`` where the setting is named, so that the
+            command line can say ``--port`` and Python ``port``.
+    """
+
+    def __init__(self, address: str, reason: str, fix: str) -> None:
+        self.address = address
+        self.reason = reason
+        self.fix = fix
+        super().__init__(self.describe())
+
+    def describe(self, *, host: str = "the host", port: str = "port") -> str:
+        """The message, naming the host and port settings as ``host`` and ``port`` say."""
+        return f"cannot listen on {self.address}: {self.reason} ({self.fix.format(host=host, port=port)})"

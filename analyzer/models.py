@@ -16,10 +16,12 @@ class ToolCall(BaseModel):
     """One tool call: what the model asked for, joined with what the tool did.
 
     ``output`` is ``None`` when the tool never ran or its output was not recorded;
-    it is never invented.
+    it is never invented. Unknown fields are refused: a result under a name FA does not
+    read would hide a tool error (datasets in other layouts go through
+    :func:`analyzer.datasets.validate_dataset`, which maps them onto these fields).
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
     id: str | None = None
     name: str

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+
+from analyzer.errors import ServerStartError
 
 
 def register(cli) -> None:
@@ -35,11 +38,16 @@ def run_server(args: argparse.Namespace) -> int:
         from analyzer.server import ServerConfig, serve
     except ModuleNotFoundError as exc:
         if exc.name in ("starlette", "uvicorn"):
-            raise SystemExit("valiqor serve needs the server extra: pip install 'valiqor-trace[server]'") from None
+            print("valiqor serve: needs the server extra: pip install 'valiqor-trace[server]'", file=sys.stderr)
+            return 1
         raise
     keys = [*args.api_key, *filter(None, (k.strip() for k in os.environ.get("VALIQOR_SERVER_API_KEYS", "").split(",")))]
     config = ServerConfig(data_dir=args.data_dir, api_keys=tuple(keys), project_name=args.project_name,
                           max_body_bytes=int(args.max_body_mb * 1024 * 1024), run_workers=args.workers,
                           decode_workers=_decode_workers(args.decode_workers))
-    serve(args.host, args.port, config, insecure=args.insecure, log_level="warning")
+    try:
+        serve(args.host, args.port, config, insecure=args.insecure, log_level="warning")
+    except ServerStartError as exc:  # one line naming the flags to change; exit 1, like every other failure
+        print(f"valiqor serve: {exc.describe(host='--host', port='--port')}", file=sys.stderr)
+        return 1
     return 0

@@ -59,7 +59,7 @@ def test_wait_returns_what_run_returns(client: ValiqorClient) -> None:
 
 
 def test_bad_dataset_stores_no_run(client: ValiqorClient) -> None:
-    with pytest.raises(DatasetError, match="item 1: 'output' is missing"):
+    with pytest.raises(DatasetError, match=r"items\[1\]\.output: missing"):
         client.failure_analysis.run(dataset=[{"input": "q", "output": "a"}, {"input": "q"}])
     with pytest.raises(DatasetError):
         client.failure_analysis.run_async(dataset=[{"input": "q", "output": "a", "context": "not a list"}])

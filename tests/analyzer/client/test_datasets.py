@@ -19,14 +19,14 @@ def test_valid_items_become_fa_items() -> None:
 
 
 @pytest.mark.parametrize(("items", "expected"), [
-    ([{"input": "q"}], "item 0: 'output' is missing"),
+    ([{"input": "q"}], "items[0].output: missing; every item needs 'output' as a string"),
     ([{"input": "q", "output": "a"}, {"input": "q", "output": "a", "context": "one passage"}],
-     "item 1: 'context' must be a list of strings, got str"),
-    ([{"input": "q", "output": "a", "context": ["ok", 3]}], "item 0: 'context[1]' must be a string, got int"),
-    ([{"input": 5, "output": "a"}], "item 0: 'input' must be a string, got int"),
-    ([{"input": "q", "output": "a", "tool_calls": [{"arguments": {}}]}], "item 0: 'tool_calls[0]'.name is missing"),
-    ([{"input": "q", "output": "a", "contxt": []}], "item 0: unknown field(s) 'contxt'"),
-    (["just a string"], "item 0: expected an object"),
+     "items[1].context: must be a list of strings, got str (wrap a single passage in a list"),
+    ([{"input": "q", "output": "a", "context": ["ok", 3]}], "items[0].context[1]: must be a string, got int"),
+    ([{"input": 5, "output": "a"}], "items[0].input: must be a string, got int"),
+    ([{"input": "q", "output": "a", "tool_calls": [{"arguments": {}}]}], "items[0].tool_calls[0].name: missing; every tool call needs the tool's name"),
+    ([{"input": "q", "output": "a", "contxt": []}], "items[0].contxt: unknown field of an item; did you mean 'context'?"),
+    (["just a string"], "items[0]: expected an object"),
 ])
 def test_each_problem_names_the_item_and_field(items, expected) -> None:
     with pytest.raises(DatasetError) as caught:
@@ -37,15 +37,15 @@ def test_each_problem_names_the_item_and_field(items, expected) -> None:
 
 def test_ten_megabyte_strings_are_refused_with_the_limit() -> None:
     huge = "x" * 10_000_000
-    with pytest.raises(DatasetError, match=r"item 0: 'output' is 10,000,000 characters, over the limit of 1,000,000"):
+    with pytest.raises(DatasetError, match=r"items\[0\]\.output: 10,000,000 characters, over the limit of 1,000,000"):
         validate_dataset([{"input": "q", "output": huge}])
 
 
 def test_every_bad_item_is_reported_at_once() -> None:
     with pytest.raises(DatasetError) as caught:
         validate_dataset([{"input": "q"}, {"output": "a"}, {"input": "q", "output": "a"}])
-    assert caught.value.problems == ["item 0: 'output' is missing; every item needs 'output' as a string",
-                                     "item 1: 'input' is missing; every item needs 'input' as a string"]
+    assert caught.value.problems == ["items[0].output: missing; every item needs 'output' as a string",
+                                     "items[1].input: missing; every item needs 'input' as a string"]
 
 
 @pytest.mark.parametrize("dataset", [[], {"input": "q", "output": "a"}, "items.json", None])

@@ -1,0 +1,40 @@
+"""serve() binds before it starts or prints anything; an address it cannot use is one ServerStartError."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+
+import pytest
+
+from analyzer.errors import ServerStartError
+from analyzer.server import ServerConfig, serve
+
+
+@pytest.fixture
+def taken_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
+def test_a_taken_port_raises_before_anything_starts(tmp_path: Path, taken_port: int,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    with pytest.raises(ServerStartError) as caught:
+        serve("127.0.0.1", taken_port, ServerConfig(data_dir=str(tmp_path / "data")))
+    assert str(caught.value) == f"cannot listen on 127.0.0.1:{taken_port}: address already in use (pick another port)"
+    assert caught.value.describe(port="--port").endswith("(pick another --port)")
+    assert not (tmp_path / "data").exists() and "valiqor serve:" not in caplog.text  # no stores, no banner
+
+
+@pytest.mark.parametrize(("host", "port", "expected"), [
+    ("127.0.0.1", 70000, "cannot listen on 127.0.0.1:70000: not a port number (pick a port from 1 to 65535)"),
+    ("no-such-host.invalid", 4318, "cannot listen on no-such-host.invalid:4318: unknown host (check the host)"),
+])
+def test_an_address_it_cannot_use_names_the_fix(tmp_path: Path, host: str, port: int, expected: str) -> None:
+    with pytest.raises(ServerStartError) as caught:
+        serve(host, port, ServerConfig(data_dir=str(tmp_path / "data"), api_keys=("k",)))
+    assert str(caught.value) == expected
