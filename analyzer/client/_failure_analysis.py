@@ -208,6 +208,8 @@ def _recorded(options: AnalysisOptions) -> dict[str, Any]:
     return {
         "feature_kind": options.feature_kind, "buckets": options.buckets, "subcategories": options.subcategories,
         "run_eval": options.run_eval, "run_security": options.run_security, "run_scan": options.run_scan,
+        "mandatory_eval_metrics": options.mandatory_eval_metrics,
+        "mandatory_security_categories": options.mandatory_security_categories,
         "thresholds": options.thresholds.model_dump(),
     }
 

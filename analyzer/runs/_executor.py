@@ -19,6 +19,7 @@ from typing import Any
 from analyzer.errors import AuthenticationError, ValiqorError
 from analyzer.fa.engine import AnalysisOptions, analyze_item, needs_judge, summarize
 from analyzer.fa.models import ItemAnalysis
+from analyzer.fa.summary import aggregate_eval_metrics, aggregate_security_flags
 from analyzer.models import FAItem
 from analyzer.runs._models import FINISHED_STATES, FAResult, RunInput, RunStatus
 from analyzer.runs._store import RunStore, skipped
@@ -157,15 +158,19 @@ class RunJob:
         summary = summarize(analyses, spec.options.thresholds)
         tags = [tag for analysis in analyses for tag in analysis.tags]
         kinds = Counter(analysis.feature_kind for analysis in analyses)
+        # Mandatory metrics and categories run even with run_eval / run_security off: the items carry
+        # exactly what ran, so the run level reports what they carry.
+        evaluated = spec.options.run_eval or bool(spec.options.mandatory_eval_metrics)
+        audited = spec.options.run_security or bool(spec.options.mandatory_security_categories)
         return FAResult(
             run_id=self.run_id, status="cancelled" if cancelled else "completed", project_name=spec.project_name,
             input_type=spec.input_type,  # type: ignore[arg-type]
             feature_kind=spec.options.feature_kind or (kinds.most_common(1)[0][0] if kinds else None),
             summary=summary, failure_tags=tags,
-            eval_run_id=f"eval_{self.run_id[4:]}" if spec.options.run_eval else None,
-            eval_metrics=_mean_metrics(analyses) if spec.options.run_eval else {},
-            security_batch_id=f"sec_{self.run_id[4:]}" if spec.options.run_security else None,
-            security_flags=_merged_flags(analyses) if spec.options.run_security else {},
+            eval_run_id=f"eval_{self.run_id[4:]}" if evaluated else None,
+            eval_metrics=aggregate_eval_metrics(analyses),
+            security_batch_id=f"sec_{self.run_id[4:]}" if audited else None,
+            security_flags=aggregate_security_flags(analyses),
             detectors_run=list(dict.fromkeys(d for a in analyses for d in a.detectors_run)),
             detectors_skipped=skipped(s for a in analyses for s in a.detectors_skipped),
             duration_ms=round(duration_ms, 3), tokens_used=sum(a.tokens_used for a in analyses),
@@ -194,23 +199,6 @@ def _run_input(item: FAItem, analysis: ItemAnalysis) -> RunInput:
         feature_kind=analysis.feature_kind, failures=len(failing),
         max_severity=max((tag.severity for tag in failing), default=0.0),
     )
-
-
-def _mean_metrics(analyses: list[ItemAnalysis]) -> dict[str, float]:
-    values: dict[str, list[float]] = {}
-    for analysis in analyses:
-        for name, value in analysis.eval_metrics.items():
-            values.setdefault(name, []).append(value)
-    return {name: round(sum(vals) / len(vals), 4) for name, vals in values.items()}
-
-
-def _merged_flags(analyses: list[ItemAnalysis]) -> dict[str, str]:
-    flags: dict[str, str] = {}
-    for analysis in analyses:
-        for category, verdict in analysis.security_flags.items():
-            if flags.get(category) != "fail":
-                flags[category] = verdict
-    return dict(sorted(flags.items(), key=lambda kv: int(kv[0][1:]) if kv[0][1:].isdigit() else 0))
 
 
 class RunHandle:
