@@ -1,7 +1,9 @@
 """Executing a run: analyze items (in parallel when a judge is asked), report progress, honour cancel, store.
 
 ``run()`` and ``run_async()`` share this path: ``run()`` is ``run_async().wait()``,
-so both return the same result for the same input.
+so both return the same result for the same input. Progress is kept in memory for
+the handle and written to the run store now and then (:class:`ProgressThrottle`),
+so ``get_status`` in another process reads it too.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from analyzer.fa.engine import AnalysisOptions, analyze_item, needs_judge, summa
 from analyzer.fa.models import ItemAnalysis
 from analyzer.fa.summary import aggregate_eval_metrics, aggregate_security_flags
 from analyzer.models import FAItem
-from analyzer.runs._models import FINISHED_STATES, FAResult, RunInput, RunStatus
+from analyzer.runs._models import FINISHED_STATES, FAResult, RunInput, RunState, RunStatus
+from analyzer.runs._progress import ProgressThrottle
 from analyzer.runs._store import RunStore, skipped
 
 ProgressCallback = Callable[[RunStatus], None]
@@ -49,18 +52,25 @@ class RunSpec:
 
 
 class RunJob:
-    """One run in progress; thread-safe status for handles to read."""
+    """One run in progress; thread-safe status for handles to read.
+
+    Args:
+        clock: wall-clock seconds, for ``created_at``.
+        progress_throttle: when progress goes to the store (default: :class:`ProgressThrottle`).
+    """
 
     def __init__(self, spec: RunSpec, items: list[FAItem], store: RunStore,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, *,
+                 progress_throttle: ProgressThrottle | None = None) -> None:
         self.spec = spec
         self.items = items
         self.store = store
         self.clock = clock
+        self._throttle = progress_throttle or ProgressThrottle()
         self.cancel_requested = threading.Event()
         self.done = threading.Event()
         self.processed = 0
-        self.state = "queued"
+        self.state: RunState = "queued"
         self.result: FAResult | None = None
         self.error: str | None = None
         self.exception: AuthenticationError | None = None  # a refused judge key: raised as is by result()
@@ -74,9 +84,15 @@ class RunJob:
 
     def status(self) -> RunStatus:
         with self._lock:
-            total = len(self.items)
-            return RunStatus(run_id=self.run_id, status=self.state, current_item=self.processed, total_items=total,
-                             progress_percent=100.0 * self.processed / total if total else 100.0, error=self.error)
+            return RunStatus.counting(self.run_id, self.state, self.processed, len(self.items), self.error)
+
+    def _count_done(self) -> None:
+        """One more item analyzed: for the handle now, for the store when the throttle says so."""
+        with self._lock:
+            self.processed += 1
+            done = self.processed
+        if self._throttle.due(done, len(self.items)):
+            self.store.set_progress(self.run_id, done)
 
     def start(self) -> None:
         """Record the run as running (so it is listed) before any work happens."""
@@ -115,8 +131,7 @@ class RunJob:
             if self.cancel_requested.is_set():
                 break
             analyses.append(analyze_item(item, index, self.spec.options, run_id=self.run_id))
-            with self._lock:
-                self.processed = index + 1
+            self._count_done()
         return analyses
 
     def _analyze_concurrently(self, workers: int) -> list[ItemAnalysis]:
@@ -147,8 +162,7 @@ class RunJob:
                         continue
                     analysis = future.result()
                     finished[analysis.item_index] = analysis
-                    with self._lock:
-                        self.processed += 1
+                    self._count_done()
         if error is not None:
             raise error
         return [finished[index] for index in sorted(finished)]
