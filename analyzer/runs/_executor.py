@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from analyzer.errors import AuthenticationError, ValiqorError
+from analyzer.errors import AuthenticationError, RunFailedError, RunNotFinishedError
 from analyzer.fa.engine import AnalysisOptions, analyze_item, needs_judge, summarize
 from analyzer.fa.models import ItemAnalysis
 from analyzer.fa.summary import aggregate_eval_metrics, aggregate_security_flags
@@ -28,10 +28,6 @@ from analyzer.runs._progress import ProgressThrottle
 from analyzer.runs._store import RunStore, skipped
 
 ProgressCallback = Callable[[RunStatus], None]
-
-
-class RunFailedError(ValiqorError):
-    """The run failed; the message says why (the run id is in it)."""
 
 
 def new_run_id() -> str:
@@ -261,10 +257,15 @@ class RunHandle:
                                    f"({status.current_item}/{status.total_items} items)")
 
     def result(self) -> FAResult:
-        """The result of a finished run (partial for a cancelled one)."""
+        """The result of a finished run (partial for a cancelled one).
+
+        Raises:
+            RunNotFinishedError: the run goes on; ``wait()`` for it, or poll ``is_running()`` first.
+            RunFailedError: the run failed.
+        """
         if not self._job.done.is_set():
-            raise RunFailedError(f"run {self.run_id} is still {self._job.status().status}; "
-                                 "call wait() or check is_running() first")
+            status = self._job.status()
+            raise RunNotFinishedError.of_run(status.run_id, status.status, status.current_item, status.total_items)
         if self._job.result is None:
             if self._job.exception is not None:  # a refused judge key: the error that names the key's source
                 raise self._job.exception

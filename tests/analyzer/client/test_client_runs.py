@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+import analyzer.errors
+import analyzer.runs
 import analyzer.runs._store as run_store_module
 from analyzer.datasets import DatasetError, validate_dataset
-from analyzer.errors import NotFoundError, ValidationError
+from analyzer.errors import NotFoundError, RunFailedError, RunNotFinishedError, ValidationError, ValiqorError
 from analyzer.fa.engine import AnalysisOptions, validate_options
 from analyzer.runs import ProgressThrottle, RunJob, RunSpec, RunStore, launch
 from tests.analyzer.client.run_helpers import GatedJudge, held_run, items
@@ -162,6 +164,21 @@ def test_status_from_another_process_shows_the_progress_of_a_run_in_progress(cli
         judge.release.set()
     assert handle.wait().status == "completed"
     assert f"completed  100%  5/5 items" in _fa_cli(client.config.home, "status", "--run-id", handle.run_id).stdout
+
+
+def test_result_before_the_run_ends_is_not_a_failure(client: ValiqorClient) -> None:
+    judge = GatedJudge(hold_at=0)
+    handle = held_run(client.run_store, judge, 3)
+    try:
+        with pytest.raises(RunNotFinishedError) as early:
+            handle.result()
+    finally:
+        judge.release.set()
+    assert not isinstance(early.value, RunFailedError) and isinstance(early.value, ValiqorError)
+    assert "RunNotFinishedError" in analyzer.errors.__all__ and analyzer.runs.RunNotFinishedError is RunNotFinishedError
+    assert early.value.run_id == handle.run_id
+    assert "no result yet: it is running (0/3 items)" in str(early.value) and "handle.wait()" in str(early.value)
+    assert handle.wait().status == "completed" and handle.result().summary.total_items == 3
 
 
 def test_a_cancelled_run_reports_the_items_it_analyzed_from_any_process(client: ValiqorClient) -> None:
