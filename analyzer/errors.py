@@ -14,7 +14,10 @@ so ``except LookupError`` or ``except TimeoutError`` keep working::
      ├── SourceError                             a trace backend could not be reached or answered badly
      ├── AuthenticationError                     a backend refused the credentials (HTTP 401/403)
      ├── RateLimitError                          too many requests (HTTP 429, or a local quota); retry later
-     └── ServerStartError                        ``valiqor serve`` could not start (e.g. its port is taken)
+     ├── ServerStartError                        ``valiqor serve`` could not start (e.g. its port is taken)
+     ├── RunFailedError                          the FA run failed; the message names the run and why
+     └── RunNotFinishedError                     ``handle.result()`` before the run ended: not a failure,
+                                                  ``wait()`` for it or poll ``is_running()`` first
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ __all__ = [
     "ImportFormatError",
     "NotFoundError",
     "RateLimitError",
+    "RunFailedError",
+    "RunNotFinishedError",
     "ServerStartError",
     "SourceError",
     "TraceIncompleteError",
@@ -126,3 +131,28 @@ class ServerStartError(ValiqorError):
     def describe(self, *, host: str = "the host", port: str = "port") -> str:
         """The message, naming the host and port settings as ``host`` and ``port`` say."""
         return f"cannot listen on {self.address}: {self.reason} ({self.fix.format(host=host, port=port)})"
+
+
+class RunFailedError(ValiqorError):
+    """The run failed; the message says why (the run id is in it)."""
+
+
+class RunNotFinishedError(ValiqorError):
+    """The run has not ended yet, so it has no result: ``wait()`` for it, or poll ``is_running()`` first.
+
+    Not a failure: the run goes on.
+
+    Attributes:
+        run_id: the run.
+    """
+
+    def __init__(self, message: str, *, run_id: str | None = None) -> None:
+        self.run_id = run_id
+        super().__init__(message)
+
+    @classmethod
+    def of_run(cls, run_id: str, status: str, current_item: int, total_items: int) -> RunNotFinishedError:
+        """The error for ``result()`` on a run that goes on (the same words embedded and remote)."""
+        return cls(f"run {run_id} has no result yet: it is {status} ({current_item}/{total_items} items); "
+                   "call handle.wait() to block until it ends, or poll handle.is_running() before handle.result()",
+                   run_id=run_id)

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from analyzer.cli._report import GATE_EXIT_CODE, ProgressBar, format_result
 from analyzer.datasets import load_dataset_file
+from analyzer.runs import FAResult, RunHandle
+
+INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, what shells expect of a Ctrl-C'd command
 
 
 def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
@@ -15,7 +23,8 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
 
     run = fa.add_parser("run", help="analyze a dataset file or a trace",
                         description=f"Exit codes: 0 ok, 1 error, {GATE_EXIT_CODE} when the CI gate says block "
-                                    "(should_gate_ci; --no-gate to always exit 0).")
+                                    "(should_gate_ci; --no-gate to always exit 0), 130 on Ctrl-C (the run is "
+                                    "cancelled: what was analyzed is kept, stored and printed).")
     source = run.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", type=Path, help="items in .json, .jsonl or .csv")
     source.add_argument("--trace-id", help="a trace in the local store (32 hex, tr_ prefix accepted)")
@@ -65,17 +74,71 @@ def run_command(args: argparse.Namespace) -> int:
     client = _client(args)
     options = dict(feature_kind=args.feature_kind, buckets=_csv(args.buckets), subcategories=_csv(args.subcategories),
                    run_eval=not args.no_eval, run_security=not args.no_security)
-    if args.dataset is not None:
-        handle = client.failure_analysis.run_async(dataset=load_dataset_file(args.dataset), **options)
-    else:
-        handle = client.failure_analysis.run_async(trace_id=args.trace_id, **options)
-    result = handle.wait(on_progress=ProgressBar())
-    if args.output:
-        args.output.write_text(result.model_dump_json(indent=2), encoding="utf-8")
-    print(result.model_dump_json(indent=2) if args.json else format_result(result))
+    source = {"dataset": load_dataset_file(args.dataset)} if args.dataset is not None else {"trace_id": args.trace_id}
+    progress = ProgressBar()
+    handle = None
+    try:
+        with _ctrl_c_held() as pressed:  # a run started but not yet handed back could not be cancelled
+            handle = client.failure_analysis.run_async(**source, **options)
+        if pressed:
+            raise KeyboardInterrupt
+        result = handle.wait(on_progress=progress)
+        interrupted = False
+    except KeyboardInterrupt:  # Ctrl-C cancels, as handle.cancel() does: what was analyzed is kept
+        if handle is None:  # no run was started
+            raise
+        interrupted = True
+    if interrupted:
+        return _cancel(handle, progress, args)
+    _show(result, args)
     if result.summary.should_gate_ci and not args.no_gate:
         return GATE_EXIT_CODE
     return 0
+
+
+@contextlib.contextmanager
+def _ctrl_c_held() -> Iterator[list[bool]]:
+    """Hold Ctrl-C back while a run starts; the list says whether it was pressed meanwhile.
+
+    Raised in the middle of ``run_async`` (its worker thread already started), a
+    KeyboardInterrupt would leave the run going with no handle to cancel it: it would
+    end up ``failed``, its work lost. Where Python does not own SIGINT (not the main
+    thread, or SIGINT ignored), nothing changes.
+    """
+    pressed: list[bool] = []
+    owned = (threading.current_thread() is threading.main_thread()
+             and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    if owned:
+        signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+    try:
+        yield pressed
+    finally:
+        if owned:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _cancel(handle: RunHandle, progress: ProgressBar, args: argparse.Namespace) -> int:
+    """After Ctrl-C: cancel the run, wait for the item(s) in flight, show and point at the partial result.
+
+    A second Ctrl-C quits without keeping it. ``handle`` may be the remote client's: it has the same methods.
+    """
+    newline = "\n" if progress.enabled else ""  # off the progress bar's line
+    print(f"{newline}cancelling run {handle.run_id}: finishing the item in progress "
+          "(Ctrl-C again to quit without keeping it)", file=sys.stderr, flush=True)
+    handle.cancel()
+    result = handle.wait(on_progress=progress)
+    _show(result, args)
+    what = (f"cancelled after {result.summary.total_items} of {handle.status().total_items} items; the partial "
+            "result is stored" if result.partial else "had finished before the cancel; its result is stored")
+    print(f"interrupted: run {result.run_id} {what}, read it with `valiqor fa result --run-id {result.run_id}`",
+          file=sys.stderr)
+    return INTERRUPTED_EXIT_CODE
+
+
+def _show(result: FAResult, args: argparse.Namespace) -> None:
+    if args.output:
+        args.output.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    print(result.model_dump_json(indent=2) if args.json else format_result(result), flush=True)
 
 
 def status_command(args: argparse.Namespace) -> int:

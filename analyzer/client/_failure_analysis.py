@@ -122,15 +122,15 @@ class FailureAnalysisAPI:
         return result
 
     def get_status(self, run_id: str) -> RunStatus:
-        """Status of any stored run (from any process)."""
+        """Status and progress of any stored run, whichever process runs it (progress there is written at
+        most every 0.5 s or 1,000 items, so it may lag the running process by that much)."""
         row = self._client.run_store.get_status_row(run_id)
         if row is None:
             raise NotFoundError(f"no run {run_id!r} in {self._client.run_store.path}; "
                                 "list runs with failure_analysis.list_runs()")
-        done = row["status"] in ("completed", "cancelled")
-        total = row["total_items"]
-        return RunStatus(run_id=run_id, status=row["status"], total_items=total, current_item=total if done else 0,
-                         progress_percent=100.0 if done else 0.0, error=row["error"])
+        # items_done is written by the running process (throttled) and, final, with the result: a cancelled
+        # run reads the items it analyzed, not its dataset size
+        return RunStatus.counting(run_id, row["status"], row["items_done"], row["total_items"], row["error"])
 
     def list_runs(self, project_name: str | None = None, limit: int = 50, offset: int = 0) -> list[RunInfo]:
         """Past runs of a project (default: the client's), newest first."""
@@ -208,6 +208,8 @@ def _recorded(options: AnalysisOptions) -> dict[str, Any]:
     return {
         "feature_kind": options.feature_kind, "buckets": options.buckets, "subcategories": options.subcategories,
         "run_eval": options.run_eval, "run_security": options.run_security, "run_scan": options.run_scan,
+        "mandatory_eval_metrics": options.mandatory_eval_metrics,
+        "mandatory_security_categories": options.mandatory_security_categories,
         "thresholds": options.thresholds.model_dump(),
     }
 

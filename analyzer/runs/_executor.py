@@ -1,7 +1,9 @@
 """Executing a run: analyze items (in parallel when a judge is asked), report progress, honour cancel, store.
 
 ``run()`` and ``run_async()`` share this path: ``run()`` is ``run_async().wait()``,
-so both return the same result for the same input.
+so both return the same result for the same input. Progress is kept in memory for
+the handle and written to the run store now and then (:class:`ProgressThrottle`),
+so ``get_status`` in another process reads it too.
 """
 
 from __future__ import annotations
@@ -16,18 +18,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from analyzer.errors import AuthenticationError, ValiqorError
+from analyzer.errors import AuthenticationError, RunFailedError, RunNotFinishedError
 from analyzer.fa.engine import AnalysisOptions, analyze_item, needs_judge, summarize
 from analyzer.fa.models import ItemAnalysis
+from analyzer.fa.summary import aggregate_eval_metrics, aggregate_security_flags
 from analyzer.models import FAItem
 from analyzer.runs._models import FINISHED_STATES, FAResult, RunInput, RunState, RunStatus
+from analyzer.runs._progress import ProgressThrottle
 from analyzer.runs._store import RunStore, skipped
 
 ProgressCallback = Callable[[RunStatus], None]
-
-
-class RunFailedError(ValiqorError):
-    """The run failed; the message says why (the run id is in it)."""
 
 
 def new_run_id() -> str:
@@ -48,14 +48,21 @@ class RunSpec:
 
 
 class RunJob:
-    """One run in progress; thread-safe status for handles to read."""
+    """One run in progress; thread-safe status for handles to read.
+
+    Args:
+        clock: wall-clock seconds, for ``created_at``.
+        progress_throttle: when progress goes to the store (default: :class:`ProgressThrottle`).
+    """
 
     def __init__(self, spec: RunSpec, items: list[FAItem], store: RunStore,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, *,
+                 progress_throttle: ProgressThrottle | None = None) -> None:
         self.spec = spec
         self.items = items
         self.store = store
         self.clock = clock
+        self._throttle = progress_throttle or ProgressThrottle()
         self.cancel_requested = threading.Event()
         self.done = threading.Event()
         self.processed = 0
@@ -73,9 +80,15 @@ class RunJob:
 
     def status(self) -> RunStatus:
         with self._lock:
-            total = len(self.items)
-            return RunStatus(run_id=self.run_id, status=self.state, current_item=self.processed, total_items=total,
-                             progress_percent=100.0 * self.processed / total if total else 100.0, error=self.error)
+            return RunStatus.counting(self.run_id, self.state, self.processed, len(self.items), self.error)
+
+    def _count_done(self) -> None:
+        """One more item analyzed: for the handle now, for the store when the throttle says so."""
+        with self._lock:
+            self.processed += 1
+            done = self.processed
+        if self._throttle.due(done, len(self.items)):
+            self.store.set_progress(self.run_id, done)
 
     def start(self) -> None:
         """Record the run as running (so it is listed) before any work happens."""
@@ -114,8 +127,7 @@ class RunJob:
             if self.cancel_requested.is_set():
                 break
             analyses.append(analyze_item(item, index, self.spec.options, run_id=self.run_id))
-            with self._lock:
-                self.processed = index + 1
+            self._count_done()
         return analyses
 
     def _analyze_concurrently(self, workers: int) -> list[ItemAnalysis]:
@@ -146,8 +158,7 @@ class RunJob:
                         continue
                     analysis = future.result()
                     finished[analysis.item_index] = analysis
-                    with self._lock:
-                        self.processed += 1
+                    self._count_done()
         if error is not None:
             raise error
         return [finished[index] for index in sorted(finished)]
@@ -157,15 +168,19 @@ class RunJob:
         summary = summarize(analyses, spec.options.thresholds)
         tags = [tag for analysis in analyses for tag in analysis.tags]
         kinds = Counter(analysis.feature_kind for analysis in analyses)
+        # Mandatory metrics and categories run even with run_eval / run_security off: the items carry
+        # exactly what ran, so the run level reports what they carry.
+        evaluated = spec.options.run_eval or bool(spec.options.mandatory_eval_metrics)
+        audited = spec.options.run_security or bool(spec.options.mandatory_security_categories)
         return FAResult(
             run_id=self.run_id, status="cancelled" if cancelled else "completed", project_name=spec.project_name,
             input_type=spec.input_type,  # type: ignore[arg-type]
             feature_kind=spec.options.feature_kind or (kinds.most_common(1)[0][0] if kinds else None),
             summary=summary, failure_tags=tags,
-            eval_run_id=f"eval_{self.run_id[4:]}" if spec.options.run_eval else None,
-            eval_metrics=_mean_metrics(analyses) if spec.options.run_eval else {},
-            security_batch_id=f"sec_{self.run_id[4:]}" if spec.options.run_security else None,
-            security_flags=_merged_flags(analyses) if spec.options.run_security else {},
+            eval_run_id=f"eval_{self.run_id[4:]}" if evaluated else None,
+            eval_metrics=aggregate_eval_metrics(analyses),
+            security_batch_id=f"sec_{self.run_id[4:]}" if audited else None,
+            security_flags=aggregate_security_flags(analyses),
             detectors_run=list(dict.fromkeys(d for a in analyses for d in a.detectors_run)),
             detectors_skipped=skipped(s for a in analyses for s in a.detectors_skipped),
             duration_ms=round(duration_ms, 3), tokens_used=sum(a.tokens_used for a in analyses),
@@ -194,23 +209,6 @@ def _run_input(item: FAItem, analysis: ItemAnalysis) -> RunInput:
         feature_kind=analysis.feature_kind, failures=len(failing),
         max_severity=max((tag.severity for tag in failing), default=0.0),
     )
-
-
-def _mean_metrics(analyses: list[ItemAnalysis]) -> dict[str, float]:
-    values: dict[str, list[float]] = {}
-    for analysis in analyses:
-        for name, value in analysis.eval_metrics.items():
-            values.setdefault(name, []).append(value)
-    return {name: round(sum(vals) / len(vals), 4) for name, vals in values.items()}
-
-
-def _merged_flags(analyses: list[ItemAnalysis]) -> dict[str, str]:
-    flags: dict[str, str] = {}
-    for analysis in analyses:
-        for category, verdict in analysis.security_flags.items():
-            if flags.get(category) != "fail":
-                flags[category] = verdict
-    return dict(sorted(flags.items(), key=lambda kv: int(kv[0][1:]) if kv[0][1:].isdigit() else 0))
 
 
 class RunHandle:
@@ -259,10 +257,15 @@ class RunHandle:
                                    f"({status.current_item}/{status.total_items} items)")
 
     def result(self) -> FAResult:
-        """The result of a finished run (partial for a cancelled one)."""
+        """The result of a finished run (partial for a cancelled one).
+
+        Raises:
+            RunNotFinishedError: the run goes on; ``wait()`` for it, or poll ``is_running()`` first.
+            RunFailedError: the run failed.
+        """
         if not self._job.done.is_set():
-            raise RunFailedError(f"run {self.run_id} is still {self._job.status().status}; "
-                                 "call wait() or check is_running() first")
+            status = self._job.status()
+            raise RunNotFinishedError.of_run(status.run_id, status.status, status.current_item, status.total_items)
         if self._job.result is None:
             if self._job.exception is not None:  # a refused judge key: the error that names the key's source
                 raise self._job.exception

@@ -37,6 +37,14 @@ class RunStatus(BaseModel):
     total_items: int
     error: str | None = None
 
+    @classmethod
+    def counting(cls, run_id: str, status: RunState, items_done: int, total_items: int,
+                 error: str | None = None) -> RunStatus:
+        """The status of a run that has analyzed ``items_done`` of its ``total_items`` items."""
+        percent = 100.0 * items_done / total_items if total_items else 100.0
+        return cls(run_id=run_id, status=status, current_item=items_done, total_items=total_items,
+                   progress_percent=percent, error=error)
+
 
 class FAResult(BaseModel):
     """The result of a Failure Analysis run (field names as in the seed guide)."""

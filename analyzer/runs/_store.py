@@ -2,7 +2,9 @@
 
 A run's row is written when it starts (so it can be listed and polled) and
 its items and tags in one transaction when it ends, so a run is never stored
-half-way. A run left ``running`` by a process that died is marked ``failed``
+half-way. While it runs, its row carries how many items it has analyzed
+(``items_done``, written now and then: see :mod:`analyzer.runs._progress`), so
+any process can read its progress. A run left ``running`` by a process that died is marked ``failed``
 the next time a store is opened.
 """
 
@@ -80,6 +82,13 @@ _MIGRATIONS: tuple[str, ...] = (
         created_ns INTEGER NOT NULL
     )
     """,
+    # 3: progress in the store, so a run's status reads true from any process. Runs stored before it
+    # get the count of items they analyzed (a cancelled run keeps only those); unfinished ones, 0.
+    """
+    ALTER TABLE runs ADD COLUMN items_done INTEGER NOT NULL DEFAULT 0;
+    UPDATE runs SET items_done = (SELECT COUNT(*) FROM run_inputs i WHERE i.run_id = runs.run_id)
+        WHERE status IN ('completed', 'cancelled')
+    """,
 )
 
 
@@ -136,9 +145,10 @@ class RunStore:
         with self._lock, transaction(self._conn):
             self._conn.execute(
                 "UPDATE runs SET status = ?, feature_kind = ?, duration_ms = ?, tokens_used = ?, partial = ?, "
-                "error = ?, summary = ?, result = ? WHERE run_id = ?",
+                "error = ?, summary = ?, result = ?, items_done = ? WHERE run_id = ?",
                 (result.status, result.feature_kind, result.duration_ms, result.tokens_used, int(result.partial),
-                 result.error, result.summary.model_dump_json(), json.dumps(payload), result.run_id))
+                 result.error, result.summary.model_dump_json(), json.dumps(payload), len(result.inputs),
+                 result.run_id))
             self._conn.executemany(
                 "INSERT INTO run_inputs (run_id, item_index, payload) VALUES (?, ?, ?)",
                 [(result.run_id, item.item_index, item.model_dump_json()) for item in result.inputs])
@@ -147,6 +157,12 @@ class RunStore:
                 "confidence, created_ns, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(tag.tag_id, result.run_id, tag.item_index, tag.bucket_id, tag.subcategory_id, tag.decision,
                   tag.severity, tag.confidence, created_ns, tag.model_dump_json()) for tag in result.failure_tags])
+
+    def set_progress(self, run_id: str, items_done: int) -> None:
+        """Record how many items an unfinished run has analyzed (callers throttle: one commit per call)."""
+        with self._lock:
+            self._conn.execute("UPDATE runs SET items_done = ? WHERE run_id = ? AND status IN ('queued', 'running')",
+                               (items_done, run_id))
 
     def fail_run(self, run_id: str, error: str) -> None:
         with self._lock:
@@ -181,9 +197,10 @@ class RunStore:
 
     def get_status_row(self, run_id: str) -> dict[str, Any] | None:
         with self._lock:
-            row = self._conn.execute("SELECT status, total_items, error FROM runs WHERE run_id = ?",
+            row = self._conn.execute("SELECT status, total_items, error, items_done FROM runs WHERE run_id = ?",
                                      (run_id,)).fetchone()
-        return None if row is None else {"status": row[0], "total_items": row[1], "error": row[2]}
+        return None if row is None else {"status": row[0], "total_items": row[1], "error": row[2],
+                                         "items_done": row[3]}
 
     def get_inputs(self, run_id: str) -> list[RunInput]:
         with self._lock:

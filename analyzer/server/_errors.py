@@ -13,7 +13,6 @@ from typing import Any
 
 from analyzer import errors
 from analyzer.datasets import DatasetError
-from analyzer.runs import RunFailedError
 
 # Most specific first: the first class the error is an instance of decides the status.
 STATUS_OF: tuple[tuple[type[Exception], int], ...] = (
@@ -21,18 +20,20 @@ STATUS_OF: tuple[tuple[type[Exception], int], ...] = (
     (errors.ValidationError, 400),
     (errors.NotFoundError, 404),
     (errors.TraceIncompleteError, 409),
-    (RunFailedError, 422),
+    (errors.RunNotFinishedError, 409),
+    (errors.RunFailedError, 422),
     (errors.RateLimitError, 429),
     (errors.SourceError, 502),
     (errors.ValiqorError, 400),
 )
 ERROR_CLASSES: dict[str, type[Exception]] = {
-    cls.__name__: cls for cls in (*[getattr(errors, name) for name in errors.__all__], RunFailedError, DatasetError)}
+    cls.__name__: cls for cls in (*[getattr(errors, name) for name in errors.__all__], DatasetError)}
 _CLASS_ATTRIBUTES: dict[type[Exception], tuple[str, ...]] = {
     errors.NotFoundError: ("trace_id", "sources"),
     errors.TraceIncompleteError: ("trace_id", "span_count", "timeout_s"),
     errors.RateLimitError: ("retry_after_s",),
     errors.ImportFormatError: ("path", "location", "reason"),
+    errors.RunNotFinishedError: ("run_id",),
     DatasetError: ("problems",),
 }
 _ATTRIBUTES = tuple(dict.fromkeys(name for names in _CLASS_ATTRIBUTES.values() for name in names))

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from analyzer.client._remote._http import RemoteSession
-from analyzer.errors import ValidationError
+from analyzer.errors import RunNotFinishedError, ValidationError
 from analyzer.fa.models import FailureTag, Thresholds
 from analyzer.runs import FAResult, RunFailedError, RunInfo, RunInput, RunStatus
 from analyzer.runs._models import FINISHED_STATES
@@ -79,11 +79,15 @@ class RemoteRunHandle:
             interval = min(interval * 1.5, 2.0)  # gentle on the server during long runs
 
     def result(self) -> FAResult:
-        """The result of a finished run (partial for a cancelled one)."""
+        """The result of a finished run (partial for a cancelled one).
+
+        Raises:
+            RunNotFinishedError: the run goes on; ``wait()`` for it, or poll ``is_running()`` first.
+            RunFailedError: the run failed.
+        """
         status = self._last if self._last.status in FINISHED_STATES else self.status()
         if status.status not in FINISHED_STATES:
-            raise RunFailedError(f"run {self.run_id} is still {status.status}; "
-                                 "call wait() or check is_running() first")
+            raise RunNotFinishedError.of_run(status.run_id, status.status, status.current_item, status.total_items)
         if status.status == "failed":
             raise RunFailedError(status.error or f"run {self.run_id} failed")
         return FAResult.model_validate(self._session.request("GET", f"{API}/runs/{self.run_id}/result"))

@@ -121,7 +121,8 @@ def test_stopping_the_server_fails_runs_still_in_flight(tmp_path: Path, monkeypa
     store = app.state.server.client.run_store
     try:
         for run_id in (running, queued):
-            assert store.get_status_row(run_id) == {"status": "failed", "total_items": 3, "error": STOPPED_REASON}
+            assert store.get_status_row(run_id) == {"status": "failed", "total_items": 3, "error": STOPPED_REASON,
+                                                    "items_done": 0}
     finally:
         release.set()
         app.state.server.close()
