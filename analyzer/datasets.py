@@ -15,9 +15,9 @@ from typing import Any
 
 from analyzer.errors import ValidationError
 from analyzer.models import FAItem, ToolCall
+from valiqor_trace._settings import DEFAULT_MAX_FIELD_CHARS
 
 ITEM_FIELDS = ("input", "output", "context", "tool_calls", "trace_id", "metadata")
-DEFAULT_MAX_FIELD_CHARS = 1_000_000
 DATASET_SUFFIXES = (".json", ".jsonl", ".csv")
 _MAX_REPORTED = 20
 
