@@ -10,6 +10,12 @@ from urllib.parse import urlparse
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
+from valiqor_trace._export_status import (
+    CREDENTIAL_PROVIDER_ENV,
+    ExportStatusWatcher,
+    headers_origin,
+    install_sdk_log_filter,
+)
 from valiqor_trace._internal import log_once
 from valiqor_trace._parsers import parse_url
 from valiqor_trace._processors import CountingBatchSpanProcessor, ExportStats, GuardedExporter
@@ -70,8 +76,9 @@ def env_otlp_endpoint(protocol: str, environ: Any = None) -> str | None:
     return None
 
 
-def build_otlp_exporter(settings: Settings, environ: Any = None) -> SpanExporter:
-    """The OTLP exporter for ``settings``."""
+def build_otlp_exporter(settings: Settings,
+                        environ: Any = None) -> tuple[SpanExporter, ExportStatusWatcher | None]:
+    """The OTLP exporter for ``settings``; with OTLP/HTTP, also the watcher that explains refused exports."""
     env = os.environ if environ is None else environ
     timeout_s = settings.export_timeout_ms / 1000
     if settings.endpoint:
@@ -82,22 +89,28 @@ def build_otlp_exporter(settings: Settings, environ: Any = None) -> SpanExporter
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
         insecure = settings.endpoint.startswith("http://") if settings.endpoint else None
-        return GrpcExporter(endpoint=endpoint, insecure=insecure, headers=settings.headers, timeout=timeout_s)
+        return GrpcExporter(endpoint=endpoint, insecure=insecure, headers=settings.headers, timeout=timeout_s), None
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 
-    return HttpExporter(endpoint=endpoint, headers=settings.headers, timeout=timeout_s)
+    if any(env.get(var) for var in CREDENTIAL_PROVIDER_ENV):  # the SDK's own session: statuses go unexplained
+        return HttpExporter(endpoint=endpoint, headers=settings.headers, timeout=timeout_s), None
+    watcher = ExportStatusWatcher(endpoint, pipeline="otlp", headers_origin=headers_origin(
+        settings.headers, settings.sources.get("headers"), env))
+    install_sdk_log_filter()
+    exporter = HttpExporter(endpoint=endpoint, headers=settings.headers, timeout=timeout_s, session=watcher.session())
+    return exporter, watcher
 
 
-def _build_exporter(item: Any, settings: Settings) -> tuple[str, SpanExporter]:
+def _build_exporter(item: Any, settings: Settings) -> tuple[str, SpanExporter, ExportStatusWatcher | None]:
     if item == "store":
         from valiqor_trace.store import StoreSpanExporter
 
-        return "store", StoreSpanExporter(settings.resolved_store_path)
+        return "store", StoreSpanExporter(settings.resolved_store_path), None
     if item == "otlp":
-        return "otlp", build_otlp_exporter(settings)
+        return ("otlp", *build_otlp_exporter(settings))
     if item == "console":
-        return "console", ConsoleSpanExporter()
-    return f"custom:{type(item).__name__}", item
+        return "console", ConsoleSpanExporter(), None
+    return f"custom:{type(item).__name__}", item, None
 
 
 def build_pipelines(settings: Settings) -> list[Pipeline]:
@@ -108,8 +121,9 @@ def build_pipelines(settings: Settings) -> list[Pipeline]:
         if isinstance(item, SpanProcessor) or (not isinstance(item, str) and not hasattr(item, "export")):
             pipelines.append(Pipeline(f"processor:{type(item).__name__}", item, stats))
             continue
-        name, exporter = _build_exporter(item, settings)
-        guarded = GuardedExporter(exporter, name=name, stats=stats, strip_content=not settings.capture_content)
+        name, exporter, watcher = _build_exporter(item, settings)
+        guarded = GuardedExporter(exporter, name=name, stats=stats, strip_content=not settings.capture_content,
+                                  watcher=watcher)
         processor = CountingBatchSpanProcessor(
             guarded, name=name, stats=stats, max_queue_size=settings.max_queue_size,
             schedule_delay_millis=settings.schedule_delay_ms, export_timeout_millis=settings.export_timeout_ms)
