@@ -16,9 +16,9 @@ from typing import Any
 from analyzer.dataset_tool_calls import normalize_tool_calls, type_name, unknown_key_problems
 from analyzer.errors import ValidationError
 from analyzer.models import FAItem, ToolCall
+from valiqor_trace._settings import DEFAULT_MAX_FIELD_CHARS
 
 ITEM_FIELDS = ("input", "output", "context", "tool_calls", "trace_id", "metadata")
-DEFAULT_MAX_FIELD_CHARS = 1_000_000
 DATASET_SUFFIXES = (".json", ".jsonl", ".csv")
 _MAX_REPORTED = 20
 # Keys people reach for that belong elsewhere.

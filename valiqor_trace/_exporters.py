@@ -10,10 +10,20 @@ from urllib.parse import urlparse
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
+from valiqor_trace._export_status import (
+    CREDENTIAL_PROVIDER_ENV,
+    ExportStatusWatcher,
+    headers_origin,
+    install_sdk_log_filter,
+)
+from valiqor_trace._internal import log_once
+from valiqor_trace._parsers import parse_url
 from valiqor_trace._processors import CountingBatchSpanProcessor, ExportStats, GuardedExporter
-from valiqor_trace._settings import Settings
+from valiqor_trace._settings import OTLP_EXAMPLE, Settings
 
-_OTLP_ENV = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+_TRACES_ENV = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"  # the traces URL, used as is
+_OTLP_ENV = (_TRACES_ENV, "OTEL_EXPORTER_OTLP_ENDPOINT")  # the latter a base: the exporter appends /v1/traces
+_DEFAULT_ENDPOINTS = {"http/protobuf": "http://localhost:4318/v1/traces", "grpc": "http://localhost:4317"}
 
 
 @dataclass
@@ -32,7 +42,7 @@ def wanted_exporters(settings: Settings, environ: Any = None) -> list[Any]:
     items = [item for item in settings.exporters if item != "none"]
     if "none" in settings.exporters:
         return [item for item in items if not isinstance(item, str)]
-    env_endpoint = any(env.get(var) for var in _OTLP_ENV) and settings.sources.get("exporters") == "default"
+    env_endpoint = env_otlp_endpoint(settings.protocol, env) and settings.sources.get("exporters") == "default"
     if (settings.endpoint or env_endpoint) and "otlp" not in items:
         items.append("otlp")
     return items
@@ -46,30 +56,61 @@ def http_traces_url(endpoint: str) -> str:
     return endpoint
 
 
-def build_otlp_exporter(settings: Settings) -> SpanExporter:
+def env_otlp_endpoint(protocol: str, environ: Any = None) -> str | None:
+    """The endpoint the OTEL_EXPORTER_OTLP_* variables give, as the SDK exporter would use it.
+
+    A variable that is not a URL warns (naming it and the fix) and is skipped, as for every other
+    environment setting; the exporter then gets the next one, or the default, not the bad value.
+    """
+    env = os.environ if environ is None else environ
+    for var in _OTLP_ENV:
+        raw = env.get(var)
+        if not raw:
+            continue
+        try:
+            url = parse_url(raw, example=OTLP_EXAMPLE)
+        except ValueError as exc:
+            log_once(f"env:{var}={raw}", "Ignoring %s=%r: %s; the OTLP exporter does not use it", var, raw, exc)
+            continue
+        return url if var == _TRACES_ENV or protocol == "grpc" else url.rstrip("/") + "/v1/traces"
+    return None
+
+
+def build_otlp_exporter(settings: Settings,
+                        environ: Any = None) -> tuple[SpanExporter, ExportStatusWatcher | None]:
+    """The OTLP exporter for ``settings``; with OTLP/HTTP, also the watcher that explains refused exports."""
+    env = os.environ if environ is None else environ
     timeout_s = settings.export_timeout_ms / 1000
+    if settings.endpoint:
+        endpoint = http_traces_url(settings.endpoint) if settings.protocol != "grpc" else settings.endpoint
+    else:  # passed explicitly, so that a bad OTEL_* value (skipped above) never reaches the exporter
+        endpoint = env_otlp_endpoint(settings.protocol, env) or _DEFAULT_ENDPOINTS[settings.protocol]
     if settings.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
         insecure = settings.endpoint.startswith("http://") if settings.endpoint else None
-        return GrpcExporter(endpoint=settings.endpoint, insecure=insecure, headers=settings.headers,
-                            timeout=timeout_s)
+        return GrpcExporter(endpoint=endpoint, insecure=insecure, headers=settings.headers, timeout=timeout_s), None
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 
-    endpoint = http_traces_url(settings.endpoint) if settings.endpoint else None
-    return HttpExporter(endpoint=endpoint, headers=settings.headers, timeout=timeout_s)
+    if any(env.get(var) for var in CREDENTIAL_PROVIDER_ENV):  # the SDK's own session: statuses go unexplained
+        return HttpExporter(endpoint=endpoint, headers=settings.headers, timeout=timeout_s), None
+    watcher = ExportStatusWatcher(endpoint, pipeline="otlp", headers_origin=headers_origin(
+        settings.headers, settings.sources.get("headers"), env))
+    install_sdk_log_filter()
+    exporter = HttpExporter(endpoint=endpoint, headers=settings.headers, timeout=timeout_s, session=watcher.session())
+    return exporter, watcher
 
 
-def _build_exporter(item: Any, settings: Settings) -> tuple[str, SpanExporter]:
+def _build_exporter(item: Any, settings: Settings) -> tuple[str, SpanExporter, ExportStatusWatcher | None]:
     if item == "store":
         from valiqor_trace.store import StoreSpanExporter
 
-        return "store", StoreSpanExporter(settings.resolved_store_path)
+        return "store", StoreSpanExporter(settings.resolved_store_path), None
     if item == "otlp":
-        return "otlp", build_otlp_exporter(settings)
+        return ("otlp", *build_otlp_exporter(settings))
     if item == "console":
-        return "console", ConsoleSpanExporter()
-    return f"custom:{type(item).__name__}", item
+        return "console", ConsoleSpanExporter(), None
+    return f"custom:{type(item).__name__}", item, None
 
 
 def build_pipelines(settings: Settings) -> list[Pipeline]:
@@ -80,8 +121,9 @@ def build_pipelines(settings: Settings) -> list[Pipeline]:
         if isinstance(item, SpanProcessor) or (not isinstance(item, str) and not hasattr(item, "export")):
             pipelines.append(Pipeline(f"processor:{type(item).__name__}", item, stats))
             continue
-        name, exporter = _build_exporter(item, settings)
-        guarded = GuardedExporter(exporter, name=name, stats=stats, strip_content=not settings.capture_content)
+        name, exporter, watcher = _build_exporter(item, settings)
+        guarded = GuardedExporter(exporter, name=name, stats=stats, strip_content=not settings.capture_content,
+                                  watcher=watcher)
         processor = CountingBatchSpanProcessor(
             guarded, name=name, stats=stats, max_queue_size=settings.max_queue_size,
             schedule_delay_millis=settings.schedule_delay_ms, export_timeout_millis=settings.export_timeout_ms)

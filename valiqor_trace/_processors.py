@@ -3,15 +3,17 @@
 - :class:`StampingSpanProcessor` stamps project and session on every span (on the hot path: cheap).
 - :class:`CountingBatchSpanProcessor` is the SDK's BatchSpanProcessor, plus a count of what it drops.
 - :class:`GuardedExporter` wraps any exporter: no exception escapes, failures are counted and
-  logged once, export runs with instrumentation suppressed, and content is stripped when
-  capture is off.
+  logged once (or explained, for a refused OTLP export), export runs with instrumentation
+  suppressed, and content is stripped when capture is off.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
@@ -29,6 +31,9 @@ from valiqor_trace.attributes import (
     USER_ID,
     is_content_key,
 )
+
+if TYPE_CHECKING:
+    from valiqor_trace._export_status import ExportStatusWatcher
 
 
 @dataclass
@@ -96,19 +101,26 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
 
 
 class GuardedExporter(SpanExporter):
-    """Wraps an exporter so that export never raises and never traces itself."""
+    """Wraps an exporter so that export never raises and never traces itself.
 
-    def __init__(self, exporter: SpanExporter, *, name: str, stats: ExportStats, strip_content: bool) -> None:
+    ``watcher`` (OTLP/HTTP): reads the HTTP status of each export, so that a refused one is logged
+    with its cause instead of the generic line.
+    """
+
+    def __init__(self, exporter: SpanExporter, *, name: str, stats: ExportStats, strip_content: bool,
+                 watcher: ExportStatusWatcher | None = None) -> None:
         self.exporter = exporter
         self.name = name
         self.stats = stats
         self.strip_content = strip_content
+        self.watcher = watcher
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self.strip_content:
             spans = [without_content(span) for span in spans]
+        watching = self.watcher.watching() if self.watcher is not None else contextlib.nullcontext()
         try:
-            with suppress_instrumentation():
+            with suppress_instrumentation(), watching:
                 result = self.exporter.export(spans)
         except Exception as exc:
             result = SpanExportResult.FAILURE
@@ -118,6 +130,8 @@ class GuardedExporter(SpanExporter):
             self.stats.add("exported", len(spans))
         else:
             self.stats.add("failed", len(spans))
+            if self.watcher is not None and self.watcher.explain_failure():
+                return result
             log_once(f"export-failed:{self.name}", "valiqor-trace: the %s exporter failed to export %d spans "
                      "(further failures are counted in handle.stats, not logged)", self.name, len(spans))
         return result

@@ -1,13 +1,17 @@
-"""Every setting of ``init()`` in one declarative table.
+"""Every setting, of ``init()`` and of ``ValiqorClient``, in declarative tables the core owns.
 
 Resolution order, per setting: explicit argument > ``VALIQOR_*`` (or standard
 ``OTEL_*``) environment variable > ``.valiqorrc`` (JSON, nearest parent
 directory) > default. A bad argument raises ``ValueError`` (a programming
 error, seen at once); a bad environment or file value warns and falls back.
+
+Both tables live here, so that ``init()`` knows every ``.valiqorrc`` key without
+importing the analyzer; the analyzer's client reads its table from here.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -16,115 +20,28 @@ from pathlib import Path
 from typing import Any
 
 from valiqor_trace._internal import log_once
+from valiqor_trace._parsers import (
+    file_path_parser,
+    parse_bool,
+    parse_callable,
+    parse_count,
+    parse_dir_path,
+    parse_exporters,
+    parse_headers,
+    parse_instrument,
+    parse_mapping,
+    parse_monitor,
+    parse_positive_int,
+    parse_protocol,
+    parse_rate,
+    parse_seconds,
+    parse_str,
+    url_parser,
+)
 
 RC_FILE_NAME = ".valiqorrc"
-KNOWN_EXPORTERS = ("store", "otlp", "console", "none")
-KNOWN_PROTOCOLS = ("http/protobuf", "grpc")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
-
-
-def parse_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
-        return value.strip().lower() in _TRUE
-    raise ValueError(f"expected true/false, got {value!r}")
-
-
-def _parse_rate(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"expected a number between 0 and 1, got {value!r}")
-    rate = float(value)
-    if not 0.0 <= rate <= 1.0:
-        raise ValueError(f"expected a number between 0 and 1, got {value!r}")
-    return rate
-
-
-def parse_positive_int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"expected a positive whole number, got {value!r}")
-    number = int(value)
-    if number <= 0:
-        raise ValueError(f"expected a positive whole number, got {value!r}")
-    return number
-
-
-def parse_str(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"expected a non-empty string, got {value!r}")
-    return value.strip()
-
-
-def _parse_protocol(value: Any) -> str:
-    text = parse_str(value).lower()
-    if text == "http":
-        text = "http/protobuf"
-    if text not in KNOWN_PROTOCOLS:
-        raise ValueError(f"expected one of {', '.join(KNOWN_PROTOCOLS)}, got {value!r}")
-    return text
-
-
-def _split_list(value: Any) -> list[Any]:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    raise ValueError(f"expected a list or a comma-separated string, got {value!r}")
-
-
-def _parse_exporters(value: Any) -> list[Any]:
-    """Names from KNOWN_EXPORTERS, or SpanExporter / SpanProcessor objects (arguments only)."""
-    items = [value] if not isinstance(value, (str, list, tuple)) else _split_list(value)
-    for item in items:
-        if isinstance(item, str) and item not in KNOWN_EXPORTERS:
-            raise ValueError(f"unknown exporter {item!r}; expected one of {', '.join(KNOWN_EXPORTERS)} "
-                             "or a SpanExporter/SpanProcessor instance")
-        if not isinstance(item, str) and not (hasattr(item, "export") or hasattr(item, "on_end")):
-            raise ValueError(f"exporter {item!r} is neither a name nor a SpanExporter/SpanProcessor")
-    return items
-
-
-def _parse_instrument(value: Any) -> bool | list[str]:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("auto", "all") + _TRUE:
-        return True
-    if isinstance(value, str) and value.strip().lower() in ("none",) + _FALSE:
-        return False
-    names = [str(name).strip() for name in _split_list(value)]
-    if not all(names):
-        raise ValueError(f"expected 'auto', False, or a list of integration names, got {value!r}")
-    return names
-
-
-def _parse_headers(value: Any) -> dict[str, str]:
-    if isinstance(value, Mapping):
-        return {str(k): str(v) for k, v in value.items()}
-    if isinstance(value, str):  # OTEL_EXPORTER_OTLP_HEADERS form: "k1=v1,k2=v2"
-        pairs = [part.split("=", 1) for part in value.split(",") if part.strip()]
-        if any(len(pair) != 2 for pair in pairs):
-            raise ValueError("expected 'key=value,key2=value2'")
-        return {k.strip(): v.strip() for k, v in pairs}
-    raise ValueError(f"expected a mapping of header names to values, got {type(value).__name__}")
-
-
-def _parse_callable(value: Any) -> Callable[[str], str]:
-    if not callable(value):
-        raise ValueError(f"expected a callable taking and returning a string, got {value!r}")
-    return value
-
-
-def _parse_mapping(value: Any) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"expected a mapping, got {type(value).__name__}")
-    return dict(value)
-
-
-def _parse_monitor(value: Any) -> Any:
-    from valiqor_trace.monitor._config import parse_monitor
-
-    return parse_monitor(value)
+DEFAULT_MAX_FIELD_CHARS = 1_000_000  # longest dataset string the client accepts (analyzer.datasets uses it)
+_SHOWN_MAX = 200  # longer values are elided from messages
 
 
 def default_home() -> str:
@@ -133,57 +50,98 @@ def default_home() -> str:
 
 @dataclass(frozen=True)
 class Setting:
+    """One row of a settings table.
+
+    Attributes:
+        secret: the value is a key (or carries one): messages name the setting, never show its value.
+    """
+
     name: str
     parse: Callable[[Any], Any]
     default: Callable[[], Any]
     env: tuple[str, ...] = ()
     from_file: bool = True  # callables and objects cannot come from JSON
     doc: str = ""
+    secret: bool = False
 
 
+OTLP_EXAMPLE = "http://localhost:4318"
 SETTINGS: tuple[Setting, ...] = (
     Setting("project_name", parse_str, lambda: None, ("VALIQOR_PROJECT_NAME",),
-             doc="Project stamped on every span (`valiqor.project_name`); falls back to OTEL_SERVICE_NAME."),
-    Setting("exporters", _parse_exporters, lambda: ["store"], ("VALIQOR_EXPORTERS",),
-             doc="Where spans go: any of store, otlp, console, none, or SpanExporter/SpanProcessor objects. "
-                 "`otlp` is added when an endpoint is configured."),
-    Setting("endpoint", parse_str, lambda: None, ("VALIQOR_OTLP_ENDPOINT",),
-             doc="OTLP collector URL. A bare http(s)://host:port gets /v1/traces appended. "
-                 "OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT also enable OTLP export."),
-    Setting("protocol", _parse_protocol, lambda: "http/protobuf",
-             ("VALIQOR_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
-             doc="OTLP transport: http/protobuf or grpc."),
-    Setting("headers", _parse_headers, lambda: None, ("VALIQOR_OTLP_HEADERS",),
-             doc="Extra OTLP headers (e.g. auth). OTEL_EXPORTER_OTLP_HEADERS is honoured by the exporter too."),
-    Setting("store_path", parse_str, lambda: None, ("VALIQOR_STORE_PATH",),
-             doc="SQLite file of the embedded trace store; default $VALIQOR_HOME/traces.db."),
-    Setting("home", parse_str, default_home, ("VALIQOR_HOME",),
-             doc="Directory for local data (trace store, run store); default ./.valiqor."),
-    Setting("sample_rate", _parse_rate, lambda: None, ("VALIQOR_SAMPLE_RATE",),
-             doc="Share of new traces recorded (parent-based trace-id ratio). Unset: the SDK default, "
-                 "which honours OTEL_TRACES_SAMPLER/OTEL_TRACES_SAMPLER_ARG."),
+            doc="Project stamped on every span (`valiqor.project_name`); falls back to OTEL_SERVICE_NAME."),
+    Setting("exporters", parse_exporters, lambda: ["store"], ("VALIQOR_EXPORTERS",),
+            doc="Where spans go: any of store, otlp, console, none, or SpanExporter/SpanProcessor objects. "
+                "`otlp` is added when an endpoint is configured."),
+    Setting("endpoint", url_parser(OTLP_EXAMPLE), lambda: None, ("VALIQOR_OTLP_ENDPOINT",),
+            doc="OTLP collector URL. A bare http(s)://host:port gets /v1/traces appended. "
+                "OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT also enable OTLP export."),
+    Setting("protocol", parse_protocol, lambda: "http/protobuf",
+            ("VALIQOR_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
+            doc="OTLP transport: http/protobuf or grpc."),
+    Setting("headers", parse_headers, lambda: None, ("VALIQOR_OTLP_HEADERS",), secret=True,
+            doc="Extra OTLP headers (e.g. auth). OTEL_EXPORTER_OTLP_HEADERS is honoured by the exporter too."),
+    Setting("store_path", file_path_parser("traces.db"), lambda: None, ("VALIQOR_STORE_PATH",),
+            doc="SQLite file of the embedded trace store; default $VALIQOR_HOME/traces.db."),
+    Setting("home", parse_dir_path, default_home, ("VALIQOR_HOME",),
+            doc="Directory for local data (trace store, run store); default ./.valiqor."),
+    Setting("sample_rate", parse_rate, lambda: None, ("VALIQOR_SAMPLE_RATE",),
+            doc="Share of new traces recorded (parent-based trace-id ratio). Unset: the SDK default, "
+                "which honours OTEL_TRACES_SAMPLER/OTEL_TRACES_SAMPLER_ARG."),
     Setting("capture_content", parse_bool, lambda: True, ("VALIQOR_CAPTURE_CONTENT",),
-             doc="Record prompts, completions, arguments and return values. Off: no content leaves the process."),
+            doc="Record prompts, completions, arguments and return values. Off: no content leaves the process."),
     Setting("max_content_length", parse_positive_int, lambda: 65536, ("VALIQOR_MAX_CONTENT_LENGTH",),
-             doc="Longest text kept per attribute, in characters; longer text is cut and marked."),
-    Setting("redact", _parse_callable, lambda: None, from_file=False,
-             doc="Function str -> str applied to every captured text before it is recorded."),
-    Setting("instrument", _parse_instrument, lambda: True, ("VALIQOR_INSTRUMENT",),
-             doc="True/'auto': every supported library that is importable; a list of names; False: none."),
+            doc="Longest text kept per attribute, in characters; longer text is cut and marked."),
+    Setting("redact", parse_callable, lambda: None, from_file=False,
+            doc="Function str -> str applied to every captured text before it is recorded."),
+    Setting("instrument", parse_instrument, lambda: True, ("VALIQOR_INSTRUMENT",),
+            doc="True/'auto': every supported library that is importable; a list of names; False: none."),
     Setting("max_queue_size", parse_positive_int, lambda: 2048, ("VALIQOR_MAX_QUEUE_SIZE",),
-             doc="Spans buffered per exporter before new ones are dropped (and counted)."),
+            doc="Spans buffered per exporter before new ones are dropped (and counted)."),
     Setting("schedule_delay_ms", parse_positive_int, lambda: 500, ("VALIQOR_SCHEDULE_DELAY_MS",),
-             doc="Longest wait before a batch of spans is exported."),
+            doc="Longest wait before a batch of spans is exported."),
     Setting("export_timeout_ms", parse_positive_int, lambda: 10000, ("VALIQOR_EXPORT_TIMEOUT_MS",),
-             doc="Longest a single export (and shutdown) may take."),
-    Setting("resource_attributes", _parse_mapping, lambda: None, from_file=True,
-             doc="Extra OTel resource attributes (OTEL_RESOURCE_ATTRIBUTES is merged too)."),
-    Setting("monitor", _parse_monitor, lambda: None, ("VALIQOR_MONITOR",),
-             doc="Sampled production monitoring: True, a MonitorConfig or a dict of its fields "
-                 "(VALIQOR_MONITOR_* env vars fill the rest); see docs/monitoring.md."),
+            doc="Longest a single export (and shutdown) may take."),
+    Setting("resource_attributes", parse_mapping, lambda: None, from_file=True,
+            doc="Extra OTel resource attributes (OTEL_RESOURCE_ATTRIBUTES is merged too)."),
+    Setting("monitor", parse_monitor, lambda: None, ("VALIQOR_MONITOR",),
+            doc="Sampled production monitoring: True, a MonitorConfig or a dict of its fields "
+                "(VALIQOR_MONITOR_* env vars fill the rest); see docs/monitoring.md."),
 )
-# Keys a .valiqorrc may hold: init()'s settings and those other tables (the client's) register.
-RC_KEYS: set[str] = {setting.name for setting in SETTINGS if setting.from_file}
+
+# ValiqorClient's settings (analyzer.client builds its ClientConfig from this table).
+CLIENT_SETTINGS: tuple[Setting, ...] = (
+    Setting("api_key", parse_str, lambda: None, ("VALIQOR_API_KEY",), secret=True,
+            doc="Key for a `valiqor serve` server (remote mode). Never stored or logged."),
+    Setting("project_name", parse_str, lambda: "default", ("VALIQOR_PROJECT_NAME",),
+            doc="Default project of runs and queries."),
+    Setting("base_url", url_parser(OTLP_EXAMPLE), lambda: None, ("VALIQOR_BASE_URL",),
+            doc="URL of a `valiqor serve` server; unset: the embedded engine, in-process."),
+    Setting("home", parse_dir_path, default_home, ("VALIQOR_HOME",), doc="Directory of the local stores."),
+    Setting("store_path", file_path_parser("traces.db"), lambda: None, ("VALIQOR_STORE_PATH",),
+            doc="Trace store file; default $VALIQOR_HOME/traces.db (the one init() writes)."),
+    Setting("run_store_path", file_path_parser("runs.db"), lambda: None, ("VALIQOR_RUN_STORE_PATH",),
+            doc="Run store file; default $VALIQOR_HOME/runs.db."),
+    Setting("openai_api_key", parse_str, lambda: None, ("VALIQOR_OPENAI_API_KEY", "OPENAI_API_KEY"),
+            from_file=False, secret=True, doc="Key for LLM-judge detectors (BYOK). Never stored or logged."),
+    Setting("judge_model", parse_str, lambda: None, ("VALIQOR_JUDGE_MODEL",), doc="Model of the LLM judge."),
+    Setting("judge_base_url", url_parser("http://127.0.0.1:8000/v1"), lambda: None, ("VALIQOR_JUDGE_BASE_URL",),
+            doc="OpenAI-compatible server for the judge (vLLM, Ollama, LM Studio)."),
+    Setting("judge_timeout_s", parse_seconds, lambda: 60.0, ("VALIQOR_JUDGE_TIMEOUT_S",),
+            doc="Timeout of one judge request."),
+    Setting("judge_max_retries", parse_count, lambda: 3, ("VALIQOR_JUDGE_MAX_RETRIES",),
+            doc="Retries of a judge request after a 429, 5xx or timeout (Retry-After honoured)."),
+    Setting("judge_concurrency", parse_positive_int, lambda: 8, ("VALIQOR_JUDGE_CONCURRENCY",),
+            doc="Judge requests in flight at once (items analyzed in parallel when a judge is configured)."),
+    Setting("judge_token_budget", parse_positive_int, lambda: None, ("VALIQOR_JUDGE_TOKEN_BUDGET",),
+            doc="Most tokens one run may spend on the judge; then its subcategories are skipped (unset: no limit)."),
+    Setting("trace_timeout_s", parse_seconds, lambda: 5.0, ("VALIQOR_TRACE_TIMEOUT_S",),
+            doc="How long run(trace_id=...) waits for a trace's spans to arrive."),
+    Setting("max_field_chars", parse_positive_int, lambda: DEFAULT_MAX_FIELD_CHARS, ("VALIQOR_MAX_FIELD_CHARS",),
+            doc="Longest dataset string accepted (input, output, each context passage, tool output)."),
+)
+
+# Every key a .valiqorrc may hold, known statically (init() must not import the analyzer to know the client's).
+RC_KEYS: frozenset[str] = frozenset(setting.name for setting in SETTINGS + CLIENT_SETTINGS if setting.from_file)
 
 
 @dataclass(frozen=True)
@@ -237,8 +195,14 @@ def _read_rc_file(path: Path | None) -> dict[str, Any]:
         return {}
     unknown = sorted(set(data) - RC_KEYS)
     if unknown:
-        log_once(f"rc-unknown:{path}", "Ignoring unknown keys in %s: %s", path, ", ".join(unknown))
+        log_once(f"rc-unknown:{path}", "Ignoring unknown keys in %s: %s (the keys are the settings in the "
+                 "README's configuration tables)", path, ", ".join(map(_with_suggestion, unknown)))
     return data
+
+
+def _with_suggestion(key: str) -> str:
+    close = difflib.get_close_matches(key, RC_KEYS, n=1)
+    return f"{key} (did you mean {close[0]}?)" if close else key
 
 
 def resolve_settings(arguments: Mapping[str, Any], *, environ: Mapping[str, str] | None = None,
@@ -269,7 +233,8 @@ def resolve_table(table: tuple[Setting, ...], arguments: Mapping[str, Any], *, o
     unknown = set(arguments) - names
     if unknown:
         raise ValueError(f"{owner}(): unknown setting(s): {', '.join(sorted(unknown))}")
-    rc = _read_rc_file(find_rc_file() if rc_path == "auto" else (Path(rc_path) if rc_path else None))
+    path = find_rc_file() if rc_path == "auto" else (Path(rc_path) if rc_path else None)
+    rc = _RcFile(str(path) if path else RC_FILE_NAME, _read_rc_file(path))
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for setting in table:
@@ -277,14 +242,29 @@ def resolve_table(table: tuple[Setting, ...], arguments: Mapping[str, Any], *, o
     return values, sources
 
 
+@dataclass(frozen=True)
+class _RcFile:
+    path: str
+    values: Mapping[str, Any]
+
+
+def shown_value(value: Any, *, secret: bool = False) -> str:
+    """How messages show a setting's value: ``repr`` of a short plain value; ``...`` for secrets and objects."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if secret or not isinstance(value, (str, int, float, bool)) or len(repr(value)) > _SHOWN_MAX:
+        return "..."
+    return repr(value)
+
+
 def _resolve_one(setting: Setting, arguments: Mapping[str, Any], env: Mapping[str, str],
-                 rc: Mapping[str, Any], owner: str) -> tuple[Any, str]:
+                 rc: _RcFile, owner: str) -> tuple[Any, str]:
     given = arguments.get(setting.name)
     if given is not None:
         try:
             return setting.parse(given), "argument"
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{owner}({setting.name}=...): {exc}") from None
+            raise ValueError(f"{owner}({setting.name}={shown_value(given, secret=setting.secret)}): {exc}") from None
     for var in setting.env:
         raw = env.get(var)
         if raw is None or raw == "":
@@ -292,10 +272,14 @@ def _resolve_one(setting: Setting, arguments: Mapping[str, Any], env: Mapping[st
         try:
             return setting.parse(raw), f"env {var}"
         except (TypeError, ValueError) as exc:
-            log_once(f"env:{var}={raw}", "Ignoring %s=%r: %s; using the next source", var, raw, exc)
-    if setting.from_file and setting.name in rc:
+            named = var if setting.secret else f"{var}={raw!r}"  # a secret's value stays out of the log
+            log_once(f"env:{named}", "Ignoring %s: %s; using the next source", named, exc)
+    if setting.from_file and setting.name in rc.values:
+        raw = rc.values[setting.name]
         try:
-            return setting.parse(rc[setting.name]), RC_FILE_NAME
+            return setting.parse(raw), RC_FILE_NAME
         except (TypeError, ValueError) as exc:
-            log_once(f"rc:{setting.name}", "Ignoring %s in %s: %s; using the default", setting.name, RC_FILE_NAME, exc)
+            shown = shown_value(raw, secret=setting.secret)
+            log_once(f"rc:{rc.path}:{setting.name}", "Ignoring %s=%s in %s: %s; using the default",
+                     setting.name, shown, rc.path, exc)
     return setting.default(), "default"

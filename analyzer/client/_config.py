@@ -1,4 +1,8 @@
-"""The client's settings: argument > ``VALIQOR_*`` env > ``.valiqorrc`` > default (one table, as for init)."""
+"""The client's settings: argument > ``VALIQOR_*`` env > ``.valiqorrc`` > default.
+
+The table itself (:data:`CLIENT_SETTINGS`) is the core's, next to ``init()``'s, so that both know every
+``.valiqorrc`` key; here it becomes a typed :class:`ClientConfig`.
+"""
 
 from __future__ import annotations
 
@@ -7,63 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from analyzer.datasets import DEFAULT_MAX_FIELD_CHARS
-from valiqor_trace._settings import (
-    RC_KEYS,
-    Setting,
-    default_home,
-    parse_positive_int,
-    parse_str,
-    resolve_table,
-)
-
-
-def _parse_seconds(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"expected a number of seconds, got {value!r}")
-    seconds = float(value)
-    if seconds < 0:
-        raise ValueError(f"expected a number of seconds >= 0, got {value!r}")
-    return seconds
-
-
-def _parse_count(value: Any) -> int:
-    if isinstance(value, bool) or int(value) < 0:
-        raise ValueError(f"expected a whole number >= 0, got {value!r}")
-    return int(value)
-
-
-CLIENT_SETTINGS: tuple[Setting, ...] = (
-    Setting("api_key", parse_str, lambda: None, ("VALIQOR_API_KEY",),
-            doc="Key for a `valiqor serve` server (remote mode). Never stored or logged."),
-    Setting("project_name", parse_str, lambda: "default", ("VALIQOR_PROJECT_NAME",),
-            doc="Default project of runs and queries."),
-    Setting("base_url", parse_str, lambda: None, ("VALIQOR_BASE_URL",),
-            doc="URL of a `valiqor serve` server; unset: the embedded engine, in-process."),
-    Setting("home", parse_str, default_home, ("VALIQOR_HOME",), doc="Directory of the local stores."),
-    Setting("store_path", parse_str, lambda: None, ("VALIQOR_STORE_PATH",),
-            doc="Trace store file; default $VALIQOR_HOME/traces.db (the one init() writes)."),
-    Setting("run_store_path", parse_str, lambda: None, ("VALIQOR_RUN_STORE_PATH",),
-            doc="Run store file; default $VALIQOR_HOME/runs.db."),
-    Setting("openai_api_key", parse_str, lambda: None, ("VALIQOR_OPENAI_API_KEY", "OPENAI_API_KEY"),
-            from_file=False, doc="Key for LLM-judge detectors (BYOK). Never stored or logged."),
-    Setting("judge_model", parse_str, lambda: None, ("VALIQOR_JUDGE_MODEL",), doc="Model of the LLM judge."),
-    Setting("judge_base_url", parse_str, lambda: None, ("VALIQOR_JUDGE_BASE_URL",),
-            doc="OpenAI-compatible server for the judge (vLLM, Ollama, LM Studio)."),
-    Setting("judge_timeout_s", _parse_seconds, lambda: 60.0, ("VALIQOR_JUDGE_TIMEOUT_S",),
-            doc="Timeout of one judge request."),
-    Setting("judge_max_retries", _parse_count, lambda: 3, ("VALIQOR_JUDGE_MAX_RETRIES",),
-            doc="Retries of a judge request after a 429, 5xx or timeout (Retry-After honoured)."),
-    Setting("judge_concurrency", parse_positive_int, lambda: 8, ("VALIQOR_JUDGE_CONCURRENCY",),
-            doc="Judge requests in flight at once (items analyzed in parallel when a judge is configured)."),
-    Setting("judge_token_budget", parse_positive_int, lambda: None, ("VALIQOR_JUDGE_TOKEN_BUDGET",),
-            doc="Most tokens one run may spend on the judge; then its subcategories are skipped (unset: no limit)."),
-    Setting("trace_timeout_s", _parse_seconds, lambda: 5.0, ("VALIQOR_TRACE_TIMEOUT_S",),
-            doc="How long run(trace_id=...) waits for a trace's spans to arrive."),
-    Setting("max_field_chars", parse_positive_int, lambda: DEFAULT_MAX_FIELD_CHARS, ("VALIQOR_MAX_FIELD_CHARS",),
-            doc="Longest dataset string accepted (input, output, each context passage, tool output)."),
-)
-RC_KEYS.update(setting.name for setting in CLIENT_SETTINGS if setting.from_file)
+from valiqor_trace._settings import CLIENT_SETTINGS, DEFAULT_MAX_FIELD_CHARS, resolve_table
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from analyzer.server._runs import RunPool, fail_interrupted_runs
 from analyzer.server._schemas import Health
 from analyzer.server._writer import SpanWriter
 from valiqor_trace import __version__
+from valiqor_trace._parsers import parse_dir_path
 
 logger = logging.getLogger("valiqor_trace.server")
 
@@ -67,6 +68,13 @@ class ServerConfig:
     run_workers: int = 2
     trace_timeout_s: float | None = None
     decode_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.data_dir is not None:  # checked here, so the error names data_dir (the client calls it home)
+            try:
+                object.__setattr__(self, "data_dir", parse_dir_path(self.data_dir))
+            except ValueError as exc:
+                raise ValueError(f"ServerConfig(data_dir={str(self.data_dir)!r}): {exc}") from None
 
 
 class _EmbeddedClient(ValiqorClient):

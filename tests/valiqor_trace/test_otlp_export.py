@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent import futures
 from pathlib import Path
@@ -93,3 +94,49 @@ def test_several_exporters_at_once_including_a_users_own(tracer_provider, tmp_pa
     assert [p.name for p in handle.pipelines] == ["store", "console", "custom:InMemorySpanExporter"]
     assert len(mine.get_finished_spans()) == 3
     assert len(handle.store.get_trace(trace_id)) == 3
+
+
+def test_refused_auth_is_explained_once_per_status_without_the_secret(tracer_provider, caplog) -> None:
+    secret = "s3cret-otlp-key"
+    with OTLPReceiver(status=401) as receiver, caplog.at_level(logging.DEBUG):
+        handle = valiqor_trace.init(endpoint=receiver.endpoint, headers={"Authorization": f"Bearer {secret}"},
+                                    exporters=["otlp"], tracer_provider=tracer_provider, instrument=False)
+        for _ in range(3):  # three batches, each refused
+            _traced_app()
+            handle.force_flush(5000)
+        receiver.status = 403
+        _traced_app()
+        handle.force_flush(5000)
+        handle.shutdown()
+
+    assert handle.stats["otlp"].failed == 12 and handle.stats["otlp"].exported == 0
+    url = f"{receiver.endpoint}/v1/traces"
+    shown = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]  # what a user sees
+    about_401 = [message for message in shown if "401" in message]
+    assert about_401 == [
+        f"valiqor-trace: OTLP export to {url}: 401 Unauthorized — check the API key / headers setting "
+        "(sent: authorization, from init(headers=...)); set it with init(headers=...), VALIQOR_OTLP_HEADERS or "
+        "OTEL_EXPORTER_OTLP_HEADERS. Refused spans are counted in handle.stats['otlp'].failed; "
+        "this is logged again only if the status changes."]
+    about_403 = [message for message in shown if "403" in message]
+    assert len(about_403) == 1 and about_403[0].startswith(f"valiqor-trace: OTLP export to {url}: 403 Forbidden — ")
+    assert shown == about_401 + about_403  # no SDK line per batch, no second generic line
+    for record in caplog.records:  # every level, every logger (urllib3's debug lines too)
+        assert secret not in record.getMessage() and secret not in str(record.args) \
+            and secret not in (record.exc_text or "")
+
+
+def test_a_refused_export_never_logs_credentials_carried_by_the_endpoint(tracer_provider, caplog) -> None:
+    secret = "p4ss-in-url"
+    with OTLPReceiver(status=401) as receiver, caplog.at_level(logging.DEBUG):
+        endpoint = f"http://user:{secret}@127.0.0.1:{receiver.port}/v1/traces"
+        handle = valiqor_trace.init(endpoint=endpoint, exporters=["otlp"], tracer_provider=tracer_provider,
+                                    instrument=False)
+        _traced_app()
+        handle.force_flush(5000)
+        handle.shutdown()
+    shown = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(shown) == 1 and shown[0].startswith(
+        f"valiqor-trace: OTLP export to http://127.0.0.1:{receiver.port}/v1/traces: 401 Unauthorized — check the "
+        "API key / headers setting (no headers were sent)")
+    assert all(secret not in r.getMessage() and secret not in str(r.args) for r in caplog.records)

@@ -92,3 +92,100 @@ def test_otel_traces_sampler_env_is_honoured_without_sample_rate(tmp_path: Path)
     run_python(SAMPLED_APP.format(args="", read=False), cwd=tmp_path, env={"OTEL_TRACES_SAMPLER": "always_off"})
     store = SpanStore(tmp_path / ".valiqor" / "traces.db")
     assert store.count_spans() == 0
+
+
+SECRET = "s3cret-token-value"
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"endpoint": "not a url"}, "init(endpoint='not a url'): not a URL; give a scheme and host, "
+                                "e.g. 'http://localhost:4318'"),
+    ({"endpoint": "localhost:4318"}, "init(endpoint='localhost:4318'): not a URL; give a scheme and host, "
+                                     "e.g. 'http://localhost:4318'"),
+    ({"endpoint": "ftp://collector:4318"}, "init(endpoint='ftp://collector:4318'): scheme 'ftp'"),
+    ({"endpoint": "http://:4318"}, "init(endpoint='http://:4318'): not a URL: no host"),
+    ({"endpoint": "http://collector:43180000"}, "init(endpoint='http://collector:43180000'): not a URL: the port"),
+    ({"headers": {"Authorization": None}}, "init(headers=...): header 'Authorization' has no value"),
+    ({"headers": {"Authorization": f"Bearer {SECRET}\n"}}, "init(headers=...): header 'Authorization' has a line "
+                                                          "break or control character in its value"),
+    ({"headers": {"x api key": SECRET}}, "init(headers=...): 'x api key' is not a valid HTTP header name"),
+])
+def test_bad_url_and_header_arguments_raise_naming_the_setting_and_the_fix(kwargs, message) -> None:
+    with pytest.raises(ValueError) as caught:
+        valiqor_trace.init(exporters="none", instrument=False, **kwargs)
+    assert message in str(caught.value)
+    assert SECRET not in str(caught.value)
+
+
+def test_bad_path_arguments_raise_naming_the_setting_and_the_fix(tmp_path: Path) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    with pytest.raises(ValueError, match=r"init\(store_path='.*'\): is a directory; give the path of a file in it, "
+                                         r"e.g. '.*traces.db'"):
+        valiqor_trace.init(store_path=str(tmp_path), instrument=False)
+    with pytest.raises(ValueError, match=r"init\(home='.*notes.txt'\): is a file, not a directory"):
+        valiqor_trace.init(home=a_file, instrument=False)
+    with pytest.raises(ValueError, match=r"init\(store_path='.*'\): cannot be created: '.*notes.txt' is a file"):
+        valiqor_trace.init(store_path=str(a_file / "traces.db"), instrument=False)
+    with pytest.raises(ValueError, match=r"init\(store_path=.*\): has a NUL character"):
+        valiqor_trace.init(store_path="tra\0ces.db", instrument=False)
+
+
+def test_bad_url_in_env_or_file_warns_names_the_source_and_falls_back(tmp_path: Path, monkeypatch, caplog) -> None:
+    (tmp_path / ".valiqorrc").write_text(json.dumps({"endpoint": "collector:4318"}))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VALIQOR_OTLP_ENDPOINT", "localhost:4318")
+    with caplog.at_level(logging.WARNING, logger="valiqor_trace"):
+        settings = resolve_settings({})
+    assert settings.endpoint is None and settings.sources["endpoint"] == "default"
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("VALIQOR_OTLP_ENDPOINT='localhost:4318'" in m and "e.g. 'http://localhost:4318'" in m for m in messages)
+    assert any("endpoint='collector:4318'" in m and ".valiqorrc" in m and "'http://collector:4318'" in m
+               for m in messages)
+
+
+def test_bad_otel_endpoint_env_warns_and_does_not_turn_otlp_on(tracer_provider, monkeypatch, caplog) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318")
+    with caplog.at_level(logging.WARNING, logger="valiqor_trace"):
+        handle = valiqor_trace.init(tracer_provider=tracer_provider, instrument=False)
+    assert [p.name for p in handle.pipelines] == ["store"]
+    assert any("OTEL_EXPORTER_OTLP_ENDPOINT='localhost:4318'" in r.getMessage()
+               and "'http://localhost:4318'" in r.getMessage() for r in caplog.records)
+
+
+def test_bad_header_env_value_warns_without_the_secret(monkeypatch, caplog) -> None:
+    monkeypatch.setenv("VALIQOR_OTLP_HEADERS", f"authorization=Bearer {SECRET},x api key={SECRET}")
+    with caplog.at_level(logging.WARNING, logger="valiqor_trace"):
+        settings = resolve_settings({}, rc_path=None)
+    assert settings.headers is None
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "VALIQOR_OTLP_HEADERS" in text and "'x api key' is not a valid HTTP header name" in text
+    assert SECRET not in text
+
+
+CLIENT_KEYS_APP = """
+import logging, sys
+logging.basicConfig(level=logging.WARNING, format="LOG %(name)s %(message)s")
+import valiqor_trace
+valiqor_trace.init(exporters="none", instrument=False)
+print("ANALYZER_IMPORTED", any(name.split(".")[0] == "analyzer" for name in sys.modules))
+"""
+
+
+def test_client_keys_in_valiqorrc_are_known_to_init_without_the_analyzer(tmp_path: Path) -> None:
+    rc = tmp_path / ".valiqorrc"
+    rc.write_text(json.dumps({"project_name": "p", "judge_model": "gpt-4o-mini", "judge_timeout_s": 30,
+                              "run_store_path": "runs.db", "trace_timeout_s": 2}))
+    out = run_python(CLIENT_KEYS_APP, cwd=tmp_path)
+    assert "ANALYZER_IMPORTED False" in out  # init() alone: the analyzer's modules were never imported
+    assert "LOG " not in out, out
+
+
+def test_a_genuinely_unknown_valiqorrc_key_warns_with_its_name_and_the_file(tmp_path: Path) -> None:
+    rc = tmp_path / ".valiqorrc"
+    rc.write_text(json.dumps({"judge_model": "gpt-4o-mini", "judge_modle": "gpt-4o"}))
+    out = run_python(CLIENT_KEYS_APP, cwd=tmp_path)
+    warnings = [line for line in out.splitlines() if line.startswith("LOG ")]
+    assert len(warnings) == 1, out
+    # judge_model is not listed as unknown; the typo is, with the file and the key it resembles
+    assert f"unknown keys in {rc.resolve()}: judge_modle (did you mean judge_model?) (" in warnings[0]

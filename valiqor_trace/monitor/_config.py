@@ -16,10 +16,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from valiqor_trace._internal import log_once
+from valiqor_trace._parsers import (
+    file_path_parser,
+    parse_bool,
+    parse_headers,
+    parse_rate,
+    parse_seconds,
+    parse_url,
+)
 
 FEATURE_KINDS = ("rag", "agent", "agentic_rag", "generic_llm")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
+# Webhook URLs often carry their secret (Slack, Teams): errors and logs never show these values.
+_SECRET_FIELDS = ("webhook_url", "webhook_headers")
+_WEBHOOK_EXAMPLE = "https://hooks.example.com/valiqor"
 
 
 @dataclass(frozen=True)
@@ -107,7 +116,8 @@ class MonitorConfig:
             try:
                 object.__setattr__(self, name, check(value))
             except (TypeError, ValueError) as exc:
-                raise ValueError(f"MonitorConfig({name}={value!r}): {exc}") from None
+                shown = "..." if name in _SECRET_FIELDS else repr(value)
+                raise ValueError(f"MonitorConfig({name}={shown}): {exc}") from None
         if self.feature_kind is not None and self.feature_kind not in FEATURE_KINDS:
             raise ValueError(f"MonitorConfig(feature_kind={self.feature_kind!r}): expected one of "
                              f"{', '.join(FEATURE_KINDS)}")
@@ -115,12 +125,6 @@ class MonitorConfig:
         if unknown:
             raise ValueError(f"MonitorConfig(feature_kinds=...): unknown kind(s) {', '.join(unknown)}; expected "
                              f"{', '.join(FEATURE_KINDS)}")
-
-
-def _rate(value: Any) -> float:
-    if isinstance(value, bool) or not 0.0 <= float(value) <= 1.0:
-        raise ValueError("expected a number between 0 and 1")
-    return float(value)
 
 
 def _positive_int(value: Any) -> int:
@@ -138,20 +142,6 @@ def _optional_limit(value: Any) -> int | None:
         raise ValueError("expected a positive whole number, or None for no limit") from None
 
 
-def _seconds(value: Any) -> float:
-    if isinstance(value, bool) or float(value) < 0:
-        raise ValueError("expected a number of seconds >= 0")
-    return float(value)
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
-        return value.strip().lower() in _TRUE
-    raise ValueError("expected true or false")
-
-
 def _names(value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
@@ -167,32 +157,31 @@ def _callable(value: Any) -> Any:
     return value
 
 
-def _url(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-        raise ValueError("expected an http:// or https:// URL")
-    return value
-
-
 def _executor(value: Any) -> str:
     if value not in ("thread", "process"):
         raise ValueError("expected 'thread' or 'process'")
     return value
 
 
+def _url(value: Any) -> str | None:
+    return None if value is None else parse_url(value, example=_WEBHOOK_EXAMPLE, echo=False)
+
+
+def _headers(value: Any) -> dict[str, str] | None:
+    return None if value is None else parse_headers(value)
+
+
+_runs_file = file_path_parser("runs.db")
+
+
+def _optional_path(value: Any) -> str | None:
+    return None if value is None else _runs_file(value)
+
+
 def _optional_str(value: Any) -> str | None:
     if value is not None and (not isinstance(value, str) or not value.strip()):
         raise ValueError("expected a non-empty string")
     return value
-
-
-def _headers(value: Any) -> dict[str, str] | None:
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        raise ValueError("expected a mapping of header names to values")  # noqa: TRY004 - settings raise ValueError
-    return {str(k): str(v) for k, v in value.items()}
 
 
 def _severity(value: Any) -> float:
@@ -202,15 +191,15 @@ def _severity(value: Any) -> float:
 
 
 _CHECKS: dict[str, Callable[[Any], Any]] = {
-    "sample_rate": _rate, "always_on_error": _bool, "max_per_minute": _optional_limit, "projects": _names,
+    "sample_rate": parse_rate, "always_on_error": parse_bool, "max_per_minute": _optional_limit, "projects": _names,
     "span_names": _names, "feature_kinds": _names, "feature_kind": _optional_str, "buckets": _names,
-    "subcategories": _names, "judge": _bool, "run_store_path": _optional_str, "emit_verdict": _bool,
-    "analyze": _callable, "alert_severity": _severity, "alert_confidence": _rate, "on_alert": _callable,
-    "webhook_url": _url, "webhook_headers": _headers, "webhook_timeout_s": _seconds,
-    "webhook_max_attempts": _positive_int, "webhook_backoff_s": _seconds, "alert_cooldown_s": _seconds,
-    "grace_period_s": _seconds, "max_spans_per_trace": _positive_int, "max_traces_in_flight": _positive_int,
-    "queue_size": _positive_int, "workers": _positive_int, "executor": _executor, "shutdown_timeout_s": _seconds,
-    "record_unsampled": _bool,
+    "subcategories": _names, "judge": parse_bool, "run_store_path": _optional_path, "emit_verdict": parse_bool,
+    "analyze": _callable, "alert_severity": _severity, "alert_confidence": parse_rate, "on_alert": _callable,
+    "webhook_url": _url, "webhook_headers": _headers, "webhook_timeout_s": parse_seconds,
+    "webhook_max_attempts": _positive_int, "webhook_backoff_s": parse_seconds, "alert_cooldown_s": parse_seconds,
+    "grace_period_s": parse_seconds, "max_spans_per_trace": _positive_int, "max_traces_in_flight": _positive_int,
+    "queue_size": _positive_int, "workers": _positive_int, "executor": _executor, "shutdown_timeout_s": parse_seconds,
+    "record_unsampled": parse_bool,
 }
 
 
@@ -221,10 +210,10 @@ def _env_limit(text: str) -> int | None:
 # Environment variables that fill fields of ``monitor=True`` / ``monitor={...}`` when not given.
 ENV_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "VALIQOR_MONITOR_SAMPLE_RATE": ("sample_rate", float),
-    "VALIQOR_MONITOR_ALWAYS_ON_ERROR": ("always_on_error", _bool),
+    "VALIQOR_MONITOR_ALWAYS_ON_ERROR": ("always_on_error", parse_bool),
     "VALIQOR_MONITOR_MAX_PER_MINUTE": ("max_per_minute", _env_limit),
     "VALIQOR_MONITOR_BUCKETS": ("buckets", _names),
-    "VALIQOR_MONITOR_JUDGE": ("judge", _bool),
+    "VALIQOR_MONITOR_JUDGE": ("judge", parse_bool),
     "VALIQOR_MONITOR_WEBHOOK_URL": ("webhook_url", str),
     "VALIQOR_MONITOR_ALERT_COOLDOWN_S": ("alert_cooldown_s", float),
     "VALIQOR_MONITOR_EXECUTOR": ("executor", str),
@@ -241,7 +230,8 @@ def _from_env(given: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str,
             value = convert(raw)
             _CHECKS[name](value)
         except (TypeError, ValueError) as exc:
-            log_once(f"env:{var}={raw}", "Ignoring %s=%r: %s; using the default", var, raw, exc)
+            named = var if name in _SECRET_FIELDS else f"{var}={raw!r}"  # a webhook URL stays out of the log
+            log_once(f"env:{named}", "Ignoring %s: %s; using the default", named, exc)
             continue
         values[name] = value
     return values
@@ -257,7 +247,7 @@ def parse_monitor(value: Any, environ: Mapping[str, str] | None = None) -> Monit
     if isinstance(value, MonitorConfig):
         return value
     if isinstance(value, str):
-        value = _bool(value)
+        value = parse_bool(value)
     if isinstance(value, bool):
         return MonitorConfig(**_from_env({}, env)) if value else None
     if isinstance(value, Mapping):

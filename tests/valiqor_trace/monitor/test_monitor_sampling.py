@@ -115,6 +115,28 @@ def test_bad_monitor_arguments_raise_naming_the_field(value: object, message: st
         valiqor_trace.init(tracer_provider=TracerProvider(), exporters="none", instrument=False, monitor=value)
 
 
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"webhook_url": "https:///T0SECRET/hook"}, "MonitorConfig(webhook_url=...): not a URL: no host"),
+    ({"webhook_url": "hooks.example.com/T0SECRET"}, "MonitorConfig(webhook_url=...): not a URL; give a scheme and "
+                                                     "host, e.g. 'https://hooks.example.com/valiqor'"),
+    ({"webhook_headers": {"X-Token": "T0SECRET\n"}}, "MonitorConfig(webhook_headers=...): header 'X-Token' has a "
+                                                      "line break"),
+])
+def test_bad_webhook_settings_raise_naming_the_field_never_the_secret(fields: dict, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        MonitorConfig(**fields)
+    assert message in str(caught.value) and "T0SECRET" not in str(caught.value)
+
+
+def test_bad_webhook_url_env_warns_without_the_url(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    monkeypatch.setenv("VALIQOR_MONITOR_WEBHOOK_URL", "hooks.example.com/T0SECRET")
+    with caplog.at_level("WARNING", logger="valiqor_trace"):
+        config = valiqor_trace.monitor.parse_monitor(True)
+    assert config.webhook_url is None
+    assert any("VALIQOR_MONITOR_WEBHOOK_URL" in r.getMessage() for r in caplog.records)
+    assert all("T0SECRET" not in r.getMessage() for r in caplog.records)
+
 def test_env_vars_turn_monitoring_on_and_fill_unset_fields(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VALIQOR_MONITOR", "1")
     monkeypatch.setenv("VALIQOR_MONITOR_SAMPLE_RATE", "0.25")
