@@ -22,7 +22,8 @@ class TraceSource(Protocol):
     (or a subclass) when the source itself fails.
     """
 
-    description: str
+    @property
+    def description(self) -> str: ...  # read-only: a plain attribute satisfies it too
 
     def get_trace(self, trace_id: str) -> list[SpanRecord]: ...
 
