@@ -10,7 +10,7 @@ so ``except LookupError`` or ``except TimeoutError`` keep working::
      ├── ValidationError          (ValueError)   bad argument or item: names the item, the field, the fix
      │    └── ImportFormatError                   a trace file that cannot be read: names file and line/record
      ├── NotFoundError            (LookupError)  no source has the trace (or run); names every source tried
-     ├── TraceIncompleteError     (TimeoutError) spans arrived but the root span did not, within the timeout
+     ├── TraceIncompleteError     (TimeoutError) spans still arriving, but not the root span, within the timeout
      ├── SourceError                             a trace backend could not be reached or answered badly
      ├── AuthenticationError                     a backend refused the credentials (HTTP 401/403)
      ├── RateLimitError                          too many requests (HTTP 429, or a local quota); retry later
@@ -77,7 +77,10 @@ class NotFoundError(ValiqorError, LookupError):
 
 
 class TraceIncompleteError(ValiqorError, TimeoutError):
-    """Some spans of the trace arrived, but not its root span, before the timeout.
+    """Spans of the trace were still arriving, but not its root span, before the timeout.
+
+    A trace that can get no more spans (imported from a file, or none for longer than the
+    timeout) is analyzed without its root instead (``root_missing``), so this means: ask again later.
 
     Attributes:
         trace_id: the trace.

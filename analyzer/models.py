@@ -66,6 +66,9 @@ class TraceFacts:
     # bool: False when the trace's text was never recorded (capture_content off, or an instrumentor that
     # records no messages by default): FA then checks only what span structure shows. Absent means True.
     CONTENT_CAPTURED = "content_captured"
+    # True when the trace's root span is not among its spans (it lived in another service, or the exporter
+    # dropped it) and the item was rebuilt from the spans there are. Absent means the root is there.
+    ROOT_MISSING = "root_missing"
     # Optional, per LLM call in start order: {span_id, parent_span_id, name, model, finish_reasons: list[str],
     # output: str (the call's text, capped), tool_requests: list[str] (tool names it asked for),
     # tool_call_ids: list[str] (ids of the tool calls it asked for)}.

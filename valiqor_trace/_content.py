@@ -29,16 +29,58 @@ class ContentPolicy:
         """The text to record for ``value``, or ``None`` when nothing may be recorded."""
         if not self.capture or value is None:
             return None
-        text = value if isinstance(value, str) else to_json(value)
+        return self.finish(value if isinstance(value, str) else to_json(value))
+
+    def finish(self, text: str, *, dropped_chars: int = 0) -> str:
+        """``text`` redacted and capped, as recorded; ``dropped_chars`` more followed it but were not kept."""
         if self.redact is not None:
             try:
                 text = str(self.redact(text))
             except Exception:  # a failing hook must not leak what it was meant to hide
                 log_once("redact-failed", "The redact hook raised; the content was withheld", exc_info=True)
                 return REDACTION_FAILED
-        if len(text) > self.max_length:
-            return f"{text[: self.max_length]}...[truncated {len(text) - self.max_length} chars]"
+        length = len(text) + dropped_chars
+        if length > self.max_length:
+            return f"{text[: self.max_length]}...[truncated {length - self.max_length} chars]"
         return text
+
+
+class StreamCapture:
+    """What a generator yielded, as ``policy.text(list_of_items)`` would record it, without keeping the items.
+
+    Each item is turned into its JSON text as it passes; texts are kept only until they fill the
+    length cap (the one that crosses it whole, so the redact hook sees whole items), later ones are
+    only counted for the ``...[truncated N chars]`` marker. A stream of any length holds at most
+    ``max_length`` characters plus one item's text, and no reference to any item.
+    """
+
+    def __init__(self, policy: ContentPolicy) -> None:
+        self._policy = policy
+        self._parts: list[str] = []
+        self._held = 1  # "[": the kept text is the start of the JSON array of all items
+        self._dropped = 0
+        self._count = 0
+
+    @property
+    def held_chars(self) -> int:
+        """Characters held now (bounded by the cap plus one item)."""
+        return self._held
+
+    def add(self, item: Any) -> None:
+        part = to_json(item)
+        size = len(part) + (2 if self._count else 0)  # ", " between items
+        self._count += 1
+        if self._held > self._policy.max_length:
+            self._dropped += size
+            return
+        self._parts.append(part)
+        self._held += size
+
+    def text(self) -> str:
+        """The recorded text: ``[item, ...]``, redacted and capped like any other value."""
+        if self._dropped:
+            return self._policy.finish("[" + ", ".join(self._parts), dropped_chars=self._dropped + 1)  # + "]"
+        return self._policy.finish("[" + ", ".join(self._parts) + "]")
 
 
 def to_json(value: Any) -> str:

@@ -18,7 +18,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
 from valiqor_trace import _state
-from valiqor_trace._content import get_content_policy
+from valiqor_trace._content import StreamCapture, get_content_policy
 from valiqor_trace._ids import format_span_id, format_trace_id
 from valiqor_trace._internal import handle_internal_errors
 from valiqor_trace.attributes import INPUT, OUTPUT, SPAN_KIND
@@ -196,12 +196,28 @@ def _decorate(func: F, name: str | None, kind: str, attributes: Mapping[str, Any
             with handle_internal_errors("capture output"):
                 set_content_attribute(scope.span, output_key, result)
 
+    # Generators: a stream may be endless, so its items are never collected; only the text the content
+    # policy would record of them is (bounded by its length cap), and nothing when output is not captured.
+    def stream_capture() -> StreamCapture | None:
+        policy = get_content_policy()
+        return StreamCapture(policy) if capture_out and policy.capture else None
+
+    def capture_item(capture: StreamCapture | None, item: Any) -> None:
+        if capture is not None:
+            with handle_internal_errors("capture output"):
+                capture.add(item)
+
+    def finish_stream(scope: SpanScope, capture: StreamCapture | None) -> None:
+        if capture is not None:
+            with handle_internal_errors("capture output"):
+                scope.span.set_attribute(output_key, capture.text())
+
     if inspect.isasyncgenfunction(func):
         @functools.wraps(func)
         async def async_gen_wrapper(*args: Any, **kwargs: Any) -> Any:
             scope = start(args, kwargs)
             scope.detach()  # re-attached around each step, so the caller's context stays its own
-            items: list[Any] = []
+            capture = stream_capture()
             agen = func(*args, **kwargs)
             try:
                 while True:
@@ -210,14 +226,15 @@ def _decorate(func: F, name: str | None, kind: str, attributes: Mapping[str, Any
                             item = await agen.__anext__()
                         except StopAsyncIteration:
                             break
-                    items.append(item)
+                    capture_item(capture, item)
                     yield item
+                    del item  # hold no yielded item while the caller works on it and after
             except GeneratorExit:
                 await agen.aclose()
             except BaseException as exc:
                 scope.__exit__(type(exc), exc, exc.__traceback__)
                 raise
-            finish(scope, items)
+            finish_stream(scope, capture)
             scope.__exit__(None, None, None)
         return async_gen_wrapper  # type: ignore[return-value]
 
@@ -226,7 +243,7 @@ def _decorate(func: F, name: str | None, kind: str, attributes: Mapping[str, Any
         def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
             scope = start(args, kwargs)
             scope.detach()
-            items: list[Any] = []
+            capture = stream_capture()
             gen = func(*args, **kwargs)
             try:
                 while True:
@@ -235,14 +252,15 @@ def _decorate(func: F, name: str | None, kind: str, attributes: Mapping[str, Any
                             item = next(gen)
                         except StopIteration:
                             break
-                    items.append(item)
+                    capture_item(capture, item)
                     yield item
+                    del item
             except GeneratorExit:
                 gen.close()
             except BaseException as exc:
                 scope.__exit__(type(exc), exc, exc.__traceback__)
                 raise
-            finish(scope, items)
+            finish_stream(scope, capture)
             scope.__exit__(None, None, None)
         return gen_wrapper  # type: ignore[return-value]
 

@@ -38,6 +38,7 @@ def format_result(result: FAResult, *, max_rows: int = 50) -> str:
         by_reason.setdefault(skipped.reason, []).append(skipped.detector)
     for reason, detectors in by_reason.items():
         lines.append(f"skipped {', '.join(detectors)}: {reason}")
+    lines.extend(_root_missing_notes(result))
     rows = sorted((t for t in result.failure_tags if t.decision != "pass"),
                   key=lambda t: (t.decision != "fail", -t.severity, t.item_index))
     if not rows:
@@ -56,6 +57,14 @@ def format_result(result: FAResult, *, max_rows: int = 50) -> str:
     if len(rows) > max_rows:
         lines.append(f"... {len(rows) - max_rows} more (use --json or --output for all)")
     return "\n".join(lines)
+
+
+def _root_missing_notes(result: FAResult) -> list[str]:
+    """One line per item whose trace had no root span: what it read may be short of the whole request."""
+    return [f"note: item {item.item_index}"
+            + (f" (trace {item.trace_id})" if item.trace_id else "")
+            + ": the root span is missing (it lived in another service, or the exporter dropped it); "
+              "analyzed from the spans there are" for item in result.inputs if item.root_missing]
 
 
 def _yes(flag: bool) -> str:

@@ -7,7 +7,7 @@ import json
 import sys
 
 from analyzer.errors import ValiqorError
-from valiqor_trace.cli._traces import add_store_argument, open_store
+from valiqor_trace.cli._traces import add_store_argument, open_store, store_path
 
 
 def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
@@ -38,7 +38,7 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
 def import_files(args: argparse.Namespace) -> int:
     from analyzer.sources import import_file
 
-    store = open_store(args, must_exist=False)
+    store = open_store(args, create=True)
     results, failed = [], 0
     for path in args.files:
         try:
@@ -67,7 +67,7 @@ def reconstruct_trace(args: argparse.Namespace) -> int:
         sources.append(JaegerSource(args.jaeger))
     if args.tempo:
         sources.append(TempoSource(args.tempo))
-    api = TracesAPI(open_store(args, must_exist=False), sources)
+    api = TracesAPI(store_path(args), sources)  # reading: a missing store is reported, never created
     result = api.reconstruct(args.trace_id, split=args.split, timeout_s=args.timeout)
     items = result if isinstance(result, list) else [result]
     if args.json:
@@ -85,6 +85,8 @@ def _print_item(item) -> None:  # noqa: ANN001 - FAItem
     meta = item.metadata
     print(f"trace   {item.trace_id}  ({meta.get('span_count')} spans, {meta.get('convention')}, "
           f"{meta.get('llm_call_count')} LLM calls, models {', '.join(meta.get('models') or []) or '-'})")
+    if meta.get("root_missing"):
+        print("note    the root span is missing (another service's, or dropped): rebuilt from the spans there are")
     print(f"input   {_short(item.input)}")
     print(f"output  {_short(item.output)}")
     for number, text in enumerate(item.context, start=1):

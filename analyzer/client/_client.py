@@ -60,7 +60,8 @@ class ValiqorClient:
 
     @functools.cached_property
     def trace_store(self) -> Any:
-        """The trace store ``init()`` writes to (created empty if missing)."""
+        """The trace store ``init()`` writes to, created empty if missing: for writing (``traces`` reads
+        through its own opener, which never creates the file)."""
         from valiqor_trace.store import SpanStore
 
         return SpanStore(self.config.trace_store_file)
@@ -74,7 +75,10 @@ class ValiqorClient:
             return RemoteTracesAPI(self._remote)
         from analyzer.traces_api import TracesAPI
 
-        return TracesAPI(self.trace_store)
+        # Share the store when it is already open for writing (the server's); else a path, opened
+        # when read only if its file exists, so a look-up from the wrong directory creates nothing.
+        opened = self.__dict__.get("trace_store")
+        return TracesAPI(opened if opened is not None else self.config.trace_store_file)
 
     @functools.cached_property
     def failure_analysis(self) -> Any:
@@ -113,11 +117,10 @@ class ValiqorClient:
         """Close the local stores (the client can be used again; they reopen on demand) or the HTTP session."""
         if self._remote is not None:
             self._remote.close()
-        for name in ("run_store", "trace_store"):
-            store = self.__dict__.pop(name, None)
-            if store is not None:
-                store.close()
-        self.__dict__.pop("traces", None)
+        for name in ("run_store", "trace_store", "traces"):
+            opened = self.__dict__.pop(name, None)
+            if opened is not None and hasattr(opened, "close"):  # remote traces hold nothing to close
+                opened.close()
 
     def __enter__(self) -> ValiqorClient:
         return self

@@ -39,6 +39,8 @@ def build_item(tree: TraceTree, views: Sequence[v.SpanView]) -> FAItem:
     has_text = bool(input_text or output_text or any(context)
                     or any(call.output or call.arguments for call in tool_calls))
     metadata[TraceFacts.CONTENT_CAPTURED] = _content_captured(views, llm_views, has_text)
+    if not tree.has_root:
+        metadata[TraceFacts.ROOT_MISSING] = True
     return FAItem(input=input_text, output=output_text, context=context, tool_calls=tool_calls,
                   trace_id=tree.trace_id, metadata=metadata)
 

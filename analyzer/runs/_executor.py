@@ -22,7 +22,7 @@ from analyzer.errors import AuthenticationError, RunFailedError, RunNotFinishedE
 from analyzer.fa.engine import AnalysisOptions, analyze_item, needs_judge, summarize
 from analyzer.fa.models import ItemAnalysis
 from analyzer.fa.summary import aggregate_eval_metrics, aggregate_security_flags
-from analyzer.models import FAItem
+from analyzer.models import FAItem, TraceFacts
 from analyzer.runs._models import FINISHED_STATES, FAResult, RunInput, RunState, RunStatus
 from analyzer.runs._progress import ProgressThrottle
 from analyzer.runs._store import RunStore, skipped
@@ -208,6 +208,7 @@ def _run_input(item: FAItem, analysis: ItemAnalysis) -> RunInput:
         tool_calls=[call.model_dump(exclude_none=True) for call in item.tool_calls], trace_id=item.trace_id,
         feature_kind=analysis.feature_kind, failures=len(failing),
         max_severity=max((tag.severity for tag in failing), default=0.0),
+        root_missing=bool(item.metadata.get(TraceFacts.ROOT_MISSING)),
     )
 
 

@@ -25,6 +25,8 @@ class RunInput(BaseModel):
     failures: int = 0
     max_severity: float = 0.0
     analyzed: bool = True  # False for items a cancelled run never reached
+    # the item's trace had no root span (another service's, or dropped): analyzed from the spans there were
+    root_missing: bool = False
 
 
 class RunStatus(BaseModel):

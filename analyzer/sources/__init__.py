@@ -7,7 +7,7 @@ the local store with :func:`import_file`.
 
 from __future__ import annotations
 
-from analyzer.sources._base import FileSource, LocalStoreSource, TraceSource
+from analyzer.sources._base import FileSource, KnowsArrival, LocalStoreSource, TraceSource
 from analyzer.sources._files import TraceFile, read_trace_file
 from analyzer.sources._http import JaegerSource, TempoSource
 from analyzer.sources._import import ImportResult, import_file
@@ -16,6 +16,7 @@ __all__ = [
     "FileSource",
     "ImportResult",
     "JaegerSource",
+    "KnowsArrival",
     "LocalStoreSource",
     "TempoSource",
     "TraceFile",

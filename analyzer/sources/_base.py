@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Protocol, runtime_checkable
 
 from analyzer.sources._files import TraceFile, read_trace_file
 from valiqor_trace._ids import normalize_trace_id
-from valiqor_trace.store import SpanRecord, SpanStore
+from valiqor_trace.store import SpanRecord, SpanStore, TraceArrival
 
 
 @runtime_checkable
@@ -21,24 +22,80 @@ class TraceSource(Protocol):
     (or a subclass) when the source itself fails.
     """
 
-    description: str
+    @property
+    def description(self) -> str: ...  # read-only: a plain attribute satisfies it too
 
     def get_trace(self, trace_id: str) -> list[SpanRecord]: ...
 
 
+@runtime_checkable
+class KnowsArrival(Protocol):
+    """A source that can tell how a trace's spans came in (see :class:`TraceArrival`).
+
+    Lets a trace whose root span will never come be analyzed without waiting for it:
+    one read from a file, or one whose spans stopped arriving long ago.
+    """
+
+    def trace_arrival(self, trace_id: str) -> TraceArrival | None: ...
+
+
 class LocalStoreSource:
     """The embedded SQLite span store.
+
+    Given a path, the store is opened on first read and only if its file exists: reading never
+    creates a store (``get_trace`` finds nothing, and ``description`` says there is no store there).
+    :meth:`writable_store` opens it for writing, creating it when missing.
 
     Args:
         store: an open store, or the path of one.
     """
 
     def __init__(self, store: SpanStore | str | os.PathLike[str]) -> None:
-        self.store = store if isinstance(store, SpanStore) else SpanStore(store)
-        self.description = f"local store {self.store.path}"
+        self._store = store if isinstance(store, SpanStore) else None
+        self._owns_store = self._store is None  # a store handed in is its owner's to close
+        self.path = store.path if isinstance(store, SpanStore) else os.fspath(store)
+        self._opening = threading.Lock()
+
+    @property
+    def description(self) -> str:
+        missing = "" if self.existing_store() is not None else " (no store there)"
+        return f"local store {os.path.abspath(self.path)}{missing}"
+
+    def existing_store(self) -> SpanStore | None:
+        """The store, or None (nothing created) while its file does not exist."""
+        if self._store is None and os.path.exists(self.path):
+            with self._opening:
+                if self._store is None:
+                    try:
+                        self._store = SpanStore(self.path, create=False)
+                    except FileNotFoundError:  # removed between the check and the open
+                        return None
+        return self._store
+
+    def writable_store(self) -> SpanStore:
+        """The store, created (empty) if missing: for importing and writing."""
+        if self._store is None:
+            with self._opening:
+                if self._store is None:
+                    self._store = SpanStore(self.path)
+        return self._store
+
+    def close(self) -> None:
+        """Close the store if this source opened it from a path (it reopens on the next use)."""
+        if not self._owns_store:
+            return
+        with self._opening:
+            store, self._store = self._store, None
+        if store is not None:
+            store.close()
 
     def get_trace(self, trace_id: str) -> list[SpanRecord]:
-        return self.store.get_trace(normalize_trace_id(trace_id))
+        store = self.existing_store()
+        return store.get_trace(normalize_trace_id(trace_id)) if store is not None else []
+
+    def trace_arrival(self, trace_id: str) -> TraceArrival | None:
+        store = self.existing_store()
+        return store.trace_arrival(trace_id) if store is not None else None
 
 
 class FileSource:
@@ -58,3 +115,7 @@ class FileSource:
             self._file = read_trace_file(self.path)
         tid = normalize_trace_id(trace_id)
         return [span for span in self._file.spans if span.trace_id == tid]
+
+    def trace_arrival(self, trace_id: str) -> TraceArrival | None:
+        """A file holds all it will ever hold of a trace."""
+        return TraceArrival(imported=True)

@@ -34,8 +34,10 @@ def import_file(store: SpanStore, path: str | os.PathLike[str]) -> ImportResult:
     A span already stored (same trace and span id) is left alone, so importing
     a file twice stores nothing twice. A file with any bad record raises
     :class:`analyzer.errors.ImportFormatError` before anything is written.
+    Its traces are marked imported: a file holds all there is of them, so one
+    without its root span is analyzed at once instead of waited for.
     """
     trace_file = read_trace_file(path)
-    new = store.write_spans(trace_file.spans)
+    new = store.write_spans(trace_file.spans, imported=True)
     return ImportResult(path=trace_file.path, format=trace_file.format, spans_read=len(trace_file.spans),
                         spans_new=new, trace_ids=trace_file.trace_ids)

@@ -34,12 +34,20 @@ def add_store_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", help="trace store file (default: $VALIQOR_STORE_PATH or ./.valiqor/traces.db)")
 
 
-def open_store(args: argparse.Namespace, *, must_exist: bool = True) -> SpanStore:
-    path = args.store or resolve_settings({}).resolved_store_path
-    if must_exist and not os.path.exists(path):
-        raise FileNotFoundError(f"no trace store at {path}; run your app with valiqor_trace.init() first, "
-                                "or pass --store FILE")
-    return SpanStore(path)
+def store_path(args: argparse.Namespace) -> str:
+    """The store the command names (``--store``), else the one ``init()`` writes."""
+    return args.store or resolve_settings({}).resolved_store_path
+
+
+def open_store(args: argparse.Namespace, *, create: bool = False) -> SpanStore:
+    """The store, for reading (a missing file is an error, and is not created) or, with ``create``, writing."""
+    path = store_path(args)
+    try:
+        return SpanStore(path, create=create)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no trace store at {os.path.abspath(path)}; run your app with "
+                                "valiqor_trace.init() first, import a file (valiqor traces import FILE), "
+                                "or pass --store FILE") from None
 
 
 def show_trace(args: argparse.Namespace) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from valiqor_trace.store._exporter import StoreSpanExporter, span_record, span_row
-from valiqor_trace.store._records import SpanEvent, SpanLink, SpanRecord, TraceSummary
+from valiqor_trace.store._records import SpanEvent, SpanLink, SpanRecord, TraceArrival, TraceSummary
 from valiqor_trace.store._sqlite import SpanStore, record_row, row_record
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "SpanRecord",
     "SpanStore",
     "StoreSpanExporter",
+    "TraceArrival",
     "TraceSummary",
     "record_row",
     "row_record",

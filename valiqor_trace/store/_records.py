@@ -55,6 +55,18 @@ class SpanRecord(BaseModel):
         return self.status_code == "ERROR"
 
 
+class TraceArrival(BaseModel):
+    """How a stored trace's spans came in: from a file (``imported``), and when the last of them arrived.
+
+    ``last_arrival_ns`` is ``None`` for traces stored before arrivals were recorded.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    imported: bool = False
+    last_arrival_ns: int | None = None
+
+
 class TraceSummary(BaseModel):
     """One line of ``list_traces``."""
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from valiqor_trace._ids import normalize_trace_id
-from valiqor_trace.store._records import SpanEvent, SpanLink, SpanRecord, TraceSummary
+from valiqor_trace.store._records import SpanEvent, SpanLink, SpanRecord, TraceArrival, TraceSummary
 
 # Numbered migrations; PRAGMA user_version records how many have run.
 _MIGRATIONS: tuple[str, ...] = (
@@ -47,6 +47,12 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX traces_by_project_time ON traces (project_name, start_ns);
     CREATE INDEX traces_by_time ON traces (start_ns);
+    """,
+    # 2: when spans of a trace last arrived, and whether they came from a file: a trace without its root
+    # span is analyzed as it is once nothing more can come (analyzer/traces_api.py).
+    """
+    ALTER TABLE traces ADD COLUMN imported INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE traces ADD COLUMN last_arrival_ns INTEGER
     """,
 )
 
@@ -99,10 +105,15 @@ class SpanStore:
 
     Args:
         path: the database file; its directory is created if missing.
+        create: False for readers: a missing file raises ``FileNotFoundError`` instead of
+            being created empty (a look-up from the wrong directory must not leave a store behind).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
         self.path = os.fspath(path)
+        if not create and not os.path.exists(self.path):
+            raise FileNotFoundError(f"no trace store at {os.path.abspath(self.path)}: nothing has been written "
+                                    "there (valiqor_trace.init() writes it; valiqor traces import FILE fills it)")
         self._lock = threading.Lock()
         self._conn = connect(self.path)
         apply_migrations(self._conn, _MIGRATIONS)
@@ -113,11 +124,12 @@ class SpanStore:
 
     # -- writing -----------------------------------------------------------------
 
-    def write_rows(self, rows: Sequence[tuple[Any, ...]]) -> int:
+    def write_rows(self, rows: Sequence[tuple[Any, ...]], *, imported: bool = False) -> int:
         """Insert span rows (see :func:`span_row`) in one transaction; return how many were new.
 
         A span already stored (same trace and span id) is left as it is, so
-        writing the same batch twice stores nothing twice.
+        writing the same batch twice stores nothing twice. ``imported`` marks
+        the traces as read from a file: their spans are all there will ever be.
         """
         if not rows:
             return 0
@@ -126,19 +138,22 @@ class SpanStore:
             self._conn.executemany(
                 f"INSERT OR IGNORE INTO spans ({_SPAN_COLUMNS}) VALUES ({', '.join('?' * 16)})", rows)
             inserted = self._conn.total_changes - before
-            if inserted:
-                self._refresh_traces({row[0] for row in rows})
+            if inserted or imported:
+                self._refresh_traces({row[0] for row in rows}, imported=imported)
         return inserted
 
-    def write_spans(self, spans: Iterable[SpanRecord]) -> int:
+    def write_spans(self, spans: Iterable[SpanRecord], *, imported: bool = False) -> int:
         """Insert :class:`SpanRecord` objects; see :meth:`write_rows`."""
-        return self.write_rows([record_row(span) for span in spans])
+        return self.write_rows([record_row(span) for span in spans], imported=imported)
 
-    def _refresh_traces(self, trace_ids: set[str]) -> None:
+    def _refresh_traces(self, trace_ids: set[str], *, imported: bool) -> None:
         # Recomputed from the spans, so late or out-of-order spans keep the summary right.
+        # A trace once imported stays imported; every write counts as an arrival.
+        now_ns = time.time_ns()
         self._conn.executemany(
             """
-            INSERT OR REPLACE INTO traces
+            INSERT INTO traces (trace_id, project_name, root_name, start_ns, end_ns, span_count, error_count,
+                                imported, last_arrival_ns)
             SELECT s.trace_id,
                    COALESCE((SELECT project_name FROM spans r WHERE r.trace_id = s.trace_id
                              AND r.project_name IS NOT NULL ORDER BY r.parent_span_id IS NOT NULL, r.start_ns
@@ -146,10 +161,15 @@ class SpanStore:
                    (SELECT name FROM spans r WHERE r.trace_id = s.trace_id
                     ORDER BY r.parent_span_id IS NOT NULL, r.start_ns LIMIT 1),
                    MIN(s.start_ns), MAX(s.end_ns), COUNT(*),
-                   SUM(CASE WHEN s.status_code = 'ERROR' THEN 1 ELSE 0 END)
+                   SUM(CASE WHEN s.status_code = 'ERROR' THEN 1 ELSE 0 END), ?, ?
             FROM spans s WHERE s.trace_id = ? GROUP BY s.trace_id
+            ON CONFLICT (trace_id) DO UPDATE SET
+                project_name = excluded.project_name, root_name = excluded.root_name,
+                start_ns = excluded.start_ns, end_ns = excluded.end_ns, span_count = excluded.span_count,
+                error_count = excluded.error_count, imported = MAX(traces.imported, excluded.imported),
+                last_arrival_ns = excluded.last_arrival_ns
             """,
-            [(trace_id,) for trace_id in trace_ids],
+            [(int(imported), now_ns, trace_id) for trace_id in trace_ids],
         )
 
     # -- reading -----------------------------------------------------------------
@@ -162,6 +182,13 @@ class SpanStore:
                 f"SELECT {_SPAN_COLUMNS} FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id", (tid,)
             ).fetchall()
         return [row_record(row) for row in rows]
+
+    def trace_arrival(self, trace_id: str) -> TraceArrival | None:
+        """Whether ``trace_id`` was imported from a file and when its spans last arrived; None if not stored."""
+        with self._lock:
+            row = self._conn.execute("SELECT imported, last_arrival_ns FROM traces WHERE trace_id = ?",
+                                     (normalize_trace_id(trace_id),)).fetchone()
+        return None if row is None else TraceArrival(imported=bool(row[0]), last_arrival_ns=row[1])
 
     def wait_for_trace(self, trace_id: str, *, timeout_s: float = 5.0, poll_s: float = 0.05) -> list[SpanRecord]:
         """Like :meth:`get_trace`, but waits up to ``timeout_s`` for the spans to arrive."""
