@@ -333,6 +333,9 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
     @staticmethod
     def _record_tool_result(span: Span, output: Any) -> None:
         result, failure = attrs.tool_result(output)
+        call_id = getattr(output, "tool_call_id", None)  # langchain-core 0.3 passes the id only on the ToolMessage
+        if isinstance(call_id, str) and call_id:
+            span.set_attribute(genai.TOOL_CALL_ID, call_id)
         if get_content_policy().capture:
             genai.set_json_content(span, genai.TOOL_CALL_RESULT, result)
         if failure is not None:  # handle_tool_error turned an exception into the tool's answer
