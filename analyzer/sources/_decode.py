@@ -12,7 +12,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, overload
 
 
 class FieldError(ValueError):
@@ -41,6 +41,10 @@ _DURATION = re.compile(r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)
                        r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")
 
 
+@overload
+def hex_id(value: Any, field: str, size: int, *, required: Literal[True] = ..., pad: bool = ...) -> str: ...
+@overload
+def hex_id(value: Any, field: str, size: int, *, required: bool, pad: bool = ...) -> str | None: ...
 def hex_id(value: Any, field: str, size: int, *, required: bool = True, pad: bool = True) -> str | None:
     """A trace id (``size`` 16 bytes) or span id (8 bytes) as lowercase hex.
 

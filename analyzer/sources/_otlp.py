@@ -135,9 +135,10 @@ def _span(span: Any, resource: dict[str, Any], scope_name: str | None, scope_ver
     status = span.get("status")
     code, message = _status(status) if status is not None else ("UNSET", None)
     return SpanRecord(
-        trace_id=_id(span, "traceId", "trace_id", 16),
-        span_id=_id(span, "spanId", "span_id", 8),
-        parent_span_id=_id(span, "parentSpanId", "parent_span_id", 8, required=False),
+        trace_id=hex_id(_get(span, "traceId", "trace_id"), "traceId", 16, pad=False),
+        span_id=hex_id(_get(span, "spanId", "span_id"), "spanId", 8, pad=False),
+        parent_span_id=hex_id(_get(span, "parentSpanId", "parent_span_id"), "parentSpanId", 8, required=False,
+                              pad=False),
         name=name, kind=otlp_span_kind(span.get("kind")), start_time_unix_nano=start,
         end_time_unix_nano=unix_nanos(end_raw, "endTimeUnixNano") if end_raw not in (None, "", "0", 0) else None,
         status_code=code, status_message=message,
@@ -148,9 +149,9 @@ def _span(span: Any, resource: dict[str, Any], scope_name: str | None, scope_ver
     )
 
 
-def _id(record: dict[str, Any], key: str, alternate: str, size: int, *, required: bool = True) -> str | None:
-    raw = record.get(key, record.get(alternate))
-    return hex_id(raw, key, size, required=required, pad=False)  # OTLP ids have exactly `size` bytes
+def _get(record: dict[str, Any], key: str, alternate: str) -> Any:
+    """A field by its OTLP/JSON name or its protobuf name. (OTLP ids have exactly 16/8 bytes: ``pad=False``.)"""
+    return record.get(key, record.get(alternate))
 
 
 def _status(status: Any) -> tuple[str, str | None]:
@@ -179,16 +180,16 @@ def _link(link: Any, index: int) -> SpanLink:
     field_ = f"links[{index}]"
     if not isinstance(link, dict):
         raise FieldError(f"field {field_!r} must be an object, got {_kind(link)}")
-    return SpanLink(trace_id=hex_id(link.get("traceId", link.get("trace_id")), f"{field_}.traceId", 16, pad=False),
-                    span_id=hex_id(link.get("spanId", link.get("span_id")), f"{field_}.spanId", 8, pad=False),
+    return SpanLink(trace_id=hex_id(_get(link, "traceId", "trace_id"), f"{field_}.traceId", 16, pad=False),
+                    span_id=hex_id(_get(link, "spanId", "span_id"), f"{field_}.spanId", 8, pad=False),
                     attributes=_otlp_values.attributes(link.get("attributes"), f"{field_}.attributes"))
 
 
 def _log_event(batch: OtlpBatch, record: Any, scope_name: str | None) -> None:
     if not isinstance(record, dict):
         raise FieldError(f"a log record must be an object, got {_kind(record)}")
-    span_id = _id(record, "spanId", "span_id", 8, required=False)
-    trace_id = _id(record, "traceId", "trace_id", 16, required=False)
+    span_id = hex_id(_get(record, "spanId", "span_id"), "spanId", 8, required=False, pad=False)
+    trace_id = hex_id(_get(record, "traceId", "trace_id"), "traceId", 16, required=False, pad=False)
     if span_id is None or trace_id is None:
         return  # a log line that belongs to no span says nothing about a trace
     attributes = _otlp_values.attributes(record.get("attributes"), "attributes")
