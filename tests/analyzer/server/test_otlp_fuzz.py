@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +31,8 @@ from analyzer.sources import read_trace_file
 from valiqor_trace.store import SpanStore
 
 # OTLP_FUZZ_EXAMPLES=5000 for a longer hunt; the default keeps the suite quick on two cores.
-FUZZ = settings(max_examples=int(os.environ.get("OTLP_FUZZ_EXAMPLES", "300")), deadline=None, derandomize=True, database=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=int(os.environ.get("OTLP_FUZZ_EXAMPLES", "300")), deadline=None, derandomize=True,
+                database=None, suppress_health_check=list(HealthCheck))
 
 # -- random JSON, and JSON trees shaped like OTLP where any field may be any JSON ------------------------
 
@@ -229,7 +228,8 @@ def _import_or_refuse(path: Path, store: SpanStore) -> None:
 
 def test_trace_files_read_or_get_an_import_format_error(tmp_path: Path) -> None:
     store = SpanStore(tmp_path / "traces.db")
-    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    folder = tmp_path / "files"
+    folder.mkdir()
 
     @FUZZ
     @given(lines=st.lists(JSON_REQUESTS, min_size=1, max_size=2), body=PROTOBUF_BODIES)
