@@ -2,9 +2,10 @@
 
 Decoding is shared with trace files: protobuf becomes the OTLP/JSON document
 (:mod:`analyzer.server._otlp_proto`) and both go through
-:func:`analyzer.sources._otlp.parse_otlp`. A request whose every span is good
-is decoded in one pass; when some span is bad, each span is decoded alone so
-the good ones are kept and the bad ones counted (OTLP partial success).
+:func:`analyzer.sources._otlp.parse_otlp`. A span with a bad field is
+left out and counted (OTLP partial success) and the others kept; an error above
+the span level, or every span bad, refuses the request whole with a 400 that
+names the path and the field (``resourceSpans[0].scopeSpans: expected a list, got int``).
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analyzer.server._otlp_proto import request_document
+from analyzer.sources._decode import LONE_SURROGATE, lone_surrogate_path
 from analyzer.sources._otlp import RecordError, parse_otlp
-from valiqor_trace.store import SpanRecord, record_row
-
-MAX_VALUE_DEPTH = 32  # attribute values nested deeper than this are refused (protobuf stops near there too)
+from valiqor_trace.store import record_row
 
 
 class IngestError(Exception):
@@ -71,27 +71,15 @@ def decode_request(body: bytes, media_type: str) -> DecodedBatch:
     """
     try:
         document = _protobuf_document(body) if media_type == "protobuf" else _json_document(body)
-        try:
-            spans, rejected, message = parse_otlp(document).spans, 0, ""
-        except RecordError:
-            spans, rejected, message = _parse_each(document)
+        batch = parse_otlp(document, keep_going=True)
     except RecursionError:
         raise IngestError(400, "the request is nested too deeply") from None
-    except RecordError as exc:
+    except RecordError as exc:  # above the span level: nothing in the request can be read
         raise IngestError(400, f"invalid ExportTraceServiceRequest: {exc}") from None
-    if rejected and not spans:
+    message = str(batch.rejected[0]) if batch.rejected else ""
+    if batch.rejected and not batch.spans:
         raise IngestError(400, f"no span could be read: {message}")
-    good = []
-    for span in spans:
-        problem = _too_deep(span)
-        if problem:
-            rejected += 1
-            message = message or f"span {span.span_id} of trace {span.trace_id}: {problem}"
-        else:
-            good.append(span)
-    if rejected and not good:
-        raise IngestError(400, f"no span could be read: {message}")
-    return DecodedBatch([record_row(span) for span in good], rejected, message)
+    return DecodedBatch([record_row(span) for span in batch.spans], len(batch.rejected), message)
 
 
 def _protobuf_document(body: bytes) -> dict[str, Any]:
@@ -110,7 +98,8 @@ def _protobuf_document(body: bytes) -> dict[str, Any]:
 
 def _json_document(body: bytes) -> Mapping[str, Any]:
     try:
-        document = json.loads(body)
+        text = body.decode("utf-8")  # OTLP/JSON is UTF-8 (json.loads would also guess UTF-16/32)
+        document = json.loads(text)
     except UnicodeDecodeError as exc:
         raise IngestError(400, f"the body is not UTF-8 JSON ({exc.reason} at byte {exc.start})") from None
     except ValueError as exc:
@@ -118,57 +107,7 @@ def _json_document(body: bytes) -> Mapping[str, Any]:
     if not isinstance(document, dict):
         raise IngestError(400, f"an OTLP JSON request is an object with 'resourceSpans', got a "
                                f"{type(document).__name__}")
+    bad = lone_surrogate_path(text, document)
+    if bad is not None:
+        raise IngestError(400, f"{bad}: {LONE_SURROGATE}")
     return document
-
-
-def _parse_each(document: Mapping[str, Any]) -> tuple[list[SpanRecord], int, str]:
-    """Decode span by span: (good spans, how many were rejected, the first reason)."""
-    spans: list[SpanRecord] = []
-    rejected, first = 0, ""
-    for r, entry in enumerate(document.get("resourceSpans") or document.get("resource_spans") or []):
-        for s, scope_entry in enumerate(_entries(entry, "scopeSpans", "scope_spans")):
-            for i, span in enumerate(_entries(scope_entry, "spans", "spans")):
-                single = {"resourceSpans": [{"resource": entry.get("resource"),
-                                             "scopeSpans": [{"scope": scope_entry.get("scope"), "spans": [span]}]}]}
-                try:
-                    spans.extend(parse_otlp(single).spans)
-                except RecordError as exc:
-                    rejected += 1
-                    first = first or f"resourceSpans[{r}].scopeSpans[{s}].spans[{i}]: " + str(exc).split(": ", 1)[-1]
-    if not rejected:  # the fast path failed above the span level: report that error
-        parse_otlp(document)
-    return spans, rejected, first
-
-
-def _entries(container: Any, key: str, alternate: str) -> list[Any]:
-    if not isinstance(container, Mapping):
-        raise RecordError(key, ValueError(f"expected an object, got {type(container).__name__}"))
-    value = container.get(key) if key in container else container.get(alternate)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise RecordError(key, ValueError(f"field {key!r} must be a list, got {type(value).__name__}"))
-    return value
-
-
-def _too_deep(span: SpanRecord) -> str:
-    """Why a span's attribute values are refused (nested beyond MAX_VALUE_DEPTH), or ""."""
-    groups = [("attribute", span.attributes), ("resource attribute", span.resource),
-              *(("event attribute", event.attributes) for event in span.events)]
-    for label, attributes in groups:
-        for key, value in attributes.items():
-            if isinstance(value, (list, dict)) and _depth(value) > MAX_VALUE_DEPTH:
-                return f"{label} {key!r} is nested deeper than {MAX_VALUE_DEPTH} levels"
-    return ""
-
-
-def _depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        current, level = stack.pop()
-        deepest = max(deepest, level)
-        if deepest > MAX_VALUE_DEPTH:
-            return deepest
-        children = current.values() if isinstance(current, dict) else current
-        stack.extend((child, level + 1) for child in children if isinstance(child, (list, dict)))
-    return deepest

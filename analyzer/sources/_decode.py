@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import math
 import re
 from collections.abc import Mapping
 from typing import Any, Literal, overload
@@ -23,22 +24,37 @@ _KINDS = {"0": "INTERNAL", "1": "INTERNAL", "2": "SERVER", "3": "CLIENT", "4": "
           "UNSPECIFIED": "INTERNAL", "INTERNAL": "INTERNAL", "SERVER": "SERVER", "CLIENT": "CLIENT",
           "PRODUCER": "PRODUCER", "CONSUMER": "CONSUMER"}
 _STATUSES = {"0": "UNSET", "1": "OK", "2": "ERROR", "UNSET": "UNSET", "OK": "OK", "ERROR": "ERROR"}
+# The OTLP enums: numbers (OTLP/JSON, protobuf) or names (the protobuf JSON mapping); anything else is refused.
+_OTLP_KINDS: dict[Any, str] = {**_KINDS, **{int(k): v for k, v in _KINDS.items() if k.isdigit()},
+                               **{f"SPAN_KIND_{k}": v for k, v in _KINDS.items() if not k.isdigit()}}
+_OTLP_STATUSES: dict[Any, str] = {**_STATUSES, **{int(k): v for k, v in _STATUSES.items() if k.isdigit()},
+                                  **{f"STATUS_CODE_{k}": v for k, v in _STATUSES.items() if not k.isdigit()}}
+# Nanoseconds since 1970 that a store can hold: SQLite integers are signed 64-bit (up to the year 2262).
+MAX_UNIX_NANOS = 2**63 - 1
+# A \\uD800-\\uDBFF escape not followed by a low one, or a \\uDC00-\\uDFFF escape not preceded by a high
+# one. Both branches start with the literal \\u so the scan jumps from escape to escape (a leading
+# lookbehind would be tried at every character: 4x slower).
+_LONE_SURROGATE_ESCAPE = re.compile(
+    r"\\u[dD](?:[89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|[c-fC-F][0-9a-fA-F]{2}(?<!\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}))")
 _DURATION = re.compile(r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?"
                        r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")
 
 
 @overload
-def hex_id(value: Any, field: str, size: int, *, required: Literal[True] = True) -> str: ...
+def hex_id(value: Any, field: str, size: int, *, required: Literal[True] = True, pad: bool = True) -> str: ...
 
 
 @overload
-def hex_id(value: Any, field: str, size: int, *, required: bool) -> str | None: ...
+def hex_id(value: Any, field: str, size: int, *, required: bool, pad: bool = True) -> str | None: ...
 
 
-def hex_id(value: Any, field: str, size: int, *, required: bool = True) -> str | None:
+def hex_id(value: Any, field: str, size: int, *, required: bool = True, pad: bool = True) -> str | None:
     """A trace id (``size`` 16 bytes) or span id (8 bytes) as lowercase hex.
 
     Accepts hex (OTLP/JSON, Jaeger) and base64 (protobuf JSON mapping, Tempo).
+    Shorter hex is left-padded with zeros when ``pad`` (Jaeger drops leading
+    zeros); OTLP ids have exactly ``size`` bytes, so OTLP readers pass False.
     An empty or all-zero value is "no id": an error when ``required``, else ``None``.
     """
     if value is None or value == "" or value == "None":
@@ -50,7 +66,7 @@ def hex_id(value: Any, field: str, size: int, *, required: bool = True) -> str |
     text = value.strip()
     if len(text) == size * 2 and _HEX.match(text):
         result = text.lower()
-    elif 0 < len(text) < size * 2 and _HEX.match(text):
+    elif pad and 0 < len(text) < size * 2 and _HEX.match(text):
         result = text.lower().rjust(size * 2, "0")  # Jaeger drops leading zeros
     else:
         try:
@@ -58,7 +74,8 @@ def hex_id(value: Any, field: str, size: int, *, required: bool = True) -> str |
         except (binascii.Error, ValueError):
             raw = b""
         if len(raw) != size:
-            raise FieldError(f"field {field!r} is not a {size * 2}-hex-character id: {value!r:.60}")
+            raise FieldError(f"field {field!r} is not a {size * 2}-hex-character id (nor the base64 of {size} "
+                             f"bytes): {value!r:.60}")
         result = raw.hex()
     if result == "0" * (size * 2):
         if required:
@@ -68,25 +85,40 @@ def hex_id(value: Any, field: str, size: int, *, required: bool = True) -> str |
 
 
 def unix_nanos(value: Any, field: str, *, unit: str = "ns") -> int:
-    """A timestamp as integer nanoseconds from int/float/numeric string (in ``unit``) or ISO-8601 text."""
+    """A timestamp as integer nanoseconds from int/float/numeric string (in ``unit``) or ISO-8601 text.
+
+    Refuses what no store can hold: NaN, infinities, times before 1970 or past MAX_UNIX_NANOS.
+    """
     if isinstance(value, bool) or value is None or value == "":
         raise FieldError(f"field {field!r} must be a timestamp, got {value!r}")
     scale = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}[unit]
-    if isinstance(value, (int, float)):
-        return int(value * scale)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isdigit():
-            return int(text) * scale
-        try:
-            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise FieldError(f"field {field!r} is not a timestamp: {value!r:.60}") from None
+    if isinstance(value, int):
+        nanos = value * scale
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise FieldError(f"field {field!r} must be a timestamp, got {value!r}")
+        nanos = int(value * scale)
+    elif isinstance(value, str):
+        nanos = _text_nanos(value, field, scale)
+    else:
+        raise FieldError(f"field {field!r} must be a timestamp, got {type(value).__name__}")
+    if not 0 <= nanos <= MAX_UNIX_NANOS:
+        raise FieldError(f"field {field!r} is out of range: {value!r:.40} is not between 1970 and 2262")
+    return nanos
+
+
+def _text_nanos(value: str, field: str, scale: int) -> int:
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        return int(text) * scale if len(text) <= 30 else MAX_UNIX_NANOS + 1  # out of range: no 4,000-digit int()
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=dt.timezone.utc)
         delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
-    raise FieldError(f"field {field!r} must be a timestamp, got {type(value).__name__}")
+    except (ValueError, OverflowError):
+        raise FieldError(f"field {field!r} is not a timestamp: {value!r:.60}") from None
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
 def duration_nanos(value: Any, field: str, *, unit: str = "ns") -> int:
@@ -111,6 +143,34 @@ def span_kind(value: Any) -> str:
 def status_code(value: Any) -> str:
     text = str(value if value is not None else "UNSET").upper().removeprefix("STATUS_CODE_")
     return _STATUSES.get(text, "UNSET")
+
+
+def otlp_span_kind(value: Any) -> str:
+    """An OTLP ``SpanKind`` (0-5, or its name); ``None`` is INTERNAL. Anything else is a :class:`FieldError`."""
+    if value is None:
+        return "INTERNAL"
+    kind = _otlp_enum(_OTLP_KINDS, value)
+    if kind is None:
+        raise FieldError(f"field 'kind' must be a SpanKind (0-5 or SPAN_KIND_INTERNAL, SPAN_KIND_SERVER, ...), "
+                         f"got {value!r:.40}")
+    return kind
+
+
+def otlp_status_code(value: Any) -> str:
+    """An OTLP ``Status.code`` (0-2, or its name); ``None`` is UNSET. Anything else is a :class:`FieldError`."""
+    if value is None:
+        return "UNSET"
+    code = _otlp_enum(_OTLP_STATUSES, value)
+    if code is None:
+        raise FieldError(f"field 'status.code' must be a StatusCode (0-2 or STATUS_CODE_UNSET, STATUS_CODE_OK, "
+                         f"STATUS_CODE_ERROR), got {value!r:.40}")
+    return code
+
+
+def _otlp_enum(table: dict[Any, str], value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    return table.get(value) or (table.get(value.strip().upper()) if isinstance(value, str) else None)
 
 
 def any_value(value: Any) -> Any:
@@ -148,3 +208,42 @@ def key_values(items: Any, field: str) -> dict[str, Any]:
             raise FieldError(f"field {field!r} has an entry without a string 'key': {entry!r:.60}")
         out[entry["key"]] = any_value(entry.get("value"))
     return out
+
+
+LONE_SURROGATE = ("the string has a lone UTF-16 surrogate (a \\ud800-\\udfff escape without its pair), "
+                  "which is not valid Unicode and cannot be stored")
+
+
+def lone_surrogate_path(text: str, document: Any) -> str | None:
+    """The path (``resourceSpans[0].scopeSpans[0].spans[2].name``) of the first string in ``document``
+    that holds a lone UTF-16 surrogate, or ``None``.
+
+    ``json.loads`` turns a ``\\ud800`` escape without its pair into a string
+    that cannot be encoded as UTF-8, so no store can take it. ``text`` is the
+    JSON that ``document`` was parsed from: only text with such an escape (a
+    regex scan) pays for the walk.
+    """
+    if ("\\ud" not in text and "\\uD" not in text) or not _LONE_SURROGATE_ESCAPE.search(text):
+        return None
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:  # iterative: the document may be as deep as json.loads allows
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if not _encodable(node):
+                return path or "the document"
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                if not _encodable(key):
+                    return f"{path}.{key!r}".lstrip(".")
+                stack.append((f"{path}.{key}".lstrip("."), child))
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{i}]", child) for i, child in enumerate(node))
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -27,7 +27,7 @@ from io import BufferedIOBase
 from typing import Any
 
 from analyzer.errors import ImportFormatError
-from analyzer.sources._decode import FieldError
+from analyzer.sources._decode import LONE_SURROGATE, FieldError, lone_surrogate_path
 from analyzer.sources._flat import span_from_dict, spans_of_document
 from analyzer.sources._otlp import RecordError, attach_log_events, is_otlp, parse_otlp
 from valiqor_trace.store import SpanEvent, SpanRecord
@@ -108,15 +108,19 @@ def _read_json(name: str, handle: BufferedIOBase) -> TraceFile:
         if not raw.strip():
             continue
         try:
-            document = json.loads(raw)
+            text = raw.decode("utf-8")
+            document = json.loads(text)
         except UnicodeDecodeError as exc:
             raise ImportFormatError(name, f"line {number}", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        except RecursionError:
+            raise ImportFormatError(name, f"line {number}", "the JSON is nested too deeply to read") from None
         except ValueError as exc:
             if first_line is None:  # one document over several lines (pretty-printed JSON)
                 handle.seek(0)
                 return _read_json_document(name, handle)
             raise ImportFormatError(name, f"line {number}", f"invalid JSON ({_json_reason(exc)})") from None
         first_line = first_line or number
+        _check_unicode(name, f"line {number}", text, document)
         collector.add(document, f"line {number}")
     if first_line is None:
         raise ImportFormatError(name, None, "the file is empty")
@@ -125,15 +129,26 @@ def _read_json(name: str, handle: BufferedIOBase) -> TraceFile:
 
 def _read_json_document(name: str, handle: BufferedIOBase) -> TraceFile:
     try:
-        document = json.loads(handle.read())
+        text = handle.read().decode("utf-8")
+        document = json.loads(text)
     except UnicodeDecodeError as exc:
         raise ImportFormatError(name, f"byte {exc.start}", f"not UTF-8 text ({exc.reason})") from None
+    except RecursionError:
+        raise ImportFormatError(name, None, "the JSON is nested too deeply to read") from None
     except json.JSONDecodeError as exc:
         raise ImportFormatError(name, f"line {exc.lineno}, column {exc.colno}",
                                 f"invalid JSON ({exc.msg}); is the file truncated?") from None
+    _check_unicode(name, None, text, document)
     collector = _Collector(name)
     collector.add(document, None)
     return collector.result()
+
+
+def _check_unicode(name: str, location: str | None, text: str, document: Any) -> None:
+    bad = lone_surrogate_path(text, document)
+    if bad is not None:
+        where = ", ".join(part for part in (location, f"record {bad}") if part)
+        raise ImportFormatError(name, where, LONE_SURROGATE)
 
 
 def _json_reason(exc: ValueError) -> str:
@@ -250,7 +265,9 @@ class _Collector:
                     raise RecordError(path, exc) from None
         except RecordError as exc:
             where = ", ".join(part for part in (location, f"record {exc.path}") if part)
-            raise ImportFormatError(self.name, where, str(exc).removeprefix(f"{exc.path}: ")) from None
+            raise ImportFormatError(self.name, where, exc.reason) from None
+        except RecursionError:
+            raise ImportFormatError(self.name, location, "a record is nested too deeply to read") from None
 
     def result(self) -> TraceFile:
         if not self.spans:

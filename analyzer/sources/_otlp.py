@@ -16,7 +16,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from analyzer.sources._decode import FieldError, any_value, hex_id, key_values, span_kind, status_code, unix_nanos
+from analyzer.sources import _otlp_values
+from analyzer.sources._decode import FieldError, hex_id, otlp_span_kind, otlp_status_code, unix_nanos
 from valiqor_trace.store import SpanEvent, SpanLink, SpanRecord
 
 
@@ -27,13 +28,16 @@ class OtlpBatch:
     spans: list[SpanRecord] = field(default_factory=list)
     # (trace id, span id) -> events from log records that name that span
     log_events: dict[tuple[str, str], list[SpanEvent]] = field(default_factory=dict)
+    # the spans and log records left out (``parse_otlp(..., keep_going=True)``), each naming its path and field
+    rejected: list[RecordError] = field(default_factory=list)
 
 
 class RecordError(ValueError):
     """A field error with the path of the record it is in (``resourceSpans[0].scopeSpans[1].spans[4]``)."""
 
-    def __init__(self, path: str, error: Exception) -> None:
+    def __init__(self, path: str, error: Exception | str) -> None:
         self.path = path
+        self.reason = str(error)
         super().__init__(f"{path}: {error}")
 
 
@@ -42,100 +46,199 @@ def is_otlp(document: Any) -> bool:
         key in document for key in ("resourceSpans", "resource_spans", "batches", "resourceLogs", "resource_logs"))
 
 
-def parse_otlp(document: Mapping[str, Any]) -> OtlpBatch:
+def parse_otlp(document: Any, *, keep_going: bool = False) -> OtlpBatch:
     """All spans and span-bound log records of one OTLP JSON document.
 
+    Every field read is type-checked (ids of the right length, known enum
+    values, AnyValues of the right type, times a store can hold).
+
+    Args:
+        keep_going: leave out a span or log record with a bad field, keeping its
+            error in ``rejected`` (OTLP partial success), instead of raising it.
+
     Raises:
-        RecordError: naming the record path and the field at fault.
+        RecordError: naming the record path and the field at fault; always for
+            errors above the span level (``resourceSpans[0].scopeSpans: expected a list, got int``).
     """
+    if not isinstance(document, dict):
+        raise RecordError("document", f"expected an OTLP object with 'resourceSpans', got {_kind(document)}")
     batch = OtlpBatch()
-    for path, resource, scope, span in _walk(document, ("resourceSpans", "resource_spans", "batches"),
-                                             ("scopeSpans", "scope_spans", "instrumentationLibrarySpans"), "spans"):
-        try:
-            batch.spans.append(_span(span, resource, scope))
-        except (FieldError, TypeError, ValueError) as exc:
-            raise RecordError(path, exc) from None
-    for path, _resource, scope, record in _walk(document, ("resourceLogs", "resource_logs"),
-                                                ("scopeLogs", "scope_logs"), "logRecords"):
-        try:
-            _log_event(batch, record, scope)
-        except (FieldError, TypeError, ValueError) as exc:
-            raise RecordError(path, exc) from None
+    for path, resource, scope, spans in _walk(document, ("resourceSpans", "resource_spans", "batches"),
+                                              ("scopeSpans", "scope_spans", "instrumentationLibrarySpans"), "spans"):
+        scope_name, scope_version = _scope(scope, path)
+        for i, span in enumerate(spans):
+            try:
+                batch.spans.append(_span(span, resource, scope_name, scope_version))
+            except (FieldError, TypeError, ValueError) as exc:  # the span path is built only for a bad span
+                _reject(batch, RecordError(f"{path}.spans[{i}]", exc), keep_going)
+    for path, _resource, scope, records in _walk(document, ("resourceLogs", "resource_logs"),
+                                                 ("scopeLogs", "scope_logs"), "logRecords"):
+        scope_name, _version = _scope(scope, path)
+        for i, record in enumerate(records):
+            try:
+                _log_event(batch, record, scope_name)
+            except (FieldError, TypeError, ValueError) as exc:
+                _reject(batch, RecordError(f"{path}.logRecords[{i}]", exc), keep_going)
     return batch
 
 
-def _walk(document: Mapping[str, Any], resource_keys: tuple[str, ...], scope_keys: tuple[str, ...],
-          item_key: str) -> Iterator[tuple[str, dict[str, Any], Mapping[str, Any], Mapping[str, Any]]]:
+def _reject(batch: OtlpBatch, error: RecordError, keep_going: bool) -> None:
+    if not keep_going:
+        raise error
+    batch.rejected.append(error)
+
+
+def _walk(document: dict[str, Any], resource_keys: tuple[str, ...], scope_keys: tuple[str, ...],
+          item_key: str) -> Iterator[tuple[str, dict[str, Any], Any, list[Any]]]:
+    """(scope path, resource attributes, scope, items) for each scope entry; structure errors raise RecordError."""
     for resource_key in resource_keys:
         resources = document.get(resource_key)
         if resources is None:
             continue
         for r, entry in enumerate(_list(resources, resource_key)):
             path = f"{resource_key}[{r}]"
-            entry = _mapping(entry, path)
-            resource = key_values((entry.get("resource") or {}).get("attributes"), f"{path}.resource.attributes")
+            _entry(entry, path)
+            resource = _object(entry.get("resource"), f"{path}.resource")
+            try:
+                attributes = _otlp_values.attributes(resource.get("attributes"), "attributes")
+            except FieldError as exc:
+                raise RecordError(f"{path}.resource", exc) from None
             for scope_key in scope_keys:
-                for s, scope_entry in enumerate(_list(entry.get(scope_key) or [], f"{path}.{scope_key}")):
+                for s, scope_entry in enumerate(_list(entry.get(scope_key), f"{path}.{scope_key}")):
                     scope_path = f"{path}.{scope_key}[{s}]"
-                    scope_entry = _mapping(scope_entry, scope_path)
-                    scope = scope_entry.get("scope") or scope_entry.get("instrumentationLibrary") or {}
-                    for i, item in enumerate(_list(scope_entry.get(item_key) or [], f"{scope_path}.{item_key}")):
-                        yield f"{scope_path}.{item_key}[{i}]", resource, scope, _mapping(item, "span")
+                    _entry(scope_entry, scope_path)
+                    scope = scope_entry.get("scope", scope_entry.get("instrumentationLibrary"))
+                    items = _list(scope_entry.get(item_key), f"{scope_path}.{item_key}")
+                    yield scope_path, attributes, scope, items
 
 
-def _span(span: Mapping[str, Any], resource: dict[str, Any], scope: Mapping[str, Any]) -> SpanRecord:
+def _scope(scope: Any, path: str) -> tuple[str | None, str | None]:
+    """(name, version) of an InstrumentationScope."""
+    if scope is None:
+        return None, None
+    scope = _object(scope, f"{path}.scope")
+    name, version = scope.get("name"), scope.get("version")
+    for key, text in (("name", name), ("version", version)):
+        if text is not None and not isinstance(text, str):
+            raise RecordError(f"{path}.scope.{key}", f"expected a string, got {_kind(text)}")
+    return name or None, version or None
+
+
+def _span(span: Any, resource: dict[str, Any], scope_name: str | None, scope_version: str | None) -> SpanRecord:
+    if not isinstance(span, dict):
+        raise FieldError(f"a span must be an object, got {_kind(span)}")
     name = span.get("name")
     if not isinstance(name, str):
-        raise FieldError(f"field 'name' must be a string, got {type(name).__name__}")
+        raise FieldError(f"field 'name' must be a string, got {_kind(name)}")
     start = unix_nanos(span.get("startTimeUnixNano", span.get("start_time_unix_nano")), "startTimeUnixNano")
     end_raw = span.get("endTimeUnixNano", span.get("end_time_unix_nano"))
-    status = span.get("status") or {}
+    status = span.get("status")
+    code, message = _status(status) if status is not None else ("UNSET", None)
     return SpanRecord(
-        trace_id=hex_id(span.get("traceId", span.get("trace_id")), "traceId", 16),
-        span_id=hex_id(span.get("spanId", span.get("span_id")), "spanId", 8),
-        parent_span_id=hex_id(span.get("parentSpanId", span.get("parent_span_id")), "parentSpanId", 8,
-                              required=False),
-        name=name, kind=span_kind(span.get("kind")), start_time_unix_nano=start,
+        trace_id=hex_id(_get(span, "traceId", "trace_id"), "traceId", 16, pad=False),
+        span_id=hex_id(_get(span, "spanId", "span_id"), "spanId", 8, pad=False),
+        parent_span_id=hex_id(_get(span, "parentSpanId", "parent_span_id"), "parentSpanId", 8, required=False,
+                              pad=False),
+        name=name, kind=otlp_span_kind(span.get("kind")), start_time_unix_nano=start,
         end_time_unix_nano=unix_nanos(end_raw, "endTimeUnixNano") if end_raw not in (None, "", "0", 0) else None,
-        status_code=status_code(_mapping(status, "status").get("code")), status_message=status.get("message") or None,
-        attributes=key_values(span.get("attributes"), "attributes"),
-        events=[SpanEvent(name=str(e.get("name", "")), time_unix_nano=unix_nanos(
-                    e.get("timeUnixNano", e.get("time_unix_nano", start)), "events.timeUnixNano"),
-                    attributes=key_values(e.get("attributes"), "events.attributes"))
-                for e in (_mapping(e, "events") for e in _list(span.get("events") or [], "events"))],
-        links=[SpanLink(trace_id=hex_id(link.get("traceId"), "links.traceId", 16),
-                        span_id=hex_id(link.get("spanId"), "links.spanId", 8),
-                        attributes=key_values(link.get("attributes"), "links.attributes"))
-               for link in (_mapping(x, "links") for x in _list(span.get("links") or [], "links"))],
-        resource=resource, scope_name=scope.get("name") or None, scope_version=scope.get("version") or None,
+        status_code=code, status_message=message,
+        attributes=_otlp_values.attributes(span.get("attributes"), "attributes"),
+        events=[_event(event, i, start) for i, event in enumerate(_items(span.get("events"), "events"))],
+        links=[_link(link, i) for i, link in enumerate(_items(span.get("links"), "links"))],
+        resource=resource, scope_name=scope_name, scope_version=scope_version,
     )
 
 
-def _log_event(batch: OtlpBatch, record: Mapping[str, Any], scope: Mapping[str, Any]) -> None:
-    span_id = hex_id(record.get("spanId", record.get("span_id")), "spanId", 8, required=False)
-    trace_id = hex_id(record.get("traceId", record.get("trace_id")), "traceId", 16, required=False)
+def _get(record: dict[str, Any], key: str, alternate: str) -> Any:
+    """A field by its OTLP/JSON name or its protobuf name. (OTLP ids have exactly 16/8 bytes: ``pad=False``.)"""
+    return record.get(key, record.get(alternate))
+
+
+def _status(status: Any) -> tuple[str, str | None]:
+    if not isinstance(status, dict):
+        raise FieldError(f"field 'status' must be an object, got {_kind(status)}")
+    message = status.get("message")
+    if message is not None and not isinstance(message, str):
+        raise FieldError(f"field 'status.message' must be a string, got {_kind(message)}")
+    return otlp_status_code(status.get("code")), message or None
+
+
+def _event(event: Any, index: int, start: int) -> SpanEvent:
+    field_ = f"events[{index}]"
+    if not isinstance(event, dict):
+        raise FieldError(f"field {field_!r} must be an object, got {_kind(event)}")
+    name = event.get("name")
+    if name is not None and not isinstance(name, str):
+        raise FieldError(f"field '{field_}.name' must be a string, got {_kind(name)}")
+    time = event.get("timeUnixNano", event.get("time_unix_nano"))
+    return SpanEvent(name=name or "",
+                     time_unix_nano=start if time is None else unix_nanos(time, f"{field_}.timeUnixNano"),
+                     attributes=_otlp_values.attributes(event.get("attributes"), f"{field_}.attributes"))
+
+
+def _link(link: Any, index: int) -> SpanLink:
+    field_ = f"links[{index}]"
+    if not isinstance(link, dict):
+        raise FieldError(f"field {field_!r} must be an object, got {_kind(link)}")
+    return SpanLink(trace_id=hex_id(_get(link, "traceId", "trace_id"), f"{field_}.traceId", 16, pad=False),
+                    span_id=hex_id(_get(link, "spanId", "span_id"), f"{field_}.spanId", 8, pad=False),
+                    attributes=_otlp_values.attributes(link.get("attributes"), f"{field_}.attributes"))
+
+
+def _log_event(batch: OtlpBatch, record: Any, scope_name: str | None) -> None:
+    if not isinstance(record, dict):
+        raise FieldError(f"a log record must be an object, got {_kind(record)}")
+    span_id = hex_id(_get(record, "spanId", "span_id"), "spanId", 8, required=False, pad=False)
+    trace_id = hex_id(_get(record, "traceId", "trace_id"), "traceId", 16, required=False, pad=False)
     if span_id is None or trace_id is None:
         return  # a log line that belongs to no span says nothing about a trace
-    attributes = key_values(record.get("attributes"), "attributes")
-    name = record.get("eventName") or attributes.pop("event.name", None) or scope.get("name") or "log"
+    attributes = _otlp_values.attributes(record.get("attributes"), "attributes")
+    name = record.get("eventName") or attributes.pop("event.name", None) or scope_name or "log"
+    if not isinstance(name, str):
+        raise FieldError(f"field 'eventName' (or attribute 'event.name') must be a string, got {_kind(name)}")
     if record.get("body") is not None:
-        attributes["body"] = any_value(record["body"])
+        attributes["body"] = _otlp_values.value(record["body"], "body")
     time = record.get("timeUnixNano") or record.get("observedTimeUnixNano") or 0
     batch.log_events.setdefault((trace_id, span_id), []).append(
-        SpanEvent(name=str(name), time_unix_nano=unix_nanos(time, "timeUnixNano") if time else 0,
+        SpanEvent(name=name, time_unix_nano=unix_nanos(time, "timeUnixNano") if time else 0,
                   attributes=attributes))
 
 
 def _list(value: Any, path: str) -> list[Any]:
+    """``value`` as a list (``None`` is empty); anything else is a RecordError at ``path``."""
+    if value is None:
+        return []
     if not isinstance(value, list):
-        raise FieldError(f"field {path!r} must be a list, got {type(value).__name__}")
+        raise RecordError(path, f"expected a list, got {_kind(value)}")
     return value
 
 
-def _mapping(value: Any, path: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise FieldError(f"{path!r} must be an object, got {type(value).__name__}")
+def _object(value: Any, path: str) -> dict[str, Any]:
+    """``value`` as an object (``None`` is empty); anything else is a RecordError at ``path``."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RecordError(path, f"expected an object, got {_kind(value)}")
     return value
+
+
+def _entry(value: Any, path: str) -> None:
+    """An entry of resourceSpans / scopeSpans must be an object (a null one too is an error)."""
+    if not isinstance(value, dict):
+        raise RecordError(path, f"expected an object, got {_kind(value)}")
+
+
+def _items(value: Any, field_: str) -> list[Any]:
+    """A span's repeated field (events, links); ``None`` is empty."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise FieldError(f"field {field_!r} must be a list, got {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
 
 
 def attach_log_events(spans: list[SpanRecord], log_events: dict[tuple[str, str], list[SpanEvent]]) -> list[SpanRecord]:

@@ -259,12 +259,14 @@ def _dumps(value: Any) -> str:
 
 def record_row(span: SpanRecord) -> tuple[Any, ...]:
     """The database row of a :class:`SpanRecord`."""
+    project = span.attributes.get("valiqor.project_name")
     return (
         span.trace_id, span.span_id, span.parent_span_id, span.name, span.kind,
         span.start_time_unix_nano, span.end_time_unix_nano, span.status_code, span.status_message,
         _dumps(span.attributes), _dumps([e.model_dump() for e in span.events]),
         _dumps([link.model_dump() for link in span.links]), _dumps(span.resource),
-        span.scope_name, span.scope_version, span.attributes.get("valiqor.project_name"),
+        span.scope_name, span.scope_version,
+        project if isinstance(project, str) else None,  # imported spans can carry anything; the column is text
     )
 
 

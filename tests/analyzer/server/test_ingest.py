@@ -7,6 +7,7 @@ import json
 import threading
 
 import httpx
+import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -156,6 +157,61 @@ def test_malformed_requests_get_4xx_and_store_nothing(app, http) -> None:
         assert response.status_code == status, (name, response.status_code, response.content[:200])
         assert response.content, name  # a google.rpc.Status that says why
     assert _stored(app) == 0
+
+
+_GOOD_ID = "5b8efff798038103d269b633813fc60c"
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ({"resourceSpans": [{"scopeSpans": 7}]}, "resourceSpans[0].scopeSpans: expected a list, got int"),
+    ({"resourceSpans": "all of them"}, "resourceSpans: expected a list, got str"),
+    ({"resourceSpans": [None]}, "resourceSpans[0]: expected an object, got null"),
+    ({"resourceSpans": [{"resource": 5}]}, "resourceSpans[0].resource: expected an object, got int"),
+    ({"resourceSpans": [{"scopeSpans": [{"scope": {"name": 5}, "spans": []}]}]},
+     "resourceSpans[0].scopeSpans[0].scope.name: expected a string, got int"),
+    ({"resourceSpans": [{"scopeSpans": [{"spans": {"0": {}}}]}]},
+     "resourceSpans[0].scopeSpans[0].spans: expected a list, got dict"),
+    (_json_request(_json_span("eee19b7ec3c1b174", kind=9)), "spans[0]: field 'kind' must be a SpanKind"),
+    (_json_request(_json_span("eee19b7ec3c1b174", status={"code": "BROKEN"})),
+     "spans[0]: field 'status.code' must be a StatusCode"),
+    (_json_request(_json_span("eee19b7ec3c1b174", traceId=_GOOD_ID[:30])),
+     "spans[0]: field 'traceId' is not a 32-hex-character id"),
+    (_json_request(_json_span("eee19b7ec3c1b174", startTimeUnixNano=str(2**64 - 1))),
+     "spans[0]: field 'startTimeUnixNano' is out of range"),
+    (_json_request(_json_span("eee19b7ec3c1b174", attributes=[{"key": "n", "value": {"intValue": "ten"}}])),
+     "spans[0]: field attributes['n'] has an intValue that is not an integer: 'ten'"),
+    (_json_request(_json_span("eee19b7ec3c1b174", events=[{"name": "e", "attributes": [{"key": "k", "value": 3}]}])),
+     "spans[0]: field events[0].attributes['k'] is not an AnyValue"),
+    (_json_request(_json_span("eee19b7ec3c1b174", name="chat \ud800")),
+     "resourceSpans[0].scopeSpans[0].spans[0].name: the string has a lone UTF-16 surrogate"),
+], ids=["scopeSpans-int", "resourceSpans-str", "resource-null", "resource-int", "scope-name-int", "spans-dict",
+        "kind-9", "status-code", "short-trace-id", "time-past-int64", "intValue-text", "event-value-int",
+        "lone-surrogate"])
+def test_a_malformed_otlp_json_body_is_a_400_naming_the_field(app, http, body: dict, expected: str) -> None:
+    response = http.post("/v1/traces", content=json.dumps(body).encode(), headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == 3 and expected in response.json()["message"]
+    assert _stored(app) == 0
+
+
+def test_a_malformed_protobuf_span_is_refused_naming_the_field(app, http) -> None:
+    request = encode_spans(_finished_spans(2))
+    spans = request.resource_spans[0].scope_spans[0].spans
+    spans[0].kind = 9  # an enum value protobuf keeps, that no SpanKind has
+    spans[1].trace_id = spans[1].trace_id[:5]
+    response = http.post("/v1/traces", content=request.SerializeToString(), headers=PROTOBUF)
+    assert response.status_code == 400
+    from google.rpc.status_pb2 import Status
+
+    message = Status.FromString(response.content).message
+    assert "spans[0]: field 'kind' must be a SpanKind" in message  # the first bad span is named
+    spans[0].kind = 3
+    partial = http.post("/v1/traces", content=request.SerializeToString(), headers=PROTOBUF)
+    assert partial.status_code == 200  # the other span is good now: OTLP partial success
+    rejected = ExportTraceServiceResponse.FromString(partial.content).partial_success
+    assert rejected.rejected_spans == 1 and "spans[1]: field 'traceId' is not a 32-hex-character id" in \
+        rejected.error_message
+    assert _stored(app) == 1
 
 
 def test_bodies_over_the_limit_get_413_and_store_nothing(app, http, live: LiveServer) -> None:

@@ -203,3 +203,45 @@ def test_text_that_is_not_a_trace_is_refused(tmp_path: Path) -> None:
         path.write_text(text)
         with pytest.raises(ImportFormatError, match=expected):
             read_trace_file(path)
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("structure.jsonl", '{"resourceSpans": [{"scopeSpans": 7}]}',
+     "structure.jsonl, line 2, record resourceSpans[0].scopeSpans: expected a list, got int"),
+    ("kind.jsonl", None, "kind.jsonl, line 2, record resourceSpans[0].scopeSpans[0].spans[0]: field 'kind' must be "
+                         "a SpanKind"),
+    ("surrogate.jsonl", '{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "\\ud800"}]}]}]}',
+     "surrogate.jsonl, line 2, record resourceSpans[0].scopeSpans[0].spans[0].name: the string has a lone UTF-16"),
+    ("deep.jsonl", "[" * 100_000 + "]" * 100_000, "deep.jsonl, line 2: the JSON is nested too deeply"),
+    ("deep.json", "[\n" * 100_000 + "]" * 100_000, "deep.json: the JSON is nested too deeply"),  # one document
+], ids=["structure", "enum", "lone-surrogate", "deep-line", "deep-document"])
+def test_a_malformed_otlp_file_names_file_line_and_field_instead_of_a_traceback(
+        tmp_path: Path, otlp_json_document: dict, name: str, content: str | None, expected: str) -> None:
+    if content is None:
+        content = json.dumps(_bad(otlp_json_document, lambda spans: spans[0].update(kind="SPAN_KIND_SIDEWAYS")))
+    path = tmp_path / name
+    first = json.dumps(otlp_json_document) + "\n" if name.endswith(".jsonl") else ""
+    path.write_text(first + content + "\n")
+    store = SpanStore(tmp_path / "traces.db")
+    with pytest.raises(ImportFormatError) as caught:
+        import_file(store, path)
+    assert f"cannot import {tmp_path / expected}" in str(caught.value)
+    assert store.count_spans() == 0
+
+
+def test_a_protobuf_file_with_an_unknown_span_kind_or_a_short_id_is_refused(tmp_path: Path, otlp_request: Any) -> None:
+    spans = otlp_request.resource_spans[0].scope_spans[0].spans
+    for mutate, expected in [(lambda span: setattr(span, "kind", 9), "field 'kind' must be a SpanKind"),
+                             (lambda span: setattr(span, "span_id", b"\x01\x02\x03"),
+                              "field 'spanId' is not a 16-hex-character id"),
+                             (lambda span: setattr(span, "start_time_unix_nano", 2**64 - 1),
+                              "field 'startTimeUnixNano' is out of range")]:
+        request = type(otlp_request)()
+        request.CopyFrom(otlp_request)
+        mutate(request.resource_spans[0].scope_spans[0].spans[len(spans) - 1])
+        path = tmp_path / "export.binpb"
+        path.write_bytes(request.SerializeToString())
+        with pytest.raises(ImportFormatError) as caught:
+            read_trace_file(path)
+        message = str(caught.value)
+        assert f"record 1, record resourceSpans[0].scopeSpans[0].spans[{len(spans) - 1}]: {expected}" in message
