@@ -31,7 +31,7 @@ def build_item(tree: TraceTree, views: Sequence[v.SpanView]) -> FAItem:
     input_text, input_ids = _input(tree, views, llm_views)
     output_text, output_ids = _output(tree, views, llm_views)
     context, context_ids = _context(views)
-    tool_calls = join_tool_calls(views)
+    tool_calls = join_tool_calls(views, tree)
     metadata = _facts(views, llm_views, tool_calls)
     metadata[TraceFacts.INPUT_SPAN_IDS] = input_ids
     metadata[TraceFacts.OUTPUT_SPAN_IDS] = output_ids

@@ -1,12 +1,13 @@
 """Every TRAIL trace (smolagents on GAIA and SWE-bench, OpenInference attributes, nested export) reconstructs.
 
 Expected values are read from the data itself: the outermost AGENT span's task and
-answer, and every TOOL span with its recorded output or error.
+answer, and every TOOL span with its recorded output or error, in execution order.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,8 @@ def test_trail_trace_reconstructs(api: TracesAPI, path: Path) -> None:
     agents = [(d, s) for d, s in spans if s["span_attributes"].get("openinference.span.kind") == "AGENT"]
     _, agent = min(agents, key=lambda pair: pair[0])
     attributes = agent["span_attributes"]
-    tools = [s for _, s in spans if s["span_attributes"].get("openinference.span.kind") == "TOOL"]
+    tools = sorted((s for _, s in spans if s["span_attributes"].get("openinference.span.kind") == "TOOL"),
+                   key=lambda s: datetime.fromisoformat(s["timestamp"]))  # execution order, across nested agents
 
     item = api.reconstruct(document["trace_id"], timeout_s=0)
 
