@@ -86,7 +86,11 @@ def _print_item(item) -> None:  # noqa: ANN001 - FAItem
     print(f"trace   {item.trace_id}  ({meta.get('span_count')} spans, {meta.get('convention')}, "
           f"{meta.get('llm_call_count')} LLM calls, models {', '.join(meta.get('models') or []) or '-'})")
     print(f"input   {_short(item.input)}")
-    print(f"output  {_short(item.output)}")
+    failed = meta.get("output_error")
+    if failed and not item.output:  # say the run failed, rather than show a blank answer
+        print(f"output  - (no answer: {failed.get('name')} ended in error: {_short(failed.get('message'), 80)})")
+    else:
+        print(f"output  {_short(item.output)}")
     for number, text in enumerate(item.context, start=1):
         print(f"context [{number}] {_short(text)}")
     for call in item.tool_calls:

@@ -237,6 +237,34 @@ def _asks(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
             prefix + "tool_calls.0.tool_call.function.arguments": json.dumps(arguments)}
 
 
+def test_an_agent_run_that_failed_before_answering_has_no_output_and_carries_its_error() -> None:
+    overloaded = "AgentGenerationError: Error in generating model output: overloaded_error"
+    log = "Execution logs:\n--- a/parser.py\n+++ b/parser.py\n+    strict = True"
+    agent = _oi("a" * 16, "CodeAgent.run", "AGENT", start=0, end=100, error=overloaded,
+                input__value=json.dumps({"task": "Make the parser strict."}))
+    steps = [_oi("b" * 16, "Step 1", "CHAIN", parent="a" * 16, start=10, end=40, output__value=log),
+             _oi("c" * 16, "LiteLLMModel.__call__", "LLM", parent="b" * 16, start=11, end=20,
+                 output__value="I will patch parser.py."),
+             _oi("d" * 16, "Step 2", "CHAIN", parent="a" * 16, start=50, end=90, error=overloaded),
+             _oi("e" * 16, "LiteLLMModel.__call__", "LLM", parent="d" * 16, start=51, end=60,
+                 error="InternalServerError: overloaded_error")]
+    item = reconstruct_item([agent, *steps])
+    assert item.input == "Make the parser strict."
+    assert item.output == ""  # neither the step's log nor the model's last words: the run gave no answer
+    assert item.metadata[TraceFacts.OUTPUT_ERROR] == {"span_id": "a" * 16, "name": "CodeAgent.run", "kind": "agent",
+                                                       "error_type": None, "message": overloaded}
+    assert item.metadata[TraceFacts.OUTPUT_SPAN_IDS] == []
+
+    # An errored run that did record an answer keeps it.
+    answered = agent.model_copy(update={"attributes": {**agent.attributes, "output.value": "Patched."}})
+    item = reconstruct_item([answered, *steps])
+    assert item.output == "Patched." and TraceFacts.OUTPUT_ERROR not in item.metadata
+    # A failed first attempt does not hide the answer of the run that came after it.
+    retry = _oi("f" * 16, "CodeAgent.run", "AGENT", start=200, end=300, output__value="Patched on retry.")
+    item = reconstruct_item([agent, *steps, retry])
+    assert item.output == "Patched on retry." and TraceFacts.OUTPUT_ERROR not in item.metadata
+
+
 def test_tool_calls_are_in_execution_order_across_nested_agents() -> None:
     """smolagents: a code agent runs two managed agents, then calls final_answer in code. The managed agents'
     own final_answer requests are theirs: the outer final_answer span never joins one (it has its own
