@@ -58,6 +58,9 @@ class TraceFacts:
     LLM_CALL_COUNT = "llm_call_count"  # int
     TOOL_CALL_COUNT = "tool_call_count"  # int
     OUTPUT_SPAN_IDS = "output_span_ids"  # list[str]: the spans whose text became ``output``
+    # {span_id, name, kind, error_type, message}: present when the outermost agent/chain span recorded no
+    # output and ended in error. ``output`` is then "": the run gave no answer (a step's log is not one).
+    OUTPUT_ERROR = "output_error"
     INPUT_SPAN_IDS = "input_span_ids"  # list[str]: the spans whose text became ``input``
     CONTEXT_SPAN_IDS = "context_span_ids"  # list[str]: per context entry, the retrieval span it came from
     RESPONSE_FORMAT = "response_format"  # requested response format (e.g. {"type": "json_schema", ...})

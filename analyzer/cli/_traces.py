@@ -88,7 +88,11 @@ def _print_item(item) -> None:  # noqa: ANN001 - FAItem
     if meta.get("root_missing"):
         print("note    the root span is missing (another service's, or dropped): rebuilt from the spans there are")
     print(f"input   {_short(item.input)}")
-    print(f"output  {_short(item.output)}")
+    failed = meta.get("output_error")
+    if failed and not item.output:  # say the run failed, rather than show a blank answer
+        print(f"output  - (no answer: {failed.get('name')} ended in error: {_short(failed.get('message'), 80)})")
+    else:
+        print(f"output  {_short(item.output)}")
     for number, text in enumerate(item.context, start=1):
         print(f"context [{number}] {_short(text)}")
     for call in item.tool_calls:

@@ -2,7 +2,9 @@
 
 - A tool span joins the request with the same call id; without ids on both
   sides, the earliest unjoined request of the same name made before the tool
-  started (equal arguments preferred).
+  started (equal arguments preferred) by a model call of the tool's own agent or
+  of an agent around it: a request made inside a sub-agent is that sub-agent's
+  to run, so an outer agent's tool never takes it.
 - A request with no tool span is still executed when a later LLM call was sent
   its result (a ``tool`` message with its call id): the output is that message.
 - Otherwise the request never ran: ``executed=False``, ``output=None``.
@@ -10,6 +12,11 @@
   traced elsewhere) counts when its result was sent too, else it is left out.
 - A tool span that no request matches is kept on its own (code agents run tools
   the model wrote as code, not as structured calls).
+
+Order: execution order, i.e. tool span start, across nested agents. A request
+with no span of its own sits right after the request made before it in the same
+model call (the first of a call: right before the next); when none of a call's
+requests has a span, they sit where the call ended, in the model's order.
 
 Outputs are only ever what a span or a message recorded; nothing is made up.
 """
@@ -22,9 +29,11 @@ from dataclasses import dataclass
 from analyzer.models import ToolCall
 from analyzer.reconstruct import _views as v
 from analyzer.reconstruct._classify import error_of
+from analyzer.reconstruct._tree import TraceTree
 
 
 _LOOKAHEAD = 8  # parallel calls of one tool in one turn rarely exceed this
+_UNKNOWN = "?"  # not a span id: marks "not looked up yet"
 
 
 @dataclass
@@ -34,34 +43,116 @@ class _Request:
     order: int
     joined: bool = False
     from_history: bool = False  # seen only in a later call's input (the request's own span is elsewhere)
+    call: ToolCall | None = None  # the executed call its tool span became
+    started: int | None = None  # when that tool span started
+    owner: str | None = _UNKNOWN  # the agent span its model call ran in (looked up when first needed)
 
 
-def join_tool_calls(views: Sequence[v.SpanView]) -> list[ToolCall]:
+def join_tool_calls(views: Sequence[v.SpanView], tree: TraceTree | None = None) -> list[ToolCall]:
+    """The executed and requested tool calls of ``views``, in execution order (see the module doc)."""
     requests = _requests(views)
     by_id = {r.request.id: r for r in requests if r.request.id}
     by_name: dict[str, list[_Request]] = {}
     for pending in requests:
         by_name.setdefault(pending.request.name, []).append(pending)
     results = _tool_results(views)
-    entries: list[tuple[tuple[int, int], ToolCall]] = []
+    scopes = _Scopes(tree, views) if tree is not None else None
+    if scopes is not None and not scopes.agents:
+        scopes = None  # no agent spans: nothing to scope
+    lone: list[tuple[tuple[int, int], ToolCall]] = []
     for view in views:
         if view.tool is None:
             continue
-        match = _match(view, requests, by_id, by_name)
-        # Joined calls keep the model's order of requests; lone tool spans sit where they started.
-        key = (match.llm.end, match.order) if match else (view.start, len(requests))
-        entries.append((key, _executed(view, match, results)))
-    for pending in requests:
-        if pending.joined:
-            continue
-        request = pending.request
-        result = results.get(request.id) if request.id else None
-        if pending.from_history and result is None:
-            continue  # an old request replayed as history: whether it ran is not this trace's to say
-        entries.append(((pending.llm.end, pending.order), ToolCall(id=request.id, name=request.name, arguments=request.arguments,
-                                                       output=result, executed=result is not None)))
+        request = _match(view, requests, by_id, by_name, scopes)
+        call = _executed(view, request, results)
+        if request is None:
+            lone.append(((view.start, len(requests)), call))
+        else:
+            request.call, request.started = call, view.start
+    entries = lone + [(key, call) for key, call in _request_entries(requests, results)]
     entries.sort(key=lambda entry: entry[0])
     return [call for _, call in entries]
+
+
+def _request_entries(requests: list[_Request], results: dict[str, str]) -> list[tuple[tuple[int, int], ToolCall]]:
+    """Requested calls keyed for sorting: when their span started; one without a span (untraced, or never
+    run) right after the request made before it in the same model call, else right before the next."""
+    by_call: dict[tuple[str, bool], list[_Request]] = {}
+    for pending in requests:  # already in request order
+        by_call.setdefault((pending.llm.span_id, pending.from_history), []).append(pending)
+    out: list[tuple[tuple[int, int], ToolCall]] = []
+    for asked in by_call.values():
+        started = [p.started for p in asked if p.started is not None]
+        anchor = started[0] if started else asked[0].llm.end
+        for pending in asked:
+            anchor = pending.started if pending.started is not None else anchor
+            call = pending.call or _unjoined(pending, results)
+            if call is not None:
+                out.append(((anchor, pending.order), call))
+    return out
+
+
+def _unjoined(pending: _Request, results: dict[str, str]) -> ToolCall | None:
+    request = pending.request
+    result = results.get(request.id) if request.id else None
+    if pending.from_history and result is None:
+        return None  # an old request replayed as history: whether it ran is not this trace's to say
+    return ToolCall(id=request.id, name=request.name, arguments=request.arguments, output=result,
+                    executed=result is not None)
+
+
+class _Scopes:
+    """The agent each span runs in: the nearest enclosing AGENT span, looked up once per span."""
+
+    def __init__(self, tree: TraceTree, views: Sequence[v.SpanView]) -> None:
+        self.tree = tree
+        self.agents = {view.span_id for view in views if view.kind == v.AGENT}
+        self._nearest: dict[str, str | None] = {}
+        self._enclosing: dict[str, frozenset[str]] = {}
+
+    def agent_of(self, span_id: str) -> str | None:
+        """The nearest agent span above ``span_id`` (not itself), or None."""
+        path: list[str] = []
+        current, found = span_id, None
+        # Iterative with memo: traces can be thousands of spans deep, and siblings share their ancestors.
+        while current not in self._nearest:
+            path.append(current)
+            parent = self.tree.by_id[current].parent_span_id if current in self.tree.by_id else None
+            if parent is None or self.tree.depth.get(current, 0) == 0:  # a root (or a broken cycle's)
+                break
+            if parent in self.agents:
+                found = parent
+                break
+            current = parent
+        else:
+            found = self._nearest[current]
+        for step in path:
+            self._nearest[step] = found
+        return found
+
+    def within(self, requests: list[_Request], tool: v.SpanView) -> list[_Request]:
+        """``requests`` minus those made inside an agent that ``tool`` is not inside."""
+        around = self._agents_around(tool.span_id)
+        kept = []
+        for pending in requests:
+            if pending.owner is _UNKNOWN:
+                pending.owner = self.agent_of(pending.llm.span_id)
+            if pending.owner is None or pending.owner in around:
+                kept.append(pending)
+        return kept
+
+    def _agents_around(self, span_id: str) -> frozenset[str]:
+        """Every agent span above ``span_id`` (memoized per nearest agent: its tools share the answer)."""
+        nearest = self.agent_of(span_id)
+        if nearest is None:
+            return frozenset()
+        if nearest not in self._enclosing:
+            chain, agent = [], nearest
+            while agent is not None and agent not in chain:
+                chain.append(agent)
+                agent = self.agent_of(agent)
+            self._enclosing[nearest] = frozenset(chain)
+        return self._enclosing[nearest]
 
 
 def _requests(views: Sequence[v.SpanView]) -> list[_Request]:
@@ -100,7 +191,7 @@ def _tool_results(views: Sequence[v.SpanView]) -> dict[str, str]:
 
 
 def _match(view: v.SpanView, requests: list[_Request], by_id: dict[str, _Request],
-           by_name: dict[str, list[_Request]]) -> _Request | None:
+           by_name: dict[str, list[_Request]], scopes: _Scopes | None) -> _Request | None:
     tool = view.tool
     assert tool is not None  # called for tool views only
     if tool.call_id:
@@ -116,6 +207,8 @@ def _match(view: v.SpanView, requests: list[_Request], by_id: dict[str, _Request
     # The earliest few unjoined requests made before the tool started; equal arguments win.
     candidates = [r for r in queue[:_LOOKAHEAD] if not r.joined and r.llm.start <= view.start
                   and (r.request.id is None or tool.call_id is None)]
+    if candidates and scopes is not None:
+        candidates = scopes.within(candidates, view)
     if not candidates:
         return None
     chosen = next((r for r in candidates if r.request.arguments == tool.arguments), candidates[0])

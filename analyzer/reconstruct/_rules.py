@@ -4,7 +4,9 @@
   agent/chain/workflow/function span that records one; else the last user
   message sent to the first LLM call (with one user message, that one).
 - output: the final answer: the output of the shallowest such span that records
-  one; else the last LLM output that is not a tool request.
+  one; else the last LLM output that is not a tool request. When the outermost
+  agent/chain span recorded no output and ended in error, the run gave no answer:
+  the output is empty and the error is ``metadata["output_error"]``.
 - context: every retrieved document, in retrieval order, de-duplicated.
 - tool_calls: see :mod:`analyzer.reconstruct._join`.
 
@@ -29,10 +31,13 @@ def build_item(tree: TraceTree, views: Sequence[v.SpanView]) -> FAItem:
     """Apply the rules to ``views`` (all spans of the trace, or of one turn)."""
     llm_views = _distinct_llm_calls(tree, views)
     input_text, input_ids = _input(tree, views, llm_views)
-    output_text, output_ids = _output(tree, views, llm_views)
+    failed = _failed_run(tree, views)
+    output_text, output_ids = _output(tree, views, llm_views, failed)
     context, context_ids = _context(views)
-    tool_calls = join_tool_calls(views)
+    tool_calls = join_tool_calls(views, tree)
     metadata = _facts(views, llm_views, tool_calls)
+    if failed is not None and not output_ids:  # no span above the failed run answered instead
+        metadata[TraceFacts.OUTPUT_ERROR] = _error_entry(failed)
     metadata[TraceFacts.INPUT_SPAN_IDS] = input_ids
     metadata[TraceFacts.OUTPUT_SPAN_IDS] = output_ids
     metadata[TraceFacts.CONTEXT_SPAN_IDS] = context_ids
@@ -110,8 +115,27 @@ def _input(tree: TraceTree, views: Sequence[v.SpanView], llm_views: list[v.SpanV
     return "", []
 
 
-def _output(tree: TraceTree, views: Sequence[v.SpanView], llm_views: list[v.SpanView]) -> tuple[str, list[str]]:
+def _failed_run(tree: TraceTree, views: Sequence[v.SpanView]) -> v.SpanView | None:
+    """The outermost agent/chain/workflow/function span (the last among equals), when it ended in error
+    without recording an output."""
+    outer: v.SpanView | None = None
+    for view in views:
+        if view.kind not in v.ENTRY_KINDS:
+            continue
+        depth, outer_depth = tree.depth.get(view.span_id, 0), tree.depth.get(outer.span_id, 0) if outer else 0
+        if outer is None or depth < outer_depth or (depth == outer_depth and view.end >= outer.end):
+            outer = view
+    if outer is None or outer.output not in (None, "") or not outer.span.is_error:
+        return None
+    return outer
+
+
+def _output(tree: TraceTree, views: Sequence[v.SpanView], llm_views: list[v.SpanView],
+            failed: v.SpanView | None) -> tuple[str, list[str]]:
     entry = _shallowest(tree, views, "output", latest=True)  # several top-level steps: the last one answers
+    if failed is not None and (entry is None or _answers_after(tree, failed, entry)):
+        # The run failed before answering: a step's log or the last model text inside it is not an answer.
+        return "", []
     if entry is not None:
         return entry.output or "", [entry.span_id]
     for view in sorted(llm_views, key=lambda x: (x.end, x.start), reverse=True):
@@ -120,6 +144,13 @@ def _output(tree: TraceTree, views: Sequence[v.SpanView], llm_views: list[v.Span
         if answer:
             return answer, [view.span_id]
     return "", []
+
+
+def _answers_after(tree: TraceTree, failed: v.SpanView, entry: v.SpanView) -> bool:
+    """True when the failed run outranks ``entry`` as the answer: a deeper output is a step's, not the
+    run's, and at equal depth the span that ended last answers (here: failed to)."""
+    failed_depth, entry_depth = tree.depth.get(failed.span_id, 0), tree.depth.get(entry.span_id, 0)
+    return entry_depth > failed_depth or (entry_depth == failed_depth and failed.end >= entry.end)
 
 
 def _context(views: Sequence[v.SpanView]) -> tuple[list[str], list[str]]:

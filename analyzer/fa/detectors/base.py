@@ -102,6 +102,12 @@ class ItemView:
         return [e for e in self.fact(TraceFacts.ERROR_SPANS, []) if isinstance(e, dict)]
 
     @property
+    def output_error(self) -> dict[str, Any] | None:
+        """The error the run ended with instead of an answer (its outermost agent/chain span), if any."""
+        value = self.fact(TraceFacts.OUTPUT_ERROR)
+        return value if isinstance(value, dict) else None
+
+    @property
     def llm_calls(self) -> list[dict[str, Any]]:
         return [c for c in self.fact(TraceFacts.LLM_CALLS, []) if isinstance(c, dict)]
 

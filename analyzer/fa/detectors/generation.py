@@ -26,6 +26,14 @@ _ERROR_KINDS = {
 def check_empty_output(view: ItemView) -> CheckResult:
     if view.output.strip(" \t\r\n.,;:!?-_*`'\"()[]{}"):
         return []
+    failed = view.output_error
+    if failed is not None:  # the run itself failed: say where and why, next to the (empty) answer
+        message = str(failed.get("message") or failed.get("error_type") or "error")
+        return [finding("empty_output", "fail", 0.98,
+                        f"No answer: {failed.get('name')!r} ended in error before answering ({message[:160]}).",
+                        [view.in_output(text=view.output, note="no answer was given"),
+                         view.in_span(failed.get("span_id"), message, note="the run ended in error here")],
+                        "empty_output")]
     note = "an LLM call failed in this trace" if view.error_spans else None
     return [finding("empty_output", "fail", 0.98, "The model returned no usable text.",
                     [view.in_output(note=note, text=view.output)], "empty_output")]

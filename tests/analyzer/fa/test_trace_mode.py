@@ -12,6 +12,7 @@ from pathlib import Path
 import openai
 import pytest
 
+import valiqor_trace
 from analyzer.fa import engine
 from analyzer.reconstruct import reconstruct_item
 from valiqor_trace.store._exporter import span_record
@@ -124,3 +125,34 @@ def test_a_real_smolagents_trace_with_failing_tool_calls() -> None:
     gold = json.loads((TRAIL / "annotations" / "a99faf782e8ad4d5f1ccdfcb7e143b9a.json").read_text())["errors"]
     assert any(e["category"] == "Formatting Errors" for e in gold)  # what the annotators called it
     assert all(any(e.span_id for e in t.evidence_items) for t in tags.values() if t.decision != "pass")
+
+
+def test_an_agent_run_that_fails_before_answering_is_an_errored_run_not_a_log_read_as_its_answer() -> None:
+    """The agent's step printed a patch log; then the provider was overloaded and the run raised. The user
+    got no answer: FA says so and points at the failed call, instead of fact-checking the log as an answer."""
+    log = "Execution logs:\n--- a/app/parser.py\n+++ b/app/parser.py\n@@ -12,2 +12,4 @@\n+    return Parser(strict=True)"
+
+    @valiqor_trace.trace_function("Step 1")
+    def step(client: openai.OpenAI, task: str) -> str:
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": task}])
+        return log
+
+    script = [Reply("I will patch the parser."), Reply.error(529, "Overloaded", error_type="overloaded_error")]
+    with capture_spans() as exporter, ModelServer(script) as server:
+        client = server.client()
+        with pytest.raises(openai.InternalServerError), valiqor_trace.trace_workflow("fix-issue") as run:
+            run.set_input("Make the parser strict.")
+            step(client, "Make the parser strict.")
+            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": log}])
+        records = [span_record(span) for span in exporter.get_finished_spans()]
+    item = reconstruct_item(records)
+    assert item.output == ""  # not the step's log
+    failed = item.metadata["output_error"]
+    assert failed["span_id"] == run.span_id and "Overloaded" in failed["message"]
+
+    tags = {t.subcategory_id: t for t in engine.analyze_item(item, 0, engine.AnalysisOptions()).tags}
+    assert {sub for sub, t in tags.items() if t.decision != "pass"} == {"empty_output", "llm_error"}
+    assert run.span_id in {e.span_id for e in tags["empty_output"].evidence_items}
+    assert "'fix-issue' ended in error before answering" in tags["empty_output"].judge_rationale
+    failed_call = next(r.span_id for r in records if r.name.startswith("chat") and r.is_error)
+    assert [e.span_id for e in tags["llm_error"].evidence_items] == [failed_call]

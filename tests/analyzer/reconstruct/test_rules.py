@@ -216,3 +216,88 @@ def test_a_model_call_seen_by_langchain_and_openai_instrumentors_counts_once() -
     [call] = facts[TraceFacts.LLM_CALLS]
     outer = next(s for s in llm_spans if s.parent_span_id not in {x.span_id for x in llm_spans})
     assert (call["span_id"], call["output"], call["tool_requests"]) == (outer.span_id, "Bonjour.", [])
+
+
+def _oi(span_id: str, name: str, kind: str | None, *, parent: str | None = None, start: int, end: int,
+        error: str | None = None, **attributes: Any) -> SpanRecord:
+    """An OpenInference span as smolagents' instrumentor writes it (``input.value`` etc. given as keywords)."""
+    attrs = {key.replace("__", "."): value for key, value in attributes.items()}
+    if kind:
+        attrs["openinference.span.kind"] = kind
+    return SpanRecord(trace_id="cd" * 16, span_id=span_id, parent_span_id=parent, name=name, start_time_unix_nano=start,
+                      end_time_unix_nano=end, attributes=attrs, status_code="ERROR" if error else "OK",
+                      status_message=error)
+
+
+def _asks(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """OpenInference attributes of an LLM span whose answer is one tool call."""
+    prefix = "llm.output_messages.0.message."
+    return {prefix + "role": "assistant", prefix + "tool_calls.0.tool_call.id": call_id,
+            prefix + "tool_calls.0.tool_call.function.name": name,
+            prefix + "tool_calls.0.tool_call.function.arguments": json.dumps(arguments)}
+
+
+def test_an_agent_run_that_failed_before_answering_has_no_output_and_carries_its_error() -> None:
+    overloaded = "AgentGenerationError: Error in generating model output: overloaded_error"
+    log = "Execution logs:\n--- a/parser.py\n+++ b/parser.py\n+    strict = True"
+    agent = _oi("a" * 16, "CodeAgent.run", "AGENT", start=0, end=100, error=overloaded,
+                input__value=json.dumps({"task": "Make the parser strict."}))
+    steps = [_oi("b" * 16, "Step 1", "CHAIN", parent="a" * 16, start=10, end=40, output__value=log),
+             _oi("c" * 16, "LiteLLMModel.__call__", "LLM", parent="b" * 16, start=11, end=20,
+                 output__value="I will patch parser.py."),
+             _oi("d" * 16, "Step 2", "CHAIN", parent="a" * 16, start=50, end=90, error=overloaded),
+             _oi("e" * 16, "LiteLLMModel.__call__", "LLM", parent="d" * 16, start=51, end=60,
+                 error="InternalServerError: overloaded_error")]
+    item = reconstruct_item([agent, *steps])
+    assert item.input == "Make the parser strict."
+    assert item.output == ""  # neither the step's log nor the model's last words: the run gave no answer
+    assert item.metadata[TraceFacts.OUTPUT_ERROR] == {"span_id": "a" * 16, "name": "CodeAgent.run", "kind": "agent",
+                                                       "error_type": None, "message": overloaded}
+    assert item.metadata[TraceFacts.OUTPUT_SPAN_IDS] == []
+
+    # An errored run that did record an answer keeps it.
+    answered = agent.model_copy(update={"attributes": {**agent.attributes, "output.value": "Patched."}})
+    item = reconstruct_item([answered, *steps])
+    assert item.output == "Patched." and TraceFacts.OUTPUT_ERROR not in item.metadata
+    # A failed first attempt does not hide the answer of the run that came after it.
+    retry = _oi("f" * 16, "CodeAgent.run", "AGENT", start=200, end=300, output__value="Patched on retry.")
+    item = reconstruct_item([agent, *steps, retry])
+    assert item.output == "Patched on retry." and TraceFacts.OUTPUT_ERROR not in item.metadata
+
+
+def test_tool_calls_are_in_execution_order_across_nested_agents() -> None:
+    """smolagents: a code agent runs two managed agents, then calls final_answer in code. The managed agents'
+    own final_answer requests are theirs: the outer final_answer span never joins one (it has its own
+    arguments) and so never jumps back to when the first managed agent asked."""
+    search = '{"type": "object", "properties": {"query": {"type": "string"}}}'
+    answer = '{"type": "object", "properties": {"answer": {"type": "string"}}}'
+    spans = [
+        _oi("1" * 16, "CodeAgent.run", "AGENT", start=0, end=1000, input__value='{"task": "Who?"}', output__value="Ada"),
+        _oi("2" * 16, "ToolCallingAgent.run", "AGENT", parent="1" * 16, start=20, end=100, output__value="A"),
+        _oi("3" * 16, "LiteLLMModel.__call__", "LLM", parent="2" * 16, start=21, end=30,
+            **_asks("call_a", "final_answer", {"answer": "A"})),
+        _oi("4" * 16, "ToolCallingAgent.run", "AGENT", parent="1" * 16, start=110, end=400, output__value="B"),
+        _oi("5" * 16, "LiteLLMModel.__call__", "LLM", parent="4" * 16, start=111, end=120,
+            **_asks("call_b1", "web_search", {"query": "who"})),
+        _oi("6" * 16, "SearchTool", "TOOL", parent="4" * 16, start=121, end=130, tool__name="web_search",
+            tool__parameters=search, input__value='{"args": [], "kwargs": {"query": "who"}}', output__value="Ada"),
+        _oi("7" * 16, "LiteLLMModel.__call__", "LLM", parent="4" * 16, start=131, end=140,
+            **_asks("call_b2", "final_answer", {"answer": "B"})),
+        _oi("8" * 16, "FinalAnswerTool", "TOOL", parent="1" * 16, start=510, end=520, tool__name="final_answer",
+            tool__parameters=answer, input__value='{"args": ["Ada"], "sanitize_inputs_outputs": true, "kwargs": {}}'),
+    ]
+    item = reconstruct_item(spans)
+    executed = [(c.span_id, c.name, c.arguments) for c in item.tool_calls if c.executed]
+    assert executed == [("6" * 16, "web_search", {"query": "who"}), ("8" * 16, "final_answer", {"answer": "Ada"})]
+
+    # Concurrent sub-agents: x asked first but its tool started later; what started first ran first.
+    concurrent = [
+        _oi("1" * 16, "team", "AGENT", start=0, end=100),
+        _oi("2" * 16, "x", "AGENT", parent="1" * 16, start=1, end=90),
+        _oi("3" * 16, "chat", "LLM", parent="2" * 16, start=2, end=10, **_asks("call_x", "lookup", {"q": "x"})),
+        _oi("4" * 16, "lookup", "TOOL", parent="2" * 16, start=50, end=60, tool__name="lookup", tool_call__id="call_x"),
+        _oi("5" * 16, "y", "AGENT", parent="1" * 16, start=1, end=90),
+        _oi("6" * 16, "chat", "LLM", parent="5" * 16, start=3, end=20, **_asks("call_y", "lookup", {"q": "y"})),
+        _oi("7" * 16, "lookup", "TOOL", parent="5" * 16, start=30, end=40, tool__name="lookup", tool_call__id="call_y"),
+    ]
+    assert [c.id for c in reconstruct_item(concurrent).tool_calls] == ["call_y", "call_x"]

@@ -112,3 +112,19 @@ def test_cli_import_reports_a_bad_file_and_keeps_going(tmp_path: Path, otlp_json
     captured = capsys.readouterr()
     assert f"cannot import {bad}, line 2, column 1: invalid JSON" in captured.err
     assert f"{good}:" in captured.out
+
+
+def test_cli_reconstruct_says_when_the_run_failed_before_answering(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    store = SpanStore(tmp_path / "traces.db")
+    agent = SpanRecord(trace_id="ef" * 16, span_id="a" * 16, name="CodeAgent.run", start_time_unix_nano=1,
+                       end_time_unix_nano=9, status_code="ERROR", status_message="AgentGenerationError: overloaded",
+                       attributes={"openinference.span.kind": "AGENT", "input.value": '{"task": "Fix it."}'})
+    step = SpanRecord(trace_id="ef" * 16, span_id="b" * 16, parent_span_id="a" * 16, name="Step 1",
+                      start_time_unix_nano=2, end_time_unix_nano=3,
+                      attributes={"openinference.span.kind": "CHAIN", "output.value": "Execution logs: ok"})
+    store.write_spans([agent, step])
+    assert _run(["traces", "reconstruct", "ef" * 16, "--store", str(store.path)]) == 0
+    text = capsys.readouterr().out
+    assert "output  - (no answer: CodeAgent.run ended in error: AgentGenerationError: overloaded)" in text
+    assert "Execution logs" not in text
