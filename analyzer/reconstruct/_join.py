@@ -147,7 +147,8 @@ class _Scopes:
         if nearest is None:
             return frozenset()
         if nearest not in self._enclosing:
-            chain, agent = [], nearest
+            chain: list[str] = []
+            agent: str | None = nearest
             while agent is not None and agent not in chain:
                 chain.append(agent)
                 agent = self.agent_of(agent)
