@@ -68,9 +68,23 @@ def connect(path: str) -> sqlite3.Connection:
     """
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
+    _enable_wal(conn)
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    # Two processes creating the same new file race to switch it to WAL, and SQLite answers the loser
+    # "database is locked" at once, without its busy handler: retry within the busy timeout.
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 @contextlib.contextmanager
