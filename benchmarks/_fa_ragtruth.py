@@ -20,10 +20,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from analyzer.fa import engine
-from analyzer.fa.detectors import grounding
-from analyzer.fa.detectors.base import ItemView
-from analyzer.models import FAItem
+from valiqor_trace.analyzer.fa import engine
+from valiqor_trace.analyzer.fa.detectors import grounding
+from valiqor_trace.analyzer.fa.detectors.base import ItemView
+from valiqor_trace.analyzer.models import FAItem
 
 TASKS = ("qa", "summary", "data2txt")
 PROMPTS = {

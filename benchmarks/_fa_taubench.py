@@ -15,8 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from analyzer.fa import engine
-from analyzer.models import FAItem, ToolCall, TraceFacts
+from valiqor_trace.analyzer.fa import engine
+from valiqor_trace.analyzer.models import FAItem, ToolCall, TraceFacts
 
 
 def to_item(record: dict[str, Any]) -> FAItem:

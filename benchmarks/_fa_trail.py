@@ -1,7 +1,7 @@
 """TRAIL: error localisation and categorisation on real agent traces (smolagents on GAIA and SWE-bench).
 
-Each trace file is read with :mod:`analyzer.sources`, rebuilt into one FA item by
-:mod:`analyzer.reconstruct`, and analyzed as-is. Every *fail* tag predicts, for each span id
+Each trace file is read with :mod:`valiqor_trace.analyzer.sources`, rebuilt into one FA item by
+:mod:`valiqor_trace.analyzer.reconstruct`, and analyzed as-is. Every *fail* tag predicts, for each span id
 in its evidence, an error at that span with the TRAIL category its subcategory maps to
 (:data:`TRAIL_CATEGORY`, fixed by meaning, one category per subcategory; tool and LLM errors
 are refined by their message, e.g. HTTP 429 -> Rate Limiting).
@@ -26,10 +26,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from analyzer.fa import engine
-from analyzer.models import FAItem
-from analyzer.reconstruct import reconstruct_item
-from analyzer.sources import read_trace_file
+from valiqor_trace.analyzer.fa import engine
+from valiqor_trace.analyzer.models import FAItem
+from valiqor_trace.analyzer.reconstruct import reconstruct_item
+from valiqor_trace.analyzer.sources import read_trace_file
 
 TRAIL_CATEGORY = {
     "entity_fabrication": "Language-only", "numeric_mismatch": "Language-only", "contradicts_source": "Language-only",

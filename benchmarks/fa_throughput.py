@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _fa_ragtruth  # noqa: E402
 import _fa_taubench  # noqa: E402
 
-from analyzer.fa import engine  # noqa: E402
-from analyzer.models import FAItem  # noqa: E402
+from valiqor_trace.analyzer.fa import engine  # noqa: E402
+from valiqor_trace.analyzer.models import FAItem  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

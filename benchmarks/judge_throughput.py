@@ -4,7 +4,7 @@
 
 The items are the real RAGTruth and tau-bench items of ``fa_throughput.py`` (RAG answers over passages,
 news summaries, JSON business data, airline tool-calling trajectories). The judge is a scripted
-OpenAI-compatible server on 127.0.0.1 (``python -m analyzer.judge.testing``, in its own process so its CPU
+OpenAI-compatible server on 127.0.0.1 (``python -m valiqor_trace.analyzer.judge.testing``, in its own process so its CPU
 does not compete with the run's) that answers every request after ``--delay`` seconds, as a hosted model
 roughly does; every judge subcategory is on. Each row is a full
 ``ValiqorClient.failure_analysis.run(dataset=...)`` on a fresh run store (so no cached verdicts) unless
@@ -38,10 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fa_throughput import DEFAULT_DATA, load_items
 
-from analyzer.client import ValiqorClient
-from analyzer.fa.engine import AnalysisOptions, analyze_item
-from analyzer.fa.judge import JudgeRequest, JudgeResult
-from analyzer.judge import JudgeSettings, OpenAIJudge
+from valiqor_trace.analyzer.client import ValiqorClient
+from valiqor_trace.analyzer.fa.engine import AnalysisOptions, analyze_item
+from valiqor_trace.analyzer.fa.judge import JudgeRequest, JudgeResult
+from valiqor_trace.analyzer.judge import JudgeSettings, OpenAIJudge
 
 MODEL = "bench-judge"
 
@@ -51,7 +51,7 @@ class JudgeProcess:
 
     def __init__(self, delay_s: float) -> None:
         self.delay_s = delay_s
-        self._proc = subprocess.Popen([sys.executable, "-m", "analyzer.judge.testing", "--model", MODEL,
+        self._proc = subprocess.Popen([sys.executable, "-m", "valiqor_trace.analyzer.judge.testing", "--model", MODEL,
                                        "--delay", str(delay_s)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       text=True)
         self.base_url = self._proc.stdout.readline().strip()

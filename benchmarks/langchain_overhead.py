@@ -98,7 +98,7 @@ def _instrument(variant: str, provider: Any) -> str:
     if variant == BASELINE:
         return "-"
     if variant.startswith("valiqor-trace"):
-        from instrumentors.langchain import LangChainInstrumentor
+        from valiqor_trace.instrumentors.langchain import LangChainInstrumentor
         from valiqor_trace._content import ContentPolicy, set_content_policy
 
         capture = "capture_content=False" not in variant
@@ -156,7 +156,7 @@ def _measure(variant: str, calls: int) -> dict[str, Any]:
 def _in_process_added(chain: Any, provider: Any, calls: int) -> float:
     """Our uninstrument/instrument round trip is clean, so ours is also measured A/B in one process:
     blocks alternate off/on, and the added cost is the median "on" call minus the median "off" call."""
-    from instrumentors.langchain import LangChainInstrumentor
+    from valiqor_trace.instrumentors.langchain import LangChainInstrumentor
 
     instrumentor = LangChainInstrumentor()
     samples: dict[str, list[float]] = {"off": [], "on": []}

@@ -230,7 +230,7 @@ def _instrumentor(row: str) -> Any:
     if row == SPAN_AFTER_CALL:
         return SpanAfterCall()
     if row.startswith("valiqor-trace"):
-        from instrumentors.openai import OpenAIInstrumentor
+        from valiqor_trace.instrumentors.openai import OpenAIInstrumentor
         from valiqor_trace._content import ContentPolicy, set_content_policy
 
         set_content_policy(ContentPolicy(capture="capture_content=False" not in row))

@@ -21,8 +21,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from analyzer.reconstruct import reconstruct_item
-from analyzer.sources import import_file, read_trace_file
+from valiqor_trace.analyzer.reconstruct import reconstruct_item
+from valiqor_trace.analyzer.sources import import_file, read_trace_file
 from valiqor_trace.store import SpanRecord, SpanStore
 
 TRACE_ID = "5b8efff798038103d269b633813fc60c"

@@ -191,7 +191,7 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 def in_process_baseline(batches: list[Any], data_dir: str) -> dict[str, Any]:
     """The same spans decoded and written into a SpanStore on one thread, no HTTP (what a naive receiver does)."""
-    from analyzer.server._otlp_decode import decode_request
+    from valiqor_trace.analyzer.server._otlp_decode import decode_request
 
     store = SpanStore(os.path.join(data_dir, "ceiling.db"))
     bodies = [batch.SerializeToString() for batch in batches]

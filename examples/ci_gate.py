@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import tempfile
 
-from analyzer.cli._report import format_result
+from valiqor_trace.analyzer.cli._report import format_result
 from valiqor_trace import ValiqorClient
 
 ANSWERS = [

@@ -31,7 +31,7 @@ def test_quickstart_has_exactly_two_commands_and_ci_runs_the_test_one() -> None:
 
 
 def test_every_client_setting_is_in_the_client_table() -> None:
-    from analyzer.client._config import CLIENT_SETTINGS
+    from valiqor_trace.analyzer.client._config import CLIENT_SETTINGS
 
     table = README.split("### `ValiqorClient(...)`", 1)[1].split("\n## ", 1)[0]
     for setting in CLIENT_SETTINGS:

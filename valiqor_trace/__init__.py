@@ -26,7 +26,7 @@ from valiqor_trace._tool import tool
 from valiqor_trace._workflow import SpanScope, current_span_id, current_trace_id, trace_function, trace_workflow
 
 if TYPE_CHECKING:
-    from analyzer.client import ValiqorClient
+    from valiqor_trace.analyzer.client import ValiqorClient
 
 __all__ = [
     "ContentPolicy",
@@ -50,7 +50,7 @@ __all__ = [
     "trace_workflow",
 ]
 
-_LAZY = {"ValiqorClient": ("analyzer.client", "ValiqorClient")}
+_LAZY = {"ValiqorClient": ("valiqor_trace.analyzer.client", "ValiqorClient")}
 
 
 def __getattr__(name: str) -> Any:

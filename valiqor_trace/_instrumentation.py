@@ -28,9 +28,9 @@ class Integration:
 
 
 INTEGRATIONS: tuple[Integration, ...] = (
-    Integration("openai", "openai", "instrumentors.openai:OpenAIInstrumentor", "openai"),
-    Integration("langchain", "langchain_core", "instrumentors.langchain:LangChainInstrumentor", "langchain"),
-    Integration("llama_index", "llama_index.core", "instrumentors.retrievers.llama_index:LlamaIndexInstrumentor",
+    Integration("openai", "openai", "valiqor_trace.instrumentors.openai:OpenAIInstrumentor", "openai"),
+    Integration("langchain", "langchain_core", "valiqor_trace.instrumentors.langchain:LangChainInstrumentor", "langchain"),
+    Integration("llama_index", "llama_index.core", "valiqor_trace.instrumentors.retrievers.llama_index:LlamaIndexInstrumentor",
                 "llama-index"),
 )
 _BY_NAME = {integration.name: integration for integration in INTEGRATIONS}

@@ -40,7 +40,7 @@ from valiqor_trace._parsers import (
 )
 
 RC_FILE_NAME = ".valiqorrc"
-DEFAULT_MAX_FIELD_CHARS = 1_000_000  # longest dataset string the client accepts (analyzer.datasets uses it)
+DEFAULT_MAX_FIELD_CHARS = 1_000_000  # longest dataset string the client accepts (valiqor_trace.analyzer.datasets uses it)
 _SHOWN_MAX = 200  # longer values are elided from messages
 
 
@@ -108,7 +108,7 @@ SETTINGS: tuple[Setting, ...] = (
                 "(VALIQOR_MONITOR_* env vars fill the rest); see docs/monitoring.md."),
 )
 
-# ValiqorClient's settings (analyzer.client builds its ClientConfig from this table).
+# ValiqorClient's settings (valiqor_trace.analyzer.client builds its ClientConfig from this table).
 CLIENT_SETTINGS: tuple[Setting, ...] = (
     Setting("api_key", parse_str, lambda: None, ("VALIQOR_API_KEY",), secret=True,
             doc="Key for a `valiqor serve` server (remote mode). Never stored or logged."),

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 import valiqor_trace
-from analyzer.fa import engine
-from analyzer.reconstruct import reconstruct_item
+from valiqor_trace.analyzer.fa import engine
+from valiqor_trace.analyzer.reconstruct import reconstruct_item
 from valiqor_trace.store._exporter import span_record
 from valiqor_trace.testing import capture_spans
 from valiqor_trace.testing.model_server import ModelServer, Reply

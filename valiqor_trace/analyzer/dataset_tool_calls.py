@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from analyzer.models import ToolCall
+from valiqor_trace.analyzer.models import ToolCall
 
 RESULT_KEYS = ("output", "result", "response")  # our key first, then the aliases users write
 _COMMON_KEYS = frozenset({"id", *RESULT_KEYS, "error", "executed", "span_id"})

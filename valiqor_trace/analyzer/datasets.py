@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from analyzer.dataset_tool_calls import normalize_tool_calls, type_name, unknown_key_problems
-from analyzer.errors import ValidationError
-from analyzer.models import FAItem, ToolCall
+from valiqor_trace.analyzer.dataset_tool_calls import normalize_tool_calls, type_name, unknown_key_problems
+from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.analyzer.models import FAItem, ToolCall
 from valiqor_trace._settings import DEFAULT_MAX_FIELD_CHARS
 
 ITEM_FIELDS = ("input", "output", "context", "tool_calls", "trace_id", "metadata")
@@ -45,7 +45,7 @@ class DatasetError(ValidationError):
 def validate_dataset(dataset: Any, *, max_field_chars: int = DEFAULT_MAX_FIELD_CHARS) -> list[FAItem]:
     """Turn ``dataset`` (a list of dicts or FAItems) into FA items, or raise :class:`DatasetError`.
 
-    ``tool_calls`` are read in our layout, OpenAI's and LangChain's (see :mod:`analyzer.dataset_tool_calls`).
+    ``tool_calls`` are read in our layout, OpenAI's and LangChain's (see :mod:`valiqor_trace.analyzer.dataset_tool_calls`).
     """
     if isinstance(dataset, (str, bytes, Mapping)) or not isinstance(dataset, Sequence):
         raise ValidationError("dataset must be a list of items like {'input': str, 'output': str, "

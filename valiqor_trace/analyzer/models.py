@@ -18,7 +18,7 @@ class ToolCall(BaseModel):
     ``output`` is ``None`` when the tool never ran or its output was not recorded;
     it is never invented. Unknown fields are refused: a result under a name FA does not
     read would hide a tool error (datasets in other layouts go through
-    :func:`analyzer.datasets.validate_dataset`, which maps them onto these fields).
+    :func:`valiqor_trace.analyzer.datasets.validate_dataset`, which maps them onto these fields).
     """
 
     model_config = ConfigDict(extra="forbid")

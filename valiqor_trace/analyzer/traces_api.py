@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from analyzer.errors import (AuthenticationError, NotFoundError, RateLimitError, SourceError, TraceIncompleteError,
+from valiqor_trace.analyzer.errors import (AuthenticationError, NotFoundError, RateLimitError, SourceError, TraceIncompleteError,
                              ValidationError)
-from analyzer.models import FAItem
-from analyzer.reconstruct import build_tree, has_root, reconstruct_item, reconstruct_turns
-from analyzer.sources import ImportResult, KnowsArrival, LocalStoreSource, TraceSource, import_file
+from valiqor_trace.analyzer.models import FAItem
+from valiqor_trace.analyzer.reconstruct import build_tree, has_root, reconstruct_item, reconstruct_turns
+from valiqor_trace.analyzer.sources import ImportResult, KnowsArrival, LocalStoreSource, TraceSource, import_file
 from valiqor_trace._ids import normalize_trace_id
 from valiqor_trace.store import SpanRecord, SpanStore, TraceSummary
 

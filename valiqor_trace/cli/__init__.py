@@ -16,7 +16,7 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "valiqor_trace.cli._traces",
     "valiqor_trace.cli._demo",
-    "analyzer.cli",
+    "valiqor_trace.analyzer.cli",
 )
 
 

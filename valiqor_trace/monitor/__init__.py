@@ -2,7 +2,7 @@
 
 ``init(monitor=True)`` (or a :class:`MonitorConfig`) adds a :class:`MonitorProcessor` to the
 tracer provider. Nothing here imports the analyzer: the default analysis
-(:mod:`analyzer.monitor`) is imported on the worker thread, when the first trace is analyzed.
+(:mod:`valiqor_trace.analyzer.monitor`) is imported on the worker thread, when the first trace is analyzed.
 See ``docs/monitoring.md``.
 """
 
@@ -69,11 +69,11 @@ class _LazyAnalysis:
 
 def build_monitor(config: MonitorConfig, *, tracer_provider: TracerProvider, project_name: str,
                   home: str) -> MonitorProcessor:
-    """The processor ``init()`` adds: ``config.analyze`` if given, else FA via :mod:`analyzer.monitor`."""
+    """The processor ``init()`` adds: ``config.analyze`` if given, else FA via :mod:`valiqor_trace.analyzer.monitor`."""
     holder: dict[str, MonitorProcessor] = {}
 
     def build() -> Callable[[CompletedTrace], Any]:
-        from analyzer.monitor import TraceAnalysis
+        from valiqor_trace.analyzer.monitor import TraceAnalysis
 
         return TraceAnalysis.from_config(  # reads the processor's stats now: a forked child has its own
             config, tracer_provider=tracer_provider, project_name=project_name,

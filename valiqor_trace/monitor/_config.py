@@ -73,7 +73,7 @@ class MonitorConfig:
         queue_size: completed traces waiting for the worker (new ones are dropped beyond it).
         workers: analysis threads (with ``executor="process"``: analysis processes, one per thread).
         executor: ``thread`` (default): FA runs in the worker threads, sharing the app's GIL; ``process``: FA
-            runs in child processes (``python -m analyzer.monitor._child``), so it never holds the app's GIL.
+            runs in child processes (``python -m valiqor_trace.analyzer.monitor._child``), so it never holds the app's GIL.
         shutdown_timeout_s: how long shutdown waits for queued analyses before giving up on them.
         record_unsampled: when ``init()`` creates the provider, record (but do not export) traces that
             export sampling drops, so that they can still be analyzed. Off: only exported traces are seen.

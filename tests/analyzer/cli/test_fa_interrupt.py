@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from analyzer.client import ValiqorClient
+from valiqor_trace.analyzer.client import ValiqorClient
 from tests.analyzer.client.run_helpers import items
 from tests.helpers import REPO_ROOT
 from valiqor_trace.cli import main

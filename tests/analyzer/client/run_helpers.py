@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 
-from analyzer.datasets import validate_dataset
-from analyzer.fa.engine import AnalysisOptions, validate_options
-from analyzer.fa.judge import JudgeRequest, JudgeResult
-from analyzer.runs import RunHandle, RunJob, RunSpec, RunStore, launch
+from valiqor_trace.analyzer.datasets import validate_dataset
+from valiqor_trace.analyzer.fa.engine import AnalysisOptions, validate_options
+from valiqor_trace.analyzer.fa.judge import JudgeRequest, JudgeResult
+from valiqor_trace.analyzer.runs import RunHandle, RunJob, RunSpec, RunStore, launch
 
 
 def items(n: int) -> list[dict]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.errors import ValidationError
+from valiqor_trace.analyzer.errors import ValidationError
 from valiqor_trace import ValiqorClient
 
 
@@ -52,7 +52,7 @@ def test_bad_url_in_env_warns_and_falls_back(monkeypatch, caplog) -> None:
 
 def test_server_data_dir_that_is_a_file_raises_naming_data_dir(tmp_path: Path) -> None:
     pytest.importorskip("starlette")
-    from analyzer.server import ServerConfig
+    from valiqor_trace.analyzer.server import ServerConfig
 
     a_file = tmp_path / "traces.db"
     a_file.write_text("x")

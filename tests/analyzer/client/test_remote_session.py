@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from analyzer.client import ValiqorClient
-from analyzer.client._remote import RemoteSession
-from analyzer.client._remote._http import ServerUnavailableError
-from analyzer.errors import AuthenticationError, RateLimitError
+from valiqor_trace.analyzer.client import ValiqorClient
+from valiqor_trace.analyzer.client._remote import RemoteSession
+from valiqor_trace.analyzer.client._remote._http import ServerUnavailableError
+from valiqor_trace.analyzer.errors import AuthenticationError, RateLimitError
 
 BASE = "http://valiqor.test:4318"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.fa.detectors import ItemView
-from analyzer.fa.engine import infer_feature_kind
-from analyzer.fa.models import Finding
-from analyzer.models import FAItem, ToolCall, TraceFacts
+from valiqor_trace.analyzer.fa.detectors import ItemView
+from valiqor_trace.analyzer.fa.engine import infer_feature_kind
+from valiqor_trace.analyzer.fa.models import Finding
+from valiqor_trace.analyzer.models import FAItem, ToolCall, TraceFacts
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fa_helpers import make_item, only, trace_item, view_of
 
-from analyzer.fa.detectors import generation
-from analyzer.models import TraceFacts
+from valiqor_trace.analyzer.fa.detectors import generation
+from valiqor_trace.analyzer.models import TraceFacts
 
 
 def test_empty_output_fails_and_real_text_passes() -> None:

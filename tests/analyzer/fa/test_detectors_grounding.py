@@ -6,7 +6,7 @@ import json
 
 from fa_helpers import make_item, only, trace_item, view_of
 
-from analyzer.fa.detectors import claims, grounding, structured
+from valiqor_trace.analyzer.fa.detectors import claims, grounding, structured
 
 PASSAGE = ("Automotive technicians in Alaska earn about $23.70 per hour or $49,400 per year. Techs in Connecticut "
            "and Maryland average $20.50 to $21.50 per hour. The survey was published on March 3, 2021.")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fa_helpers import make_item, only, trace_item, view_of
 
-from analyzer.fa.detectors import compliance, retrieval
-from analyzer.models import TraceFacts
+from valiqor_trace.analyzer.fa.detectors import compliance, retrieval
+from valiqor_trace.analyzer.models import TraceFacts
 
 PARIS = "Paris is the capital and largest city of France, with 2.1 million residents."
 

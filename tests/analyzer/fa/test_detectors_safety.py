@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fa_helpers import make_item, only, trace_item, view_of
 
-from analyzer.fa.detectors import injection, leaks, unsafe
-from analyzer.models import TraceFacts
+from valiqor_trace.analyzer.fa.detectors import injection, leaks, unsafe
+from valiqor_trace.analyzer.models import TraceFacts
 
 
 def test_direct_injection_in_the_input() -> None:

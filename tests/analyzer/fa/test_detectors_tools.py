@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fa_helpers import make_item, only, trace_item, view_of
 
-from analyzer.fa.detectors import agent, steps, tools
-from analyzer.models import TraceFacts
+from valiqor_trace.analyzer.fa.detectors import agent, steps, tools
+from valiqor_trace.analyzer.models import TraceFacts
 
 WEATHER_TOOL = {"name": "get_weather", "description": "Weather for a city",
                 "parameters": {"type": "object", "properties": {"city": {"type": "string"},

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from fa_helpers import TRACE_ID, make_item, trace_item
 
-from analyzer.errors import ValidationError
-from analyzer.fa import engine
-from analyzer.fa.detectors import base
-from analyzer.fa.judge import NO_JUDGE_REASON, JudgeRequest, JudgeResult
-from analyzer.fa.models import Finding
-from analyzer.models import TraceFacts
+from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.analyzer.fa import engine
+from valiqor_trace.analyzer.fa.detectors import base
+from valiqor_trace.analyzer.fa.judge import NO_JUDGE_REASON, JudgeRequest, JudgeResult
+from valiqor_trace.analyzer.fa.models import Finding
+from valiqor_trace.analyzer.models import TraceFacts
 from valiqor_trace._internal import raise_internal_errors
 
 RAG = make_item("What is the capital of France?", "The capital of France is Berlin.", ["The capital of France is Paris."])
@@ -179,7 +179,7 @@ def test_an_unavailable_judge_reports_its_own_reason() -> None:
 
 
 def test_a_detector_bug_is_reported_not_raised_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
-    from analyzer.fa.detectors import generation
+    from valiqor_trace.analyzer.fa.detectors import generation
 
     def broken(view: base.ItemView) -> None:
         raise RuntimeError("bug")

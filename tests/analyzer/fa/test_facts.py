@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analyzer.fa.facts import (
+from valiqor_trace.analyzer.fa.facts import (
     Mention,
     extract_dates,
     extract_entities,
@@ -11,7 +11,7 @@ from analyzer.fa.facts import (
     extract_quotes,
     extract_times,
 )
-from analyzer.fa.source_index import SourceIndex
+from valiqor_trace.analyzer.fa.source_index import SourceIndex
 
 
 def _values(mentions: list[Mention]) -> list[tuple[str, object]]:

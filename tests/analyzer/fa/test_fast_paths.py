@@ -8,16 +8,16 @@ import pytest
 
 from collections import Counter
 
-from analyzer.fa import facts, lang, source_index, text
-from analyzer.fa.detectors import agent, compliance, leaks, unsafe
-from analyzer.fa.detectors.base import ItemView
-from analyzer.fa.detectors.claims import SPECULATION, TOOL_CLAIM
-from analyzer.fa.detectors.grounding import _NEGATION, _Source, check_negation_conflict
-from analyzer.fa.detectors.retrieval import ABSTENTION
-from analyzer.fa.models import EvidenceItem, FailureTag
-from analyzer.fa.scoring import pass_tag
-from analyzer.fa.text import FoldedPattern
-from analyzer.models import FAItem
+from valiqor_trace.analyzer.fa import facts, lang, source_index, text
+from valiqor_trace.analyzer.fa.detectors import agent, compliance, leaks, unsafe
+from valiqor_trace.analyzer.fa.detectors.base import ItemView
+from valiqor_trace.analyzer.fa.detectors.claims import SPECULATION, TOOL_CLAIM
+from valiqor_trace.analyzer.fa.detectors.grounding import _NEGATION, _Source, check_negation_conflict
+from valiqor_trace.analyzer.fa.detectors.retrieval import ABSTENTION
+from valiqor_trace.analyzer.fa.models import EvidenceItem, FailureTag
+from valiqor_trace.analyzer.fa.scoring import pass_tag
+from valiqor_trace.analyzer.fa.text import FoldedPattern
+from valiqor_trace.analyzer.models import FAItem
 
 TEXTS = [
     "The drug has NO known interactions. It doesn't affect sleep.",

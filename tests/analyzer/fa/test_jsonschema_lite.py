@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analyzer.fa.jsonschema_lite import validate
+from valiqor_trace.analyzer.fa.jsonschema_lite import validate
 
 WEATHER = {
     "type": "object",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.fa.lang import detect_language
+from valiqor_trace.analyzer.fa.lang import detect_language
 
 
 @pytest.mark.parametrize("text, lang", [

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fa_helpers import make_item
 
-from analyzer.fa import engine
-from analyzer.fa.models import EvidenceItem, FailureTag, Finding, ItemAnalysis, Thresholds
-from analyzer.fa.scoring import merge_findings, pass_tag, score
-from analyzer.fa.summary import aggregate_eval_metrics, aggregate_security_flags, summarize
+from valiqor_trace.analyzer.fa import engine
+from valiqor_trace.analyzer.fa.models import EvidenceItem, FailureTag, Finding, ItemAnalysis, Thresholds
+from valiqor_trace.analyzer.fa.scoring import merge_findings, pass_tag, score
+from valiqor_trace.analyzer.fa.summary import aggregate_eval_metrics, aggregate_security_flags, summarize
 
 
 def _finding(decision: str, confidence: float, sub: str = "tool_error", adjustment: float = 0.0) -> Finding:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.errors import ValidationError
-from analyzer.fa import taxonomy
-from analyzer.fa.detectors import REGISTRY
+from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.analyzer.fa import taxonomy
+from valiqor_trace.analyzer.fa.detectors import REGISTRY
 
 FIELDS = {"id", "name", "description", "scope", "applies_to", "detector_type", "default_impact", "default_risk",
           "bucket_id", "bucket_name"}

@@ -1,5 +1,5 @@
 """Trace mode end to end: the real openai SDK against the scripted model server on 127.0.0.1,
-instrumented by valiqor-trace, rebuilt by analyzer.reconstruct, analyzed by the engine.
+instrumented by valiqor-trace, rebuilt by valiqor_trace.analyzer.reconstruct, analyzed by the engine.
 
 Every failing tag must point at the span where the failure happened.
 """
@@ -13,8 +13,8 @@ import openai
 import pytest
 
 import valiqor_trace
-from analyzer.fa import engine
-from analyzer.reconstruct import reconstruct_item
+from valiqor_trace.analyzer.fa import engine
+from valiqor_trace.analyzer.reconstruct import reconstruct_item
 from valiqor_trace.store._exporter import span_record
 from valiqor_trace.testing import capture_spans
 from valiqor_trace.testing.model_server import ModelServer, Reply
@@ -113,7 +113,7 @@ TRAIL = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "trail"
 @pytest.mark.skipif(not TRAIL.is_dir(), reason="shared/data/trail is not present")
 def test_a_real_smolagents_trace_with_failing_tool_calls() -> None:
     """TRAIL a99faf78 (GAIA): page_down called six times with arguments it does not accept."""
-    from analyzer.sources import read_trace_file
+    from valiqor_trace.analyzer.sources import read_trace_file
 
     spans = read_trace_file(TRAIL / "traces" / "a99faf782e8ad4d5f1ccdfcb7e143b9a.json").spans
     item = reconstruct_item(spans)

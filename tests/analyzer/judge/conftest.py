@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from analyzer.client import ValiqorClient
-from analyzer.judge.testing import JudgeServer
+from valiqor_trace.analyzer.client import ValiqorClient
+from valiqor_trace.analyzer.judge.testing import JudgeServer
 from tests.analyzer.judge.judge_helpers import JUDGE_ENV, KEY, MODEL
 
 

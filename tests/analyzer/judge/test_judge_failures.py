@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.errors import AuthenticationError
-from analyzer.judge import JudgeSettings, OpenAIJudge
-from analyzer.judge.testing import JudgeServer, Step
+from valiqor_trace.analyzer.errors import AuthenticationError
+from valiqor_trace.analyzer.judge import JudgeSettings, OpenAIJudge
+from valiqor_trace.analyzer.judge.testing import JudgeServer, Step
 from tests.analyzer.judge.judge_helpers import EMPTY_ITEM, KEY, MODEL, RAG_ITEM, judge_tags, skipped
 
 
@@ -39,8 +39,8 @@ def test_429_honours_retry_after(judge_server: JudgeServer) -> None:
                         sleep=waits.append)
     judge_server.enqueue(Step.error(429, {"Retry-After": "37"}), Step.error(503, {"retry-after-ms": "250"}),
                          Step.error(500))
-    from analyzer.fa.engine import AnalysisOptions, analyze_item
-    from analyzer.models import FAItem
+    from valiqor_trace.analyzer.fa.engine import AnalysisOptions, analyze_item
+    from valiqor_trace.analyzer.models import FAItem
 
     analysis = analyze_item(FAItem(**RAG_ITEM), 0, AnalysisOptions(judge=judge))
     assert waits == [37.0, 0.25, 2.0]  # the header (beyond the 20 s backoff cap), the ms header, backoff 0.5 * 2**2

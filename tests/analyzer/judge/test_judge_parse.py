@@ -8,12 +8,12 @@ import time
 import httpx
 import pytest
 
-from analyzer.errors import ValidationError
-from analyzer.fa.detectors.base import ItemView
-from analyzer.judge import build_judge
-from analyzer.judge._http import _retry_after
-from analyzer.judge._parse import VerdictError, locate, parse_verdicts
-from analyzer.models import FAItem, TraceFacts
+from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.analyzer.fa.detectors.base import ItemView
+from valiqor_trace.analyzer.judge import build_judge
+from valiqor_trace.analyzer.judge._http import _retry_after
+from valiqor_trace.analyzer.judge._parse import VerdictError, locate, parse_verdicts
+from valiqor_trace.analyzer.models import FAItem, TraceFacts
 
 IDS = ["incomplete_answer", "contradicts_source"]
 VERDICT = '{"subcategory_id": "incomplete_answer", "decision": "fail", "confidence": 0.8, "rationale": "r"}'

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.fa.models import EvidenceItem, Finding
-from analyzer.fa.reconcile import reconcile
-from analyzer.judge.testing import JudgeServer
+from valiqor_trace.analyzer.fa.models import EvidenceItem, Finding
+from valiqor_trace.analyzer.fa.reconcile import reconcile
+from valiqor_trace.analyzer.judge.testing import JudgeServer
 from tests.analyzer.judge.judge_helpers import RAG_ITEM, judge_tags
 
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from analyzer.fa import taxonomy
-from analyzer.judge import PROMPT_VERSION
-from analyzer.judge.testing import JudgeServer
+from valiqor_trace.analyzer.fa import taxonomy
+from valiqor_trace.analyzer.judge import PROMPT_VERSION
+from valiqor_trace.analyzer.judge.testing import JudgeServer
 from tests.analyzer.judge.judge_helpers import AGENT_ITEM, MODEL, RAG_ITEM, judge_tags
 
 
@@ -65,7 +65,7 @@ def test_prompts_are_versioned_files(make_client, judge_server: JudgeServer) -> 
     from importlib import resources
 
     make_client().failure_analysis.run(dataset=[RAG_ITEM])
-    prompts = resources.files("analyzer.judge").joinpath("prompts")
+    prompts = resources.files("valiqor_trace.analyzer.judge").joinpath("prompts")
     system = prompts.joinpath(f"{PROMPT_VERSION}_system.md").read_text("utf-8")
     assert judge_server.requests[0].body["messages"][0]["content"] == system
 
@@ -83,7 +83,7 @@ def test_schema_less_server_falls_back_to_the_tolerant_parser(make_client) -> No
 
 
 def test_tolerant_parser_reads_fenced_prose_wrapped_json(make_client, judge_server: JudgeServer) -> None:
-    from analyzer.judge.testing import Step
+    from valiqor_trace.analyzer.judge.testing import Step
 
     verdict = {"subcategory_id": "retrieval.missing_context", "decision": "FAIL", "confidence": "0.7",
                "rationale": "The context does not say whether it opens on Tuesdays... it does.",
@@ -108,9 +108,9 @@ def test_long_sources_are_cut_to_a_per_request_budget(make_client, judge_server:
 
 def test_the_scripted_judge_server_speaks_what_the_openai_sdk_expects(judge_server: JudgeServer) -> None:
     openai = pytest.importorskip("openai")
-    from analyzer.fa.judge import JudgeRequest
-    from analyzer.judge._prompt import messages, verdict_schema
-    from analyzer.models import FAItem
+    from valiqor_trace.analyzer.fa.judge import JudgeRequest
+    from valiqor_trace.analyzer.judge._prompt import messages, verdict_schema
+    from valiqor_trace.analyzer.models import FAItem
     from tests.analyzer.judge.judge_helpers import KEY
 
     request = JudgeRequest(item=FAItem(**RAG_ITEM), item_index=0, feature_kind="rag",

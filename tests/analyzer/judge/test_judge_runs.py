@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from analyzer.fa.judge import NO_JUDGE_REASON
-from analyzer.judge.testing import JudgeServer
+from valiqor_trace.analyzer.fa.judge import NO_JUDGE_REASON
+from valiqor_trace.analyzer.judge.testing import JudgeServer
 from tests.analyzer.judge.judge_helpers import AGENT_ITEM, EMPTY_ITEM, MODEL, RAG_ITEM, judge_tags, skipped
 
 
@@ -95,7 +95,7 @@ def test_a_local_server_without_a_key_sends_no_authorization(make_client) -> Non
 
 def test_a_run_with_only_deterministic_subcategories_never_asks_the_judge(make_client,
                                                                           judge_server: JudgeServer) -> None:
-    from analyzer.fa.engine import AnalysisOptions, needs_judge
+    from valiqor_trace.analyzer.fa.engine import AnalysisOptions, needs_judge
 
     client = make_client()
     judge = client._judge(None)

@@ -11,8 +11,8 @@ import pytest
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 import valiqor_trace
-from analyzer.errors import AuthenticationError
-from analyzer.judge.testing import JudgeServer, Step
+from valiqor_trace.analyzer.errors import AuthenticationError
+from valiqor_trace.analyzer.judge.testing import JudgeServer, Step
 from tests.analyzer.judge.judge_helpers import AGENT_ITEM, EMPTY_ITEM, KEY, RAG_ITEM, judge_tags
 from valiqor_trace.testing.model_server import ModelServer, Reply
 
@@ -40,7 +40,7 @@ def test_the_key_is_in_no_file_the_run_wrote(make_client, judge_server: JudgeSer
         client.failure_analysis.run(dataset=[RAG_ITEM], openai_api_key=KEY)  # per call, and cached
         with pytest.raises(AuthenticationError) as refused:
             client.failure_analysis.run(dataset=[EMPTY_ITEM | {"input": "new"}], openai_api_key=KEY + "-revoked")
-        logging.getLogger("analyzer.judge").debug("judge %r", client._judge(None))  # the judge's repr, too
+        logging.getLogger("valiqor_trace.analyzer.judge").debug("judge %r", client._judge(None))  # the judge's repr, too
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import valiqor_trace
-from analyzer.judge.testing import JudgeServer
-from analyzer.models import TraceFacts
+from valiqor_trace.analyzer.judge.testing import JudgeServer
+from valiqor_trace.analyzer.models import TraceFacts
 from tests.analyzer.judge.judge_helpers import judge_tags
 
 

@@ -12,8 +12,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import valiqor_trace
-from analyzer.judge.testing import JudgeServer
-from analyzer.runs import RunStore
+from valiqor_trace.analyzer.judge.testing import JudgeServer
+from valiqor_trace.analyzer.runs import RunStore
 from valiqor_trace import MonitorConfig
 
 

@@ -8,10 +8,10 @@ import pytest
 
 pytest.importorskip("starlette")
 
-from analyzer.client import ValiqorClient
-from analyzer.judge.testing import JudgeServer
-from analyzer.runs import RunFailedError
-from analyzer.server import ServerConfig, create_app
+from valiqor_trace.analyzer.client import ValiqorClient
+from valiqor_trace.analyzer.judge.testing import JudgeServer
+from valiqor_trace.analyzer.runs import RunFailedError
+from valiqor_trace.analyzer.server import ServerConfig, create_app
 from tests.analyzer.judge.judge_helpers import KEY, MODEL, RAG_ITEM, judge_tags
 from tests.helpers import LiveServer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from analyzer.monitor import Cooldown, Webhook
+from valiqor_trace.analyzer.monitor import Cooldown, Webhook
 
 
 def test_webhook_retries_server_errors_then_delivers_with_doubling_pauses() -> None:

@@ -12,9 +12,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import valiqor_trace
-from analyzer.fa import engine
-from analyzer.fa.detectors import Detector
-from analyzer.runs import RunStore
+from valiqor_trace.analyzer.fa import engine
+from valiqor_trace.analyzer.fa.detectors import Detector
+from valiqor_trace.analyzer.runs import RunStore
 from tests.analyzer.monitor.conftest import ANSWER, CUT, App
 from tests.helpers import REPO_ROOT, run_python
 from valiqor_trace import MonitorConfig
@@ -171,8 +171,8 @@ class ScriptedJudge:
         self.suppressed: list[bool] = []
 
     def evaluate(self, request: Any) -> Any:
-        from analyzer.fa.judge import JudgeResult
-        from analyzer.fa.models import Finding
+        from valiqor_trace.analyzer.fa.judge import JudgeResult
+        from valiqor_trace.analyzer.fa.models import Finding
         from valiqor_trace._suppress import is_instrumentation_suppressed
 
         self.suppressed.append(is_instrumentation_suppressed())
@@ -184,7 +184,7 @@ class ScriptedJudge:
 
 def test_judge_true_uses_the_clients_judge_untraced_and_default_monitoring_is_deterministic(
         tmp_path: Path, app: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    from analyzer.client import ValiqorClient
+    from valiqor_trace.analyzer.client import ValiqorClient
 
     judge = ScriptedJudge()
     monkeypatch.setattr(ValiqorClient, "_judge", lambda self, key: judge)

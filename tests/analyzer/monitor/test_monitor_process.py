@@ -10,7 +10,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 import valiqor_trace
-from analyzer.runs import RunStore
+from valiqor_trace.analyzer.runs import RunStore
 from tests.analyzer.monitor.conftest import ANSWER, CUT, App
 from valiqor_trace import MonitorConfig
 

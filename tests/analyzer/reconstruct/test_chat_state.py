@@ -11,8 +11,8 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langchain_core.load import dumpd
 from langchain_core.tools import tool
 
-from analyzer.reconstruct import reconstruct_item
-from analyzer.reconstruct._values import text_of
+from valiqor_trace.analyzer.reconstruct import reconstruct_item
+from valiqor_trace.analyzer.reconstruct._values import text_of
 from tests.instrumentors.langchain.fakes import FakeOpenAI, chat_model
 from valiqor_trace.store._exporter import span_record
 from valiqor_trace.testing import capture_spans

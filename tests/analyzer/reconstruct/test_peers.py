@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from analyzer.fa import engine
-from analyzer.models import FAItem, TraceFacts
-from analyzer.reconstruct._values import finish_reason
-from analyzer.traces_api import TracesAPI
+from valiqor_trace.analyzer.fa import engine
+from valiqor_trace.analyzer.models import FAItem, TraceFacts
+from valiqor_trace.analyzer.reconstruct._values import finish_reason
+from valiqor_trace.analyzer.traces_api import TracesAPI
 from valiqor_trace.store import SpanStore
 
 HERE = Path(__file__).parent
@@ -166,7 +166,7 @@ def test_protobuf_export_reconstructs_like_the_json_one(peer_exports: Any, tmp_p
 
 
 def test_legacy_events_are_read_from_log_records() -> None:
-    from analyzer.sources import read_trace_file
+    from valiqor_trace.analyzer.sources import read_trace_file
 
     spans = read_trace_file(FIXTURES / "genai-events.jsonl").spans
     names = {event.name for span in spans for event in span.events}

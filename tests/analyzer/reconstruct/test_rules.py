@@ -11,9 +11,9 @@ import openai
 import pytest
 
 import valiqor_trace
-from analyzer.models import TraceFacts
-from analyzer.reconstruct import build_tree, reconstruct_item, reconstruct_turns
-from instrumentors import _genai as genai
+from valiqor_trace.analyzer.models import TraceFacts
+from valiqor_trace.analyzer.reconstruct import build_tree, reconstruct_item, reconstruct_turns
+from valiqor_trace.instrumentors import _genai as genai
 from valiqor_trace import SpanScope
 from valiqor_trace.attributes import RETRIEVAL_DOCUMENTS, RETRIEVAL_QUERY
 from valiqor_trace.store import SpanEvent, SpanRecord, row_record, span_row

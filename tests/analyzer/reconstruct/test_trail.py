@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from analyzer.traces_api import TracesAPI
+from valiqor_trace.analyzer.traces_api import TracesAPI
 from valiqor_trace.store import SpanStore
 
 TRAIL = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "trail" / "traces"

@@ -11,8 +11,8 @@ import pytest
 
 pytest.importorskip("starlette")
 
-from analyzer.client import ValiqorClient
-from analyzer.server import ServerConfig, create_app
+from valiqor_trace.analyzer.client import ValiqorClient
+from valiqor_trace.analyzer.server import ServerConfig, create_app
 from tests.helpers import LiveServer
 
 KEY = "test-key-0123456789"

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from starlette.routing import Route
 
-from analyzer.errors import ValidationError
-from analyzer.runs import RunStore
-from analyzer.server import ServerConfig, create_app
-from analyzer.server._app import openapi_of
-from analyzer.server._main import check_bind
-from analyzer.server._runs import RESTARTED_REASON, STOPPED_REASON
+from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.analyzer.runs import RunStore
+from valiqor_trace.analyzer.server import ServerConfig, create_app
+from valiqor_trace.analyzer.server._app import openapi_of
+from valiqor_trace.analyzer.server._main import check_bind
+from valiqor_trace.analyzer.server._runs import RESTARTED_REASON, STOPPED_REASON
 from tests.analyzer.server.conftest import AUTH, DATASET, KEY, LiveServer
 
 _SAMPLE_PATH_VALUES = {"run_id": "run_x", "trace_id": "0af7651916cd43dd8448eb211c80319c", "bucket_id": "retrieval"}
@@ -103,7 +103,7 @@ def test_runs_left_in_flight_are_failed_when_the_server_restarts(tmp_path: Path)
 
 
 def test_stopping_the_server_fails_runs_still_in_flight(tmp_path: Path, monkeypatch) -> None:
-    import analyzer.runs._executor as executor
+    import valiqor_trace.analyzer.runs._executor as executor
 
     release = threading.Event()
     real = executor.analyze_item

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 import valiqor_trace
-from analyzer.client import ValiqorClient
-from analyzer.runs import FAResult
+from valiqor_trace.analyzer.client import ValiqorClient
+from valiqor_trace.analyzer.runs import FAResult
 from tests.analyzer.server.conftest import AUTH, KEY, result_identity_free
 from tests.helpers import REPO_ROOT, run_python
 from valiqor_trace.testing.model_server import ModelServer, Reply

@@ -251,7 +251,7 @@ class _HeldStore:
 
 
 def test_full_queue_answers_503_with_retry_after_and_recovers(tmp_path) -> None:
-    from analyzer.server import ServerConfig, create_app
+    from valiqor_trace.analyzer.server import ServerConfig, create_app
 
     app = create_app(ServerConfig(data_dir=str(tmp_path / "s"), max_queued_spans=600))
     held = _HeldStore(app.state.server.writer.store)
@@ -280,7 +280,7 @@ def test_full_queue_answers_503_with_retry_after_and_recovers(tmp_path) -> None:
 
 
 def test_a_batch_the_store_cannot_take_is_503_and_not_half_written(tmp_path) -> None:
-    from analyzer.server import ServerConfig, create_app
+    from valiqor_trace.analyzer.server import ServerConfig, create_app
 
     app = create_app(ServerConfig(data_dir=str(tmp_path / "s")))
     held = _HeldStore(app.state.server.writer.store, fail=True)
@@ -301,7 +301,7 @@ def test_a_batch_the_store_cannot_take_is_503_and_not_half_written(tmp_path) -> 
 
 
 def test_decode_processes_give_the_same_answers(tmp_path) -> None:
-    from analyzer.server import ServerConfig, create_app
+    from valiqor_trace.analyzer.server import ServerConfig, create_app
 
     app = create_app(ServerConfig(data_dir=str(tmp_path / "s"), decode_workers=1))
     try:
@@ -322,8 +322,8 @@ def test_decode_processes_give_the_same_answers(tmp_path) -> None:
 def test_protobuf_fast_path_reads_exactly_what_the_file_importer_reads() -> None:
     from google.protobuf.json_format import MessageToDict
 
-    from analyzer.server._otlp_proto import request_document
-    from analyzer.sources._otlp import parse_otlp
+    from valiqor_trace.analyzer.server._otlp_proto import request_document
+    from valiqor_trace.analyzer.sources._otlp import parse_otlp
 
     spans = _finished_spans(4, traces=2)
     request = encode_spans(spans)
@@ -341,7 +341,7 @@ def test_protobuf_fast_path_reads_exactly_what_the_file_importer_reads() -> None
 
 
 def test_the_real_exporter_rides_out_back_pressure(tmp_path) -> None:
-    from analyzer.server import ServerConfig, create_app
+    from valiqor_trace.analyzer.server import ServerConfig, create_app
 
     app = create_app(ServerConfig(data_dir=str(tmp_path / "s"), max_queued_spans=600))
     held = _HeldStore(app.state.server.writer.store)

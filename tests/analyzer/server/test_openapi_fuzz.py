@@ -15,8 +15,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from analyzer.server import ServerConfig, create_app
-from analyzer.server._app import openapi_of
+from valiqor_trace.analyzer.server import ServerConfig, create_app
+from valiqor_trace.analyzer.server._app import openapi_of
 from tests.analyzer.server.conftest import AUTH, DATASET, KEY, LiveServer
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

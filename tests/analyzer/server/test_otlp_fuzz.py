@@ -25,9 +25,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from analyzer.errors import ImportFormatError
-from analyzer.server._otlp_decode import IngestError, decode_request
-from analyzer.sources import read_trace_file
+from valiqor_trace.analyzer.errors import ImportFormatError
+from valiqor_trace.analyzer.server._otlp_decode import IngestError, decode_request
+from valiqor_trace.analyzer.sources import read_trace_file
 from valiqor_trace.store import SpanStore
 
 # OTLP_FUZZ_EXAMPLES=5000 for a longer hunt; the default keeps the suite quick on two cores.
@@ -249,7 +249,7 @@ def test_trace_files_read_or_get_an_import_format_error(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def ingest_app(tmp_path_factory: pytest.TempPathFactory):
-    from analyzer.server import ServerConfig, create_app
+    from valiqor_trace.analyzer.server import ServerConfig, create_app
 
     app = create_app(ServerConfig(data_dir=str(tmp_path_factory.mktemp("otlp-fuzz"))))
     yield app

@@ -7,17 +7,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from analyzer.client import ValiqorClient
-from analyzer.datasets import DatasetError
-from analyzer.errors import (
+from valiqor_trace.analyzer.client import ValiqorClient
+from valiqor_trace.analyzer.datasets import DatasetError
+from valiqor_trace.analyzer.errors import (
     AuthenticationError,
     ImportFormatError,
     NotFoundError,
     RateLimitError,
     ValidationError,
 )
-from analyzer.fa.models import Thresholds
-from analyzer.runs import RunFailedError
+from valiqor_trace.analyzer.fa.models import Thresholds
+from valiqor_trace.analyzer.runs import RunFailedError
 from tests.analyzer.server.conftest import DATASET, KEY, LiveServer, result_identity_free
 
 
@@ -64,7 +64,7 @@ def test_async_run_reports_progress_and_cancels(remote: ValiqorClient) -> None:
 
 
 def test_a_slow_run_answers_202_then_polls(app, http, remote: ValiqorClient, monkeypatch) -> None:
-    import analyzer.client._remote._failure_analysis as remote_fa
+    import valiqor_trace.analyzer.client._remote._failure_analysis as remote_fa
 
     response = http.post("/api/v1/fa/runs", json={"dataset": DATASET, "wait_s": 0})
     assert response.status_code == 202
@@ -140,7 +140,7 @@ def test_playground_limit_is_a_rate_limit_error_with_retry_after(remote: Valiqor
 
 
 def test_a_failed_run_raises_run_failed(app, remote: ValiqorClient, monkeypatch) -> None:
-    import analyzer.runs._executor as executor
+    import valiqor_trace.analyzer.runs._executor as executor
 
     def broken(*args, **kwargs):
         raise RuntimeError("detector exploded")
@@ -177,7 +177,7 @@ def test_oversized_uploads_are_refused_without_storing(http, app) -> None:
 
 
 def test_trace_sources_are_the_servers_in_remote_mode(remote: ValiqorClient) -> None:
-    from analyzer.sources import FileSource
+    from valiqor_trace.analyzer.sources import FileSource
 
     with pytest.raises(ValidationError, match="reads the server's trace store"):
         remote.traces.add_source(FileSource("spans.jsonl"))

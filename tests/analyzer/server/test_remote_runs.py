@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from analyzer.client import ValiqorClient
-from analyzer.errors import RunFailedError, RunNotFinishedError
-from analyzer.server import ServerConfig
+from valiqor_trace.analyzer.client import ValiqorClient
+from valiqor_trace.analyzer.errors import RunFailedError, RunNotFinishedError
+from valiqor_trace.analyzer.server import ServerConfig
 from tests.analyzer.client.run_helpers import GatedJudge, held_run
 from tests.analyzer.server.conftest import AUTH, DATASET, KEY, LiveServer, result_identity_free
 
@@ -37,7 +37,7 @@ def test_mandatory_metrics_and_categories_reach_the_remote_result(remote_live: V
 
 
 def test_remote_result_before_the_run_ends_is_not_a_failure(remote_live: ValiqorClient, monkeypatch) -> None:
-    import analyzer.runs._executor as executor
+    import valiqor_trace.analyzer.runs._executor as executor
 
     reached, release = threading.Event(), threading.Event()
     analyze_item = executor.analyze_item

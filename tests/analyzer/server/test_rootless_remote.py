@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import valiqor_trace
-from analyzer.client import ValiqorClient
+from valiqor_trace.analyzer.client import ValiqorClient
 from tests.analyzer.server.conftest import KEY, LiveServer
 from valiqor_trace.store import row_record, span_row
 from valiqor_trace.testing import capture_spans

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.errors import ServerStartError
-from analyzer.server import ServerConfig, serve
+from valiqor_trace.analyzer.errors import ServerStartError
+from valiqor_trace.analyzer.server import ServerConfig, serve
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from google.protobuf.json_format import MessageToDict
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
 import valiqor_trace
-from instrumentors import _genai as genai
+from valiqor_trace.instrumentors import _genai as genai
 from valiqor_trace import SpanScope
 from valiqor_trace.store import SpanRecord, row_record, span_row
 from valiqor_trace.testing import capture_spans

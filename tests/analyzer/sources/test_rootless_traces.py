@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 import valiqor_trace
-from analyzer.errors import TraceIncompleteError
-from analyzer.sources import FileSource
-from analyzer.traces_api import TracesAPI
+from valiqor_trace.analyzer.errors import TraceIncompleteError
+from valiqor_trace.analyzer.sources import FileSource
+from valiqor_trace.analyzer.traces_api import TracesAPI
 from valiqor_trace import SpanScope
 from valiqor_trace.cli import main
 from valiqor_trace.store import SpanRecord, SpanStore, row_record, span_row

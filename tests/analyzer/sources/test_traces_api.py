@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from analyzer.errors import NotFoundError, TraceIncompleteError, ValidationError, ValiqorError
-from analyzer.traces_api import TracesAPI
+from valiqor_trace.analyzer.errors import NotFoundError, TraceIncompleteError, ValidationError, ValiqorError
+from valiqor_trace.analyzer.traces_api import TracesAPI
 from valiqor_trace.cli import Cli
 from valiqor_trace.store import SpanRecord, SpanStore
 
@@ -71,12 +71,12 @@ def test_get_list_and_split(tmp_path: Path, records: list[SpanRecord]) -> None:
 
 
 def _cli() -> Cli:
-    import analyzer.cli._traces
+    import valiqor_trace.analyzer.cli._traces
     import valiqor_trace.cli._traces
 
     cli = Cli()
     valiqor_trace.cli._traces.register(cli)  # `valiqor traces show|list`
-    analyzer.cli._traces.register(cli)  # adds `import` and `reconstruct` to the same group
+    valiqor_trace.analyzer.cli._traces.register(cli)  # adds `import` and `reconstruct` to the same group
     return cli
 
 

@@ -17,8 +17,8 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 
 import valiqor_trace
-from instrumentors._nesting import framework_llm_span
-from instrumentors.langchain import ValiqorCallbackHandler
+from valiqor_trace.instrumentors._nesting import framework_llm_span
+from valiqor_trace.instrumentors.langchain import ValiqorCallbackHandler
 from tests.instrumentors.langchain.fakes import (
     FakeOpenAI,
     assert_one_tree,
@@ -116,8 +116,8 @@ def test_internal_errors_never_reach_the_app(exporter, model, monkeypatch: pytes
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("bug in valiqor-trace")
 
-    monkeypatch.setattr("instrumentors.langchain._attributes.record_model_output", broken)
-    monkeypatch.setattr("instrumentors.langchain._attributes.model_request", broken)
+    monkeypatch.setattr("valiqor_trace.instrumentors.langchain._attributes.record_model_output", broken)
+    monkeypatch.setattr("valiqor_trace.instrumentors.langchain._attributes.model_request", broken)
     raise_internal_errors(False)
     try:
         assert rag_chain(model).invoke("still works") == "echo: still works"

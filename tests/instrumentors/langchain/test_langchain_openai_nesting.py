@@ -17,7 +17,7 @@ import valiqor_trace
 from tests.instrumentors.langchain.fakes import FakeOpenAI, assert_one_tree, chat_model, parent_of, rag_chain
 from valiqor_trace.testing import capture_spans
 
-pytest.importorskip("instrumentors.openai")
+pytest.importorskip("valiqor_trace.instrumentors.openai")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from instrumentors.openai import OpenAIInstrumentor
+from valiqor_trace.instrumentors.openai import OpenAIInstrumentor
 from valiqor_trace.testing.model_server import ModelServer
 
 

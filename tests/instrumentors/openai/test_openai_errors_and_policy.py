@@ -172,7 +172,7 @@ def test_redaction_and_length_cap_apply_to_every_content_attribute(model_server)
 
 
 def test_a_bug_in_our_extraction_never_reaches_the_app(traced, monkeypatch) -> None:  # noqa: ANN001
-    from instrumentors.openai import _chat
+    from valiqor_trace.instrumentors.openai import _chat
 
     def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise RuntimeError("bug in the instrumentor")

@@ -8,8 +8,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from packaging.specifiers import SpecifierSet
 
 import valiqor_trace
-from instrumentors.openai import OpenAIInstrumentor
-from instrumentors.openai._instrumentor import TARGETS
+from valiqor_trace.instrumentors.openai import OpenAIInstrumentor
+from valiqor_trace.instrumentors.openai._instrumentor import TARGETS
 from tests.instrumentors.openai import fakes
 from valiqor_trace.testing import capture_spans
 

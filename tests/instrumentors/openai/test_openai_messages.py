@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from instrumentors import _genai as genai
-from instrumentors.openai._messages import (
+from valiqor_trace.instrumentors import _genai as genai
+from valiqor_trace.instrumentors.openai._messages import (
     chat_input_message,
     chat_input_messages_json,
     text_message_json,

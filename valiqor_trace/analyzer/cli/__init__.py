@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 
-_SUBMODULES = ("analyzer.cli._traces", "analyzer.cli._fa", "analyzer.cli._serve")
+_SUBMODULES = ("valiqor_trace.analyzer.cli._traces", "valiqor_trace.analyzer.cli._fa", "valiqor_trace.analyzer.cli._serve")
 
 
 def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli

@@ -11,9 +11,9 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from analyzer.cli._report import GATE_EXIT_CODE, ProgressBar, format_result
-from analyzer.datasets import load_dataset_file
-from analyzer.runs import FAResult, RunHandle
+from valiqor_trace.analyzer.cli._report import GATE_EXIT_CODE, ProgressBar, format_result
+from valiqor_trace.analyzer.datasets import load_dataset_file
+from valiqor_trace.analyzer.runs import FAResult, RunHandle
 
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, what shells expect of a Ctrl-C'd command
 
@@ -61,7 +61,7 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
 
 
 def _client(args: argparse.Namespace):  # noqa: ANN202
-    from analyzer.client import ValiqorClient
+    from valiqor_trace.analyzer.client import ValiqorClient
 
     return ValiqorClient(project_name=getattr(args, "project_name", None))
 

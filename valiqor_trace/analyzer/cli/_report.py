@@ -6,7 +6,7 @@ import shutil
 import sys
 import textwrap
 
-from analyzer.runs import FAResult, RunStatus
+from valiqor_trace.analyzer.runs import FAResult, RunStatus
 
 GATE_EXIT_CODE = 3
 

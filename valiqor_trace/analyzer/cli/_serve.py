@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from analyzer.errors import ServerStartError
+from valiqor_trace.analyzer.errors import ServerStartError
 
 
 def register(cli) -> None:
@@ -35,7 +35,7 @@ def _decode_workers(requested: int | None) -> int:
 
 def run_server(args: argparse.Namespace) -> int:
     try:
-        from analyzer.server import ServerConfig, serve
+        from valiqor_trace.analyzer.server import ServerConfig, serve
     except ModuleNotFoundError as exc:
         if exc.name in ("starlette", "uvicorn"):
             print("valiqor serve: needs the server extra: pip install 'valiqor-trace[server]'", file=sys.stderr)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from analyzer.errors import ValiqorError
+from valiqor_trace.analyzer.errors import ValiqorError
 from valiqor_trace.cli._traces import add_store_argument, open_store, store_path
 
 
@@ -36,7 +36,7 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
 
 
 def import_files(args: argparse.Namespace) -> int:
-    from analyzer.sources import import_file
+    from valiqor_trace.analyzer.sources import import_file
 
     store = open_store(args, create=True)
     results, failed = [], 0
@@ -59,8 +59,8 @@ def import_files(args: argparse.Namespace) -> int:
 
 
 def reconstruct_trace(args: argparse.Namespace) -> int:
-    from analyzer.sources import FileSource, JaegerSource, TempoSource, TraceSource
-    from analyzer.traces_api import TracesAPI
+    from valiqor_trace.analyzer.sources import FileSource, JaegerSource, TempoSource, TraceSource
+    from valiqor_trace.analyzer.traces_api import TracesAPI
 
     sources: list[TraceSource] = [FileSource(path) for path in args.file]
     if args.jaeger:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from analyzer.client._client import ValiqorClient
+from valiqor_trace.analyzer.client._client import ValiqorClient
 
 __all__ = ["ValiqorClient"]

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from analyzer.client._config import ClientConfig, resolve_client_config
-from analyzer.errors import ValidationError
+from valiqor_trace.analyzer.client._config import ClientConfig, resolve_client_config
+from valiqor_trace.analyzer.errors import ValidationError
 
 if TYPE_CHECKING:
     import httpx
@@ -47,14 +47,14 @@ class ValiqorClient:
         self._clock = clock
         self._remote: Any = None
         if self.config.base_url:  # remote mode: the same namespaces, over HTTP (analyzer/client/_remote)
-            from analyzer.client._remote import RemoteSession
+            from valiqor_trace.analyzer.client._remote import RemoteSession
 
             self._remote = RemoteSession(self.config.base_url, self.config.api_key, transport=transport)
 
     @functools.cached_property
     def run_store(self) -> Any:
         """The run store (SQLite) of this client."""
-        from analyzer.runs import RunStore
+        from valiqor_trace.analyzer.runs import RunStore
 
         return RunStore(self.config.run_store_file)
 
@@ -70,10 +70,10 @@ class ValiqorClient:
     def traces(self) -> Any:
         """Traces: ``import_file``, ``get``, ``list``, ``reconstruct``."""
         if self._remote is not None:
-            from analyzer.client._remote import RemoteTracesAPI
+            from valiqor_trace.analyzer.client._remote import RemoteTracesAPI
 
             return RemoteTracesAPI(self._remote)
-        from analyzer.traces_api import TracesAPI
+        from valiqor_trace.analyzer.traces_api import TracesAPI
 
         # Share the store when it is already open for writing (the server's); else a path, opened
         # when read only if its file exists, so a look-up from the wrong directory creates nothing.
@@ -84,10 +84,10 @@ class ValiqorClient:
     def failure_analysis(self) -> Any:
         """Failure Analysis: ``run``, ``run_async``, taxonomy, history, insights, playground."""
         if self._remote is not None:
-            from analyzer.client._remote import RemoteFailureAnalysisAPI
+            from valiqor_trace.analyzer.client._remote import RemoteFailureAnalysisAPI
 
             return RemoteFailureAnalysisAPI(self._remote, self.config.project_name)
-        from analyzer.client._failure_analysis import FailureAnalysisAPI
+        from valiqor_trace.analyzer.client._failure_analysis import FailureAnalysisAPI
 
         return FailureAnalysisAPI(self, clock=self._clock)
 
@@ -97,7 +97,7 @@ class ValiqorClient:
         A per-call ``openai_api_key`` overrides the configured key; with a ``judge_base_url`` and no
         key, a local server is asked without one. Verdicts are cached in this client's run store.
         """
-        from analyzer.judge import build_judge
+        from valiqor_trace.analyzer.judge import build_judge
 
         config = self.config
         key: str | None

@@ -6,17 +6,17 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from analyzer.client import _insights
-from analyzer.datasets import validate_dataset
-from analyzer.errors import NotFoundError, RateLimitError, ValidationError
-from analyzer.fa import taxonomy
-from analyzer.fa.engine import AnalysisOptions, validate_options
-from analyzer.fa.models import FailureTag, Thresholds
-from analyzer.runs import FAResult, RunHandle, RunInfo, RunInput, RunJob, RunSpec, RunStatus, launch
+from valiqor_trace.analyzer.client import _insights
+from valiqor_trace.analyzer.datasets import validate_dataset
+from valiqor_trace.analyzer.errors import NotFoundError, RateLimitError, ValidationError
+from valiqor_trace.analyzer.fa import taxonomy
+from valiqor_trace.analyzer.fa.engine import AnalysisOptions, validate_options
+from valiqor_trace.analyzer.fa.models import FailureTag, Thresholds
+from valiqor_trace.analyzer.runs import FAResult, RunHandle, RunInfo, RunInput, RunJob, RunSpec, RunStatus, launch
 from valiqor_trace._ids import normalize_trace_id
 
 if TYPE_CHECKING:
-    from analyzer.client._client import ValiqorClient
+    from valiqor_trace.analyzer.client._client import ValiqorClient
 
 PLAYGROUND_LIMITS = ((2, 60 * 10**9), (10, 86_400 * 10**9))  # 2 a minute, 10 a day
 
@@ -173,7 +173,7 @@ class FailureAnalysisAPI:
 
     def get_security_insights(self, project_name: str | None = None, period: str = "30d") -> dict[str, Any]:
         """Per security category (S1, S2, ...), how many runs passed and failed."""
-        from analyzer.fa.security import SECURITY_CATEGORIES
+        from valiqor_trace.analyzer.fa.security import SECURITY_CATEGORIES
 
         runs, _ = self._period_data(project_name, period, with_tags=False)
         names = {code: category["name"] for code, category in SECURITY_CATEGORIES.items()}

@@ -6,8 +6,8 @@ from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from typing import Any
 
-from analyzer.errors import ValidationError
-from analyzer.fa.models import FailureTag
+from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.analyzer.fa.models import FailureTag
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90}
 _DAY_NS = 86_400 * 10**9

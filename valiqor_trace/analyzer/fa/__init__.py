@@ -1,6 +1,6 @@
 """Failure Analysis: taxonomy, deterministic detectors, judge seam, scoring and run summary.
 
-Entry points: :mod:`analyzer.fa.engine` (``analyze_item``, ``summarize``) and
-:mod:`analyzer.fa.taxonomy` (``get_taxonomy`` and friends). Nothing here touches the
-network; the LLM judge is injected through :class:`analyzer.fa.judge.Judge`.
+Entry points: :mod:`valiqor_trace.analyzer.fa.engine` (``analyze_item``, ``summarize``) and
+:mod:`valiqor_trace.analyzer.fa.taxonomy` (``get_taxonomy`` and friends). Nothing here touches the
+network; the LLM judge is injected through :class:`valiqor_trace.analyzer.fa.judge.Judge`.
 """

@@ -18,12 +18,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
-from analyzer.errors import ValidationError
-from analyzer.fa import taxonomy
-from analyzer.fa.detectors import REGISTRY, Detector, ItemView
-from analyzer.fa.judge import NO_JUDGE_REASON, Judge, JudgeRequest
-from analyzer.fa.metrics import EVAL_METRICS, compute_metrics
-from analyzer.fa.models import (
+from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.analyzer.fa import taxonomy
+from valiqor_trace.analyzer.fa.detectors import REGISTRY, Detector, ItemView
+from valiqor_trace.analyzer.fa.judge import NO_JUDGE_REASON, Judge, JudgeRequest
+from valiqor_trace.analyzer.fa.metrics import EVAL_METRICS, compute_metrics
+from valiqor_trace.analyzer.fa.models import (
     FEATURE_KINDS,
     EvidenceItem,
     FailureTag,
@@ -32,11 +32,11 @@ from analyzer.fa.models import (
     SkippedDetector,
     Thresholds,
 )
-from analyzer.fa.reconcile import reconcile
-from analyzer.fa.scoring import merge_findings, pass_finding, pass_tag, score
-from analyzer.fa.security import SECURITY_CATEGORIES, item_flags, resolve_categories, security_subcategories
-from analyzer.fa.summary import summarize
-from analyzer.models import FAItem, TraceFacts
+from valiqor_trace.analyzer.fa.reconcile import reconcile
+from valiqor_trace.analyzer.fa.scoring import merge_findings, pass_finding, pass_tag, score
+from valiqor_trace.analyzer.fa.security import SECURITY_CATEGORIES, item_flags, resolve_categories, security_subcategories
+from valiqor_trace.analyzer.fa.summary import summarize
+from valiqor_trace.analyzer.models import FAItem, TraceFacts
 from valiqor_trace._internal import _should_raise, log_once
 
 __all__ = ["STRUCTURAL_SUBCATEGORIES", "AnalysisOptions", "analyze_item", "infer_feature_kind", "needs_judge",

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from itertools import filterfalse
 from typing import Any
 
-from analyzer.fa.text import STOPWORDS, FoldedPattern, normalize_quotes, tokens, vocabulary, words
-from analyzer.fa.vocab import MONTHS, NOT_NAMES, NUMBER_WORDS, WEEKDAYS
+from valiqor_trace.analyzer.fa.text import STOPWORDS, FoldedPattern, normalize_quotes, tokens, vocabulary, words
+from valiqor_trace.analyzer.fa.vocab import MONTHS, NOT_NAMES, NUMBER_WORDS, WEEKDAYS
 
 _SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9,
            "trillion": 1e12}

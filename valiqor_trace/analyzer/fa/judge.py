@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from analyzer.fa.models import Finding, SkippedDetector
-from analyzer.models import FAItem
+from valiqor_trace.analyzer.fa.models import Finding, SkippedDetector
+from valiqor_trace.analyzer.models import FAItem
 
 NO_JUDGE_REASON = "no judge configured: pass openai_api_key=... or set VALIQOR_JUDGE_BASE_URL"
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from analyzer.fa.detectors.base import ItemView
-from analyzer.fa.detectors.grounding import answer_mentions, grounding_applies, novel_words, unsupported_answer_facts
-from analyzer.fa.detectors.retrieval import question_coverage
-from analyzer.fa.detectors.tools import argument_problem, tool_error_text
-from analyzer.fa.text import content_terms
+from valiqor_trace.analyzer.fa.detectors.base import ItemView
+from valiqor_trace.analyzer.fa.detectors.grounding import answer_mentions, grounding_applies, novel_words, unsupported_answer_facts
+from valiqor_trace.analyzer.fa.detectors.retrieval import question_coverage
+from valiqor_trace.analyzer.fa.detectors.tools import argument_problem, tool_error_text
+from valiqor_trace.analyzer.fa.text import content_terms
 
 
 def groundedness(view: ItemView) -> float | None:

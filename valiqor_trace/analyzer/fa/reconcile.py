@@ -21,8 +21,8 @@ next to ``impact``/``risk``: how much each side decided the tag.
 
 from __future__ import annotations
 
-from analyzer.fa.models import DetectorType, Finding
-from analyzer.fa.scoring import MAX_CONFIDENCE, MAX_EVIDENCE
+from valiqor_trace.analyzer.fa.models import DetectorType, Finding
+from valiqor_trace.analyzer.fa.scoring import MAX_CONFIDENCE, MAX_EVIDENCE
 
 OVERRULE_MARGIN = 0.25
 

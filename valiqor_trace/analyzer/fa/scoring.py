@@ -21,8 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from analyzer.fa.models import DetectorType, EvidenceItem, FailureTag, Finding, ScoringBreakdown
-from analyzer.fa.taxonomy import subcategory
+from valiqor_trace.analyzer.fa.models import DetectorType, EvidenceItem, FailureTag, Finding, ScoringBreakdown
+from valiqor_trace.analyzer.fa.taxonomy import subcategory
 
 IMPACT_WEIGHT = 0.6
 RISK_WEIGHT = 0.4
@@ -123,7 +123,7 @@ def score(finding: Finding, *, item_index: int, run_id: str = "", trace_id: str 
     """Turn a (merged) finding into a tag with severity, confidence and breakdown.
 
     ``decided_by`` (judge tags): how much the judge and the deterministic detector decided the tag
-    (see :mod:`analyzer.fa.reconcile`); added to ``scoring_breakdown.weights``.
+    (see :mod:`valiqor_trace.analyzer.fa.reconcile`); added to ``scoring_breakdown.weights``.
     """
     sub = subcategory(finding.subcategory_id)
     severity = 0.0 if finding.decision == "pass" else severity_of(sub, finding.severity_adjustment)

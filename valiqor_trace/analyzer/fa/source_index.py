@@ -2,7 +2,7 @@
 
 Each part (words, numbers, times, dates) is computed per source text and cached per text, so a
 system prompt or a tool output shared by many items of a run is analysed once. See
-:mod:`analyzer.fa.facts` for what counts as support.
+:mod:`valiqor_trace.analyzer.fa.facts` for what counts as support.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from analyzer.fa.facts import (
+from valiqor_trace.analyzer.fa.facts import (
     _SCALES,
     _THOUSANDS_RE,
     Mention,
@@ -21,8 +21,8 @@ from analyzer.fa.facts import (
     number_words,
     phrase_key,
 )
-from analyzer.fa.text import stem, vocabulary, words
-from analyzer.fa.vocab import MONTHS, NUMBER_WORDS, PLACE_ABBREVIATIONS
+from valiqor_trace.analyzer.fa.text import stem, vocabulary, words
+from valiqor_trace.analyzer.fa.vocab import MONTHS, NUMBER_WORDS, PLACE_ABBREVIATIONS
 
 # A plain digit-led pattern: a "1,234 or 1234" alternation costs 4x more per character.
 _SOURCE_NUM_RE = re.compile(r"([0-9][0-9,]*)(?:\.([0-9]+))?( ?(?:k|thousand|million|mn|billion|bn|trillion)\b)?")

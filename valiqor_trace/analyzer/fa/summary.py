@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from analyzer.fa.models import FailureTag, ItemAnalysis, RunSummary, Thresholds
-from analyzer.fa.security import merge_flags
-from analyzer.fa.taxonomy import subcategory, subcategory_ids
+from valiqor_trace.analyzer.fa.models import FailureTag, ItemAnalysis, RunSummary, Thresholds
+from valiqor_trace.analyzer.fa.security import merge_flags
+from valiqor_trace.analyzer.fa.taxonomy import subcategory, subcategory_ids
 
 
 def summarize(analyses: Sequence[ItemAnalysis], thresholds: Thresholds | None = None) -> RunSummary:

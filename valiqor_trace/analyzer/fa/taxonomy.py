@@ -1,6 +1,6 @@
 """Browse the failure taxonomy: buckets, subcategories, and which apply to which feature kind.
 
-The data lives in :mod:`analyzer.fa._taxonomy_data`; this module answers questions about
+The data lives in :mod:`valiqor_trace.analyzer.fa._taxonomy_data`; this module answers questions about
 it and validates ids. Every function returns fresh copies, so callers may mutate results.
 
 Scope semantics: a subcategory's ``scope`` names the kind of feature it concerns;
@@ -15,9 +15,9 @@ import copy
 from functools import lru_cache
 from typing import Any
 
-from analyzer.errors import ValidationError
-from analyzer.fa._taxonomy_data import BUCKETS
-from analyzer.fa.models import FEATURE_KINDS
+from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.analyzer.fa._taxonomy_data import BUCKETS
+from valiqor_trace.analyzer.fa.models import FEATURE_KINDS
 
 DETECTOR_TYPES: tuple[str, ...] = ("deterministic", "llm_judge", "hybrid")
 _APPLIES_TO: dict[str, tuple[str, ...]] = {

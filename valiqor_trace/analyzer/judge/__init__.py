@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.errors import ValidationError
-from analyzer.judge._http import JudgeAuthenticationError, JudgeRequestError
-from analyzer.judge._judge import JudgeCache, OpenAIJudge
-from analyzer.judge._prompt import PROMPT_VERSION
-from analyzer.judge._settings import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSettings
+from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.analyzer.judge._http import JudgeAuthenticationError, JudgeRequestError
+from valiqor_trace.analyzer.judge._judge import JudgeCache, OpenAIJudge
+from valiqor_trace.analyzer.judge._prompt import PROMPT_VERSION
+from valiqor_trace.analyzer.judge._settings import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSettings
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -20,11 +20,11 @@ from typing import Any
 
 import httpx
 
-from analyzer.errors import AuthenticationError, SourceError
-from analyzer.judge._settings import JudgeSettings
+from valiqor_trace.analyzer.errors import AuthenticationError, SourceError
+from valiqor_trace.analyzer.judge._settings import JudgeSettings
 from valiqor_trace._suppress import suppress_instrumentation
 
-logger = logging.getLogger("analyzer.judge")
+logger = logging.getLogger("valiqor_trace.analyzer.judge")
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 60.0  # the longest Retry-After we wait out

@@ -20,13 +20,13 @@ from typing import Any, Protocol
 
 import httpx
 
-from analyzer.fa.detectors.base import ItemView
-from analyzer.fa.judge import JudgeRequest, JudgeResult
-from analyzer.fa.models import SkippedDetector
-from analyzer.judge._http import ChatClient, ChatReply, JudgeRequestError, SchemaNotSupported
-from analyzer.judge._parse import JUDGE_DETECTOR, VerdictError, parse_verdicts, to_findings
-from analyzer.judge._prompt import PROMPT_VERSION, messages, repair_message, verdict_schema
-from analyzer.judge._settings import JudgeSettings
+from valiqor_trace.analyzer.fa.detectors.base import ItemView
+from valiqor_trace.analyzer.fa.judge import JudgeRequest, JudgeResult
+from valiqor_trace.analyzer.fa.models import SkippedDetector
+from valiqor_trace.analyzer.judge._http import ChatClient, ChatReply, JudgeRequestError, SchemaNotSupported
+from valiqor_trace.analyzer.judge._parse import JUDGE_DETECTOR, VerdictError, parse_verdicts, to_findings
+from valiqor_trace.analyzer.judge._prompt import PROMPT_VERSION, messages, repair_message, verdict_schema
+from valiqor_trace.analyzer.judge._settings import JudgeSettings
 
 
 class JudgeCache(Protocol):

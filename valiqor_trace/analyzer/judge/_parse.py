@@ -11,9 +11,9 @@ import json
 import re
 from typing import Any
 
-from analyzer.fa.detectors.base import ItemView
-from analyzer.fa.models import EvidenceItem, Finding
-from analyzer.judge._prompt import DECISIONS
+from valiqor_trace.analyzer.fa.detectors.base import ItemView
+from valiqor_trace.analyzer.fa.models import EvidenceItem, Finding
+from valiqor_trace.analyzer.judge._prompt import DECISIONS
 
 JUDGE_DETECTOR = "llm_judge"
 MAX_EVIDENCE = 6

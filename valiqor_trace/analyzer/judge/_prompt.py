@@ -11,9 +11,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from analyzer.fa.judge import JudgeRequest
-from analyzer.fa.models import Finding
-from analyzer.models import TraceFacts
+from valiqor_trace.analyzer.fa.judge import JudgeRequest
+from valiqor_trace.analyzer.fa.models import Finding
+from valiqor_trace.analyzer.models import TraceFacts
 
 PROMPT_VERSION = "judge_v1"
 EVIDENCE_SOURCES = ("output", "input", "context", "tool_output", "tool_call", "system_prompt")
@@ -23,7 +23,7 @@ DECISIONS = ("pass", "fail", "unsure")
 @cache
 def template(name: str) -> str:
     """The text of ``prompts/{PROMPT_VERSION}_{name}.md``."""
-    prompts = resources.files("analyzer.judge").joinpath("prompts")  # on 3.10 Traversable.joinpath takes one name
+    prompts = resources.files("valiqor_trace.analyzer.judge").joinpath("prompts")  # on 3.10 Traversable.joinpath takes one name
     return prompts.joinpath(f"{PROMPT_VERSION}_{name}.md").read_text("utf-8")
 
 

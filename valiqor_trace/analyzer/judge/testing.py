@@ -264,7 +264,7 @@ def _handler(server: JudgeServer) -> type[BaseHTTPRequestHandler]:
 
 
 def main() -> None:
-    """``python -m analyzer.judge.testing [--model M] [--delay S]``: serve until stdin closes; print the base URL."""
+    """``python -m valiqor_trace.analyzer.judge.testing [--model M] [--delay S]``: serve until stdin closes; print the base URL."""
     import argparse
     import sys
 

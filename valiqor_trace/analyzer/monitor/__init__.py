@@ -9,10 +9,10 @@ with a per-failure-type cooldown. See ``docs/monitoring.md``.
 
 from __future__ import annotations
 
-from analyzer.monitor._alerts import Alert, Alerter, Cooldown, alerting_tags
-from analyzer.monitor._analysis import MonitorOutcome, TraceAnalysis, run_fa
-from analyzer.monitor._verdict import VERDICT_SPAN_NAME, VerdictRecorder, verdict_attributes
-from analyzer.monitor._webhook import Webhook
+from valiqor_trace.analyzer.monitor._alerts import Alert, Alerter, Cooldown, alerting_tags
+from valiqor_trace.analyzer.monitor._analysis import MonitorOutcome, TraceAnalysis, run_fa
+from valiqor_trace.analyzer.monitor._verdict import VERDICT_SPAN_NAME, VerdictRecorder, verdict_attributes
+from valiqor_trace.analyzer.monitor._webhook import Webhook
 
 __all__ = [
     "VERDICT_SPAN_NAME",

@@ -23,8 +23,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from analyzer.fa.models import FailureTag, Thresholds
-from analyzer.runs import FAResult
+from valiqor_trace.analyzer.fa.models import FailureTag, Thresholds
+from valiqor_trace.analyzer.runs import FAResult
 
 logger = logging.getLogger("valiqor_trace.monitor")
 

@@ -2,7 +2,7 @@
 
 This is the default ``handler`` of the monitor's worker (see :mod:`valiqor_trace.monitor`);
 it runs on the worker thread, never on a request. The FA itself goes through the same
-run executor as ``client.failure_analysis.run()`` (:func:`analyzer.runs.launch`), so a
+run executor as ``client.failure_analysis.run()`` (:func:`valiqor_trace.analyzer.runs.launch`), so a
 monitoring run is stored, listed and read like any other, with ``source="monitor"``.
 """
 
@@ -15,14 +15,14 @@ from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
 
-from analyzer.fa.engine import STRUCTURAL_SUBCATEGORIES, AnalysisOptions, infer_feature_kind, validate_options
-from analyzer.fa.models import Thresholds
-from analyzer.models import FAItem
-from analyzer.monitor._alerts import Alert, Alerter, Cooldown
-from analyzer.monitor._verdict import VerdictRecorder
-from analyzer.monitor._webhook import Webhook
-from analyzer.reconstruct import reconstruct_item
-from analyzer.runs import FAResult, RunJob, RunSpec, RunStore, launch
+from valiqor_trace.analyzer.fa.engine import STRUCTURAL_SUBCATEGORIES, AnalysisOptions, infer_feature_kind, validate_options
+from valiqor_trace.analyzer.fa.models import Thresholds
+from valiqor_trace.analyzer.models import FAItem
+from valiqor_trace.analyzer.monitor._alerts import Alert, Alerter, Cooldown
+from valiqor_trace.analyzer.monitor._verdict import VerdictRecorder
+from valiqor_trace.analyzer.monitor._webhook import Webhook
+from valiqor_trace.analyzer.reconstruct import reconstruct_item
+from valiqor_trace.analyzer.runs import FAResult, RunJob, RunSpec, RunStore, launch
 from valiqor_trace._content import get_content_policy
 from valiqor_trace._internal import log_once
 from valiqor_trace.monitor import CompletedTrace, MonitorConfig
@@ -92,7 +92,7 @@ class TraceAnalysis:
         alerter = Alerter(thresholds=thresholds, cooldown=Cooldown(config.alert_cooldown_s),
                           on_alert=config.on_alert, webhook=webhook, stats=stats)
         if config.executor == "process" and fa is run_fa:
-            from analyzer.monitor._process import ProcessFA
+            from valiqor_trace.analyzer.monitor._process import ProcessFA
 
             fa = ProcessFA(options, run_store_path=run_store_path, project_name=project_name,
                            processes=config.workers)
@@ -142,6 +142,6 @@ def _list(values: tuple[str, ...] | None) -> list[str] | None:
 
 def _judge(project_name: str) -> Any:
     """The judge ``ValiqorClient`` would use (key, model and base URL from its settings), or None."""
-    from analyzer.client import ValiqorClient
+    from valiqor_trace.analyzer.client import ValiqorClient
 
     return ValiqorClient(project_name=project_name)._judge(None)

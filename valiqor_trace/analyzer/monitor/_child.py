@@ -1,6 +1,6 @@
 """The analysis process of ``MonitorConfig(executor="process")``: FA runs here, off the app's GIL.
 
-Started by :class:`~analyzer.monitor._process.ProcessFA` as ``python -m analyzer.monitor._child``.
+Started by :class:`~analyzer.monitor._process.ProcessFA` as ``python -m valiqor_trace.analyzer.monitor._child``.
 Protocol, one JSON document per line: the first line on stdin is the setup
 (``run_store_path``, ``project_name``, ``options``); then each request line is
 ``{"spec": {...}, "items": [...]}`` and gets one answer line on stdout,
@@ -14,17 +14,17 @@ import json
 import sys
 from typing import Any, TextIO
 
-from analyzer.fa.engine import AnalysisOptions, validate_options
-from analyzer.fa.models import Thresholds
-from analyzer.models import FAItem
-from analyzer.runs import RunJob, RunSpec, RunStore, launch
+from valiqor_trace.analyzer.fa.engine import AnalysisOptions, validate_options
+from valiqor_trace.analyzer.fa.models import Thresholds
+from valiqor_trace.analyzer.models import FAItem
+from valiqor_trace.analyzer.runs import RunJob, RunSpec, RunStore, launch
 
 
 def build_options(spec: dict[str, Any]) -> AnalysisOptions:
     """The FA options of a monitoring run from their JSON form (see ``ProcessFA.options_spec``)."""
     judge = None
     if spec.get("judge"):
-        from analyzer.client import ValiqorClient
+        from valiqor_trace.analyzer.client import ValiqorClient
 
         judge = ValiqorClient(project_name=spec.get("project_name"))._judge(None)
     options = AnalysisOptions(feature_kind=spec.get("feature_kind"), buckets=spec.get("buckets"),

@@ -1,7 +1,7 @@
 """FA in separate processes (``MonitorConfig(executor="process")``), so analysis never holds the app's GIL.
 
 Each worker thread of the monitor borrows one child process (``python -m
-analyzer.monitor._child``), writes one request line and blocks on the answer line;
+valiqor_trace.analyzer.monitor._child``), writes one request line and blocks on the answer line;
 blocking on a pipe releases the GIL, so the app's threads run freely while FA runs on
 another core. Plain subprocesses rather than ``multiprocessing``: no re-import of the
 app's ``__main__`` in the children, nothing inherited through ``fork`` from a threaded app.
@@ -19,9 +19,9 @@ import sys
 import threading
 from typing import IO, Any
 
-from analyzer.fa.engine import AnalysisOptions
-from analyzer.models import FAItem
-from analyzer.runs import FAResult, RunFailedError, RunSpec, RunStore
+from valiqor_trace.analyzer.fa.engine import AnalysisOptions
+from valiqor_trace.analyzer.models import FAItem
+from valiqor_trace.analyzer.runs import FAResult, RunFailedError, RunSpec, RunStore
 
 
 def options_spec(options: AnalysisOptions, project_name: str) -> dict[str, Any]:
@@ -37,7 +37,7 @@ class _Child:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # the app's view of our packages
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "analyzer.monitor._child"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [sys.executable, "-m", "valiqor_trace.analyzer.monitor._child"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             text=True, encoding="utf-8", env=env, bufsize=1)
         self._send(setup)
         ready = self._receive()

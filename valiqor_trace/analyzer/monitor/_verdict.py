@@ -14,7 +14,7 @@ from typing import Any
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Link, SpanKind
 
-from analyzer.runs import FAResult
+from valiqor_trace.analyzer.runs import FAResult
 from valiqor_trace.monitor import MONITOR_SCOPE, CompletedTrace
 from valiqor_trace.monitor._sampling import VERDICT_RUN_ID
 

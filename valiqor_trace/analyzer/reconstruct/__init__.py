@@ -3,7 +3,7 @@
 Reads the spans of valiqor-trace itself, the OpenTelemetry GenAI semantic
 conventions (current attributes, the older ``gen_ai.prompt``/``gen_ai.completion``
 attributes and per-message events), OpenInference and OpenLLMetry. The rules
-are in :mod:`analyzer.reconstruct._rules` and ``docs/reconstruction.md``.
+are in :mod:`valiqor_trace.analyzer.reconstruct._rules` and ``docs/reconstruction.md``.
 
 Example:
     spans = store.get_trace(trace_id)
@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from analyzer.models import FAItem
-from analyzer.reconstruct._classify import view_of
-from analyzer.reconstruct._rules import build_item
-from analyzer.reconstruct._tree import TraceTree, build_tree, has_root
-from analyzer.reconstruct._turns import split_turns
-from analyzer.reconstruct._views import SpanView
+from valiqor_trace.analyzer.models import FAItem
+from valiqor_trace.analyzer.reconstruct._classify import view_of
+from valiqor_trace.analyzer.reconstruct._rules import build_item
+from valiqor_trace.analyzer.reconstruct._tree import TraceTree, build_tree, has_root
+from valiqor_trace.analyzer.reconstruct._turns import split_turns
+from valiqor_trace.analyzer.reconstruct._views import SpanView
 from valiqor_trace.store import SpanRecord
 
 __all__ = ["SpanView", "TraceTree", "build_tree", "has_root", "reconstruct_item", "reconstruct_turns", "span_views"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.reconstruct import _genai, _openinference, _openllmetry, _valiqor
-from analyzer.reconstruct import _views as v
+from valiqor_trace.analyzer.reconstruct import _genai, _openinference, _openllmetry, _valiqor
+from valiqor_trace.analyzer.reconstruct import _views as v
 from valiqor_trace.store import SpanRecord
 
 VALIQOR = "valiqor"

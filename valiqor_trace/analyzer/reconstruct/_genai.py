@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from analyzer.reconstruct import _views as v
-from analyzer.reconstruct._messages import messages_of, message_of, role_of, tool_definition_of
-from analyzer.reconstruct._values import as_int, as_list, document_text, parse_json, text_of, to_text
+from valiqor_trace.analyzer.reconstruct import _views as v
+from valiqor_trace.analyzer.reconstruct._messages import messages_of, message_of, role_of, tool_definition_of
+from valiqor_trace.analyzer.reconstruct._values import as_int, as_list, document_text, parse_json, text_of, to_text
 from valiqor_trace.store import SpanEvent, SpanRecord
 
 OPERATION_KINDS = {
@@ -127,7 +127,7 @@ def read_tool(span: SpanRecord) -> v.ToolExec | None:
     attrs = span.attributes
     if kind(attrs) != v.TOOL and "gen_ai.tool.name" not in attrs:
         return None
-    from analyzer.reconstruct._tools import tool_arguments, tool_output
+    from valiqor_trace.analyzer.reconstruct._tools import tool_arguments, tool_output
 
     arguments, args_call_id = tool_arguments(attrs.get("gen_ai.tool.call.arguments"))
     output, output_call_id = tool_output(attrs.get("gen_ai.tool.call.result"))

@@ -26,10 +26,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from analyzer.models import ToolCall
-from analyzer.reconstruct import _views as v
-from analyzer.reconstruct._classify import error_of
-from analyzer.reconstruct._tree import TraceTree
+from valiqor_trace.analyzer.models import ToolCall
+from valiqor_trace.analyzer.reconstruct import _views as v
+from valiqor_trace.analyzer.reconstruct._classify import error_of
+from valiqor_trace.analyzer.reconstruct._tree import TraceTree
 
 
 _LOOKAHEAD = 8  # parallel calls of one tool in one turn rarely exceed this

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from analyzer.reconstruct._values import content_text, normalize_arguments, parse_json, role_of, to_text
-from analyzer.reconstruct._views import Message, ToolRequest
+from valiqor_trace.analyzer.reconstruct._values import content_text, normalize_arguments, parse_json, role_of, to_text
+from valiqor_trace.analyzer.reconstruct._views import Message, ToolRequest
 
 __all__ = ["content_text", "message_of", "messages_of", "role_of", "tool_definition_of", "tool_request_of"]
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from analyzer.reconstruct import _views as v
-from analyzer.reconstruct._messages import message_of, tool_definition_of
-from analyzer.reconstruct._tools import tool_arguments, tool_output
-from analyzer.reconstruct._values import as_int, as_list, document_text, parse_json, text_of, unflatten
+from valiqor_trace.analyzer.reconstruct import _views as v
+from valiqor_trace.analyzer.reconstruct._messages import message_of, tool_definition_of
+from valiqor_trace.analyzer.reconstruct._tools import tool_arguments, tool_output
+from valiqor_trace.analyzer.reconstruct._values import as_int, as_list, document_text, parse_json, text_of, unflatten
 from valiqor_trace.store import SpanRecord
 
 _KINDS = {"workflow": v.WORKFLOW, "task": v.CHAIN, "agent": v.AGENT, "tool": v.TOOL}

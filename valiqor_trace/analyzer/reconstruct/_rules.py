@@ -8,7 +8,7 @@
   agent/chain span recorded no output and ended in error, the run gave no answer:
   the output is empty and the error is ``metadata["output_error"]``.
 - context: every retrieved document, in retrieval order, de-duplicated.
-- tool_calls: see :mod:`analyzer.reconstruct._join`.
+- tool_calls: see :mod:`valiqor_trace.analyzer.reconstruct._join`.
 
 ``docs/reconstruction.md`` explains each rule and why.
 """
@@ -18,12 +18,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from analyzer.models import FAItem, TraceFacts
-from analyzer.reconstruct import _views as v
-from analyzer.reconstruct._classify import error_of
-from analyzer.reconstruct._join import join_tool_calls
-from analyzer.reconstruct._tree import TraceTree
-from analyzer.reconstruct._values import finish_reason
+from valiqor_trace.analyzer.models import FAItem, TraceFacts
+from valiqor_trace.analyzer.reconstruct import _views as v
+from valiqor_trace.analyzer.reconstruct._classify import error_of
+from valiqor_trace.analyzer.reconstruct._join import join_tool_calls
+from valiqor_trace.analyzer.reconstruct._tree import TraceTree
+from valiqor_trace.analyzer.reconstruct._values import finish_reason
 from valiqor_trace.attributes import CAPTURE_CONTENT
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from analyzer.reconstruct._values import langchain_content, langchain_tool_call_id, parse_json, to_text
+from valiqor_trace.analyzer.reconstruct._values import langchain_content, langchain_tool_call_id, parse_json, to_text
 
 
 def tool_arguments(raw: Any, parameter_names: Sequence[str] = ()) -> tuple[Any, str | None]:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from analyzer.reconstruct import _views as v
-from analyzer.reconstruct._tree import TraceTree
+from valiqor_trace.analyzer.reconstruct import _views as v
+from valiqor_trace.analyzer.reconstruct._tree import TraceTree
 
 
 def split_turns(tree: TraceTree, views: dict[str, v.SpanView]) -> list[list[v.SpanView]]:

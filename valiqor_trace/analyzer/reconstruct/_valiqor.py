@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from analyzer.reconstruct import _views as v
-from analyzer.reconstruct._values import as_list, document_text, text_of
+from valiqor_trace.analyzer.reconstruct import _views as v
+from valiqor_trace.analyzer.reconstruct._values import as_list, document_text, text_of
 from valiqor_trace.attributes import INPUT, OUTPUT, RETRIEVAL_DOCUMENTS, RETRIEVAL_QUERY, SPAN_KIND
 from valiqor_trace.store import SpanRecord
 

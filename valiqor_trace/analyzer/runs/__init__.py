@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from analyzer.errors import RunFailedError, RunNotFinishedError
-from analyzer.runs._executor import RunHandle, RunJob, RunSpec, launch, new_run_id
-from analyzer.runs._models import FAResult, RunInfo, RunInput, RunStatus
-from analyzer.runs._progress import ProgressThrottle
-from analyzer.runs._store import RunStore
+from valiqor_trace.analyzer.errors import RunFailedError, RunNotFinishedError
+from valiqor_trace.analyzer.runs._executor import RunHandle, RunJob, RunSpec, launch, new_run_id
+from valiqor_trace.analyzer.runs._models import FAResult, RunInfo, RunInput, RunStatus
+from valiqor_trace.analyzer.runs._progress import ProgressThrottle
+from valiqor_trace.analyzer.runs._store import RunStore
 
 __all__ = [
     "FAResult",

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from analyzer.errors import AuthenticationError, RunFailedError, RunNotFinishedError
-from analyzer.fa.engine import AnalysisOptions, analyze_item, needs_judge, summarize
-from analyzer.fa.models import ItemAnalysis
-from analyzer.fa.summary import aggregate_eval_metrics, aggregate_security_flags
-from analyzer.models import FAItem, TraceFacts
-from analyzer.runs._models import FINISHED_STATES, FAResult, RunInput, RunState, RunStatus
-from analyzer.runs._progress import ProgressThrottle
-from analyzer.runs._store import RunStore, skipped
+from valiqor_trace.analyzer.errors import AuthenticationError, RunFailedError, RunNotFinishedError
+from valiqor_trace.analyzer.fa.engine import AnalysisOptions, analyze_item, needs_judge, summarize
+from valiqor_trace.analyzer.fa.models import ItemAnalysis
+from valiqor_trace.analyzer.fa.summary import aggregate_eval_metrics, aggregate_security_flags
+from valiqor_trace.analyzer.models import FAItem, TraceFacts
+from valiqor_trace.analyzer.runs._models import FINISHED_STATES, FAResult, RunInput, RunState, RunStatus
+from valiqor_trace.analyzer.runs._progress import ProgressThrottle
+from valiqor_trace.analyzer.runs._store import RunStore, skipped
 
 ProgressCallback = Callable[[RunStatus], None]
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from analyzer.fa.models import FailureTag, RunSummary, SkippedDetector
+from valiqor_trace.analyzer.fa.models import FailureTag, RunSummary, SkippedDetector
 
 RunState = Literal["queued", "running", "completed", "failed", "cancelled"]
 FINISHED_STATES = ("completed", "failed", "cancelled")

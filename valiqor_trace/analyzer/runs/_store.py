@@ -3,7 +3,7 @@
 A run's row is written when it starts (so it can be listed and polled) and
 its items and tags in one transaction when it ends, so a run is never stored
 half-way. While it runs, its row carries how many items it has analyzed
-(``items_done``, written now and then: see :mod:`analyzer.runs._progress`), so
+(``items_done``, written now and then: see :mod:`valiqor_trace.analyzer.runs._progress`), so
 any process can read its progress. A run left ``running`` by a process that died is marked ``failed``
 the next time a store is opened.
 """
@@ -17,8 +17,8 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from analyzer.fa.models import FailureTag, RunSummary, SkippedDetector
-from analyzer.runs._models import FAResult, RunInfo, RunInput
+from valiqor_trace.analyzer.fa.models import FailureTag, RunSummary, SkippedDetector
+from valiqor_trace.analyzer.runs._models import FAResult, RunInfo, RunInput
 from valiqor_trace.store._sqlite import apply_migrations, connect, transaction
 
 _MIGRATIONS: tuple[str, ...] = (
@@ -261,7 +261,7 @@ class RunStore:
             rows = self._conn.execute(query, params).fetchall()
         return [(row[0], json.loads(row[1])) for row in rows]
 
-    # -- judge cache (analyzer.judge.JudgeCache) ------------------------------------
+    # -- judge cache (valiqor_trace.analyzer.judge.JudgeCache) ------------------------------------
 
     def get_judge_verdicts(self, cache_key: str) -> str | None:
         """The cached verdicts (JSON) for a judge request hash, or None."""

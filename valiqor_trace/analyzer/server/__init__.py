@@ -2,7 +2,7 @@
 
 Example:
     import uvicorn
-    from analyzer.server import ServerConfig, create_app
+    from valiqor_trace.analyzer.server import ServerConfig, create_app
 
     uvicorn.run(create_app(ServerConfig(data_dir="/var/lib/valiqor", api_keys=("s3cret",))), port=4318)
 """
@@ -15,13 +15,13 @@ __all__ = ["ServerConfig", "create_app", "serve"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy: the client imports analyzer.server._errors without needing starlette installed.
+    # Lazy: the client imports valiqor_trace.analyzer.server._errors without needing starlette installed.
     if name in ("ServerConfig", "create_app"):
-        from analyzer.server import _app
+        from valiqor_trace.analyzer.server import _app
 
         return getattr(_app, name)
     if name == "serve":
-        from analyzer.server._main import serve
+        from valiqor_trace.analyzer.server._main import serve
 
         return serve
-    raise AttributeError(f"module 'analyzer.server' has no attribute {name!r}")
+    raise AttributeError(f"module 'valiqor_trace.analyzer.server' has no attribute {name!r}")

@@ -13,12 +13,12 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from analyzer.errors import ImportFormatError, ValidationError
-from analyzer.runs import FAResult, RunFailedError, RunStatus
-from analyzer.server._endpoints import Endpoint, Later, Reply
-from analyzer.server._params import Param, paging_params, period_param, project_param
-from analyzer.server._runs import RunPool
-from analyzer.server._schemas import (
+from valiqor_trace.analyzer.errors import ImportFormatError, ValidationError
+from valiqor_trace.analyzer.runs import FAResult, RunFailedError, RunStatus
+from valiqor_trace.analyzer.server._endpoints import Endpoint, Later, Reply
+from valiqor_trace.analyzer.server._params import Param, paging_params, period_param, project_param
+from valiqor_trace.analyzer.server._runs import RunPool
+from valiqor_trace.analyzer.server._schemas import (
     Count,
     ImportSummary,
     PlaygroundRequest,
@@ -34,8 +34,8 @@ _MAX_TRACE_WAIT_S = 60.0
 class ApiState:
     """What the handlers work on: the embedded APIs over the server's stores, and the run pool."""
 
-    fa: Any  # analyzer.client._failure_analysis.FailureAnalysisAPI
-    traces: Any  # analyzer.traces_api.TracesAPI
+    fa: Any  # valiqor_trace.analyzer.client._failure_analysis.FailureAnalysisAPI
+    traces: Any  # valiqor_trace.analyzer.traces_api.TracesAPI
     runs: RunPool
 
 

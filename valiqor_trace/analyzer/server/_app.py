@@ -5,7 +5,7 @@ blocking SQLite and CPU-bound decoding: it gives routing, request streaming
 and a thread pool with nothing else to configure, it is the base FastAPI and
 Datasette-style tools build on, and it runs under any ASGI server (uvicorn
 here). Validation and the OpenAPI document come from the pydantic models the
-analyzer already has (see :mod:`analyzer.server._endpoints`), not from a
+analyzer already has (see :mod:`valiqor_trace.analyzer.server._endpoints`), not from a
 second framework's model layer.
 """
 
@@ -27,17 +27,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from analyzer.client._client import ValiqorClient
-from analyzer.client._config import ClientConfig, resolve_client_config
-from analyzer.server._api import ENDPOINTS, ApiState
-from analyzer.server._auth import BearerAuth
-from analyzer.server._endpoints import json_response
-from analyzer.server._ingest import DEFAULT_MAX_BODY_BYTES, OtlpReceiver
-from analyzer.server._openapi import build_openapi
-from analyzer.server._otlp_decode import decode_body
-from analyzer.server._runs import RunPool, fail_interrupted_runs
-from analyzer.server._schemas import Health
-from analyzer.server._writer import SpanWriter
+from valiqor_trace.analyzer.client._client import ValiqorClient
+from valiqor_trace.analyzer.client._config import ClientConfig, resolve_client_config
+from valiqor_trace.analyzer.server._api import ENDPOINTS, ApiState
+from valiqor_trace.analyzer.server._auth import BearerAuth
+from valiqor_trace.analyzer.server._endpoints import json_response
+from valiqor_trace.analyzer.server._ingest import DEFAULT_MAX_BODY_BYTES, OtlpReceiver
+from valiqor_trace.analyzer.server._openapi import build_openapi
+from valiqor_trace.analyzer.server._otlp_decode import decode_body
+from valiqor_trace.analyzer.server._runs import RunPool, fail_interrupted_runs
+from valiqor_trace.analyzer.server._schemas import Health
+from valiqor_trace.analyzer.server._writer import SpanWriter
 from valiqor_trace import __version__
 from valiqor_trace._parsers import parse_dir_path
 

@@ -6,8 +6,8 @@ import hmac
 from collections.abc import Sequence
 from typing import Any
 
-from analyzer.errors import AuthenticationError
-from analyzer.server._endpoints import error_response
+from valiqor_trace.analyzer.errors import AuthenticationError
+from valiqor_trace.analyzer.server._endpoints import error_response
 
 OPEN_PATHS = frozenset({"/health"})
 _HOW = ("send 'Authorization: Bearer <key>' with a key given to `valiqor serve --api-key` "

@@ -21,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from analyzer.errors import ValidationError
-from analyzer.server._errors import error_body, error_status
-from analyzer.server._params import Param
+from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.analyzer.server._errors import error_body, error_status
+from valiqor_trace.analyzer.server._params import Param
 
 logger = logging.getLogger("valiqor_trace.server")
 _MAX_BODY = 64 * 1024 * 1024

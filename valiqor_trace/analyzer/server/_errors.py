@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer import errors
-from analyzer.datasets import DatasetError
+from valiqor_trace.analyzer import errors
+from valiqor_trace.analyzer.datasets import DatasetError
 
 # Most specific first: the first class the error is an instance of decides the status.
 STATUS_OF: tuple[tuple[type[Exception], int], ...] = (

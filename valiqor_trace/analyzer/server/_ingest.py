@@ -21,8 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from analyzer.server._otlp_decode import DecodedBatch, IngestError, decode_body
-from analyzer.server._writer import QueueFull, SpanWriter
+from valiqor_trace.analyzer.server._otlp_decode import DecodedBatch, IngestError, decode_body
+from valiqor_trace.analyzer.server._writer import QueueFull, SpanWriter
 
 logger = logging.getLogger("valiqor_trace.server")
 _MEDIA_TYPES = {"application/x-protobuf": "protobuf", "application/protobuf": "protobuf",

@@ -14,8 +14,8 @@ import logging
 import os
 import socket
 
-from analyzer.errors import ServerStartError, ValidationError
-from analyzer.server._app import ServerConfig, create_app
+from valiqor_trace.analyzer.errors import ServerStartError, ValidationError
+from valiqor_trace.analyzer.server._app import ServerConfig, create_app
 
 logger = logging.getLogger("valiqor_trace.server")
 DEFAULT_PORT = 4318  # the OTLP/HTTP port, so exporters' default endpoint finds it

@@ -6,11 +6,11 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from analyzer.fa.models import FailureTag
-from analyzer.models import FAItem
-from analyzer.runs import FAResult, RunInfo, RunInput, RunStatus
-from analyzer.server._endpoints import Endpoint
-from analyzer.server._schemas import (
+from valiqor_trace.analyzer.fa.models import FailureTag
+from valiqor_trace.analyzer.models import FAItem
+from valiqor_trace.analyzer.runs import FAResult, RunInfo, RunInput, RunStatus
+from valiqor_trace.analyzer.server._endpoints import Endpoint
+from valiqor_trace.analyzer.server._schemas import (
     Count,
     ErrorBody,
     Health,

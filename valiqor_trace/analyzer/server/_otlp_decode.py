@@ -1,8 +1,8 @@
 """An OTLP/HTTP trace request body -> span rows, all checks included, no I/O.
 
 Decoding is shared with trace files: protobuf becomes the OTLP/JSON document
-(:mod:`analyzer.server._otlp_proto`) and both go through
-:func:`analyzer.sources._otlp.parse_otlp`. A span with a bad field is
+(:mod:`valiqor_trace.analyzer.server._otlp_proto`) and both go through
+:func:`valiqor_trace.analyzer.sources._otlp.parse_otlp`. A span with a bad field is
 left out and counted (OTLP partial success) and the others kept; an error above
 the span level, or every span bad, refuses the request whole with a 400 that
 names the path and the field (``resourceSpans[0].scopeSpans: expected a list, got int``).
@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from analyzer.server._otlp_proto import request_document
-from analyzer.sources._decode import LONE_SURROGATE, lone_surrogate_path
-from analyzer.sources._otlp import RecordError, parse_otlp
+from valiqor_trace.analyzer.server._otlp_proto import request_document
+from valiqor_trace.analyzer.sources._decode import LONE_SURROGATE, lone_surrogate_path
+from valiqor_trace.analyzer.sources._otlp import RecordError, parse_otlp
 from valiqor_trace.store import record_row
 
 

@@ -1,4 +1,4 @@
-"""OTLP protobuf messages -> the OTLP/JSON document shape that :mod:`analyzer.sources` decodes.
+"""OTLP protobuf messages -> the OTLP/JSON document shape that :mod:`valiqor_trace.analyzer.sources` decodes.
 
 The server decodes both encodings with the one decoder (``parse_otlp``); this
 module only turns a parsed ``ExportTraceServiceRequest`` into the dict it reads.

@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 
-from analyzer.runs import RunJob, RunStatus, RunStore
+from valiqor_trace.analyzer.runs import RunJob, RunStatus, RunStore
 
 logger = logging.getLogger("valiqor_trace.server")
 STOPPED_REASON = "interrupted: the server stopped before the run finished; run it again"

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from analyzer.fa.models import Thresholds
+from valiqor_trace.analyzer.fa.models import Thresholds
 
 MAX_WAIT_S = 60.0
 # An API key travels in an HTTP header: printable ASCII only (anything else is a typo, and would fail later).

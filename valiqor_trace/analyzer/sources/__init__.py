@@ -7,10 +7,10 @@ the local store with :func:`import_file`.
 
 from __future__ import annotations
 
-from analyzer.sources._base import FileSource, KnowsArrival, LocalStoreSource, TraceSource
-from analyzer.sources._files import TraceFile, read_trace_file
-from analyzer.sources._http import JaegerSource, TempoSource
-from analyzer.sources._import import ImportResult, import_file
+from valiqor_trace.analyzer.sources._base import FileSource, KnowsArrival, LocalStoreSource, TraceSource
+from valiqor_trace.analyzer.sources._files import TraceFile, read_trace_file
+from valiqor_trace.analyzer.sources._http import JaegerSource, TempoSource
+from valiqor_trace.analyzer.sources._import import ImportResult, import_file
 
 __all__ = [
     "FileSource",

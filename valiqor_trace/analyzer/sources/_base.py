@@ -6,7 +6,7 @@ import os
 import threading
 from typing import Protocol, runtime_checkable
 
-from analyzer.sources._files import TraceFile, read_trace_file
+from valiqor_trace.analyzer.sources._files import TraceFile, read_trace_file
 from valiqor_trace._ids import normalize_trace_id
 from valiqor_trace.store import SpanRecord, SpanStore, TraceArrival
 
@@ -18,7 +18,7 @@ class TraceSource(Protocol):
     ``description`` names the source in error messages ("local store
     ./.valiqor/traces.db", "Jaeger at http://localhost:16686").
     ``get_trace`` returns every span it has of the trace (normalized 32-hex
-    id), ``[]`` when it has none; it raises :class:`analyzer.errors.SourceError`
+    id), ``[]`` when it has none; it raises :class:`valiqor_trace.analyzer.errors.SourceError`
     (or a subclass) when the source itself fails.
     """
 

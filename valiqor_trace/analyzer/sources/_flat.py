@@ -22,8 +22,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from analyzer.sources._decode import FieldError, duration_nanos, hex_id, key_values, span_kind, status_code, unix_nanos
-from analyzer.sources._otlp import RecordError
+from valiqor_trace.analyzer.sources._decode import FieldError, duration_nanos, hex_id, key_values, span_kind, status_code, unix_nanos
+from valiqor_trace.analyzer.sources._otlp import RecordError
 from valiqor_trace.store import SpanEvent, SpanLink, SpanRecord
 
 

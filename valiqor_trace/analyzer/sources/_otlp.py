@@ -16,8 +16,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from analyzer.sources import _otlp_values
-from analyzer.sources._decode import FieldError, hex_id, otlp_span_kind, otlp_status_code, unix_nanos
+from valiqor_trace.analyzer.sources import _otlp_values
+from valiqor_trace.analyzer.sources._decode import FieldError, hex_id, otlp_span_kind, otlp_status_code, unix_nanos
 from valiqor_trace.store import SpanEvent, SpanLink, SpanRecord
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from analyzer.sources._decode import FieldError
+from valiqor_trace.analyzer.sources._decode import FieldError
 
 MAX_VALUE_DEPTH = 32  # attribute values nested deeper than this (arrays, key/value lists) are refused
 _INT_TEXT = re.compile(r"^-?[0-9]{1,19}$")  # an int64 as the protobuf JSON mapping writes it

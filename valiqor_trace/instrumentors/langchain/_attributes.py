@@ -7,8 +7,8 @@ from typing import Any
 
 from opentelemetry.trace import Span
 
-from instrumentors import _genai as genai
-from instrumentors.langchain import _messages
+from valiqor_trace.instrumentors import _genai as genai
+from valiqor_trace.instrumentors.langchain import _messages
 from valiqor_trace._content import get_content_policy
 
 # LangGraph steps (no GenAI key exists): the node a span ran and the super-step it ran in.

@@ -22,9 +22,9 @@ from langchain_core.callbacks import BaseCallbackHandler
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
-from instrumentors import _genai as genai
-from instrumentors.langchain import _attributes as attrs
-from instrumentors.langchain import _scopes
+from valiqor_trace.instrumentors import _genai as genai
+from valiqor_trace.instrumentors.langchain import _attributes as attrs
+from valiqor_trace.instrumentors.langchain import _scopes
 from valiqor_trace import _retriever
 from valiqor_trace._content import get_content_policy
 from valiqor_trace._internal import _should_raise, handle_internal_errors

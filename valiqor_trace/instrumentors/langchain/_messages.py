@@ -1,6 +1,6 @@
 """LangChain messages, generations and tools -> GenAI semantic-convention JSON.
 
-Shapes follow :mod:`instrumentors._genai` (and the OpenAI instrumentor's choices for
+Shapes follow :mod:`valiqor_trace.instrumentors._genai` (and the OpenAI instrumentor's choices for
 parts the conventions do not name): inline binary data becomes a ``blob`` part
 whose content is a size note, reasoning blocks become ``reasoning`` parts, and
 tool-call arguments are the parsed object LangChain holds (``AIMessage.tool_calls``),
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from instrumentors import _genai as genai
+from valiqor_trace.instrumentors import _genai as genai
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool", "function": "tool",
           "developer": "system"}

@@ -29,7 +29,7 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry.trace import Span
 
-from instrumentors._nesting import span_context
+from valiqor_trace.instrumentors._nesting import span_context
 from valiqor_trace._internal import handle_internal_errors
 
 LLM = "llm"

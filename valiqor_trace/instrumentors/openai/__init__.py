@@ -14,6 +14,6 @@ one concern each:
 
 from __future__ import annotations
 
-from instrumentors.openai._instrumentor import OpenAIInstrumentor
+from valiqor_trace.instrumentors.openai._instrumentor import OpenAIInstrumentor
 
 __all__ = ["OpenAIInstrumentor"]

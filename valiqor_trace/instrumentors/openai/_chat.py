@@ -6,10 +6,10 @@ import inspect
 import time
 from typing import Any
 
-from instrumentors import _genai as genai
-from instrumentors.openai._call import Endpoint
-from instrumentors.openai._common import SENTINELS, base_attributes, field, given, put, stop_sequences
-from instrumentors.openai._messages import (
+from valiqor_trace.instrumentors import _genai as genai
+from valiqor_trace.instrumentors.openai._call import Endpoint
+from valiqor_trace.instrumentors.openai._common import SENTINELS, base_attributes, field, given, put, stop_sequences
+from valiqor_trace.instrumentors.openai._messages import (
     chat_input_messages_json,
     chat_output_messages_json,
     refusal_part,

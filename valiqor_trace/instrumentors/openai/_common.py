@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from instrumentors import _genai as genai
+from valiqor_trace.instrumentors import _genai as genai
 
 _NotGiven: type | None
 _Omit: type | None

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from instrumentors import _genai as genai
-from instrumentors.openai._call import Endpoint
-from instrumentors.openai._chat import common_request_attributes, record_response_identity, record_usage
-from instrumentors.openai._common import given, put
+from valiqor_trace.instrumentors import _genai as genai
+from valiqor_trace.instrumentors.openai._call import Endpoint
+from valiqor_trace.instrumentors.openai._chat import common_request_attributes, record_response_identity, record_usage
+from valiqor_trace.instrumentors.openai._common import given, put
 from valiqor_trace._content import ContentPolicy
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from instrumentors import _genai as genai
-from instrumentors.openai._call import Endpoint
-from instrumentors.openai._common import base_attributes, given, put
+from valiqor_trace.instrumentors import _genai as genai
+from valiqor_trace.instrumentors.openai._call import Endpoint
+from valiqor_trace.instrumentors.openai._common import base_attributes, given, put
 from valiqor_trace._content import ContentPolicy
 from valiqor_trace.attributes import INPUT, SPAN_KIND
 

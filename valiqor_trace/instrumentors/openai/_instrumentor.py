@@ -8,13 +8,13 @@ from typing import Any, ClassVar
 
 import wrapt
 
-from instrumentors._base import BaseInstrumentor
-from instrumentors.openai._call import Endpoint
-from instrumentors.openai._chat import CHAT
-from instrumentors.openai._completions import COMPLETIONS
-from instrumentors.openai._embeddings import EMBEDDINGS
-from instrumentors.openai._patch import async_helper_close_wrapper, async_wrapper, helper_close_wrapper, sync_wrapper
-from instrumentors.openai._responses import RESPONSES
+from valiqor_trace.instrumentors._base import BaseInstrumentor
+from valiqor_trace.instrumentors.openai._call import Endpoint
+from valiqor_trace.instrumentors.openai._chat import CHAT
+from valiqor_trace.instrumentors.openai._completions import COMPLETIONS
+from valiqor_trace.instrumentors.openai._embeddings import EMBEDDINGS
+from valiqor_trace.instrumentors.openai._patch import async_helper_close_wrapper, async_wrapper, helper_close_wrapper, sync_wrapper
+from valiqor_trace.instrumentors.openai._responses import RESPONSES
 from valiqor_trace._internal import log_once
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from json.encoder import encode_basestring as _json_string  # C-accelerated, keeps non-ASCII as to_json does
 from typing import Any
 
-from instrumentors import _genai as genai
-from instrumentors.openai._common import as_list, field
+from valiqor_trace.instrumentors import _genai as genai
+from valiqor_trace.instrumentors.openai._common import as_list, field
 from valiqor_trace._content import to_json
 
 

@@ -15,13 +15,13 @@ from opentelemetry import context as otel_context
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.trace import SpanKind, Tracer, set_span_in_context
 
-from instrumentors import _genai as genai
-from instrumentors._nesting import FRAMEWORK_LLM_SPAN_KEY, NESTED_IN, framework_llm_span, span_context
-from instrumentors.openai._call import Call, Endpoint
-from instrumentors.openai._common import given
-from instrumentors.openai._guard import report_internal_error
-from instrumentors.openai._raw import RAW_RESPONSE_TYPES, wrap_raw_response
-from instrumentors.openai._streams import end_helper_stream, wrap_stream
+from valiqor_trace.instrumentors import _genai as genai
+from valiqor_trace.instrumentors._nesting import FRAMEWORK_LLM_SPAN_KEY, NESTED_IN, framework_llm_span, span_context
+from valiqor_trace.instrumentors.openai._call import Call, Endpoint
+from valiqor_trace.instrumentors.openai._common import given
+from valiqor_trace.instrumentors.openai._guard import report_internal_error
+from valiqor_trace.instrumentors.openai._raw import RAW_RESPONSE_TYPES, wrap_raw_response
+from valiqor_trace.instrumentors.openai._streams import end_helper_stream, wrap_stream
 from valiqor_trace._content import get_content_policy
 
 try:

@@ -19,9 +19,9 @@ from typing import Any
 
 import wrapt
 
-from instrumentors.openai._call import ABANDONED, CLOSED, Call
-from instrumentors.openai._guard import report_internal_error
-from instrumentors.openai._streams import wrap_stream
+from valiqor_trace.instrumentors.openai._call import ABANDONED, CLOSED, Call
+from valiqor_trace.instrumentors.openai._guard import report_internal_error
+from valiqor_trace.instrumentors.openai._streams import wrap_stream
 
 try:
     from openai._legacy_response import LegacyAPIResponse

@@ -12,9 +12,9 @@ import inspect
 import time
 from typing import Any
 
-from instrumentors import _genai as genai
-from instrumentors.openai._call import Endpoint
-from instrumentors.openai._chat import (
+from valiqor_trace.instrumentors import _genai as genai
+from valiqor_trace.instrumentors.openai._call import Endpoint
+from valiqor_trace.instrumentors.openai._chat import (
     API_TYPE,
     REQUEST_SERVICE_TIER,
     REQUEST_STREAM,
@@ -23,8 +23,8 @@ from instrumentors.openai._chat import (
     USAGE_REASONING_OUTPUT_TOKENS,
     output_type,
 )
-from instrumentors.openai._common import as_list, base_attributes, field, given, put
-from instrumentors.openai._messages import content_parts, content_text, refusal_part, tool_definitions
+from valiqor_trace.instrumentors.openai._common import as_list, base_attributes, field, given, put
+from valiqor_trace.instrumentors.openai._messages import content_parts, content_text, refusal_part, tool_definitions
 from valiqor_trace._content import ContentPolicy, to_json
 from valiqor_trace.attributes import (
     REQUEST_PREVIOUS_RESPONSE_ID,

@@ -15,7 +15,7 @@ from typing import Any
 
 import wrapt
 
-from instrumentors.openai._call import (
+from valiqor_trace.instrumentors.openai._call import (
     ABANDONED,
     CLOSED,
     CONSUMER_ERROR,
@@ -25,7 +25,7 @@ from instrumentors.openai._call import (
     Accumulator,
     Call,
 )
-from instrumentors.openai._guard import report_internal_error
+from valiqor_trace.instrumentors.openai._guard import report_internal_error
 
 
 class _State:

@@ -17,7 +17,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 from wrapt import wrap_function_wrapper
 
-from instrumentors._base import BaseInstrumentor, unwrap
+from valiqor_trace.instrumentors._base import BaseInstrumentor, unwrap
 from valiqor_trace import _retriever
 from valiqor_trace._content import get_content_policy
 from valiqor_trace._internal import handle_internal_errors

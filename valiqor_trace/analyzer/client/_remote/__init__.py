@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from analyzer.client._remote._failure_analysis import (
+from valiqor_trace.analyzer.client._remote._failure_analysis import (
            RemoteFailureAnalysisAPI,
            RemoteRunHandle,
 )
-from analyzer.client._remote._http import RemoteSession, ServerUnavailableError
-from analyzer.client._remote._traces import RemoteTracesAPI
+from valiqor_trace.analyzer.client._remote._http import RemoteSession, ServerUnavailableError
+from valiqor_trace.analyzer.client._remote._traces import RemoteTracesAPI
 
 __all__ = ["RemoteFailureAnalysisAPI", "RemoteRunHandle", "RemoteSession", "RemoteTracesAPI",
            "ServerUnavailableError"]

@@ -15,11 +15,11 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from analyzer.client._remote._http import RemoteSession
-from analyzer.errors import RunNotFinishedError, ValidationError
-from analyzer.fa.models import FailureTag, Thresholds
-from analyzer.runs import FAResult, RunFailedError, RunInfo, RunInput, RunStatus
-from analyzer.runs._models import FINISHED_STATES
+from valiqor_trace.analyzer.client._remote._http import RemoteSession
+from valiqor_trace.analyzer.errors import RunNotFinishedError, ValidationError
+from valiqor_trace.analyzer.fa.models import FailureTag, Thresholds
+from valiqor_trace.analyzer.runs import FAResult, RunFailedError, RunInfo, RunInput, RunStatus
+from valiqor_trace.analyzer.runs._models import FINISHED_STATES
 
 logger = logging.getLogger("valiqor_trace.client")
 API = "/api/v1/fa"

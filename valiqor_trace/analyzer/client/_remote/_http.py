@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from analyzer.errors import AuthenticationError, RateLimitError, ValiqorError
-from analyzer.server._errors import error_from_body
+from valiqor_trace.analyzer.errors import AuthenticationError, RateLimitError, ValiqorError
+from valiqor_trace.analyzer.server._errors import error_from_body
 
 logger = logging.getLogger("valiqor_trace.client")
 _RETRY_STATUSES = (429, 502, 503, 504)

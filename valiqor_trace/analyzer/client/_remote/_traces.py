@@ -8,12 +8,12 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from analyzer.client._remote._failure_analysis import _path
-from analyzer.client._remote._http import RemoteSession
-from analyzer.errors import ImportFormatError, ValidationError
-from analyzer.models import FAItem
-from analyzer.sources import ImportResult
-from analyzer.traces_api import DEFAULT_TIMEOUT_S
+from valiqor_trace.analyzer.client._remote._failure_analysis import _path
+from valiqor_trace.analyzer.client._remote._http import RemoteSession
+from valiqor_trace.analyzer.errors import ImportFormatError, ValidationError
+from valiqor_trace.analyzer.models import FAItem
+from valiqor_trace.analyzer.sources import ImportResult
+from valiqor_trace.analyzer.traces_api import DEFAULT_TIMEOUT_S
 from valiqor_trace.store import SpanRecord, TraceSummary
 
 API = "/api/v1/traces"

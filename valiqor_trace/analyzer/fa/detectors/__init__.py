@@ -7,7 +7,7 @@ deterministic or hybrid subcategory is covered by at least one detector (a test 
 
 from __future__ import annotations
 
-from analyzer.fa.detectors import (
+from valiqor_trace.analyzer.fa.detectors import (
     agent,
     claims,
     compliance,
@@ -21,7 +21,7 @@ from analyzer.fa.detectors import (
     tools,
     unsafe,
 )
-from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
+from valiqor_trace.analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 
 REGISTRY: tuple[Detector, ...] = (
     *generation.DETECTORS,

@@ -8,11 +8,11 @@ from collections import defaultdict
 from functools import lru_cache
 from typing import Any
 
-from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
-from analyzer.fa.detectors.tools import AGENT_KINDS, tool_error_text
-from analyzer.fa.source_index import SourceIndex
-from analyzer.fa.models import EvidenceItem, Finding
-from analyzer.fa.text import STOPWORDS, WORD_RE, content_terms, lowered, may_contain
+from valiqor_trace.analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
+from valiqor_trace.analyzer.fa.detectors.tools import AGENT_KINDS, tool_error_text
+from valiqor_trace.analyzer.fa.source_index import SourceIndex
+from valiqor_trace.analyzer.fa.models import EvidenceItem, Finding
+from valiqor_trace.analyzer.fa.text import STOPWORDS, WORD_RE, content_terms, lowered, may_contain
 
 _STEP_LIMIT = re.compile(
     r"max(?:imum)?[ _-]?(?:number of )?(?:steps|iterations|turns|rounds)\b(?: \(\d+\))? (?:reached|exceeded)|"

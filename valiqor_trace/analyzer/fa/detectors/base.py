@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from analyzer.fa.source_index import SourceIndex
-from analyzer.fa.models import FEATURE_KINDS, Decision, EvidenceItem, Finding
-from analyzer.fa.text import clip
-from analyzer.models import FAItem, ToolCall, TraceFacts
+from valiqor_trace.analyzer.fa.source_index import SourceIndex
+from valiqor_trace.analyzer.fa.models import FEATURE_KINDS, Decision, EvidenceItem, Finding
+from valiqor_trace.analyzer.fa.text import clip
+from valiqor_trace.analyzer.models import FAItem, ToolCall, TraceFacts
 
 CheckResult = list[Finding] | None
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from analyzer.fa.detectors.agent import ANSWER_TOOLS
-from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
-from analyzer.fa.models import EvidenceItem
-from analyzer.fa.text import FoldedPattern, lowered
+from valiqor_trace.analyzer.fa.detectors.agent import ANSWER_TOOLS
+from valiqor_trace.analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
+from valiqor_trace.analyzer.fa.models import EvidenceItem
+from valiqor_trace.analyzer.fa.text import FoldedPattern, lowered
 
 SPECULATION = FoldedPattern(
     r"\b(?:(?:is|are|be|was|were) assumed(?: to be)?|i(?:'ll| will| shall)? assume|let(?:'s| us) assume|"

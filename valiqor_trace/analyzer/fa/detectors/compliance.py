@@ -6,11 +6,11 @@ import json
 import re
 from typing import Any
 
-from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
-from analyzer.fa.jsonschema_lite import validate
-from analyzer.fa.lang import NAMES, detect_language
-from analyzer.models import TraceFacts
-from analyzer.fa.text import FoldedPattern, content_terms, lowered, may_contain, sentences
+from valiqor_trace.analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
+from valiqor_trace.analyzer.fa.jsonschema_lite import validate
+from valiqor_trace.analyzer.fa.lang import NAMES, detect_language
+from valiqor_trace.analyzer.models import TraceFacts
+from valiqor_trace.analyzer.fa.text import FoldedPattern, content_terms, lowered, may_contain, sentences
 
 _JSON_REQUEST = re.compile(
     r"\b(?:respond|reply|answer|return|output|format(?:ted)?|give|provide|produce|write)\b[^.\n]{0,60}?"

@@ -6,9 +6,9 @@ import json
 import re
 from collections import Counter
 
-from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
-from analyzer.fa.models import EvidenceItem, Finding
-from analyzer.fa.text import WORD_RE, ngrams, words
+from valiqor_trace.analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
+from valiqor_trace.analyzer.fa.models import EvidenceItem, Finding
+from valiqor_trace.analyzer.fa.text import WORD_RE, ngrams, words
 
 _STUTTER = re.compile(r"(?<!\S)(\S+)(?: \1(?!\S)){7,}")  # one word 8+ times in a row
 _LENGTH_REASONS = frozenset({"length", "max_tokens", "max_output_tokens", "max_completion_tokens", "token_limit"})

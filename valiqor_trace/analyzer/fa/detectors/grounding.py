@@ -14,8 +14,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from itertools import compress
 
-from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
-from analyzer.fa.facts import (
+from valiqor_trace.analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
+from valiqor_trace.analyzer.fa.facts import (
     Mention,
     extract_dates,
     extract_entities,
@@ -24,9 +24,9 @@ from analyzer.fa.facts import (
     extract_quotes,
     extract_times,
 )
-from analyzer.fa.detectors.structured import parse_structured
-from analyzer.fa.models import EvidenceItem, Finding
-from analyzer.fa.text import STOPWORDS, FoldedPattern, content_terms, lowered, sentences, word_pattern, words
+from valiqor_trace.analyzer.fa.detectors.structured import parse_structured
+from valiqor_trace.analyzer.fa.models import EvidenceItem, Finding
+from valiqor_trace.analyzer.fa.text import STOPWORDS, FoldedPattern, content_terms, lowered, sentences, word_pattern, words
 
 _DIGIT = re.compile(r"\d")
 NUMERIC_KINDS = frozenset({"number", "percent", "money", "year", "time", "date"})

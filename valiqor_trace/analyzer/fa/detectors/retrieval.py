@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
-from analyzer.fa.models import Finding
-from analyzer.fa.text import FoldedPattern, content_terms, lowered
+from valiqor_trace.analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
+from valiqor_trace.analyzer.fa.models import Finding
+from valiqor_trace.analyzer.fa.text import FoldedPattern, content_terms, lowered
 
 RAG_KINDS = ("rag", "agentic_rag")
 ABSTENTION = FoldedPattern(

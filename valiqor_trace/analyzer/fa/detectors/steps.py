@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
-from analyzer.fa.detectors.tools import AGENT_KINDS, ARGUMENT_ERROR
+from valiqor_trace.analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
+from valiqor_trace.analyzer.fa.detectors.tools import AGENT_KINDS, ARGUMENT_ERROR
 
 _DIRECT_KINDS = frozenset({"llm", "tool", "retrieval", "embedding"})  # handled by their own detectors
 _PARSE_ERROR = re.compile(

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
-from analyzer.fa.models import EvidenceItem, Finding
-from analyzer.fa.text import split_camel
+from valiqor_trace.analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
+from valiqor_trace.analyzer.fa.models import EvidenceItem, Finding
+from valiqor_trace.analyzer.fa.text import split_camel
 
 _GENERIC_KEY_WORDS = frozenset({"restaurants", "restaurant", "business", "has", "is", "the"})
 _CONTAINERS = frozenset({"attributes", "data", "info", "details", "properties", "metadata", "fields", "result",

@@ -12,10 +12,10 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
-from analyzer.fa.jsonschema_lite import validate
-from analyzer.fa.models import Finding
-from analyzer.fa.text import clip
+from valiqor_trace.analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
+from valiqor_trace.analyzer.fa.jsonschema_lite import validate
+from valiqor_trace.analyzer.fa.models import Finding
+from valiqor_trace.analyzer.fa.text import clip
 
 AGENT_KINDS = ("agent", "agentic_rag")
 # Output that is an error report rather than a result. Anchored at the start (or a JSON error

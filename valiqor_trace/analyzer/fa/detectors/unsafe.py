@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-from analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
-from analyzer.fa.detectors.tools import AGENT_KINDS
-from analyzer.fa.text import lowered, may_contain
+from valiqor_trace.analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
+from valiqor_trace.analyzer.fa.detectors.tools import AGENT_KINDS
+from valiqor_trace.analyzer.fa.text import lowered, may_contain
 
 _MARKUP: list[tuple[str, re.Pattern[str], float]] = [
     ("script tag", re.compile(r"<\s*script\b", re.IGNORECASE), 0.9),
