@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
 from valiqor_trace._content import ContentPolicy
 from valiqor_trace._context import session
 from valiqor_trace._ids import normalize_trace_id
@@ -23,6 +21,7 @@ from valiqor_trace._init import ValiqorHandle, force_flush, get_handle, init, sh
 from valiqor_trace.monitor import MonitorConfig
 from valiqor_trace._retriever import retriever
 from valiqor_trace._tool import tool
+from valiqor_trace._version import __version__
 from valiqor_trace._workflow import SpanScope, current_span_id, current_trace_id, trace_function, trace_workflow
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from valiqor_trace._internal import log_once
+from valiqor_trace._guard import log_once
 
 REDACTION_FAILED = "[valiqor: redaction failed, content withheld]"
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from valiqor_trace._internal import logger
+from valiqor_trace._guard import logger
 
 AUTH_STATUSES = {401: "Unauthorized", 403: "Forbidden"}
 # The loggers the HTTP exporter writes its per-batch failure line to (the client's own, across SDK versions).

@@ -16,7 +16,7 @@ from valiqor_trace._export_status import (
     headers_origin,
     install_sdk_log_filter,
 )
-from valiqor_trace._internal import log_once
+from valiqor_trace._guard import log_once
 from valiqor_trace._parsers import parse_url
 from valiqor_trace._processors import CountingBatchSpanProcessor, ExportStats, GuardedExporter
 from valiqor_trace._settings import OTLP_EXAMPLE, Settings

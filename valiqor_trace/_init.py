@@ -1,9 +1,15 @@
-"""``valiqor_trace.init()``: one line that turns tracing on, and the handle it returns."""
+"""``valiqor_trace.init()``: one line that turns tracing on, and the handle it returns.
+
+This module is the composition root of ``init()``: it wires the core's pieces, the instrumentors'
+registry and (for monitoring) the analyzer's FA glue together. Only it, the package's ``__init__``
+and the CLI may reach every layer; the analyzer is imported lazily, on first use.
+"""
 
 from __future__ import annotations
 
 import atexit
 import os
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -15,15 +21,24 @@ from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioB
 from valiqor_trace import _state
 from valiqor_trace._content import ContentPolicy, set_content_policy
 from valiqor_trace._exporters import Pipeline, build_pipelines
-from valiqor_trace._instrumentation import Integrations, check_selection
-from valiqor_trace._internal import handle_internal_errors, log_once, logger
+from valiqor_trace._guard import handle_internal_errors, log_once, logger
 from valiqor_trace._processors import ExportStats, StampingSpanProcessor, shutdown_processor
 from valiqor_trace._settings import Settings, resolve_settings
+from valiqor_trace.instrumentors import Integrations, check_selection
 
 if TYPE_CHECKING:
-    from valiqor_trace.monitor import MonitorConfig
+    from valiqor_trace.monitor import CompletedTrace, MonitorConfig, MonitorStats
 
 DEFAULT_PROJECT = "default"
+_lock = threading.RLock()
+_handle: ValiqorHandle | None = None
+
+
+def _set_handle(handle: ValiqorHandle | None) -> None:
+    """The active handle; the core's own spans (workflows, tools) go to its provider."""
+    global _handle
+    _handle = handle
+    _state.set_tracer_provider(handle.tracer_provider if handle is not None and handle.active else None)
 
 
 class ValiqorHandle:
@@ -93,12 +108,12 @@ class ValiqorHandle:
 
         The app's own provider (if any) and its processors keep running.
         """
-        with _state.lock:
+        with _lock:
             if not self.active:
                 return
             self.active = False
-            if _state.get_handle() is self:
-                _state.set_handle(None)
+            if _handle is self:
+                _set_handle(None)
         timeout = timeout_ms if timeout_ms is not None else self.settings.export_timeout_ms
         self.integrations.disable()
         for processor in self._processors:
@@ -156,15 +171,15 @@ def init(
         raise ValueError("init(tracer_provider=...) must be an opentelemetry.sdk.trace.TracerProvider")
     settings = resolve_settings(arguments)
     check_selection(settings.instrument)
-    with _state.lock:
-        existing = _state.get_handle()
+    with _lock:
+        existing = _handle
         if existing is not None and existing.active:
             if existing.settings != settings:
                 log_once("reinit", "valiqor_trace.init() was called again with different settings; keeping the "
                          "first configuration (call shutdown() first to change it)")
             return existing
         handle = _start(settings, tracer_provider)
-        _state.set_handle(handle)
+        _set_handle(handle)
         return handle
 
 
@@ -195,7 +210,7 @@ def _start(settings: Settings, explicit_provider: TracerProvider | None) -> Vali
     monitor = None
     if settings.monitor is not None and provider is not None:
         with handle_internal_errors("init monitor"):
-            monitor = _start_monitor(settings, provider)
+            monitor = _start_monitor(settings.monitor, settings, provider)
             processors.insert(1, monitor)  # shut down before the exporters, so its last verdicts are exported
     handle = ValiqorHandle(settings, provider, owns_provider=owns, pipelines=pipelines, processors=processors)
     handle.monitor = monitor
@@ -204,14 +219,31 @@ def _start(settings: Settings, explicit_provider: TracerProvider | None) -> Vali
     return handle
 
 
-def _start_monitor(settings: Settings, provider: TracerProvider) -> SpanProcessor:
+def _start_monitor(config: MonitorConfig, settings: Settings, provider: TracerProvider) -> SpanProcessor:
     from valiqor_trace.monitor import build_monitor
 
-    monitor = build_monitor(settings.monitor, tracer_provider=provider,
-                            project_name=settings.project_name or _service_name() or DEFAULT_PROJECT,
-                            home=settings.home)
+    if config.webhook_url and config.analyze is None:
+        # Imported on this (the init) thread, not by the worker: app threads may read a module from
+        # sys.modules while another thread is still importing it (the openai SDK does so for httpx).
+        import httpx  # noqa: F401
+    analysis = _fa_analysis(config, provider, project_name=settings.project_name or _service_name() or DEFAULT_PROJECT,
+                            run_store_path=config.run_store_path or os.path.join(settings.home, "runs.db"))
+    monitor = build_monitor(config, default_analysis=analysis)
     provider.add_span_processor(monitor)
     return monitor
+
+
+def _fa_analysis(config: MonitorConfig, provider: TracerProvider, *, project_name: str,
+                 run_store_path: str) -> Callable[[MonitorStats], Callable[[CompletedTrace], Any]]:
+    """The monitor's default analysis (FA, in :mod:`valiqor_trace.analyzer.monitor`), injected into the core's
+    processor; the processor builds it on its worker thread at the first trace, so ``init()`` never imports
+    the analyzer (slow to import)."""
+    def build(stats: MonitorStats) -> Callable[[CompletedTrace], Any]:
+        from valiqor_trace.analyzer.monitor import TraceAnalysis
+
+        return TraceAnalysis.from_config(config, tracer_provider=provider, project_name=project_name,
+                                         run_store_path=run_store_path, stats=stats)
+    return build
 
 
 def _service_name() -> str | None:
@@ -246,17 +278,17 @@ def _app_or_new_provider(settings: Settings) -> tuple[TracerProvider, bool]:
 
 def shutdown(timeout_ms: int | None = None) -> None:
     """Shut down the active handle, if any (see :meth:`ValiqorHandle.shutdown`)."""
-    handle = _state.get_handle()
+    handle = _handle
     if handle is not None:
         handle.shutdown(timeout_ms)
 
 
 def force_flush(timeout_ms: int = 10000) -> bool:
     """Flush the active handle's pipelines; True if there is nothing left to export."""
-    handle = _state.get_handle()
+    handle = _handle
     return handle.force_flush(timeout_ms) if handle is not None else True
 
 
 def get_handle() -> ValiqorHandle | None:
     """The handle of the active ``init()``, or None."""
-    return _state.get_handle()
+    return _handle

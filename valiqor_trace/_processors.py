@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from valiqor_trace._context import current_session
-from valiqor_trace._internal import log_once
+from valiqor_trace._guard import log_once
 from valiqor_trace._suppress import suppress_instrumentation
 from valiqor_trace.attributes import (
     CAPTURE_CONTENT,

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, overload
 
 from valiqor_trace._content import ContentPolicy, get_content_policy, to_json
-from valiqor_trace._internal import handle_internal_errors
+from valiqor_trace._guard import handle_internal_errors
 from valiqor_trace._workflow import SpanScope
 from valiqor_trace.attributes import (
     RETRIEVAL_DOCUMENT_COUNT,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from valiqor_trace._internal import log_once
+from valiqor_trace._guard import log_once
 from valiqor_trace._parsers import (
     file_path_parser,
     parse_bool,

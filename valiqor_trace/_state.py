@@ -1,37 +1,25 @@
-"""Process-wide state: the active handle and the tracer our own spans use."""
+"""Process-wide state: the tracer our own spans (workflows, tools, retrievers) use.
+
+The composition root (``init()``) tells this module which provider is live; the core
+never needs to know what a handle is.
+"""
 
 from __future__ import annotations
 
-import threading
-from typing import TYPE_CHECKING
-
 from opentelemetry import trace
 
-if TYPE_CHECKING:
-    from valiqor_trace._init import ValiqorHandle
+from valiqor_trace._version import __version__
 
 TRACER_NAME = "valiqor_trace"
-lock = threading.RLock()
-_handle: ValiqorHandle | None = None
+_provider: trace.TracerProvider | None = None
 
 
-def get_handle() -> ValiqorHandle | None:
-    return _handle
-
-
-def set_handle(handle: ValiqorHandle | None) -> None:
-    global _handle
-    _handle = handle
+def set_tracer_provider(provider: trace.TracerProvider | None) -> None:
+    """The provider of the active ``init()`` (None: no active handle, use the global one)."""
+    global _provider
+    _provider = provider
 
 
 def tracer() -> trace.Tracer:
     """Our tracer on the provider ``init()`` chose (the global one before ``init()``)."""
-    handle = _handle
-    provider = handle.tracer_provider if handle is not None and handle.active else None
-    return trace.get_tracer(TRACER_NAME, _version(), tracer_provider=provider)
-
-
-def _version() -> str:
-    from valiqor_trace import __version__
-
-    return __version__
+    return trace.get_tracer(TRACER_NAME, __version__, tracer_provider=_provider)

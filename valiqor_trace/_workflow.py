@@ -20,7 +20,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from valiqor_trace import _state
 from valiqor_trace._content import StreamCapture, get_content_policy
 from valiqor_trace._ids import format_span_id, format_trace_id
-from valiqor_trace._internal import handle_internal_errors
+from valiqor_trace._guard import handle_internal_errors
 from valiqor_trace.attributes import INPUT, OUTPUT, SPAN_KIND
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -168,7 +168,7 @@ import logging, sys
 logging.basicConfig(level=logging.WARNING, format="LOG %(name)s %(message)s")
 import valiqor_trace
 valiqor_trace.init(exporters="none", instrument=False)
-print("ANALYZER_IMPORTED", any(name.split(".")[0] == "analyzer" for name in sys.modules))
+print("ANALYZER_IMPORTED", any(name.startswith("valiqor_trace.analyzer") for name in sys.modules))
 """
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from valiqor_trace.analyzer.dataset_tool_calls import normalize_tool_calls, type_name, unknown_key_problems
 from valiqor_trace.analyzer.errors import ValidationError
 from valiqor_trace.analyzer.models import FAItem, ToolCall
-from valiqor_trace._settings import DEFAULT_MAX_FIELD_CHARS
+from valiqor_trace.internal import DEFAULT_MAX_FIELD_CHARS
 
 ITEM_FIELDS = ("input", "output", "context", "tool_calls", "trace_id", "metadata")
 DATASET_SUFFIXES = (".json", ".jsonl", ".csv")

@@ -19,7 +19,7 @@ from valiqor_trace.analyzer.errors import (AuthenticationError, NotFoundError, R
 from valiqor_trace.analyzer.models import FAItem
 from valiqor_trace.analyzer.reconstruct import build_tree, has_root, reconstruct_item, reconstruct_turns
 from valiqor_trace.analyzer.sources import ImportResult, KnowsArrival, LocalStoreSource, TraceSource, import_file
-from valiqor_trace._ids import normalize_trace_id
+from valiqor_trace.internal import normalize_trace_id
 from valiqor_trace.store import SpanRecord, SpanStore, TraceSummary
 
 DEFAULT_TIMEOUT_S = 5.0

@@ -44,7 +44,7 @@ def run_demo(args: argparse.Namespace) -> int:
     missing = [name for name in _NEEDS if importlib.util.find_spec(name) is None]
     if missing:
         raise RuntimeError(f"the demo needs {', '.join(missing)}: pip install 'valiqor-trace[demo]'")
-    from valiqor_trace.analyzer.cli._report import format_result
+    from valiqor_trace.analyzer.cli import format_result
     from valiqor_trace.analyzer.client import ValiqorClient
     from valiqor_trace.cli._demo_apps import run_apps
 

@@ -5,12 +5,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 
-from valiqor_trace._ids import normalize_trace_id
-from valiqor_trace._settings import resolve_settings
 from valiqor_trace.cli._output import span_tree_lines
-from valiqor_trace.store import SpanStore
+from valiqor_trace.internal import add_store_argument, normalize_trace_id, open_store
 
 
 def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
@@ -28,26 +25,6 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
     listing.add_argument("--limit", type=int, default=20)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=list_traces)
-
-
-def add_store_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", help="trace store file (default: $VALIQOR_STORE_PATH or ./.valiqor/traces.db)")
-
-
-def store_path(args: argparse.Namespace) -> str:
-    """The store the command names (``--store``), else the one ``init()`` writes."""
-    return args.store or resolve_settings({}).resolved_store_path
-
-
-def open_store(args: argparse.Namespace, *, create: bool = False) -> SpanStore:
-    """The store, for reading (a missing file is an error, and is not created) or, with ``create``, writing."""
-    path = store_path(args)
-    try:
-        return SpanStore(path, create=create)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no trace store at {os.path.abspath(path)}; run your app with "
-                                "valiqor_trace.init() first, import a file (valiqor traces import FILE), "
-                                "or pass --store FILE") from None
 
 
 def show_trace(args: argparse.Namespace) -> int:

@@ -9,8 +9,7 @@ from typing import Any, ClassVar
 
 from opentelemetry import trace
 
-from valiqor_trace._internal import log_once
-from valiqor_trace._suppress import is_instrumentation_suppressed
+from valiqor_trace.internal import VERSION, is_instrumentation_suppressed, log_once
 
 __all__ = ["BaseInstrumentor", "is_instrumentation_suppressed", "unwrap"]
 
@@ -44,9 +43,7 @@ class BaseInstrumentor(ABC):
                 return True
             if not self._version_supported():
                 return False
-            from valiqor_trace import __version__
-
-            self.tracer = trace.get_tracer(f"valiqor_trace.instrumentors.{self.name}", __version__,
+            self.tracer = trace.get_tracer(f"valiqor_trace.instrumentors.{self.name}", VERSION,
                                            tracer_provider=tracer_provider)
             self._instrument(tracer_provider=tracer_provider, **options)
             self._instrumented = True

@@ -13,7 +13,7 @@ from typing import Any
 
 from opentelemetry.trace import Span
 
-from valiqor_trace._content import get_content_policy, to_json
+from valiqor_trace.internal import get_content_policy, to_json
 
 OPERATION_NAME = "gen_ai.operation.name"  # chat | text_completion | embeddings | execute_tool | invoke_agent | retrieval
 PROVIDER_NAME = "gen_ai.provider.name"

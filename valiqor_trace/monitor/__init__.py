@@ -1,19 +1,16 @@
 """Sampled production monitoring: analyze a share of live traces in the background, alert on failures.
 
 ``init(monitor=True)`` (or a :class:`MonitorConfig`) adds a :class:`MonitorProcessor` to the
-tracer provider. Nothing here imports the analyzer: the default analysis
-(:mod:`valiqor_trace.analyzer.monitor`) is imported on the worker thread, when the first trace is analyzed.
-See ``docs/monitoring.md``.
+tracer provider. This package is part of the tracing core and knows nothing of Failure Analysis:
+``init()`` hands :func:`build_monitor` the default analysis (FA, from the analyzer), which the
+processor builds on its worker thread when the first trace is analyzed. See ``docs/monitoring.md``.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from typing import Any
-
-from opentelemetry.sdk.trace import TracerProvider
 
 from valiqor_trace.monitor._buffer import CompletedTrace, MonitorStats
 from valiqor_trace.monitor._config import ENV_FIELDS, MonitorConfig, parse_monitor
@@ -41,12 +38,17 @@ __all__ = [
 ]
 
 
-class _LazyAnalysis:
-    """The built-in analysis, built on first use on the worker thread (the import of the analyzer is slow)."""
+Analysis = Callable[[CompletedTrace], Any]
+# Builds the default analysis from the processor's counters (on the worker thread; again in a forked child).
+AnalysisFactory = Callable[[MonitorStats], Analysis]
 
-    def __init__(self, build: Callable[[], Callable[[CompletedTrace], Any]]) -> None:
+
+class _LazyAnalysis:
+    """The default analysis, built on first use on the worker thread (building it may import slow modules)."""
+
+    def __init__(self, build: Callable[[], Analysis]) -> None:
         self._build = build
-        self._analysis: Callable[[CompletedTrace], Any] | None = None
+        self._analysis: Analysis | None = None
         self._lock = threading.Lock()
 
     def after_fork(self) -> None:
@@ -67,22 +69,16 @@ class _LazyAnalysis:
         return self._analysis(trace)
 
 
-def build_monitor(config: MonitorConfig, *, tracer_provider: TracerProvider, project_name: str,
-                  home: str) -> MonitorProcessor:
-    """The processor ``init()`` adds: ``config.analyze`` if given, else FA via :mod:`valiqor_trace.analyzer.monitor`."""
+def build_monitor(config: MonitorConfig, *, default_analysis: AnalysisFactory) -> MonitorProcessor:
+    """The processor ``init()`` adds: it runs ``config.analyze`` if given, else ``default_analysis(stats)``.
+
+    ``default_analysis`` is called on the worker thread when the first trace is analyzed (and again in a
+    forked child), with the processor's counters of that process.
+    """
     holder: dict[str, MonitorProcessor] = {}
 
-    def build() -> Callable[[CompletedTrace], Any]:
-        from valiqor_trace.analyzer.monitor import TraceAnalysis
-
-        return TraceAnalysis.from_config(  # reads the processor's stats now: a forked child has its own
-            config, tracer_provider=tracer_provider, project_name=project_name,
-            run_store_path=config.run_store_path or os.path.join(home, "runs.db"), stats=holder["processor"].stats)
-
-    if config.webhook_url and config.analyze is None:
-        # Imported on this (the init) thread, not by the worker: app threads may read a module from
-        # sys.modules while another thread is still importing it (the openai SDK does so for httpx).
-        import httpx  # noqa: F401
+    def build() -> Analysis:
+        return default_analysis(holder["processor"].stats)  # read now: a forked child has its own stats
 
     handler = config.analyze if config.analyze is not None else _LazyAnalysis(build)
     processor = MonitorProcessor(config, handler)

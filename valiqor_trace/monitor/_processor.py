@@ -9,7 +9,6 @@ rate limit) and puts the trace on the bounded queue of the worker (:mod:`._worke
 from __future__ import annotations
 
 import fnmatch
-import logging
 import os
 import threading
 import time
@@ -22,7 +21,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
-from valiqor_trace._internal import _should_raise, handle_internal_errors, log_once, logger
+from valiqor_trace._guard import handle_internal_errors, log_once, logger, report_internal_error
 from valiqor_trace.monitor._buffer import CompletedTrace, MonitorStats, TraceBuffer, completed
 from valiqor_trace.monitor._config import MonitorConfig
 from valiqor_trace.monitor._sampling import LOW_64_BITS, sample_threshold
@@ -91,15 +90,12 @@ class MonitorProcessor(SpanProcessor):
         pass
 
     def on_end(self, span: ReadableSpan) -> None:
-        # Inline try rather than handle_internal_errors(): this runs for every span of the app, and a
-        # bare try costs nothing until something raises (then: re-raised under tests, else logged once).
+        # The guard's except-block form rather than handle_internal_errors(): this runs for every span of
+        # the app, and a bare try costs nothing until something raises.
         try:
             self._buffer_span(span)
         except Exception:
-            if _should_raise():
-                raise
-            log_once("internal:monitor on_end", "valiqor-trace internal error in the monitor's on_end (ignored; the "
-                     "app is unaffected)", level=logging.ERROR, exc_info=True)
+            report_internal_error("monitor on_end")
 
     def _buffer_span(self, span: ReadableSpan) -> None:
         if self._closed:

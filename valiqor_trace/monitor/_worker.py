@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from valiqor_trace._internal import log_once, logger
+from valiqor_trace._guard import log_once, logger
 from valiqor_trace._suppress import suppress_instrumentation
 from valiqor_trace.monitor._buffer import CompletedTrace, MonitorStats
 

@@ -11,7 +11,7 @@ from valiqor_trace.analyzer.fa.detectors import base
 from valiqor_trace.analyzer.fa.judge import NO_JUDGE_REASON, JudgeRequest, JudgeResult
 from valiqor_trace.analyzer.fa.models import Finding
 from valiqor_trace.analyzer.models import TraceFacts
-from valiqor_trace._internal import raise_internal_errors
+from valiqor_trace.internal import raise_internal_errors
 
 RAG = make_item("What is the capital of France?", "The capital of France is Berlin.", ["The capital of France is Paris."])
 

@@ -28,7 +28,7 @@ from tests.instrumentors.langchain.fakes import (
     parent_of,
     rag_chain,
 )
-from valiqor_trace._internal import raise_internal_errors
+from valiqor_trace.internal import raise_internal_errors
 from valiqor_trace.testing import capture_spans
 
 

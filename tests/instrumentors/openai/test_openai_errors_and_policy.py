@@ -11,7 +11,7 @@ import openai
 import valiqor_trace
 from tests.instrumentors.openai import fakes
 from tests.instrumentors.openai.fakes import sdk_http
-from valiqor_trace._internal import raise_internal_errors
+from valiqor_trace.internal import raise_internal_errors
 from valiqor_trace.attributes import is_content_key
 from valiqor_trace.testing import capture_spans
 from valiqor_trace.testing.model_server import Reply

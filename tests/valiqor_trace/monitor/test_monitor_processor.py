@@ -254,8 +254,6 @@ def test_a_forked_child_monitors_its_own_traffic(tmp_path: Path) -> None:
 
 
 def test_an_internal_error_on_the_request_path_never_reaches_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
-    from valiqor_trace import _internal
-
     recorder = Recorder()
     provider, processor = monitored(MonitorConfig(**ALL, grace_period_s=0.0), recorder)
 
@@ -263,10 +261,10 @@ def test_an_internal_error_on_the_request_path_never_reaches_the_app(monkeypatch
         raise KeyError("bug in the buffer")
 
     monkeypatch.setattr(processor._buffer, "add", broken)
-    monkeypatch.setattr(_internal, "_raise_override", False)  # production mode: swallow and log
+    monkeypatch.setenv("VALIQOR_RAISE_INTERNAL_ERRORS", "0")  # production mode: swallow and log
     span = provider.get_tracer("app").start_span("request")
     span.end()  # does not raise
     assert recorder.ids == [] and span.end_time is not None
-    monkeypatch.setattr(_internal, "_raise_override", True)  # under tests, the same bug is seen
+    monkeypatch.setenv("VALIQOR_RAISE_INTERNAL_ERRORS", "1")  # under tests, the same bug is seen
     with pytest.raises(KeyError):
         provider.get_tracer("app").start_span("request").end()

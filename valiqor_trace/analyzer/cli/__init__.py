@@ -1,9 +1,16 @@
-"""The analyzer's ``valiqor`` commands; each sub-module exposes ``register(cli)``."""
+"""The analyzer's ``valiqor`` commands; each sub-module exposes ``register(cli)``.
+
+``format_result`` (an FA run as a terminal report) is here for the core CLI's ``valiqor demo``.
+"""
 
 from __future__ import annotations
 
 import importlib
 import logging
+
+from valiqor_trace.analyzer.cli._report import format_result
+
+__all__ = ["format_result", "register"]
 
 _SUBMODULES = ("valiqor_trace.analyzer.cli._traces", "valiqor_trace.analyzer.cli._fa", "valiqor_trace.analyzer.cli._serve")
 

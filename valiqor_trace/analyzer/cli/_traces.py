@@ -7,7 +7,7 @@ import json
 import sys
 
 from valiqor_trace.analyzer.errors import ValiqorError
-from valiqor_trace.cli._traces import add_store_argument, open_store, store_path
+from valiqor_trace.internal import add_store_argument, open_store, store_path
 
 
 def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli

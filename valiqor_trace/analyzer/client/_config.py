@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from valiqor_trace._settings import CLIENT_SETTINGS, DEFAULT_MAX_FIELD_CHARS, resolve_table
+from valiqor_trace.internal import CLIENT_SETTINGS, DEFAULT_MAX_FIELD_CHARS, resolve_table
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from valiqor_trace.analyzer.fa import taxonomy
 from valiqor_trace.analyzer.fa.engine import AnalysisOptions, validate_options
 from valiqor_trace.analyzer.fa.models import FailureTag, Thresholds
 from valiqor_trace.analyzer.runs import FAResult, RunHandle, RunInfo, RunInput, RunJob, RunSpec, RunStatus, launch
-from valiqor_trace._ids import normalize_trace_id
+from valiqor_trace.internal import normalize_trace_id
 
 if TYPE_CHECKING:
     from valiqor_trace.analyzer.client._client import ValiqorClient

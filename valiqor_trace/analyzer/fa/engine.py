@@ -14,6 +14,7 @@ reported in ``detectors_skipped``; under tests it is re-raised.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
@@ -37,7 +38,7 @@ from valiqor_trace.analyzer.fa.scoring import merge_findings, pass_finding, pass
 from valiqor_trace.analyzer.fa.security import SECURITY_CATEGORIES, item_flags, resolve_categories, security_subcategories
 from valiqor_trace.analyzer.fa.summary import summarize
 from valiqor_trace.analyzer.models import FAItem, TraceFacts
-from valiqor_trace._internal import _should_raise, log_once
+from valiqor_trace.internal import report_internal_error
 
 __all__ = ["STRUCTURAL_SUBCATEGORIES", "AnalysisOptions", "analyze_item", "infer_feature_kind", "needs_judge",
            "summarize", "validate_options"]
@@ -238,10 +239,8 @@ def _run_detector(detector: Detector, view: ItemView, item_index: int) -> tuple[
     try:
         return detector.check(view), None
     except Exception as exc:  # a detector bug must not sink the run (re-raised under tests)
-        if _should_raise():
-            raise
-        log_once(f"fa-detector:{detector.name}", "FA detector %s failed on item %d (skipped)", detector.name,
-                 item_index, exc_info=True)
+        report_internal_error(f"fa-detector:{detector.name}", "FA detector %s failed on item %d (skipped)",
+                              detector.name, item_index, level=logging.WARNING)
         return None, f"internal error in detector: {type(exc).__name__} (logged)"
 
 

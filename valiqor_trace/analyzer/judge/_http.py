@@ -22,7 +22,7 @@ import httpx
 
 from valiqor_trace.analyzer.errors import AuthenticationError, SourceError
 from valiqor_trace.analyzer.judge._settings import JudgeSettings
-from valiqor_trace._suppress import suppress_instrumentation
+from valiqor_trace.internal import suppress_instrumentation
 
 logger = logging.getLogger("valiqor_trace.analyzer.judge")
 

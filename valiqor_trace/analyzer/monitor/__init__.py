@@ -1,7 +1,8 @@
 """The analysis side of sampled production monitoring (the processor is in :mod:`valiqor_trace.monitor`).
 
-The monitor's worker thread imports this package on first use and calls
-:class:`TraceAnalysis` with each completed trace: reconstruct the FA item from the
+The core's monitor knows nothing of FA: ``init()`` hands its processor a factory that imports this
+package on the worker thread at the first trace and builds :class:`TraceAnalysis` (``from_config``),
+which the worker then calls with each completed trace: reconstruct the FA item from the
 buffered spans, run FA through the run executor (stored with ``source="monitor"`` and the
 trace ID), record a ``fa.verdict`` span, and fire alerts (log line, callback, webhook)
 with a per-failure-type cooldown. See ``docs/monitoring.md``.

@@ -23,8 +23,7 @@ from valiqor_trace.analyzer.monitor._verdict import VerdictRecorder
 from valiqor_trace.analyzer.monitor._webhook import Webhook
 from valiqor_trace.analyzer.reconstruct import reconstruct_item
 from valiqor_trace.analyzer.runs import FAResult, RunJob, RunSpec, RunStore, launch
-from valiqor_trace._content import get_content_policy
-from valiqor_trace._internal import log_once
+from valiqor_trace.internal import get_content_policy, log_once
 from valiqor_trace.monitor import CompletedTrace, MonitorConfig
 
 RunFA = Callable[[RunSpec, list[FAItem], RunStore], FAResult]

@@ -15,8 +15,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Link, SpanKind
 
 from valiqor_trace.analyzer.runs import FAResult
+from valiqor_trace.internal import VERDICT_RUN_ID, VERSION
 from valiqor_trace.monitor import MONITOR_SCOPE, CompletedTrace
-from valiqor_trace.monitor._sampling import VERDICT_RUN_ID
 
 VERDICT_SPAN_NAME = "fa.verdict"
 # valiqor.fa.* keys of the verdict span.
@@ -56,9 +56,7 @@ class VerdictRecorder:
     """Emits one ``fa.verdict`` span per analyzed trace on ``tracer_provider``."""
 
     def __init__(self, tracer_provider: TracerProvider) -> None:
-        from valiqor_trace import __version__
-
-        self._tracer = tracer_provider.get_tracer(MONITOR_SCOPE, __version__)
+        self._tracer = tracer_provider.get_tracer(MONITOR_SCOPE, VERSION)
 
     def record(self, result: FAResult, trace: CompletedTrace) -> None:
         # The run id goes in the start attributes: RecordUnsampledSampler always samples such spans.

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from valiqor_trace._internal import log_once
+from valiqor_trace.internal import log_once
 
 if TYPE_CHECKING:
     import httpx

@@ -19,7 +19,7 @@ from typing import Any
 
 from valiqor_trace.analyzer.fa.models import FailureTag, RunSummary, SkippedDetector
 from valiqor_trace.analyzer.runs._models import FAResult, RunInfo, RunInput
-from valiqor_trace.store._sqlite import apply_migrations, connect, transaction
+from valiqor_trace.internal import apply_migrations, connect, transaction
 
 _MIGRATIONS: tuple[str, ...] = (
     """

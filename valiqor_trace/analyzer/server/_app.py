@@ -38,8 +38,7 @@ from valiqor_trace.analyzer.server._otlp_decode import decode_body
 from valiqor_trace.analyzer.server._runs import RunPool, fail_interrupted_runs
 from valiqor_trace.analyzer.server._schemas import Health
 from valiqor_trace.analyzer.server._writer import SpanWriter
-from valiqor_trace import __version__
-from valiqor_trace._parsers import parse_dir_path
+from valiqor_trace.internal import VERSION, parse_dir_path
 
 logger = logging.getLogger("valiqor_trace.server")
 
@@ -134,10 +133,10 @@ def create_app(config: ServerConfig | None = None, *, close_on_shutdown: bool = 
     """
     config = config or ServerConfig()
     state = ServerState(config)
-    openapi = build_openapi(ENDPOINTS, version=__version__, auth=bool(config.api_keys))
+    openapi = build_openapi(ENDPOINTS, version=VERSION, auth=bool(config.api_keys))
 
     async def health(request: Request) -> Response:
-        return json_response(Health(status="ok", version=__version__, queued_spans=state.writer.queued_spans,
+        return json_response(Health(status="ok", version=VERSION, queued_spans=state.writer.queued_spans,
                                     refused_batches=state.writer.refused_batches, live_runs=state.runs.live_runs))
 
     async def openapi_document(request: Request) -> Response:
@@ -162,4 +161,4 @@ def create_app(config: ServerConfig | None = None, *, close_on_shutdown: bool = 
 
 def openapi_of(app: Any) -> dict[str, Any]:
     """The OpenAPI document an app serves (for tests and tooling)."""
-    return build_openapi(ENDPOINTS, version=__version__, auth=bool(app.state.server.config.api_keys))
+    return build_openapi(ENDPOINTS, version=VERSION, auth=bool(app.state.server.config.api_keys))

@@ -7,7 +7,7 @@ import threading
 from typing import Protocol, runtime_checkable
 
 from valiqor_trace.analyzer.sources._files import TraceFile, read_trace_file
-from valiqor_trace._ids import normalize_trace_id
+from valiqor_trace.internal import normalize_trace_id
 from valiqor_trace.store import SpanRecord, SpanStore, TraceArrival
 
 

@@ -19,7 +19,7 @@ from wrapt import wrap_function_wrapper
 from valiqor_trace.instrumentors._base import BaseInstrumentor, unwrap
 from valiqor_trace.instrumentors.langchain import _scopes
 from valiqor_trace.instrumentors.langchain._handler import ValiqorCallbackHandler
-from valiqor_trace._internal import handle_internal_errors, logger
+from valiqor_trace.internal import handle_internal_errors, logger
 
 __all__ = ["LangChainInstrumentor", "ValiqorCallbackHandler"]
 

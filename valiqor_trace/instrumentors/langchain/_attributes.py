@@ -9,7 +9,7 @@ from opentelemetry.trace import Span
 
 from valiqor_trace.instrumentors import _genai as genai
 from valiqor_trace.instrumentors.langchain import _messages
-from valiqor_trace._content import get_content_policy
+from valiqor_trace.internal import get_content_policy
 
 # LangGraph steps (no GenAI key exists): the node a span ran and the super-step it ran in.
 GRAPH_NODE = "valiqor.graph.node"

@@ -25,10 +25,17 @@ from opentelemetry.trace import Span, Status, StatusCode
 from valiqor_trace.instrumentors import _genai as genai
 from valiqor_trace.instrumentors.langchain import _attributes as attrs
 from valiqor_trace.instrumentors.langchain import _scopes
-from valiqor_trace import _retriever
-from valiqor_trace._content import get_content_policy
-from valiqor_trace._internal import _should_raise, handle_internal_errors
-from valiqor_trace._suppress import is_instrumentation_suppressed
+from valiqor_trace.internal import (
+    RETRIEVAL,
+    get_content_policy,
+    handle_internal_errors,
+    is_instrumentation_suppressed,
+    record_documents,
+    record_query,
+    retrieval_attributes,
+    retrieval_span_name,
+    should_raise,
+)
 from valiqor_trace.attributes import INPUT, OUTPUT, SPAN_KIND
 
 HIDDEN_TAG = "langsmith:hidden"  # LangChain/LangGraph plumbing runs, hidden in LangSmith too
@@ -109,7 +116,7 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
     @property
     def raise_error(self) -> bool:  # type: ignore[override]
         """Under tests our internal errors must surface; in production LangChain never sees one."""
-        return _should_raise()
+        return should_raise()
 
     # --- run bookkeeping ------------------------------------------------------------------------------------
 
@@ -283,18 +290,18 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
                            parent_run_id: UUID | None = None, tags: list[str] | None = None,
                            metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
         name = attrs.run_name(serialized, kwargs, "retriever")
-        span = self._start(run_id, parent_run_id, _retriever.RETRIEVAL, name, _retriever.retrieval_span_name(name),
-                           _retriever.retrieval_attributes(), tags)
+        span = self._start(run_id, parent_run_id, RETRIEVAL, name, retrieval_span_name(name),
+                           retrieval_attributes(), tags)
         if span is not None:
             _scopes.claim(_scopes.RETRIEVAL, span)
-            _retriever.record_query(span, query)
+            record_query(span, query)
 
     @_guarded
     def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
         span = self._span(run_id)
         try:
             if span is not None:
-                _retriever.record_documents(span, list(documents))
+                record_documents(span, list(documents))
         finally:
             self._end(run_id)
 

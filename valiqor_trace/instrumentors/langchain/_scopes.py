@@ -30,7 +30,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import Span
 
 from valiqor_trace.instrumentors._nesting import span_context
-from valiqor_trace._internal import handle_internal_errors
+from valiqor_trace.internal import handle_internal_errors
 
 LLM = "llm"
 RETRIEVAL = "retrieval"

@@ -9,9 +9,8 @@ from typing import Any, Protocol
 from opentelemetry.trace import Span, Status, StatusCode
 
 from valiqor_trace.instrumentors import _genai as genai
-from valiqor_trace.instrumentors.openai._guard import report_internal_error
-from valiqor_trace._content import ContentPolicy
 from valiqor_trace.attributes import STREAM_CHUNK_COUNT, STREAM_END_REASON
+from valiqor_trace.internal import ContentPolicy, report_internal_error
 
 # Why a stream's span ended (valiqor.stream.end_reason; see docs/openai.md).
 EXHAUSTED = "exhausted"  # the consumer read to the end

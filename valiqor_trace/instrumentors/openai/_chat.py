@@ -16,7 +16,7 @@ from valiqor_trace.instrumentors.openai._messages import (
     text_message_json,
     tool_definitions,
 )
-from valiqor_trace._content import ContentPolicy, to_json
+from valiqor_trace.internal import ContentPolicy, to_json
 from valiqor_trace.attributes import REQUEST_RESPONSE_FORMAT, REQUEST_TOOL_CHOICE, SPAN_KIND
 
 API_TYPE = "openai.api.type"

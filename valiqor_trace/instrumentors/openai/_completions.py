@@ -9,7 +9,7 @@ from valiqor_trace.instrumentors import _genai as genai
 from valiqor_trace.instrumentors.openai._call import Endpoint
 from valiqor_trace.instrumentors.openai._chat import common_request_attributes, record_response_identity, record_usage
 from valiqor_trace.instrumentors.openai._common import given, put
-from valiqor_trace._content import ContentPolicy
+from valiqor_trace.internal import ContentPolicy
 
 
 def _prompt_messages(prompt: Any) -> list[dict[str, Any]] | None:

@@ -7,7 +7,7 @@ from typing import Any
 from valiqor_trace.instrumentors import _genai as genai
 from valiqor_trace.instrumentors.openai._call import Endpoint
 from valiqor_trace.instrumentors.openai._common import base_attributes, given, put
-from valiqor_trace._content import ContentPolicy
+from valiqor_trace.internal import ContentPolicy
 from valiqor_trace.attributes import INPUT, SPAN_KIND
 
 ENCODING_FORMATS = "gen_ai.request.encoding_formats"

@@ -15,7 +15,7 @@ from valiqor_trace.instrumentors.openai._completions import COMPLETIONS
 from valiqor_trace.instrumentors.openai._embeddings import EMBEDDINGS
 from valiqor_trace.instrumentors.openai._patch import async_helper_close_wrapper, async_wrapper, helper_close_wrapper, sync_wrapper
 from valiqor_trace.instrumentors.openai._responses import RESPONSES
-from valiqor_trace._internal import log_once
+from valiqor_trace.internal import log_once
 
 
 @dataclass(frozen=True)

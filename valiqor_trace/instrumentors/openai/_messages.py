@@ -17,7 +17,7 @@ from typing import Any
 
 from valiqor_trace.instrumentors import _genai as genai
 from valiqor_trace.instrumentors.openai._common import as_list, field
-from valiqor_trace._content import to_json
+from valiqor_trace.internal import to_json
 
 
 def refusal_part(content: str) -> dict[str, Any]:

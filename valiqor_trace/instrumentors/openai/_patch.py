@@ -19,10 +19,9 @@ from valiqor_trace.instrumentors import _genai as genai
 from valiqor_trace.instrumentors._nesting import FRAMEWORK_LLM_SPAN_KEY, NESTED_IN, framework_llm_span, span_context
 from valiqor_trace.instrumentors.openai._call import Call, Endpoint
 from valiqor_trace.instrumentors.openai._common import given
-from valiqor_trace.instrumentors.openai._guard import report_internal_error
 from valiqor_trace.instrumentors.openai._raw import RAW_RESPONSE_TYPES, wrap_raw_response
 from valiqor_trace.instrumentors.openai._streams import end_helper_stream, wrap_stream
-from valiqor_trace._content import get_content_policy
+from valiqor_trace.internal import get_content_policy, report_internal_error
 
 try:
     from openai import AsyncStream, Stream

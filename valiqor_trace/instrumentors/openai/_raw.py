@@ -20,8 +20,8 @@ from typing import Any
 import wrapt
 
 from valiqor_trace.instrumentors.openai._call import ABANDONED, CLOSED, Call
-from valiqor_trace.instrumentors.openai._guard import report_internal_error
 from valiqor_trace.instrumentors.openai._streams import wrap_stream
+from valiqor_trace.internal import report_internal_error
 
 try:
     from openai._legacy_response import LegacyAPIResponse

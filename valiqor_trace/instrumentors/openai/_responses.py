@@ -25,7 +25,7 @@ from valiqor_trace.instrumentors.openai._chat import (
 )
 from valiqor_trace.instrumentors.openai._common import as_list, base_attributes, field, given, put
 from valiqor_trace.instrumentors.openai._messages import content_parts, content_text, refusal_part, tool_definitions
-from valiqor_trace._content import ContentPolicy, to_json
+from valiqor_trace.internal import ContentPolicy, to_json
 from valiqor_trace.attributes import (
     REQUEST_PREVIOUS_RESPONSE_ID,
     REQUEST_RESPONSE_FORMAT,

@@ -25,7 +25,7 @@ from valiqor_trace.instrumentors.openai._call import (
     Accumulator,
     Call,
 )
-from valiqor_trace.instrumentors.openai._guard import report_internal_error
+from valiqor_trace.internal import report_internal_error
 
 
 class _State:

@@ -18,10 +18,16 @@ from opentelemetry.trace import Span, Status, StatusCode
 from wrapt import wrap_function_wrapper
 
 from valiqor_trace.instrumentors._base import BaseInstrumentor, unwrap
-from valiqor_trace import _retriever
-from valiqor_trace._content import get_content_policy
-from valiqor_trace._internal import handle_internal_errors
-from valiqor_trace._suppress import is_instrumentation_suppressed
+from valiqor_trace.internal import (
+    documents_of,
+    get_content_policy,
+    handle_internal_errors,
+    is_instrumentation_suppressed,
+    record_documents,
+    record_query,
+    retrieval_attributes,
+    retrieval_span_name,
+)
 
 __all__ = ["LlamaIndexInstrumentor"]
 
@@ -51,10 +57,10 @@ def _start(tracer: trace.Tracer, instance: Any, args: tuple[Any, ...], kwargs: d
     span = None
     with handle_internal_errors("llama_index retrieve start"):
         name = type(instance).__name__
-        span = tracer.start_span(_retriever.retrieval_span_name(name), attributes=_retriever.retrieval_attributes())
+        span = tracer.start_span(retrieval_span_name(name), attributes=retrieval_attributes())
         if get_content_policy().capture:
             query = args[0] if args else kwargs.get("str_or_query_bundle")
-            _retriever.record_query(span, query)
+            record_query(span, query)
     return span
 
 
@@ -65,7 +71,7 @@ def _finish(span: Span, nodes: Any, error: BaseException | None) -> None:
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
         else:
-            _retriever.record_documents(span, _retriever.documents_of(nodes))
+            record_documents(span, documents_of(nodes))
         span.end()
 
 

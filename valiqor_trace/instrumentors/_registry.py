@@ -2,7 +2,9 @@
 
 Each integration names the module whose presence means the library is
 installed, and where its instrumentor lives. Instrumentors are imported only
-when their library is importable, so nothing heavy loads at ``init()``.
+when their library is imported by the app, so nothing heavy loads at ``init()``.
+The registry lives with the instrumentors (it names them), and ``init()`` takes
+it from :mod:`valiqor_trace.instrumentors`: the core never names this layer.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import wrapt
 
-from valiqor_trace._internal import handle_internal_errors, log_once, logger
+from valiqor_trace.internal import handle_internal_errors, log_once, logger
 
 
 @dataclass(frozen=True)

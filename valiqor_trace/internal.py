@@ -1,0 +1,104 @@
+"""The API the layers share: what ``valiqor_trace.instrumentors``, ``valiqor_trace.analyzer`` and the CLI use
+from the tracing core.
+
+Not for users, and no stability promise: names here change whenever the layers need them to.
+Users import from ``valiqor_trace`` (and its documented subpackages).
+
+The layers import one way, core <- instrumentors <- analyzer <- composition root (``valiqor_trace``,
+``init()``, ``valiqor_trace.cli``), and no layer imports another layer's private (``_``) module:
+what crosses a layer line comes from here or from a public module (``tests/test_layers.py`` checks both).
+
+- error guard: :func:`handle_internal_errors` (context manager and decorator), :func:`report_internal_error`
+  (from an ``except`` block), :func:`should_raise`, :func:`raise_internal_errors`, :func:`log_once`, ``logger``;
+- content policy: :class:`ContentPolicy`, :func:`get_content_policy`, :func:`to_json`;
+- suppression: :func:`suppress_instrumentation`, :func:`is_instrumentation_suppressed`;
+- ids: :func:`normalize_trace_id`;
+- retrieval spans (one convention for every retriever instrumentor): ``RETRIEVAL``, :func:`retrieval_span_name`,
+  :func:`retrieval_attributes`, :func:`record_query`, :func:`record_documents`, :func:`documents_of`;
+- settings: ``CLIENT_SETTINGS``, ``DEFAULT_MAX_FIELD_CHARS``, :func:`resolve_table`, :func:`resolve_settings`,
+  :func:`parse_dir_path`;
+- monitoring: ``VERDICT_RUN_ID`` (the attribute the sampler recognizes verdict spans by);
+- ``VERSION``: the distribution's version (instrumentation scopes, the server's health and OpenAPI);
+- loaded on first use (they import SQLite and the span store, which ``import valiqor_trace`` does not):
+  SQLite helpers :func:`connect`, :func:`transaction`, :func:`apply_migrations`; the CLI's ``--store``
+  option :func:`add_store_argument`, :func:`store_path`, :func:`open_store`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from valiqor_trace._content import ContentPolicy, get_content_policy, to_json
+from valiqor_trace._guard import (
+    handle_internal_errors,
+    log_once,
+    logger,
+    raise_internal_errors,
+    report_internal_error,
+    should_raise,
+)
+from valiqor_trace._ids import normalize_trace_id
+from valiqor_trace._parsers import parse_dir_path
+from valiqor_trace._retriever import (
+    RETRIEVAL,
+    documents_of,
+    record_documents,
+    record_query,
+    retrieval_attributes,
+    retrieval_span_name,
+)
+from valiqor_trace._settings import CLIENT_SETTINGS, DEFAULT_MAX_FIELD_CHARS, resolve_settings, resolve_table
+from valiqor_trace._suppress import is_instrumentation_suppressed, suppress_instrumentation
+from valiqor_trace._version import __version__ as VERSION
+from valiqor_trace.monitor._sampling import VERDICT_RUN_ID
+
+if TYPE_CHECKING:
+    from valiqor_trace.store._cli import add_store_argument, open_store, store_path
+    from valiqor_trace.store._sqlite import apply_migrations, connect, transaction
+
+__all__ = [
+    "CLIENT_SETTINGS",
+    "DEFAULT_MAX_FIELD_CHARS",
+    "RETRIEVAL",
+    "VERDICT_RUN_ID",
+    "VERSION",
+    "ContentPolicy",
+    "add_store_argument",
+    "apply_migrations",
+    "connect",
+    "documents_of",
+    "get_content_policy",
+    "handle_internal_errors",
+    "is_instrumentation_suppressed",
+    "log_once",
+    "logger",
+    "normalize_trace_id",
+    "open_store",
+    "parse_dir_path",
+    "raise_internal_errors",
+    "record_documents",
+    "record_query",
+    "report_internal_error",
+    "resolve_settings",
+    "resolve_table",
+    "retrieval_attributes",
+    "retrieval_span_name",
+    "should_raise",
+    "store_path",
+    "suppress_instrumentation",
+    "to_json",
+    "transaction",
+]
+
+_ON_FIRST_USE = {
+    "connect": "valiqor_trace.store._sqlite", "transaction": "valiqor_trace.store._sqlite",
+    "apply_migrations": "valiqor_trace.store._sqlite", "add_store_argument": "valiqor_trace.store._cli",
+    "store_path": "valiqor_trace.store._cli", "open_store": "valiqor_trace.store._cli",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ON_FIRST_USE:
+        return getattr(importlib.import_module(_ON_FIRST_USE[name]), name)
+    raise AttributeError(f"module 'valiqor_trace.internal' has no attribute {name!r}")
