@@ -47,3 +47,23 @@ def test_public_api_is_sorted_and_importable() -> None:
     for name in valiqor_trace.__all__:
         if name != "ValiqorClient":  # lazily imported from the analyzer
             assert getattr(valiqor_trace, name) is not None
+
+
+def test_a_broken_analyzer_import_is_raised_as_is_by_the_client_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    import valiqor_trace
+
+    # None in sys.modules makes the import fail, as a module missing from a broken install would
+    monkeypatch.setitem(sys.modules, "valiqor_trace.analyzer.client", None)
+    with pytest.raises(ModuleNotFoundError) as raised:
+        valiqor_trace.ValiqorClient  # noqa: B018 - the lazy import is the behaviour under test
+    assert raised.value.name == "valiqor_trace.analyzer.client"  # the real cause, not "install the analyzer"
+
+
+def test_a_broken_analyzer_command_module_fails_the_cli_instead_of_dropping_its_commands(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from valiqor_trace.cli import build_cli
+
+    monkeypatch.setitem(sys.modules, "valiqor_trace.analyzer.cli._fa", None)
+    monkeypatch.delitem(sys.modules, "valiqor_trace.analyzer.cli", raising=False)
+    with pytest.raises(ModuleNotFoundError, match=r"valiqor_trace\.analyzer\.cli\._fa"):
+        build_cli()
