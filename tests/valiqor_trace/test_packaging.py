@@ -1,4 +1,7 @@
-"""The wheel installs exactly one top-level package, ``valiqor_trace`` (its three parts typed), and the console script."""
+"""The wheel installs exactly one top-level package, ``valiqor_trace`` (its three parts typed), and the console script.
+
+tests/valiqor_trace/test_fresh_install.py installs that wheel into a fresh venv and uses it.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +16,8 @@ from tests.helpers import REPO_ROOT
 
 
 @pytest.mark.slow
-def test_wheel_installs_one_top_level_name_with_three_typed_parts(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path),
-                             str(REPO_ROOT)], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    [wheel] = tmp_path.glob("valiqor_trace-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
+def test_wheel_installs_one_top_level_name_with_three_typed_parts(built_wheel: Path) -> None:
+    names = zipfile.ZipFile(built_wheel).namelist()
     top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top_level == {"valiqor_trace"}
     # PEP 561 markers: mypy/pyright read the annotations of everything a user imports
@@ -28,7 +27,7 @@ def test_wheel_installs_one_top_level_name_with_three_typed_parts(tmp_path: Path
     prompts = sorted(p.name for p in (REPO_ROOT / "valiqor_trace" / "analyzer" / "judge" / "prompts").glob("*.md"))
     assert prompts and all(f"valiqor_trace/analyzer/judge/prompts/{name}" in names for name in prompts)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "valiqor = valiqor_trace.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "valiqor = valiqor_trace.cli:main" in zipfile.ZipFile(built_wheel).read(entry_points).decode()
     assert not any("/tests/" in n or n.startswith("tests/") for n in names)
 
 
