@@ -58,7 +58,7 @@ class MonitorConfig:
 
     Alerts (when the run's ``summary.should_alert`` holds, under the thresholds below):
         alert_severity, alert_confidence: a failing tag at or above both alerts.
-        on_alert: called with each :class:`~analyzer.monitor.Alert` (on the worker thread).
+        on_alert: called with each :class:`~valiqor_trace.analyzer.monitor.Alert` (on the worker thread).
         webhook_url: POSTed a JSON body per alert (trace_id, run_id, failures, ...), with retries.
         webhook_headers: extra headers for the webhook (e.g. an auth token).
         webhook_timeout_s, webhook_max_attempts, webhook_backoff_s: per attempt; attempts; first pause
