@@ -1,4 +1,5 @@
-"""README.md stays true: every init() setting is documented, and the Quickstart has its two commands."""
+"""README.md and docs/ stay true: every init() setting is documented, the Quickstart has its two commands, and
+every path they name exists."""
 
 from __future__ import annotations
 
@@ -38,3 +39,18 @@ def test_every_client_setting_is_in_the_client_table() -> None:
         assert f"| `{setting.name}` |" in table, f"ValiqorClient({setting.name}=...) is missing from README"
         for var in setting.env:
             assert f"`{var}`" in table, f"{var} is missing from README's client table"
+
+
+DOCS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md")), REPO_ROOT / "benchmarks" / "README.md"]
+# A code span naming a repository file or folder: a relative path with a file extension, or ending in "/".
+_PATH = re.compile(r"`([A-Za-z0-9_][\w.\-/]*/(?:[\w.\-/]*\.(?:py|md|toml|json|jsonl|csv|txt|typed)|[\w.\-/]*/)?)`")
+_LINK = re.compile(r"\]\((?!https?:|mailto:|#)([^)#\s]+)(?:#[^)]*)?\)")
+
+
+def test_every_path_the_readme_and_docs_name_exists() -> None:
+    missing = []
+    for doc in DOCS:
+        text, name = doc.read_text(encoding="utf-8"), doc.relative_to(REPO_ROOT)
+        missing += [f"{name}: `{path}`" for path in _PATH.findall(text) if not (REPO_ROOT / path).exists()]
+        missing += [f"{name}: ({link})" for link in _LINK.findall(text) if not (doc.parent / link).exists()]
+    assert missing == []

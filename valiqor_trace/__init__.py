@@ -56,10 +56,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
+        # No fallback: the analyzer ships in this package, so an import error here is a bug and is raised as is.
         module_name, attribute = _LAZY[name]
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise ImportError(f"valiqor_trace.{name} needs the analyzer package ({exc})") from exc
-        return getattr(module, attribute)
+        return getattr(importlib.import_module(module_name), attribute)
     raise AttributeError(f"module 'valiqor_trace' has no attribute {name!r}")

@@ -1,4 +1,7 @@
-"""The wheel installs exactly one top-level package, ``valiqor_trace`` (its three parts typed), and the console script."""
+"""The wheel installs exactly one top-level package, ``valiqor_trace`` (its three parts typed), and the console script.
+
+tests/valiqor_trace/test_fresh_install.py installs that wheel into a fresh venv and uses it.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +16,8 @@ from tests.helpers import REPO_ROOT
 
 
 @pytest.mark.slow
-def test_wheel_installs_one_top_level_name_with_three_typed_parts(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path),
-                             str(REPO_ROOT)], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    [wheel] = tmp_path.glob("valiqor_trace-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
+def test_wheel_installs_one_top_level_name_with_three_typed_parts(built_wheel: Path) -> None:
+    names = zipfile.ZipFile(built_wheel).namelist()
     top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top_level == {"valiqor_trace"}
     # PEP 561 markers: mypy/pyright read the annotations of everything a user imports
@@ -28,7 +27,7 @@ def test_wheel_installs_one_top_level_name_with_three_typed_parts(tmp_path: Path
     prompts = sorted(p.name for p in (REPO_ROOT / "valiqor_trace" / "analyzer" / "judge" / "prompts").glob("*.md"))
     assert prompts and all(f"valiqor_trace/analyzer/judge/prompts/{name}" in names for name in prompts)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "valiqor = valiqor_trace.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "valiqor = valiqor_trace.cli:main" in zipfile.ZipFile(built_wheel).read(entry_points).decode()
     assert not any("/tests/" in n or n.startswith("tests/") for n in names)
 
 
@@ -47,3 +46,23 @@ def test_public_api_is_sorted_and_importable() -> None:
     for name in valiqor_trace.__all__:
         if name != "ValiqorClient":  # lazily imported from the analyzer
             assert getattr(valiqor_trace, name) is not None
+
+
+def test_a_broken_analyzer_import_is_raised_as_is_by_the_client_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    import valiqor_trace
+
+    # None in sys.modules makes the import fail, as a module missing from a broken install would
+    monkeypatch.setitem(sys.modules, "valiqor_trace.analyzer.client", None)
+    with pytest.raises(ModuleNotFoundError) as raised:
+        valiqor_trace.ValiqorClient  # noqa: B018 - the lazy import is the behaviour under test
+    assert raised.value.name == "valiqor_trace.analyzer.client"  # the real cause, not "install the analyzer"
+
+
+def test_a_broken_analyzer_command_module_fails_the_cli_instead_of_dropping_its_commands(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from valiqor_trace.cli import build_cli
+
+    monkeypatch.setitem(sys.modules, "valiqor_trace.analyzer.cli._fa", None)
+    monkeypatch.delitem(sys.modules, "valiqor_trace.analyzer.cli", raising=False)
+    with pytest.raises(ModuleNotFoundError, match=r"valiqor_trace\.analyzer\.cli\._fa"):
+        build_cli()

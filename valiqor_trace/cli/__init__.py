@@ -2,7 +2,8 @@
 
 Commands live in small modules that each expose ``register(cli)``; the
 analyzer's commands (``fa``, ``serve``, ``traces import``) register the same
-way and are skipped when the analyzer is not importable.
+way. They ship in this package: a module that fails to import is a bug, and
+``valiqor`` fails loudly rather than run without those commands.
 """
 
 from __future__ import annotations
@@ -44,14 +45,7 @@ class Cli:
 def build_cli() -> Cli:
     cli = Cli()
     for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            if module_name.startswith("valiqor_trace"):
-                raise
-            logging.getLogger("valiqor_trace").debug("CLI commands of %s unavailable: %s", module_name, exc)
-            continue
-        module.register(cli)
+        importlib.import_module(module_name).register(cli)
     return cli
 
 

@@ -49,7 +49,7 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX traces_by_time ON traces (start_ns);
     """,
     # 2: when spans of a trace last arrived, and whether they came from a file: a trace without its root
-    # span is analyzed as it is once nothing more can come (analyzer/traces_api.py).
+    # span is analyzed as it is once nothing more can come (valiqor_trace/analyzer/traces_api.py).
     """
     ALTER TABLE traces ADD COLUMN imported INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE traces ADD COLUMN last_arrival_ns INTEGER

@@ -5,23 +5,15 @@
 
 from __future__ import annotations
 
-import importlib
-import logging
-
+from valiqor_trace.analyzer.cli import _fa, _serve, _traces
 from valiqor_trace.analyzer.cli._report import format_result
 
 __all__ = ["format_result", "register"]
 
-_SUBMODULES = ("valiqor_trace.analyzer.cli._traces", "valiqor_trace.analyzer.cli._fa", "valiqor_trace.analyzer.cli._serve")
-
 
 def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
-    for name in _SUBMODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a real import error inside an existing module must be seen
-                raise
-            logging.getLogger("valiqor_trace").debug("CLI module %s not present", name)
-            continue
+    # Imported, not looked up by name: every command module ships in this package, so a missing one is
+    # an import error at once, never a command that silently disappears. (`serve`'s optional extra,
+    # starlette/uvicorn, is imported only when the command runs, with the install hint.)
+    for module in (_traces, _fa, _serve):
         module.register(cli)

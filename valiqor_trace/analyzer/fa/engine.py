@@ -70,7 +70,7 @@ class AnalysisOptions:
         mandatory_security_categories: categories (``"S1"`` or slug) that run even when ``run_security`` is
             False; one that cannot run (needs a judge, none configured) is a validation error.
         thresholds: alert / CI gate / review thresholds for the summary.
-        judge: an optional :class:`~analyzer.fa.judge.Judge`.
+        judge: an optional :class:`~valiqor_trace.analyzer.fa.judge.Judge`.
     """
 
     feature_kind: str | None = None

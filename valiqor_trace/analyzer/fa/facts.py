@@ -1,8 +1,8 @@
 """Checkable facts in text: numbers, dates, times, named entities, identifiers and quotes.
 
 The grounding detectors extract these from the answer and look each one up in a
-:class:`~analyzer.fa.source_index.SourceIndex` built from everything the model was given (input, context, tool
-outputs, system prompt). A fact found nowhere is *unsupported*; that is evidence of a
+:class:`~valiqor_trace.analyzer.fa.source_index.SourceIndex` built from everything the model was given
+(input, context, tool outputs, system prompt). A fact found nowhere is *unsupported*; that is evidence of a
 hallucination, not proof (the judge, when configured, weighs it).
 
 Matching is deliberately forgiving where text and data legitimately differ: ``17:00``

@@ -1,6 +1,6 @@
 """Run-level roll-ups: ``result.summary``, run-level eval metrics and security flags.
 
-Decision rules (thresholds are :class:`~analyzer.fa.models.Thresholds`, all configurable):
+Decision rules (thresholds are :class:`~valiqor_trace.analyzer.fa.models.Thresholds`, all configurable):
 
 - ``should_alert``: some *fail* tag has ``severity >= alert_severity`` (4.0) and
   ``confidence >= alert_confidence`` (0.7).

@@ -1,4 +1,4 @@
-"""``OpenAIJudge``: the FA engine's :class:`~analyzer.fa.judge.Judge`, on any OpenAI-compatible server.
+"""``OpenAIJudge``: the FA engine's :class:`~valiqor_trace.analyzer.fa.judge.Judge`, on any OpenAI-compatible server.
 
 One request per item decides every judge subcategory of that item (a batched rubric), with
 the deterministic findings passed in to confirm or clear. Answers are cached by a hash of

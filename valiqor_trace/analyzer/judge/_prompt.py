@@ -1,6 +1,6 @@
 """The judge's prompt: versioned template files, one batched rubric per item, the verdict JSON schema.
 
-Templates live in ``analyzer/judge/prompts/`` (package data). :data:`PROMPT_VERSION` is part of every
+Templates live in ``valiqor_trace/analyzer/judge/prompts/`` (package data). :data:`PROMPT_VERSION` is part of every
 cache key, so editing a template means bumping the version (and the file names with it).
 """
 

@@ -10,7 +10,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 @dataclass(frozen=True)
 class JudgeSettings:
-    """Settings of an :class:`~analyzer.judge.OpenAIJudge`.
+    """Settings of an :class:`~valiqor_trace.analyzer.judge.OpenAIJudge`.
 
     Attributes:
         model: the chat model that judges.

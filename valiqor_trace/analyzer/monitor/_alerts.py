@@ -99,7 +99,7 @@ class Alerter:
         thresholds: when a failing tag alerts.
         cooldown: the per-failure-type cooldown.
         on_alert: optional callback receiving each :class:`Alert`.
-        webhook: optional :class:`~analyzer.monitor._webhook.Webhook`.
+        webhook: optional :class:`~valiqor_trace.analyzer.monitor._webhook.Webhook`.
         stats: the monitor's counters (``alerted``, ``alerts_suppressed``, ``alert_failures``).
     """
 

@@ -1,6 +1,7 @@
 """The analysis process of ``MonitorConfig(executor="process")``: FA runs here, off the app's GIL.
 
-Started by :class:`~analyzer.monitor._process.ProcessFA` as ``python -m valiqor_trace.analyzer.monitor._child``.
+Started by :class:`~valiqor_trace.analyzer.monitor._process.ProcessFA` as
+``python -m valiqor_trace.analyzer.monitor._child``.
 Protocol, one JSON document per line: the first line on stdin is the setup
 (``run_store_path``, ``project_name``, ``options``); then each request line is
 ``{"spec": {...}, "items": [...]}`` and gets one answer line on stdout,

@@ -69,7 +69,7 @@ class _Child:
 
 
 class ProcessFA:
-    """The ``fa`` collaborator of :class:`~analyzer.monitor.TraceAnalysis` that runs FA in child processes.
+    """The ``fa`` collaborator of :class:`~valiqor_trace.analyzer.monitor.TraceAnalysis`: FA in child processes.
 
     The child stores the full run; the result it returns carries the summary and the ``fail``/``unsure``
     tags only (what the verdict and the alerts need), without the pass tags and the inputs.

@@ -70,7 +70,7 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX rate_events_by_name ON rate_events (name, at_ns)
     """,
-    # 2: LLM-judge verdict cache (analyzer/judge). Keyed by a SHA-256 of (prompt version, model, server,
+    # 2: LLM-judge verdict cache (valiqor_trace/analyzer/judge). Keyed by a SHA-256 of (prompt version, model, server,
     # rubric, messages); holds the parsed verdicts and their cost only: never a key, never the prompt.
     """
     CREATE TABLE judge_cache (

@@ -1,16 +1,17 @@
 """LangChain instrumentation: chains, chat models, LLMs, retrievers, tools and LangGraph steps as spans.
 
-One :class:`~instrumentors.langchain._handler.ValiqorCallbackHandler` is added to every
+One :class:`~valiqor_trace.instrumentors.langchain._handler.ValiqorCallbackHandler` is added to every
 LangChain callback manager when it is built (``BaseCallbackManager.__init__``), once:
 managers copied or merged from one that has it keep the same object, and LangChain
 de-duplicates handlers by identity, so a user's own handlers and ours coexist
 without duplicate spans. :mod:`._scopes` makes each run's span current while its
-body runs, so client spans (OpenAI) nest under LangChain's.
+body runs, so client spans (OpenAI) nest under LangChain's. What is wrapped is data
+(:data:`._targets.WRAP_TARGETS`); a target missing from the installed release is
+logged once at WARNING with that release's version.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -19,12 +20,32 @@ from wrapt import wrap_function_wrapper
 from valiqor_trace.instrumentors._base import BaseInstrumentor, unwrap
 from valiqor_trace.instrumentors.langchain import _scopes
 from valiqor_trace.instrumentors.langchain._handler import ValiqorCallbackHandler
-from valiqor_trace.internal import handle_internal_errors, logger
+from valiqor_trace.instrumentors.langchain._targets import (
+    WRAP_TARGETS,
+    WrapTarget,
+    installed_version,
+    is_expected,
+    resolve,
+)
+from valiqor_trace.internal import handle_internal_errors, log_once
 
 __all__ = ["LangChainInstrumentor", "ValiqorCallbackHandler"]
 
-_CHAT = "langchain_core.language_models.chat_models"
-_LLMS = "langchain_core.language_models.llms"
+_Hook = Callable[[ValiqorCallbackHandler, str], Callable[..., Any]]
+
+# WrapTarget.hook -> the wrapper put around that target (given our handler and the target's scope).
+_HOOKS: dict[str, _Hook] = {
+    "inject": lambda handler, scope: _inject(handler),
+    "config_context": lambda handler, scope: _scopes.config_context_hook(handler.span_of, handler),
+    "run_call": lambda handler, scope: _scopes.run_call(handler.span_of, scope),
+    "run_async_call": lambda handler, scope: _scopes.run_async_call(handler.span_of, scope),
+    "run_stream": lambda handler, scope: _scopes.run_stream(handler.span_of, scope),
+    "run_async_stream": lambda handler, scope: _scopes.run_async_stream(handler.span_of, scope),
+    "scoped_call": lambda handler, scope: _scopes.scoped_call(scope),
+    "scoped_async_call": lambda handler, scope: _scopes.scoped_async_call(scope),
+    "scoped_stream": lambda handler, scope: _scopes.scoped_stream(scope),
+    "scoped_async_stream": lambda handler, scope: _scopes.scoped_async_stream(scope),
+}
 
 
 class LangChainInstrumentor(BaseInstrumentor):
@@ -33,53 +54,29 @@ class LangChainInstrumentor(BaseInstrumentor):
     name: ClassVar[str] = "langchain"
     library: ClassVar[str] = "langchain-core"
     supported_versions: ClassVar[str] = ">=0.3,<2"
+    targets: tuple[WrapTarget, ...] = WRAP_TARGETS  # what _instrument wraps (tests point one elsewhere)
 
     def __init__(self) -> None:
         super().__init__()
         self.handler: ValiqorCallbackHandler | None = None
         self._wrapped: list[tuple[Any, str]] = []
 
-    def _targets(self, handler: ValiqorCallbackHandler) -> list[tuple[str, str, Callable[..., Any]]]:
-        """(module, "Class.method" or "function", wrapper): everything we wrap, as data."""
-        span_of = handler.span_of
-        llm, retrieval = _scopes.LLM, _scopes.RETRIEVAL
-        return [
-            ("langchain_core.callbacks.base", "BaseCallbackManager.__init__", _inject(handler)),
-            # Run bodies: the run's span is current while LangChain executes the run.
-            ("langchain_core.runnables.config", "_set_config_context", _scopes.config_context_hook(span_of, handler)),
-            ("langgraph._internal._runnable", "_set_config_context", _scopes.config_context_hook(span_of, handler)),
-            (_CHAT, "BaseChatModel._generate_with_cache", _scopes.run_call(span_of, llm)),
-            (_CHAT, "BaseChatModel._agenerate_with_cache", _scopes.run_async_call(span_of, llm)),
-            (_CHAT, "BaseChatModel._iter_v2_events", _scopes.run_stream(span_of, llm)),
-            (_CHAT, "BaseChatModel._aiter_v2_events", _scopes.run_async_stream(span_of, llm)),
-            (_CHAT, "BaseChatModel.stream", _scopes.scoped_stream(llm)),
-            (_CHAT, "BaseChatModel.astream", _scopes.scoped_async_stream(llm)),
-            (_LLMS, "BaseLLM._generate_helper", _scopes.run_call(span_of, llm)),
-            (_LLMS, "BaseLLM._agenerate_helper", _scopes.run_async_call(span_of, llm)),
-            (_LLMS, "BaseLLM.stream", _scopes.scoped_stream(llm)),
-            (_LLMS, "BaseLLM.astream", _scopes.scoped_async_stream(llm)),
-            ("langchain_core.retrievers", "BaseRetriever.invoke", _scopes.scoped_call(retrieval)),
-            ("langchain_core.retrievers", "BaseRetriever.ainvoke", _scopes.scoped_async_call(retrieval)),
-        ]
-
     def _instrument(self, *, tracer_provider: Any = None, **options: Any) -> None:
         assert self.tracer is not None
         self.handler = ValiqorCallbackHandler(self.tracer)
-        for module_name, attribute, wrapper in self._targets(self.handler):
-            with handle_internal_errors(f"wrap {module_name}.{attribute}"):
-                self._wrap(module_name, attribute, wrapper)
+        for target in self.targets:
+            with handle_internal_errors(f"wrap {target.name}"):
+                self._wrap(target, _HOOKS[target.hook](self.handler, target.scope))
 
-    def _wrap(self, module_name: str, attribute: str, wrapper: Callable[..., Any]) -> None:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            return  # optional (LangGraph), or moved in this langchain-core version
-        owner_name, _, method = attribute.rpartition(".")
-        owner = getattr(module, owner_name) if owner_name else module
-        if not hasattr(owner, method):
-            logger.debug("valiqor-trace: %s.%s not found; not wrapped", module_name, attribute)
+    def _wrap(self, target: WrapTarget, wrapper: Callable[..., Any]) -> None:
+        if not is_expected(target):
+            return  # LangGraph not installed, or a release from before the function existed
+        found = resolve(target)
+        if found is None:
+            _warn_missing(target)
             return
-        wrap_function_wrapper(module, attribute, wrapper)
+        module, owner, method = found
+        wrap_function_wrapper(module, target.attribute, wrapper)
         self._wrapped.append((owner, method))
 
     def _uninstrument(self) -> None:
@@ -88,6 +85,16 @@ class LangChainInstrumentor(BaseInstrumentor):
         for owner, method in reversed(self._wrapped):
             unwrap(owner, method)
         self._wrapped.clear()
+
+
+def _warn_missing(target: WrapTarget) -> None:
+    # A warning, not a debug line: a renamed private hook silently degrades every trace of that kind of run.
+    version = installed_version(target.distribution) or "(version unknown)"
+    log_once(f"langchain-hook:{target.name}",
+             "valiqor-trace: %s %s has no %s, which the LangChain instrumentor wraps; not wrapped, so spans "
+             "of other instrumentations inside those runs attach to the enclosing chain. Use a %s release "
+             "valiqor-trace is tested with, or upgrade valiqor-trace", target.distribution, version,
+             target.name, target.distribution)
 
 
 def _inject(handler: ValiqorCallbackHandler) -> Callable[..., Any]:

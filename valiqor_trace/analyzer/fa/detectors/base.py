@@ -3,9 +3,9 @@
 A :class:`Detector` is a named check over one :class:`ItemView`. It returns ``None`` when
 it does not apply to the item (nothing to check: no tag is emitted), ``[]`` when it
 checked and found nothing (the engine emits *pass* tags for its subcategories), or a
-list of :class:`~analyzer.fa.models.Finding` (``fail`` or ``unsure``).
+list of :class:`~valiqor_trace.analyzer.fa.models.Finding` (``fail`` or ``unsure``).
 
-:class:`ItemView` wraps an :class:`~analyzer.models.FAItem` with lazily computed,
+:class:`ItemView` wraps an :class:`~valiqor_trace.analyzer.models.FAItem` with lazily computed,
 shared views (the source index, trace facts) and builds evidence that carries span ids
 whenever the item came from a trace.
 """
