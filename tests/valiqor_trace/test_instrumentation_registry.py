@@ -51,3 +51,16 @@ def test_after_shutdown_a_later_import_is_not_instrumented(tmp_path: Path) -> No
     print(handle.instrumented)
     """, cwd=tmp_path)
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_an_instrumentor_that_cannot_be_imported_is_one_warning_not_silence(caplog) -> None:
+    from valiqor_trace.instrumentors import Integration, load_instrumentor
+
+    broken = Integration("demo-lib", "json", "valiqor_trace.instrumentors.no_such_module:Instrumentor", "demo")
+    with caplog.at_level("DEBUG", logger="valiqor_trace"):
+        assert load_instrumentor(broken) is None
+        assert load_instrumentor(broken) is None
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "cannot load the demo-lib instrumentor" in warnings[0].getMessage()
+    assert "no_such_module" in warnings[0].getMessage()

@@ -18,7 +18,7 @@ from typing import Any
 
 import wrapt
 
-from valiqor_trace.internal import handle_internal_errors, log_once, logger
+from valiqor_trace.internal import handle_internal_errors, log_once
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,17 @@ def _is_installed(module: str) -> bool:
 
 
 def load_instrumentor(integration: Integration) -> Any | None:
-    """The instrumentor class of ``integration``, or None if ours is not available."""
+    """The instrumentor class of ``integration``, or None (with one warning) if ours cannot be imported.
+
+    Our instrumentors ship in this package, so a failing import is a bug or an incompatible release of the
+    library: said loudly, once, but never raised into the app that called ``init()``.
+    """
     module_name, _, class_name = integration.instrumentor.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        logger.debug("valiqor-trace: no instrumentor for %s (%s)", integration.name, exc)
+        log_once(f"instrumentor-import:{integration.name}", "valiqor-trace: cannot load the %s instrumentor "
+                 "(%s: %s); %s calls are not traced", integration.name, type(exc).__name__, exc, integration.name)
         return None
     return getattr(module, class_name, None)
 
