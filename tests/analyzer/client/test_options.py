@@ -22,7 +22,7 @@ from valiqor_trace.analyzer.client._failure_analysis import FailureAnalysisAPI
 from valiqor_trace.analyzer.client._protocols import FailureAnalysis
 from valiqor_trace.analyzer.client._remote import RemoteFailureAnalysisAPI
 from valiqor_trace.analyzer.errors import ValidationError
-from valiqor_trace.analyzer.fa.engine import AnalysisOptions
+from valiqor_trace.analyzer.fa.engine import AnalysisOptions, validate_options
 from valiqor_trace.analyzer.fa.models import Thresholds
 from valiqor_trace.analyzer.fa.options import FailureAnalysisOptions
 from tests.helpers import REPO_ROOT, LiveServer
@@ -171,6 +171,14 @@ def test_an_empty_key_means_no_key_for_the_run(tmp_path: Path) -> None:
     client = ValiqorClient(home=str(tmp_path), openai_api_key=None, judge_base_url=None)
     result = client.failure_analysis.run(dataset=DATASET, openai_api_key="")
     assert result.status == "completed" and any("llm_judge" in s.detector for s in result.detectors_skipped)
+
+
+def test_every_documented_example_is_a_value_the_engine_accepts() -> None:
+    # The examples appear in error messages and in the OpenAPI document: a wrong one would mislead.
+    for name, field in FIELDS.items():
+        assert field.examples, f"give the option {name!r} an example"
+        options = FailureAnalysisOptions(**{name: field.examples[0]})
+        validate_options(AnalysisOptions.of(options, judge=None))
 
 
 def test_the_monitors_analysis_process_rebuilds_every_option() -> None:

@@ -62,7 +62,7 @@ class FailureAnalysisOptions(BaseModel):
         default=None, examples=[["groundedness"]],
         description="eval metrics that run even with run_eval=False, " + _IDS)
     mandatory_security_categories: list[str] | None = Field(
-        default=None, examples=[["S1", "prompt_injection"]],
+        default=None, examples=[["S1", "secret_disclosure"]],
         description="security categories (S1.. or their names) that run even with run_security=False, " + _IDS)
     subcategories: list[str] | None = Field(
         default=None, examples=[["entity_fabrication"]],
