@@ -10,10 +10,14 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from valiqor_trace.analyzer.cli._report import GATE_EXIT_CODE, ProgressBar, format_result
 from valiqor_trace.analyzer.datasets import load_dataset_file
-from valiqor_trace.analyzer.runs import FAResult, RunHandle
+from valiqor_trace.analyzer.runs import FAResult
+
+if TYPE_CHECKING:
+    from valiqor_trace.analyzer.client import FailureAnalysisRun, ValiqorClient
 
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, what shells expect of a Ctrl-C'd command
 
@@ -60,7 +64,7 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
     taxonomy.set_defaults(func=taxonomy_command)
 
 
-def _client(args: argparse.Namespace):  # noqa: ANN202
+def _client(args: argparse.Namespace) -> ValiqorClient:
     from valiqor_trace.analyzer.client import ValiqorClient
 
     return ValiqorClient(project_name=getattr(args, "project_name", None))
@@ -72,14 +76,15 @@ def _csv(value: str | None) -> list[str] | None:
 
 def run_command(args: argparse.Namespace) -> int:
     client = _client(args)
-    options = dict(feature_kind=args.feature_kind, buckets=_csv(args.buckets), subcategories=_csv(args.subcategories),
-                   run_eval=not args.no_eval, run_security=not args.no_security)
-    source = {"dataset": load_dataset_file(args.dataset)} if args.dataset is not None else {"trace_id": args.trace_id}
+    dataset = load_dataset_file(args.dataset) if args.dataset is not None else None
     progress = ProgressBar()
     handle = None
     try:
         with _ctrl_c_held() as pressed:  # a run started but not yet handed back could not be cancelled
-            handle = client.failure_analysis.run_async(**source, **options)
+            handle = client.failure_analysis.run_async(
+                trace_id=args.trace_id, dataset=dataset, feature_kind=args.feature_kind, buckets=_csv(args.buckets),
+                subcategories=_csv(args.subcategories), run_eval=not args.no_eval,
+                run_security=not args.no_security)
         if pressed:
             raise KeyboardInterrupt
         result = handle.wait(on_progress=progress)
@@ -117,7 +122,7 @@ def _ctrl_c_held() -> Iterator[list[bool]]:
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def _cancel(handle: RunHandle, progress: ProgressBar, args: argparse.Namespace) -> int:
+def _cancel(handle: FailureAnalysisRun, progress: ProgressBar, args: argparse.Namespace) -> int:
     """After Ctrl-C: cancel the run, wait for the item(s) in flight, show and point at the partial result.
 
     A second Ctrl-C quits without keeping it. ``handle`` may be the remote client's: it has the same methods.

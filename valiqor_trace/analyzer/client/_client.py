@@ -14,6 +14,8 @@ from valiqor_trace.analyzer.errors import ValidationError
 if TYPE_CHECKING:
     import httpx
 
+    from valiqor_trace.analyzer.client._protocols import FailureAnalysis, Traces
+
 
 class ValiqorClient:
     """Analyze traces and datasets.
@@ -67,8 +69,9 @@ class ValiqorClient:
         return SpanStore(self.config.trace_store_file)
 
     @functools.cached_property
-    def traces(self) -> Any:
-        """Traces: ``import_file``, ``get``, ``list``, ``reconstruct``."""
+    def traces(self) -> Traces:
+        """Traces: ``import_file``, ``get``, ``list``, ``reconstruct`` (embedded: ``TracesAPI``, remote:
+        ``RemoteTracesAPI``; both are checked to satisfy :class:`~valiqor_trace.analyzer.client.Traces`)."""
         if self._remote is not None:
             from valiqor_trace.analyzer.client._remote import RemoteTracesAPI
 
@@ -81,8 +84,10 @@ class ValiqorClient:
         return TracesAPI(opened if opened is not None else self.config.trace_store_file)
 
     @functools.cached_property
-    def failure_analysis(self) -> Any:
-        """Failure Analysis: ``run``, ``run_async``, taxonomy, history, insights, playground."""
+    def failure_analysis(self) -> FailureAnalysis:
+        """Failure Analysis: ``run``, ``run_async``, taxonomy, history, insights, playground (embedded:
+        ``FailureAnalysisAPI``, remote: ``RemoteFailureAnalysisAPI``; both are checked to satisfy
+        :class:`~valiqor_trace.analyzer.client.FailureAnalysis`)."""
         if self._remote is not None:
             from valiqor_trace.analyzer.client._remote import RemoteFailureAnalysisAPI
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from valiqor_trace.analyzer.client import _insights
 from valiqor_trace.analyzer.datasets import validate_dataset
@@ -12,6 +12,8 @@ from valiqor_trace.analyzer.errors import NotFoundError, RateLimitError, Validat
 from valiqor_trace.analyzer.fa import taxonomy
 from valiqor_trace.analyzer.fa.engine import AnalysisOptions, validate_options
 from valiqor_trace.analyzer.fa.models import FailureTag, Thresholds
+from valiqor_trace.analyzer.fa.options import FailureAnalysisOptions, option_errors
+from valiqor_trace.analyzer.models import FAItem
 from valiqor_trace.analyzer.runs import FAResult, RunHandle, RunInfo, RunInput, RunJob, RunSpec, RunStatus, launch
 from valiqor_trace.internal import normalize_trace_id
 
@@ -38,13 +40,20 @@ class FailureAnalysisAPI:
             thresholds: Thresholds | None = None) -> FAResult:
         """Analyze a trace (``trace_id=``) or a dataset (``dataset=``) and return the result.
 
+        The options are those of :class:`~valiqor_trace.analyzer.fa.options.FailureAnalysisOptions`.
+
         Raises:
             ValidationError: bad arguments or dataset items (nothing is run or stored).
             NotFoundError: the trace is in no trace source (the message names those tried).
             RunFailedError: the analysis itself failed.
         """
-        job = self._prepare(**_locals_without_self(locals()))
-        return launch(job, background=False).result()
+        with option_errors():
+            options = FailureAnalysisOptions(
+                project_name=project_name, feature_kind=feature_kind, run_eval=run_eval, run_security=run_security,
+                run_scan=run_scan, mandatory_eval_metrics=mandatory_eval_metrics,
+                mandatory_security_categories=mandatory_security_categories, subcategories=subcategories,
+                buckets=buckets, openai_api_key=openai_api_key, thresholds=thresholds)
+        return launch(self._prepare(trace_id, dataset, options), background=False).result()
 
     def run_async(self, trace_id: str | None = None, dataset: Sequence[Any] | None = None, *,
                   project_name: str | None = None, feature_kind: str | None = None, run_eval: bool = True,
@@ -56,35 +65,33 @@ class FailureAnalysisAPI:
 
         Validation happens before the handle is returned, so bad input still raises here.
         """
-        job = self._prepare(**_locals_without_self(locals()))
-        return launch(job, background=True)
+        with option_errors():
+            options = FailureAnalysisOptions(
+                project_name=project_name, feature_kind=feature_kind, run_eval=run_eval, run_security=run_security,
+                run_scan=run_scan, mandatory_eval_metrics=mandatory_eval_metrics,
+                mandatory_security_categories=mandatory_security_categories, subcategories=subcategories,
+                buckets=buckets, openai_api_key=openai_api_key, thresholds=thresholds)
+        return launch(self._prepare(trace_id, dataset, options), background=True)
 
-    def _prepare(self, *, trace_id: str | None, dataset: Sequence[Any] | None, project_name: str | None,
-                 feature_kind: str | None, run_eval: bool, run_security: bool, run_scan: bool,
-                 mandatory_eval_metrics: list[str] | None, mandatory_security_categories: list[str] | None,
-                 subcategories: list[str] | None, buckets: list[str] | None, openai_api_key: str | None,
-                 thresholds: Thresholds | None, source: str = "api") -> RunJob:
+    def _prepare(self, trace_id: str | None, dataset: Sequence[Any] | None, options: FailureAnalysisOptions, *,
+                 source: str = "api") -> RunJob:
+        """Validate everything and build the run; nothing is stored until it is launched."""
         if (trace_id is None) == (dataset is None):
             raise ValidationError("pass exactly one of trace_id=... (analyze a trace) or dataset=[...] "
                                   "(analyze {input, output, context, tool_calls} items)")
-        options = AnalysisOptions(
-            feature_kind=feature_kind, buckets=buckets, subcategories=subcategories, run_eval=run_eval,
-            run_security=run_security, run_scan=run_scan, mandatory_eval_metrics=mandatory_eval_metrics,
-            mandatory_security_categories=mandatory_security_categories,
-            thresholds=thresholds or Thresholds(),
-            judge=self._client._judge(openai_api_key),
-        )
-        validate_options(options)
+        analysis = AnalysisOptions.of(options, judge=self._client._judge(options.openai_api_key))
+        validate_options(analysis)
         if trace_id is not None:
             normalized = _trace_id(trace_id)
-            items = [self._client.traces.reconstruct(normalized, timeout_s=self._client.config.trace_timeout_s)]
+            item = self._client.traces.reconstruct(normalized, timeout_s=self._client.config.trace_timeout_s)
+            items = [cast(FAItem, item)]  # one item: no split was asked for
         else:
             normalized = None
             items = validate_dataset(dataset, max_field_chars=self._client.config.max_field_chars)
         spec = RunSpec(
-            project_name=project_name or self._client.config.project_name,
-            input_type="trace" if trace_id is not None else "dataset", options=options, trace_id=normalized,
-            source=source, recorded_options=_recorded(options),
+            project_name=options.project_name or self._client.config.project_name,
+            input_type="trace" if trace_id is not None else "dataset", options=analysis, trace_id=normalized,
+            source=source, recorded_options=analysis.recorded(),
         )
         return RunJob(spec, items, self._client.run_store, clock=self._clock)
 
@@ -97,6 +104,8 @@ class FailureAnalysisAPI:
         """
         item = {"input": input_text, "output": output_text, "context": context, "tool_calls": tool_calls}
         validate_dataset([item], max_field_chars=self._client.config.max_field_chars)  # before using a slot
+        with option_errors():
+            options = FailureAnalysisOptions(run_scan=False, openai_api_key=openai_api_key)
         now_ns = int(self._clock() * 1e9)
         wait_ns = self._client.run_store.take_rate_slot("playground", now_ns, PLAYGROUND_LIMITS)
         if wait_ns is not None:
@@ -104,10 +113,7 @@ class FailureAnalysisAPI:
             raise RateLimitError(f"playground is limited to 2 calls a minute and 10 a day; try again in "
                                  f"{retry_after:.0f}s (use failure_analysis.run(dataset=[...]) for more)",
                                  retry_after_s=retry_after)
-        job = self._prepare(trace_id=None, dataset=[item], project_name=None, feature_kind=None, run_eval=True,
-                            run_security=True, run_scan=False, mandatory_eval_metrics=None,
-                            mandatory_security_categories=None, subcategories=None, buckets=None,
-                            openai_api_key=openai_api_key, thresholds=None, source="playground")
+        job = self._prepare(None, [item], options, source="playground")
         return launch(job, background=False).result()
 
     # -- reading ---------------------------------------------------------------------
@@ -187,10 +193,6 @@ class FailureAnalysisAPI:
         return runs, (store.tags_since(since, project_name=project) if with_tags else [])
 
 
-def _locals_without_self(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if k != "self"}
-
-
 def _trace_id(value: str) -> str:
     try:
         return normalize_trace_id(value)
@@ -201,15 +203,3 @@ def _trace_id(value: str) -> str:
 def _check_paging(limit: int, offset: int) -> None:
     if not isinstance(limit, int) or limit < 1 or not isinstance(offset, int) or offset < 0:
         raise ValidationError(f"limit must be >= 1 and offset >= 0 (got limit={limit!r}, offset={offset!r})")
-
-
-def _recorded(options: AnalysisOptions) -> dict[str, Any]:
-    """The options worth keeping with a run (never the judge, which may hold a key)."""
-    return {
-        "feature_kind": options.feature_kind, "buckets": options.buckets, "subcategories": options.subcategories,
-        "run_eval": options.run_eval, "run_security": options.run_security, "run_scan": options.run_scan,
-        "mandatory_eval_metrics": options.mandatory_eval_metrics,
-        "mandatory_security_categories": options.mandatory_security_categories,
-        "thresholds": options.thresholds.model_dump(),
-    }
-

@@ -19,6 +19,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
+from pydantic import ConfigDict, Field, PrivateAttr, SkipValidation
+
 from valiqor_trace.analyzer.errors import ValidationError
 from valiqor_trace.analyzer.fa import taxonomy
 from valiqor_trace.analyzer.fa.detectors import REGISTRY, Detector, ItemView
@@ -33,6 +35,7 @@ from valiqor_trace.analyzer.fa.models import (
     SkippedDetector,
     Thresholds,
 )
+from valiqor_trace.analyzer.fa.options import FailureAnalysisOptions
 from valiqor_trace.analyzer.fa.reconcile import reconcile
 from valiqor_trace.analyzer.fa.scoring import merge_findings, pass_finding, pass_tag, score
 from valiqor_trace.analyzer.fa.security import SECURITY_CATEGORIES, item_flags, resolve_categories, security_subcategories
@@ -55,35 +58,37 @@ STRUCTURAL_SUBCATEGORIES = ("retrieval_error", "tool_error", "step_limit_reached
 STRUCTURAL_METRICS = ("tool_success_rate",)
 
 
-@dataclass
-class AnalysisOptions:
-    """What to analyze and how; mirrors the FA ``run()`` arguments.
+class AnalysisOptions(FailureAnalysisOptions):
+    """A run's :class:`~valiqor_trace.analyzer.fa.options.FailureAnalysisOptions` as the engine takes them:
+    the thresholds filled in, and the judge they chose.
+
+    The engine reads ``feature_kind`` (``None`` infers it per item), the ``buckets`` / ``subcategories``
+    filters (both apply when both are given), ``run_eval``, ``run_security`` (security detectors run even
+    when filtered out of the tags), ``run_scan`` (the embedded engine has no scan data: reported as
+    skipped), ``mandatory_eval_metrics``, ``mandatory_security_categories`` (one that cannot run, needing a
+    judge when none is configured, is a validation error) and ``thresholds``. ``project_name`` is the run
+    spec's and ``openai_api_key`` the judge's: the engine reads neither.
 
     Attributes:
-        feature_kind: ``rag``, ``agent``, ``agentic_rag`` or ``generic_llm``; ``None`` infers it per item.
-        buckets: only these buckets (``None``: all).
-        subcategories: only these subcategories (``None``: all). With ``buckets`` too, both filters apply.
-        run_eval: fill ``eval_metrics``.
-        run_security: fill ``security_flags`` (security detectors run even if filtered out of the tags).
-        run_scan: accepted for the seed API; the embedded engine has no scan data (reported as skipped).
-        mandatory_eval_metrics: metrics that run even when ``run_eval`` is False.
-        mandatory_security_categories: categories (``"S1"`` or slug) that run even when ``run_security`` is
-            False; one that cannot run (needs a judge, none configured) is a validation error.
-        thresholds: alert / CI gate / review thresholds for the summary.
-        judge: an optional :class:`~valiqor_trace.analyzer.fa.judge.Judge`.
+        judge: an optional :class:`~valiqor_trace.analyzer.fa.judge.Judge` (never dumped: it may hold a key).
     """
 
-    feature_kind: str | None = None
-    buckets: list[str] | None = None
-    subcategories: list[str] | None = None
-    run_eval: bool = True
-    run_security: bool = True
-    run_scan: bool = True
-    mandatory_eval_metrics: list[str] | None = None
-    mandatory_security_categories: list[str] | None = None
-    thresholds: Thresholds = field(default_factory=Thresholds)
-    judge: Judge | None = None
-    _plan: _Plan | None = field(default=None, init=False, repr=False, compare=False)
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    judge: SkipValidation[Judge | None] = Field(default=None, exclude=True, repr=False)
+    _plan: _Plan | None = PrivateAttr(None)
+
+    @classmethod
+    def of(cls, options: FailureAnalysisOptions, judge: Judge | None) -> AnalysisOptions:
+        """The engine's view of ``options``: every option carried over, but the key (the judge holds it)."""
+        values = {name: getattr(options, name) for name in FailureAnalysisOptions.model_fields}
+        values.update(openai_api_key=None, thresholds=options.thresholds or Thresholds(), judge=judge)
+        return cls(**values)
+
+    def recorded(self) -> dict[str, Any]:
+        """The options kept with a run: all but the project (a column of its own), the key and the judge."""
+        return self.model_dump(mode="json", exclude={"project_name"})
 
 
 @dataclass
@@ -106,17 +111,6 @@ class _Plan:
     kinds: dict[tuple[str, bool], _KindPlan] = field(default_factory=dict)
 
 
-def _as_list(value: Any, name: str) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return [value]
-    try:
-        return [str(v) for v in value]
-    except TypeError:
-        raise ValidationError(f"{name} must be a list of strings, got {type(value).__name__}") from None
-
-
 def _judge_ok(judge: Judge | None) -> TypeGuard[Judge]:
     return judge is not None and bool(getattr(judge, "available", False))
 
@@ -134,8 +128,7 @@ def validate_options(options: AnalysisOptions) -> None:
 def _build_plan(options: AnalysisOptions) -> _Plan:
     if options.feature_kind is not None and options.feature_kind not in FEATURE_KINDS:
         raise ValidationError(f"unknown feature_kind {options.feature_kind!r}; valid kinds: {', '.join(FEATURE_KINDS)}")
-    buckets = _as_list(options.buckets, "buckets")
-    subs = _as_list(options.subcategories, "subcategories")
+    buckets, subs = options.buckets, options.subcategories
     for bucket in buckets or []:
         if bucket not in taxonomy.bucket_ids():
             raise ValidationError(f"unknown bucket {bucket!r}; valid buckets: {', '.join(taxonomy.bucket_ids())}")
@@ -145,11 +138,11 @@ def _build_plan(options: AnalysisOptions) -> _Plan:
                 if (buckets is None or taxonomy.subcategory(s)["bucket_id"] in buckets) and (subs is None or s in subs)]
     if not selected:
         raise ValidationError(f"subcategories {subs} are not in buckets {buckets}: the filters select nothing")
-    metrics = _as_list(options.mandatory_eval_metrics, "mandatory_eval_metrics") or []
+    metrics = options.mandatory_eval_metrics or []
     for name in metrics:
         if name not in EVAL_METRICS:
             raise ValidationError(f"unknown eval metric {name!r}; valid metrics: {', '.join(EVAL_METRICS)}")
-    mandatory = resolve_categories(_as_list(options.mandatory_security_categories, "mandatory_security_categories"))
+    mandatory = resolve_categories(options.mandatory_security_categories)
     judge_ok = _judge_ok(options.judge)
     for cid in mandatory:
         if not judge_ok and all(taxonomy.subcategory(s)["detector_type"] == "llm_judge"
@@ -159,8 +152,6 @@ def _build_plan(options: AnalysisOptions) -> _Plan:
                                   f"LLM judge, and none can run: {reason}")
     security = list(SECURITY_CATEGORIES) if options.run_security else mandatory
     metric_names = list(EVAL_METRICS) if options.run_eval else [m for m in EVAL_METRICS if m in metrics]
-    if not isinstance(options.thresholds, Thresholds):
-        raise ValidationError(f"thresholds must be a Thresholds, got {type(options.thresholds).__name__}")
     return _Plan(selected=selected, security=security, metrics=metric_names, judge=options.judge)
 
 

@@ -126,11 +126,7 @@ class TraceAnalysis:
         self.run_store.close()
 
     def _recorded(self, trace: CompletedTrace) -> dict[str, Any]:
-        options = self.options
-        return {"feature_kind": options.feature_kind, "buckets": options.buckets,
-                "subcategories": options.subcategories, "run_eval": options.run_eval,
-                "run_security": options.run_security, "run_scan": options.run_scan,
-                "thresholds": options.thresholds.model_dump(), "judge": options.judge is not None,
+        return {**self.options.recorded(), "judge": self.options.judge is not None,
                 "monitor": {"sample_reason": trace.reason, "sample_rate": self.sample_rate,
                             "span_count": len(trace.spans), "evicted_spans": trace.evicted_spans}}
 

@@ -16,22 +16,18 @@ import sys
 from typing import Any, TextIO
 
 from valiqor_trace.analyzer.fa.engine import AnalysisOptions, validate_options
-from valiqor_trace.analyzer.fa.models import Thresholds
 from valiqor_trace.analyzer.models import FAItem
 from valiqor_trace.analyzer.runs import RunJob, RunSpec, RunStore, launch
 
 
 def build_options(spec: dict[str, Any]) -> AnalysisOptions:
-    """The FA options of a monitoring run from their JSON form (see ``ProcessFA.options_spec``)."""
+    """The FA options of a monitoring run from their JSON form (see ``_process.options_spec``)."""
     judge = None
-    if spec.get("judge"):
+    if spec["judge"]:
         from valiqor_trace.analyzer.client import ValiqorClient
 
-        judge = ValiqorClient(project_name=spec.get("project_name"))._judge(None)
-    options = AnalysisOptions(feature_kind=spec.get("feature_kind"), buckets=spec.get("buckets"),
-                              subcategories=spec.get("subcategories"), run_eval=spec.get("run_eval", True),
-                              run_security=spec.get("run_security", True), run_scan=spec.get("run_scan", False),
-                              thresholds=Thresholds(**spec.get("thresholds", {})), judge=judge)
+        judge = ValiqorClient(project_name=spec["project_name"])._judge(None)
+    options = AnalysisOptions.model_validate({**spec["options"], "judge": judge})
     validate_options(options)
     return options
 

@@ -25,11 +25,9 @@ from valiqor_trace.analyzer.runs import FAResult, RunFailedError, RunSpec, RunSt
 
 
 def options_spec(options: AnalysisOptions, project_name: str) -> dict[str, Any]:
-    """The JSON form of ``options`` the child rebuilds them from (the judge as a flag: it may hold a key)."""
-    return {"feature_kind": options.feature_kind, "buckets": options.buckets, "subcategories": options.subcategories,
-            "run_eval": options.run_eval, "run_security": options.run_security, "run_scan": options.run_scan,
-            "thresholds": options.thresholds.model_dump(), "judge": options.judge is not None,
-            "project_name": project_name}
+    """The JSON form of ``options`` the child rebuilds them from: every option (the model's dump, so none
+    is forgotten), the judge as a flag (it may hold a key) and the project whose client builds it."""
+    return {"options": options.recorded(), "judge": options.judge is not None, "project_name": project_name}
 
 
 class _Child:

@@ -44,8 +44,7 @@ class ApiState:
 
 def create_run(state: ApiState, body: RunRequest) -> Later | Reply:
     """Validate and queue the run; answer its result if it ends within ``wait_s``, else 202."""
-    arguments = body.model_dump(exclude={"wait_s", "thresholds"})
-    job = state.fa._prepare(**arguments, thresholds=body.thresholds, source="api")
+    job = state.fa._prepare(body.trace_id, body.dataset, body.options(), source="api")
     state.runs.submit(job)
 
     def accepted() -> Reply:

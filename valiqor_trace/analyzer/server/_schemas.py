@@ -2,38 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-from valiqor_trace.analyzer.fa.models import Thresholds
+from valiqor_trace.analyzer.fa.options import ApiKey, FailureAnalysisOptions
 
 MAX_WAIT_S = 60.0
-# An API key travels in an HTTP header: printable ASCII only (anything else is a typo, and would fail later).
-ApiKey = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,512}$")]
 
 
-class RunRequest(BaseModel):
-    """``POST /api/v1/fa/runs``: the arguments of ``failure_analysis.run`` / ``run_async``."""
+class RunRequest(FailureAnalysisOptions):
+    """``POST /api/v1/fa/runs``: the arguments of ``failure_analysis.run`` / ``run_async``.
 
-    model_config = ConfigDict(extra="forbid")
+    The options are :class:`FailureAnalysisOptions`' fields (one definition for the clients, this body
+    and the engine); the input and ``wait_s`` are the request's own.
+    """
 
-    trace_id: str | None = Field(None, description="32-hex W3C trace id (a tr_ prefix is accepted)")
-    dataset: list[Any] | None = Field(None, description="items {input, output, context?, tool_calls?}")
-    project_name: str | None = None
-    feature_kind: str | None = None
-    run_eval: bool = True
-    run_security: bool = True
-    run_scan: bool = True
-    mandatory_eval_metrics: list[str] | None = None
-    mandatory_security_categories: list[str] | None = None
-    subcategories: list[str] | None = None
-    buckets: list[str] | None = None
-    openai_api_key: ApiKey | None = Field(None, description="BYOK judge key for this run; never stored or logged")
-    thresholds: Thresholds | None = None
-    wait_s: float = Field(10.0, ge=0.0, le=MAX_WAIT_S,
+    trace_id: str | None = Field(default=None, description="32-hex W3C trace id (a tr_ prefix is accepted)")
+    dataset: list[Any] | None = Field(default=None, description="items {input, output, context?, tool_calls?}")
+    wait_s: float = Field(default=10.0, ge=0.0, le=MAX_WAIT_S,
                           description="answer 200 with the result if the run ends within this many seconds, "
                                       "else 202 with the run id (0: always 202)")
+
+    def options(self) -> FailureAnalysisOptions:
+        """The run's options, the key included (a dump would leave it out)."""
+        return FailureAnalysisOptions(**{name: getattr(self, name) for name in FailureAnalysisOptions.model_fields})
 
 
 class PlaygroundRequest(BaseModel):

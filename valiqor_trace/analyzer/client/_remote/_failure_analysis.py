@@ -18,6 +18,7 @@ from pydantic import TypeAdapter
 from valiqor_trace.analyzer.client._remote._http import RemoteSession
 from valiqor_trace.analyzer.errors import RunNotFinishedError, ValidationError
 from valiqor_trace.analyzer.fa.models import FailureTag, Thresholds
+from valiqor_trace.analyzer.fa.options import FailureAnalysisOptions, option_errors
 from valiqor_trace.analyzer.runs import FAResult, RunFailedError, RunInfo, RunInput, RunStatus
 from valiqor_trace.analyzer.runs._models import FINISHED_STATES
 
@@ -107,7 +108,13 @@ class RemoteFailureAnalysisAPI:
             buckets: list[str] | None = None, openai_api_key: str | None = None,
             thresholds: Thresholds | None = None) -> FAResult:
         """Analyze a trace or a dataset on the server and return the result (see the embedded ``run``)."""
-        body = _run_body(locals(), self._project, wait_s=SYNC_WAIT_S)
+        with option_errors():
+            options = FailureAnalysisOptions(
+                project_name=project_name, feature_kind=feature_kind, run_eval=run_eval, run_security=run_security,
+                run_scan=run_scan, mandatory_eval_metrics=mandatory_eval_metrics,
+                mandatory_security_categories=mandatory_security_categories, subcategories=subcategories,
+                buckets=buckets, openai_api_key=openai_api_key, thresholds=thresholds)
+        body = _run_body(trace_id, dataset, options, self._project, wait_s=SYNC_WAIT_S)
         answer = self._session.request("POST", f"{API}/runs", json=body, wait_s=SYNC_WAIT_S)
         if "summary" in answer:
             return FAResult.model_validate(answer)
@@ -120,7 +127,13 @@ class RemoteFailureAnalysisAPI:
                   buckets: list[str] | None = None, openai_api_key: str | None = None,
                   thresholds: Thresholds | None = None) -> RemoteRunHandle:
         """Start the run on the server; return its handle at once (bad input still raises here)."""
-        body = _run_body(locals(), self._project, wait_s=0.0)
+        with option_errors():
+            options = FailureAnalysisOptions(
+                project_name=project_name, feature_kind=feature_kind, run_eval=run_eval, run_security=run_security,
+                run_scan=run_scan, mandatory_eval_metrics=mandatory_eval_metrics,
+                mandatory_security_categories=mandatory_security_categories, subcategories=subcategories,
+                buckets=buckets, openai_api_key=openai_api_key, thresholds=thresholds)
+        body = _run_body(trace_id, dataset, options, self._project, wait_s=0.0)
         answer = self._session.request("POST", f"{API}/runs", json=body)
         return RemoteRunHandle(self._session, RunStatus.model_validate(answer))
 
@@ -182,14 +195,12 @@ _RUN_INPUTS = TypeAdapter(list[RunInput])
 _TAGS = TypeAdapter(list[FailureTag])
 
 
-def _run_body(arguments: dict[str, Any], default_project: str, *, wait_s: float) -> dict[str, Any]:
-    body = {k: v for k, v in arguments.items() if k != "self"}
-    body["project_name"] = body["project_name"] or default_project
-    if isinstance(body["thresholds"], Thresholds):
-        body["thresholds"] = body["thresholds"].model_dump()
-    if body["dataset"] is not None:
-        body["dataset"] = _jsonable_dataset(body["dataset"])
-    body["wait_s"] = wait_s
+def _run_body(trace_id: str | None, dataset: Sequence[Any] | None, options: FailureAnalysisOptions,
+              default_project: str, *, wait_s: float) -> dict[str, Any]:
+    """The ``RunRequest`` JSON: every option, the input and ``wait_s``. The key is added by name: no dump has it."""
+    body = options.model_dump(mode="json")
+    body.update(project_name=options.project_name or default_project, openai_api_key=options.openai_api_key,
+                trace_id=trace_id, dataset=None if dataset is None else _jsonable_dataset(dataset), wait_s=wait_s)
     return body
 
 

@@ -12,7 +12,7 @@ from valiqor_trace.analyzer.client._remote._failure_analysis import _path
 from valiqor_trace.analyzer.client._remote._http import RemoteSession
 from valiqor_trace.analyzer.errors import ImportFormatError, ValidationError
 from valiqor_trace.analyzer.models import FAItem
-from valiqor_trace.analyzer.sources import ImportResult
+from valiqor_trace.analyzer.sources import ImportResult, TraceSource
 from valiqor_trace.analyzer.traces_api import DEFAULT_TIMEOUT_S
 from valiqor_trace.store import SpanRecord, TraceSummary
 
@@ -28,7 +28,7 @@ class RemoteTracesAPI:
     def __init__(self, session: RemoteSession) -> None:
         self._session = session
 
-    def add_source(self, source: Any) -> None:
+    def add_source(self, source: TraceSource) -> None:
         """Not in remote mode: the server looks in its own store; add backends where it runs."""
         raise ValidationError("client.traces.add_source is not available with base_url: a remote client reads "
                               "the server's trace store. Export the traces to the server (OTLP), import the file "
