@@ -22,6 +22,7 @@ from valiqor_trace import _retriever
 from valiqor_trace._content import get_content_policy
 from valiqor_trace._internal import handle_internal_errors
 from valiqor_trace._suppress import is_instrumentation_suppressed
+from valiqor_trace.attributes import ERROR_TYPE
 
 __all__ = ["LlamaIndexInstrumentor"]
 
@@ -61,7 +62,7 @@ def _start(tracer: trace.Tracer, instance: Any, args: tuple[Any, ...], kwargs: d
 def _finish(span: Span, nodes: Any, error: BaseException | None) -> None:
     with handle_internal_errors("llama_index retrieve end"):
         if error is not None:
-            span.set_attribute("error.type", type(error).__qualname__)
+            span.set_attribute(ERROR_TYPE, type(error).__qualname__)
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
         else:
