@@ -1,7 +1,14 @@
-"""Helpers for testing apps (and valiqor-trace itself) without a network.
+"""Helpers for testing apps (and valiqor-trace itself) without a network: a public module.
 
 - :func:`capture_spans`: ``init()`` wired to an in-memory exporter, for asserting on spans.
-- ``valiqor_trace.testing.model_server``: a scripted OpenAI-compatible server on 127.0.0.1.
+- :class:`ModelServer` (with :class:`Reply`, :class:`ToolCallSpec`, :class:`RecordedRequest`): a scripted
+  OpenAI-compatible model server on 127.0.0.1 (``docs/openai.md``).
+- :class:`JudgeServer` (with :class:`JudgeStep`, :class:`RecordedJudgeRequest`): a scripted
+  OpenAI-compatible LLM *judge* on 127.0.0.1 (``docs/judge.md``); also
+  ``python -m valiqor_trace.testing.judge_server``.
+
+Everything here is imported from ``valiqor_trace.testing``; the servers use the standard
+library only.
 """
 
 from __future__ import annotations
@@ -15,8 +22,20 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import valiqor_trace
+from valiqor_trace.testing.judge_server import JudgeServer, JudgeStep, RecordedJudgeRequest
+from valiqor_trace.testing.model_server import ModelServer, RecordedRequest, Reply, ToolCallSpec
 
-__all__ = ["InMemorySpanExporter", "capture_spans"]
+__all__ = [
+    "InMemorySpanExporter",
+    "JudgeServer",
+    "JudgeStep",
+    "ModelServer",
+    "RecordedJudgeRequest",
+    "RecordedRequest",
+    "Reply",
+    "ToolCallSpec",
+    "capture_spans",
+]
 
 
 @contextlib.contextmanager

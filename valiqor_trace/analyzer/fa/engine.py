@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
-from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.errors import ValidationError
 from valiqor_trace.analyzer.fa import taxonomy
 from valiqor_trace.analyzer.fa.detectors import REGISTRY, Detector, ItemView
 from valiqor_trace.analyzer.fa.judge import NO_JUDGE_REASON, Judge, JudgeRequest
