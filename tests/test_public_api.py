@@ -104,13 +104,22 @@ def test_errors_exported_from_the_root_are_the_same_objects() -> None:
         assert getattr(valiqor_trace, name) is getattr(valiqor_trace.errors, name)
 
 
-def test_lazy_names_are_listed_by_dir_and_spelled_out_for_type_checkers() -> None:
-    assert set(valiqor_trace.__all__) <= set(dir(valiqor_trace))
-    tree = ast.parse((REPO_ROOT / "valiqor_trace" / "__init__.py").read_text(encoding="utf-8"))
+@pytest.mark.parametrize(("module_name", "table"), [("valiqor_trace", "_LAZY"), ("valiqor_trace.testing", "_SERVERS")])
+def test_lazy_names_are_listed_by_dir_and_spelled_out_for_type_checkers(module_name: str, table: str) -> None:
+    module = _module(module_name)
+    assert set(module.__all__) <= set(dir(module))
+    tree = ast.parse(Path(module.__file__ or "").read_text(encoding="utf-8"))
     guarded = next(node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING")
     typed = {alias.name: node.module for node in guarded.body if isinstance(node, ast.ImportFrom)
              for alias in node.names}
-    assert typed == valiqor_trace._LAZY  # type: ignore[attr-defined]
+    assert typed == getattr(module, table)
+
+
+def test_the_judge_server_runs_as_a_module_without_warnings() -> None:
+    out = subprocess.run([sys.executable, "-m", "valiqor_trace.testing.judge_server"], input="", capture_output=True,
+                         text=True, cwd=REPO_ROOT, timeout=60)
+    assert out.returncode == 0 and out.stdout.startswith("http://127.0.0.1:")
+    assert out.stderr == ""
 
 
 def test_importing_valiqor_trace_loads_none_of_the_lazy_modules() -> None:

@@ -14,16 +14,19 @@ library only.
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import valiqor_trace
-from valiqor_trace.testing.judge_server import JudgeServer, JudgeStep, RecordedJudgeRequest
-from valiqor_trace.testing.model_server import ModelServer, RecordedRequest, Reply, ToolCallSpec
+
+if TYPE_CHECKING:  # imported on first use (below), so ``python -m valiqor_trace.testing.judge_server`` runs clean
+    from valiqor_trace.testing.judge_server import JudgeServer, JudgeStep, RecordedJudgeRequest
+    from valiqor_trace.testing.model_server import ModelServer, RecordedRequest, Reply, ToolCallSpec
 
 __all__ = [
     "InMemorySpanExporter",
@@ -55,3 +58,27 @@ def capture_spans(**init_kwargs: Any) -> Iterator[InMemorySpanExporter]:
     finally:
         handle.shutdown()
         provider.shutdown()
+
+
+_SERVERS = {
+    "JudgeServer": "valiqor_trace.testing.judge_server",
+    "JudgeStep": "valiqor_trace.testing.judge_server",
+    "RecordedJudgeRequest": "valiqor_trace.testing.judge_server",
+    "ModelServer": "valiqor_trace.testing.model_server",
+    "RecordedRequest": "valiqor_trace.testing.model_server",
+    "Reply": "valiqor_trace.testing.model_server",
+    "ToolCallSpec": "valiqor_trace.testing.model_server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _SERVERS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'valiqor_trace.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SERVERS))
