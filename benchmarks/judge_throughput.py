@@ -4,7 +4,7 @@
 
 The items are the real RAGTruth and tau-bench items of ``fa_throughput.py`` (RAG answers over passages,
 news summaries, JSON business data, airline tool-calling trajectories). The judge is a scripted
-OpenAI-compatible server on 127.0.0.1 (``python -m valiqor_trace.analyzer.judge.testing``, in its own process so its CPU
+OpenAI-compatible server on 127.0.0.1 (``python -m valiqor_trace.testing.judge_server``, in its own process so its CPU
 does not compete with the run's) that answers every request after ``--delay`` seconds, as a hosted model
 roughly does; every judge subcategory is on. Each row is a full
 ``ValiqorClient.failure_analysis.run(dataset=...)`` on a fresh run store (so no cached verdicts) unless
@@ -51,7 +51,7 @@ class JudgeProcess:
 
     def __init__(self, delay_s: float) -> None:
         self.delay_s = delay_s
-        self._proc = subprocess.Popen([sys.executable, "-m", "valiqor_trace.analyzer.judge.testing", "--model", MODEL,
+        self._proc = subprocess.Popen([sys.executable, "-m", "valiqor_trace.testing.judge_server", "--model", MODEL,
                                        "--delay", str(delay_s)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       text=True)
         self.base_url = self._proc.stdout.readline().strip()

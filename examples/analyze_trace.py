@@ -12,8 +12,7 @@ from __future__ import annotations
 import argparse
 
 import valiqor_trace
-from valiqor_trace.analyzer.cli._report import format_result
-from valiqor_trace import ValiqorClient
+from valiqor_trace import ValiqorClient, format_result
 
 
 def make_a_trace() -> str:

@@ -4,7 +4,7 @@
     python examples/ci_gate.py          # the same check, printing the report
 
 The dataset is what your app answered for a fixed set of questions (here inline; in practice a file
-written by your evaluation job: ``load_dataset_file("answers.jsonl")`` reads .json, .jsonl or .csv).
+written by your evaluation job: ``valiqor_trace.load_dataset_file("answers.jsonl")`` reads .json, .jsonl or .csv).
 No key and no network are needed: the deterministic detectors run locally.
 """
 
@@ -13,8 +13,7 @@ from __future__ import annotations
 import sys
 import tempfile
 
-from valiqor_trace.analyzer.cli._report import format_result
-from valiqor_trace import ValiqorClient
+from valiqor_trace import ValiqorClient, format_result
 
 ANSWERS = [
     {"input": "How long do refunds take?",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +24,6 @@ from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 
 import valiqor_trace
-from valiqor_trace.cli._output import span_tree_lines
 
 ORDERS = {"A-1001": {"status": "delivered", "item": "Final-sale jacket", "final_sale": True}}
 
@@ -70,7 +70,7 @@ def chat_model() -> Iterator[ChatOpenAI]:
     if os.environ.get("OPENAI_API_KEY"):
         yield ChatOpenAI(model="gpt-4o-mini", temperature=0)
         return
-    from valiqor_trace.testing.model_server import ModelServer, Reply
+    from valiqor_trace.testing import ModelServer, Reply
 
     script = [
         Reply.tool_call("get_order", {"order_id": "A-1001"}),
@@ -99,8 +99,7 @@ def main() -> None:
     spans = handle.store.get_trace(workflow.trace_id)
     print(f"question: {args.question}\nanswer:   {answer}\n")
     print(f"trace {workflow.trace_id} ({len(spans)} spans):")
-    for line in span_tree_lines(spans):
-        print("  " + line)
+    print(textwrap.indent(valiqor_trace.format_trace(spans), "  "))
     for span in spans:
         if span.attributes.get("gen_ai.operation.name") == "execute_tool":
             outcome = span.status_message if span.status_code == "ERROR" else span.attributes.get(

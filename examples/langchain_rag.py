@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import os
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,7 +29,6 @@ from langchain_core.runnables import RunnablePassthrough
 from langchain_openai import ChatOpenAI
 
 import valiqor_trace
-from valiqor_trace.cli._output import span_tree_lines
 
 POLICIES = [
     Document(id="refunds", page_content="Refunds are issued within 14 days to the original payment method.",
@@ -74,7 +74,7 @@ def chat_model() -> Iterator[ChatOpenAI]:
     if os.environ.get("OPENAI_API_KEY"):
         yield ChatOpenAI(model="gpt-4o-mini", temperature=0)
         return
-    from valiqor_trace.testing.model_server import ModelServer, Reply
+    from valiqor_trace.testing import ModelServer, Reply
 
     replies = [Reply(match="refund", text="Refunds arrive within 14 days, on your original payment method. "
                                            "Gift cards and final-sale items are not refundable.")]
@@ -97,8 +97,7 @@ def main() -> None:
     spans = handle.store.get_trace(workflow.trace_id)
     print(f"question: {args.question}\nanswer:   {answer}\n")
     print(f"trace {workflow.trace_id} ({len(spans)} spans):")
-    for line in span_tree_lines(spans):
-        print("  " + line)
+    print(textwrap.indent(valiqor_trace.format_trace(spans), "  "))
     for span in spans:  # what the failure analysis will read as the answer's context
         if span.attributes.get("valiqor.span.kind") == "retrieval":
             print(f"\n{span.name} (query: {span.attributes.get('valiqor.retrieval.query')!r}):")

@@ -16,12 +16,12 @@ import argparse
 import contextlib
 import json
 import os
+import textwrap
 from collections.abc import Iterator
 
 import openai
 
 import valiqor_trace
-from valiqor_trace.cli._output import span_tree_lines
 
 MODEL = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
 WEATHER_TOOL = {"type": "function", "function": {
@@ -39,7 +39,7 @@ def openai_client() -> Iterator[openai.OpenAI]:
     if os.environ.get("OPENAI_API_KEY"):
         yield openai.OpenAI()
         return
-    from valiqor_trace.testing.model_server import ModelServer, Reply
+    from valiqor_trace.testing import ModelServer, Reply
 
     script = [
         Reply("Paris is the capital of France."),
@@ -89,8 +89,7 @@ def main() -> None:
 
     spans = handle.store.get_trace(workflow.trace_id)
     print(f"\ntrace id: {workflow.trace_id} ({len(spans)} spans)")
-    for line in span_tree_lines(spans):
-        print("  " + line)
+    print(textwrap.indent(valiqor_trace.format_trace(spans), "  "))
     print(f"\nshow it again with: valiqor traces show {workflow.trace_id}")
     handle.shutdown()
 

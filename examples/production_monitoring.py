@@ -27,7 +27,7 @@ from typing import Any
 from opentelemetry import trace
 
 import valiqor_trace
-from valiqor_trace.testing.model_server import ModelServer, Reply
+from valiqor_trace.testing import ModelServer, Reply
 
 ORDERS = {"A-1001": "shipped on Monday", "A-1002": "delivered"}
 

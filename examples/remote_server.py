@@ -31,7 +31,7 @@ import httpx
 
 import valiqor_trace
 from valiqor_trace import ValiqorClient
-from valiqor_trace.testing.model_server import ModelServer, Reply
+from valiqor_trace.testing import ModelServer, Reply
 
 
 def start_server(data_dir: str, key: str) -> tuple[subprocess.Popen, str]:

@@ -26,6 +26,7 @@ from valiqor_trace._content import ContentPolicy, get_content_policy, to_json
 from valiqor_trace._guard import handle_internal_errors
 from valiqor_trace._workflow import SpanScope
 from valiqor_trace.attributes import (
+    GEN_AI_OPERATION_NAME,
     RETRIEVAL_DOCUMENT_COUNT,
     RETRIEVAL_DOCUMENTS,
     RETRIEVAL_QUERY,
@@ -35,7 +36,6 @@ from valiqor_trace.attributes import (
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-OPERATION_NAME = "gen_ai.operation.name"
 RETRIEVAL = "retrieval"
 
 _CONTENT_KEYS = ("page_content", "content", "text", "document", "chunk", "body")
@@ -47,7 +47,7 @@ _QUERY_PARAMETERS = ("query", "question", "q", "query_str", "search_query", "inp
 
 def retrieval_attributes() -> dict[str, Any]:
     """The attributes every retrieval span starts with."""
-    return {SPAN_KIND: RETRIEVAL, OPERATION_NAME: RETRIEVAL}
+    return {SPAN_KIND: RETRIEVAL, GEN_AI_OPERATION_NAME: RETRIEVAL}
 
 
 def retrieval_span_name(name: str | None) -> str:
@@ -231,7 +231,7 @@ class _RetrieverSpan:
         self.query_arg = query_arg
 
     def start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> SpanScope:
-        scope = SpanScope(retrieval_span_name(self.name), RETRIEVAL, {OPERATION_NAME: RETRIEVAL}).__enter__()
+        scope = SpanScope(retrieval_span_name(self.name), RETRIEVAL, {GEN_AI_OPERATION_NAME: RETRIEVAL}).__enter__()
         with handle_internal_errors("retriever query"):
             if get_content_policy().capture:
                 record_query(scope.span, _query_argument(self.func, args, kwargs, self.query_arg))

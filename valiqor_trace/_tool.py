@@ -14,11 +14,17 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from valiqor_trace._workflow import _decorate
+from valiqor_trace.attributes import (
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_TOOL_CALL_ARGUMENTS,
+    GEN_AI_TOOL_CALL_RESULT,
+    GEN_AI_TOOL_DESCRIPTION,
+    GEN_AI_TOOL_NAME,
+    GEN_AI_TOOL_TYPE,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_ARGUMENTS = "gen_ai.tool.call.arguments"  # content
-_RESULT = "gen_ai.tool.call.result"  # content
 
 
 @overload
@@ -59,9 +65,8 @@ def _tool(func: F, name: str | None, description: str | None) -> F:
     if not callable(func):
         raise ValueError(f"tool() decorates a function; got {type(func).__name__}")
     tool_name = name or getattr(func, "__name__", "tool")
-    attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool_name,
-                  "gen_ai.tool.type": "function"}
+    attributes = {GEN_AI_OPERATION_NAME: "execute_tool", GEN_AI_TOOL_NAME: tool_name, GEN_AI_TOOL_TYPE: "function"}
     if description:
-        attributes["gen_ai.tool.description"] = description
+        attributes[GEN_AI_TOOL_DESCRIPTION] = description
     return _decorate(func, f"execute_tool {tool_name}", "tool", attributes, capture_io=True,
-                     io_keys=(_ARGUMENTS, _RESULT))
+                     io_keys=(GEN_AI_TOOL_CALL_ARGUMENTS, GEN_AI_TOOL_CALL_RESULT))

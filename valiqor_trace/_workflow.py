@@ -21,7 +21,7 @@ from valiqor_trace import _state
 from valiqor_trace._content import StreamCapture, get_content_policy
 from valiqor_trace._ids import format_span_id, format_trace_id
 from valiqor_trace._guard import handle_internal_errors
-from valiqor_trace.attributes import INPUT, OUTPUT, SPAN_KIND
+from valiqor_trace.attributes import ERROR_TYPE, INPUT, OUTPUT, SPAN_KIND
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -109,7 +109,7 @@ class SpanScope:
             if exc is not None:
                 self.span.record_exception(exc)
                 self.span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
-                self.span.set_attribute("error.type", type(exc).__qualname__)
+                self.span.set_attribute(ERROR_TYPE, type(exc).__qualname__)
             self.detach()
             self.span.end()
 

@@ -31,7 +31,7 @@ import json, sys
 import analyzer, instrumentors
 import valiqor_trace
 from valiqor_trace import ValiqorClient
-from valiqor_trace.analyzer.judge.testing import JudgeServer
+from valiqor_trace.testing import JudgeServer
 
 with JudgeServer(model="judge-model", api_key="sk-test") as judge:  # the judge's prompts come from the wheel
     client = ValiqorClient(project_name="shop", judge_base_url=judge.base_url, judge_model="judge-model",

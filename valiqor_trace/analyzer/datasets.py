@@ -14,32 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from valiqor_trace.analyzer.dataset_tool_calls import normalize_tool_calls, type_name, unknown_key_problems
-from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.errors import DatasetError, ValidationError
 from valiqor_trace.analyzer.models import FAItem, ToolCall
 from valiqor_trace.internal import DEFAULT_MAX_FIELD_CHARS
 
 ITEM_FIELDS = ("input", "output", "context", "tool_calls", "trace_id", "metadata")
 DATASET_SUFFIXES = (".json", ".jsonl", ".csv")
-_MAX_REPORTED = 20
 # Keys people reach for that belong elsewhere.
 _ITEM_HINTS = {"messages": "items carry no message list: give the user's request as 'input', the answer as "
                            "'output', and the assistant's tool calls and the tool result messages as 'tool_calls'"}
-
-
-class DatasetError(ValidationError):
-    """A dataset has invalid items; nothing was run or stored.
-
-    Attributes:
-        problems: one ``"items[N].field: what is wrong; the fix"`` line per problem found (nested fields
-            by their full path, e.g. ``items[3].tool_calls[1].function.arguments``).
-    """
-
-    def __init__(self, problems: list[str], total: int) -> None:
-        self.problems = problems
-        shown = problems[:_MAX_REPORTED]
-        more = f"\n  ... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
-        super().__init__(f"dataset has {len(problems)} problem(s) in {total} item(s); nothing was run:\n  "
-                         + "\n  ".join(shown) + more)
 
 
 def validate_dataset(dataset: Any, *, max_field_chars: int = DEFAULT_MAX_FIELD_CHARS) -> list[FAItem]:

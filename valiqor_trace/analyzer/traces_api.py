@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from valiqor_trace.analyzer.errors import (AuthenticationError, NotFoundError, RateLimitError, SourceError, TraceIncompleteError,
+from valiqor_trace.errors import (AuthenticationError, NotFoundError, RateLimitError, SourceError, TraceIncompleteError,
                              ValidationError)
 from valiqor_trace.analyzer.models import FAItem
 from valiqor_trace.analyzer.reconstruct import build_tree, has_root, reconstruct_item, reconstruct_turns

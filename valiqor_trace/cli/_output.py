@@ -1,11 +1,11 @@
-"""Printing for the CLI: errors, span trees."""
+"""Printing for the CLI: errors, span trees (``valiqor_trace.format_trace`` is the public face of the tree)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 
-from valiqor_trace.attributes import SPAN_KIND
+from valiqor_trace.attributes import GEN_AI_OPERATION_NAME, SPAN_KIND
 from valiqor_trace.store import SpanRecord
 
 
@@ -15,7 +15,7 @@ def error_line(exc: BaseException) -> None:
 
 def _label(span: SpanRecord) -> str:
     parts = [span.name]
-    kind = span.attributes.get(SPAN_KIND) or span.attributes.get("gen_ai.operation.name") \
+    kind = span.attributes.get(SPAN_KIND) or span.attributes.get(GEN_AI_OPERATION_NAME) \
         or span.attributes.get("openinference.span.kind")
     if kind:
         parts.append(f"[{kind}]")
@@ -45,3 +45,16 @@ def span_tree_lines(spans: Sequence[SpanRecord]) -> list[str]:
 
     walk(None, "")
     return lines
+
+
+def format_trace(spans: Sequence[SpanRecord]) -> str:
+    """The spans of one trace as an indented tree, the way ``valiqor traces show`` prints them.
+
+    One line per span: name, kind, duration, ``ERROR`` and the status message when it failed,
+    and the span id; children under their parent in start order. Spans whose parent is not
+    among ``spans`` are printed as roots.
+
+    Example:
+        print(valiqor_trace.format_trace(handle.store.get_trace(trace_id)))
+    """
+    return "\n".join(span_tree_lines(spans))

@@ -1,14 +1,22 @@
-"""Helpers for testing apps (and valiqor-trace itself) without a network.
+"""Helpers for testing apps (and valiqor-trace itself) without a network: a public module.
 
 - :func:`capture_spans`: ``init()`` wired to an in-memory exporter, for asserting on spans.
-- ``valiqor_trace.testing.model_server``: a scripted OpenAI-compatible server on 127.0.0.1.
+- :class:`ModelServer` (with :class:`Reply`, :class:`ToolCallSpec`, :class:`RecordedRequest`): a scripted
+  OpenAI-compatible model server on 127.0.0.1 (``docs/openai.md``).
+- :class:`JudgeServer` (with :class:`JudgeStep`, :class:`RecordedJudgeRequest`): a scripted
+  OpenAI-compatible LLM *judge* on 127.0.0.1 (``docs/judge.md``); also
+  ``python -m valiqor_trace.testing.judge_server``.
+
+Everything here is imported from ``valiqor_trace.testing``; the servers use the standard
+library only.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -16,7 +24,21 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import valiqor_trace
 
-__all__ = ["InMemorySpanExporter", "capture_spans"]
+if TYPE_CHECKING:  # imported on first use (below), so ``python -m valiqor_trace.testing.judge_server`` runs clean
+    from valiqor_trace.testing.judge_server import JudgeServer, JudgeStep, RecordedJudgeRequest
+    from valiqor_trace.testing.model_server import ModelServer, RecordedRequest, Reply, ToolCallSpec
+
+__all__ = [
+    "InMemorySpanExporter",
+    "JudgeServer",
+    "JudgeStep",
+    "ModelServer",
+    "RecordedJudgeRequest",
+    "RecordedRequest",
+    "Reply",
+    "ToolCallSpec",
+    "capture_spans",
+]
 
 
 @contextlib.contextmanager
@@ -36,3 +58,27 @@ def capture_spans(**init_kwargs: Any) -> Iterator[InMemorySpanExporter]:
     finally:
         handle.shutdown()
         provider.shutdown()
+
+
+_SERVERS = {
+    "JudgeServer": "valiqor_trace.testing.judge_server",
+    "JudgeStep": "valiqor_trace.testing.judge_server",
+    "RecordedJudgeRequest": "valiqor_trace.testing.judge_server",
+    "ModelServer": "valiqor_trace.testing.model_server",
+    "RecordedRequest": "valiqor_trace.testing.model_server",
+    "Reply": "valiqor_trace.testing.model_server",
+    "ToolCallSpec": "valiqor_trace.testing.model_server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _SERVERS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'valiqor_trace.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SERVERS))

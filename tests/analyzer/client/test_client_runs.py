@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-import valiqor_trace.analyzer.errors
-import valiqor_trace.analyzer.runs
+import valiqor_trace
+import valiqor_trace.errors
 import valiqor_trace.analyzer.runs._store as run_store_module
-from valiqor_trace.analyzer.datasets import DatasetError, validate_dataset
-from valiqor_trace.analyzer.errors import NotFoundError, RunFailedError, RunNotFinishedError, ValidationError, ValiqorError
+from valiqor_trace.analyzer.datasets import validate_dataset
+from valiqor_trace.errors import DatasetError
+from valiqor_trace.errors import NotFoundError, RunFailedError, RunNotFinishedError, ValidationError, ValiqorError
 from valiqor_trace.analyzer.fa.engine import AnalysisOptions, validate_options
 from valiqor_trace.analyzer.runs import ProgressThrottle, RunJob, RunSpec, RunStore, launch
 from tests.analyzer.client.run_helpers import GatedJudge, held_run, items
@@ -175,7 +176,7 @@ def test_result_before_the_run_ends_is_not_a_failure(client: ValiqorClient) -> N
     finally:
         judge.release.set()
     assert not isinstance(early.value, RunFailedError) and isinstance(early.value, ValiqorError)
-    assert "RunNotFinishedError" in valiqor_trace.analyzer.errors.__all__ and valiqor_trace.analyzer.runs.RunNotFinishedError is RunNotFinishedError
+    assert "RunNotFinishedError" in valiqor_trace.errors.__all__ and valiqor_trace.RunNotFinishedError is RunNotFinishedError
     assert early.value.run_id == handle.run_id
     assert "no result yet: it is running (0/3 items)" in str(early.value) and "handle.wait()" in str(early.value)
     assert handle.wait().status == "completed" and handle.result().summary.total_items == 3

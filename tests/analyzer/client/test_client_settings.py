@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.errors import ValidationError
 from valiqor_trace import ValiqorClient
 
 

@@ -9,7 +9,8 @@ import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.messages import ToolCall as LangChainToolCall
 
-from valiqor_trace.analyzer.datasets import DatasetError, validate_dataset
+from valiqor_trace.analyzer.datasets import validate_dataset
+from valiqor_trace.errors import DatasetError
 from valiqor_trace.analyzer.models import FAItem, ToolCall
 from valiqor_trace import ValiqorClient
 from valiqor_trace.testing.model_server import ModelServer, Reply, ToolCallSpec

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from valiqor_trace.analyzer.datasets import DatasetError, load_dataset_file, validate_dataset
-from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.analyzer.datasets import load_dataset_file, validate_dataset
+from valiqor_trace.errors import DatasetError
+from valiqor_trace.errors import ValidationError
 
 
 def test_valid_items_become_fa_items() -> None:

@@ -21,7 +21,7 @@ from valiqor_trace.analyzer.client import ValiqorClient
 from valiqor_trace.analyzer.client._failure_analysis import FailureAnalysisAPI
 from valiqor_trace.analyzer.client._protocols import FailureAnalysis
 from valiqor_trace.analyzer.client._remote import RemoteFailureAnalysisAPI
-from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.errors import ValidationError
 from valiqor_trace.analyzer.fa.engine import AnalysisOptions, validate_options
 from valiqor_trace.analyzer.fa.models import Thresholds
 from valiqor_trace.analyzer.fa.options import FailureAnalysisOptions

@@ -7,8 +7,7 @@ import pytest
 
 from valiqor_trace.analyzer.client import ValiqorClient
 from valiqor_trace.analyzer.client._remote import RemoteSession
-from valiqor_trace.analyzer.client._remote._http import ServerUnavailableError
-from valiqor_trace.analyzer.errors import AuthenticationError, RateLimitError
+from valiqor_trace.errors import AuthenticationError, RateLimitError, ServerUnavailableError
 
 BASE = "http://valiqor.test:4318"
 

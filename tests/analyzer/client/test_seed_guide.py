@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import valiqor_trace
-from valiqor_trace.analyzer.errors import RateLimitError
+from valiqor_trace.errors import RateLimitError
 from valiqor_trace import ValiqorClient
 
 SEED_DATASET = [

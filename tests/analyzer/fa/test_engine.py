@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fa_helpers import TRACE_ID, make_item, trace_item
 
-from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.errors import ValidationError
 from valiqor_trace.analyzer.fa import engine
 from valiqor_trace.analyzer.fa.detectors import base
 from valiqor_trace.analyzer.fa.judge import NO_JUDGE_REASON, JudgeRequest, JudgeResult

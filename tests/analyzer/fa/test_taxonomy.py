@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.errors import ValidationError
 from valiqor_trace.analyzer.fa import taxonomy
 from valiqor_trace.analyzer.fa.detectors import REGISTRY
 

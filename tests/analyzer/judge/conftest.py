@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from valiqor_trace.analyzer.client import ValiqorClient
-from valiqor_trace.analyzer.judge.testing import JudgeServer
+from valiqor_trace.testing import JudgeServer
 from tests.analyzer.judge.judge_helpers import JUDGE_ENV, KEY, MODEL
 
 

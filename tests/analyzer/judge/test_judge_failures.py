@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from valiqor_trace.analyzer.errors import AuthenticationError
+from valiqor_trace.errors import AuthenticationError
 from valiqor_trace.analyzer.judge import JudgeSettings, OpenAIJudge
-from valiqor_trace.analyzer.judge.testing import JudgeServer, Step
+from valiqor_trace.testing import JudgeServer, JudgeStep
 from tests.analyzer.judge.judge_helpers import EMPTY_ITEM, KEY, MODEL, RAG_ITEM, judge_tags, skipped
 
 
 def test_malformed_json_gets_one_repair_retry(make_client, judge_server: JudgeServer) -> None:
     judge_server.decisions["incomplete_answer"] = ("fail", 0.8)
-    judge_server.enqueue(Step.malformed())
+    judge_server.enqueue(JudgeStep.malformed())
     result = make_client().failure_analysis.run(dataset=[RAG_ITEM])
     assert len(judge_server.requests) == 2
     repair = judge_server.requests[1].body["messages"]
@@ -23,7 +23,7 @@ def test_malformed_json_gets_one_repair_retry(make_client, judge_server: JudgeSe
 
 
 def test_malformed_twice_keeps_the_deterministic_tags(make_client, judge_server: JudgeServer) -> None:
-    judge_server.enqueue(Step.malformed(), Step.text_reply("I cannot produce JSON today."))
+    judge_server.enqueue(JudgeStep.malformed(), JudgeStep.text_reply("I cannot produce JSON today."))
     result = make_client(judge_concurrency=1).failure_analysis.run(dataset=[EMPTY_ITEM, RAG_ITEM])
     assert result.status == "completed" and len(judge_server.requests) == 3  # 2 for item 0, 1 for item 1
     assert "unreadable after one repair retry" in skipped(result)["llm_judge"]
@@ -37,8 +37,8 @@ def test_429_honours_retry_after(judge_server: JudgeServer) -> None:
     waits: list[float] = []
     judge = OpenAIJudge(JudgeSettings(model=MODEL, base_url=judge_server.base_url, api_key=KEY, key_source="argument"),
                         sleep=waits.append)
-    judge_server.enqueue(Step.error(429, {"Retry-After": "37"}), Step.error(503, {"retry-after-ms": "250"}),
-                         Step.error(500))
+    judge_server.enqueue(JudgeStep.error(429, {"Retry-After": "37"}), JudgeStep.error(503, {"retry-after-ms": "250"}),
+                         JudgeStep.error(500))
     from valiqor_trace.analyzer.fa.engine import AnalysisOptions, analyze_item
     from valiqor_trace.analyzer.models import FAItem
 
@@ -50,7 +50,7 @@ def test_429_honours_retry_after(judge_server: JudgeServer) -> None:
 
 def test_5xx_after_every_retry_skips_the_judge_not_the_run(make_client, judge_server: JudgeServer) -> None:
     fast = {"retry-after-ms": "1"}
-    judge_server.enqueue(*[Step.error(500, fast)] * 3)  # max_retries=2: three attempts, all 500
+    judge_server.enqueue(*[JudgeStep.error(500, fast)] * 3)  # max_retries=2: three attempts, all 500
     result = make_client(judge_concurrency=1).failure_analysis.run(dataset=[EMPTY_ITEM, RAG_ITEM])
     assert result.status == "completed"
     reason = skipped(result)["llm_judge"]
@@ -62,7 +62,7 @@ def test_5xx_after_every_retry_skips_the_judge_not_the_run(make_client, judge_se
 
 def test_a_slow_judge_times_out_instead_of_hanging(make_client) -> None:
     with JudgeServer(model=MODEL) as server:
-        server.enqueue(Step.hang(3.0))
+        server.enqueue(JudgeStep.hang(3.0))
         client = make_client(judge_base_url=server.base_url, openai_api_key=None, judge_timeout_s=0.3,
                              judge_max_retries=0)
         result = client.failure_analysis.run_async(dataset=[EMPTY_ITEM]).wait(timeout=10)

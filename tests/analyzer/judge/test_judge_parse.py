@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.errors import ValidationError
 from valiqor_trace.analyzer.fa.detectors.base import ItemView
 from valiqor_trace.analyzer.judge import build_judge
 from valiqor_trace.analyzer.judge._http import _retry_after

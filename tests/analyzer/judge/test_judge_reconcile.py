@@ -6,7 +6,7 @@ import pytest
 
 from valiqor_trace.analyzer.fa.models import EvidenceItem, Finding
 from valiqor_trace.analyzer.fa.reconcile import reconcile
-from valiqor_trace.analyzer.judge.testing import JudgeServer
+from valiqor_trace.testing import JudgeServer
 from tests.analyzer.judge.judge_helpers import RAG_ITEM, judge_tags
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from valiqor_trace.analyzer.fa import taxonomy
 from valiqor_trace.analyzer.judge import PROMPT_VERSION
-from valiqor_trace.analyzer.judge.testing import JudgeServer
+from valiqor_trace.testing import JudgeServer
 from tests.analyzer.judge.judge_helpers import AGENT_ITEM, MODEL, RAG_ITEM, judge_tags
 
 
@@ -83,12 +83,12 @@ def test_schema_less_server_falls_back_to_the_tolerant_parser(make_client) -> No
 
 
 def test_tolerant_parser_reads_fenced_prose_wrapped_json(make_client, judge_server: JudgeServer) -> None:
-    from valiqor_trace.analyzer.judge.testing import Step
+    from valiqor_trace.testing import JudgeStep
 
     verdict = {"subcategory_id": "retrieval.missing_context", "decision": "FAIL", "confidence": "0.7",
                "rationale": "The context does not say whether it opens on Tuesdays... it does.",
                "evidence": [{"source": "context", "index": 0, "quote": "closed on Tuesdays"}]}
-    judge_server.enqueue(Step.text_reply("Here you go:\n```json\n" + json.dumps({"verdicts": [verdict]}) + "\n```"))
+    judge_server.enqueue(JudgeStep.text_reply("Here you go:\n```json\n" + json.dumps({"verdicts": [verdict]}) + "\n```"))
     result = make_client().failure_analysis.run(dataset=[RAG_ITEM])
     assert len(judge_server.requests) == 1  # no repair needed
     tag = judge_tags(result)[(0, "missing_context")]

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from valiqor_trace.analyzer.fa.judge import NO_JUDGE_REASON
-from valiqor_trace.analyzer.judge.testing import JudgeServer
+from valiqor_trace.testing import JudgeServer
 from tests.analyzer.judge.judge_helpers import AGENT_ITEM, EMPTY_ITEM, MODEL, RAG_ITEM, judge_tags, skipped
 
 

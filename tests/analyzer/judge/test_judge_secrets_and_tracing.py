@@ -11,8 +11,8 @@ import pytest
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 import valiqor_trace
-from valiqor_trace.analyzer.errors import AuthenticationError
-from valiqor_trace.analyzer.judge.testing import JudgeServer, Step
+from valiqor_trace.errors import AuthenticationError
+from valiqor_trace.testing import JudgeServer, JudgeStep
 from tests.analyzer.judge.judge_helpers import AGENT_ITEM, EMPTY_ITEM, KEY, RAG_ITEM, judge_tags
 from valiqor_trace.testing.model_server import ModelServer, Reply
 
@@ -32,7 +32,7 @@ def test_the_key_is_in_no_file_the_run_wrote(make_client, judge_server: JudgeSer
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     try:
-        judge_server.enqueue(Step.malformed(), Step.error(500, {"retry-after-ms": "1"}))
+        judge_server.enqueue(JudgeStep.malformed(), JudgeStep.error(500, {"retry-after-ms": "1"}))
         client = make_client(openai_api_key=None, judge_concurrency=2)
         monkeypatch.setenv("VALIQOR_OPENAI_API_KEY", KEY)
         client = make_client(openai_api_key=None, judge_concurrency=2)

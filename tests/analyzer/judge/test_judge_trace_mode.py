@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import valiqor_trace
-from valiqor_trace.analyzer.judge.testing import JudgeServer
+from valiqor_trace.testing import JudgeServer
 from valiqor_trace.analyzer.models import TraceFacts
 from tests.analyzer.judge.judge_helpers import judge_tags
 

@@ -9,8 +9,8 @@ import pytest
 pytest.importorskip("starlette")
 
 from valiqor_trace.analyzer.client import ValiqorClient
-from valiqor_trace.analyzer.judge.testing import JudgeServer
-from valiqor_trace.analyzer.runs import RunFailedError
+from valiqor_trace.testing import JudgeServer
+from valiqor_trace.errors import RunFailedError
 from valiqor_trace.analyzer.server import ServerConfig, create_app
 from tests.analyzer.judge.judge_helpers import KEY, MODEL, RAG_ITEM, judge_tags
 from tests.helpers import LiveServer

@@ -13,9 +13,16 @@ import pytest
 import valiqor_trace
 from valiqor_trace.analyzer.models import TraceFacts
 from valiqor_trace.analyzer.reconstruct import build_tree, reconstruct_item, reconstruct_turns
-from valiqor_trace.instrumentors import _genai as genai
 from valiqor_trace import SpanScope
-from valiqor_trace.attributes import RETRIEVAL_DOCUMENTS, RETRIEVAL_QUERY
+from valiqor_trace.attributes import (
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_TOOL_CALL_ARGUMENTS,
+    GEN_AI_TOOL_CALL_ID,
+    GEN_AI_TOOL_CALL_RESULT,
+    GEN_AI_TOOL_NAME,
+    RETRIEVAL_DOCUMENTS,
+    RETRIEVAL_QUERY,
+)
 from valiqor_trace.store import SpanEvent, SpanRecord, row_record, span_row
 from valiqor_trace.testing import capture_spans
 
@@ -70,10 +77,10 @@ def test_our_agent_trace_reconstructs_every_field() -> None:
             messages = [{"role": "system", "content": "Use tools."}, {"role": "user", "content": "What is 6 doubled?"}]
             first = client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=[TOOL])
             call = first.choices[0].message.tool_calls[0]  # the app runs only the first request
-            with SpanScope("execute_tool multiply", "tool", {genai.OPERATION_NAME: "execute_tool",
-                                                             genai.TOOL_NAME: "multiply", genai.TOOL_CALL_ID: call.id,
-                                                             genai.TOOL_CALL_ARGUMENTS: call.function.arguments,
-                                                             genai.TOOL_CALL_RESULT: "12"}):
+            with SpanScope("execute_tool multiply", "tool", {GEN_AI_OPERATION_NAME: "execute_tool",
+                                                             GEN_AI_TOOL_NAME: "multiply", GEN_AI_TOOL_CALL_ID: call.id,
+                                                             GEN_AI_TOOL_CALL_ARGUMENTS: call.function.arguments,
+                                                             GEN_AI_TOOL_CALL_RESULT: "12"}):
                 pass
             messages += [first.choices[0].message.model_dump(exclude_none=True),
                          {"role": "tool", "tool_call_id": call.id, "content": "12"}]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from starlette.routing import Route
 
-from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.errors import ValidationError
 from valiqor_trace.analyzer.runs import RunStore
 from valiqor_trace.analyzer.server import ServerConfig, create_app
 from valiqor_trace.analyzer.server._app import openapi_of

@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from valiqor_trace.analyzer.errors import ImportFormatError
+from valiqor_trace.errors import ImportFormatError
 from valiqor_trace.analyzer.server._otlp_decode import IngestError, decode_request
 from valiqor_trace.analyzer.sources import read_trace_file
 from valiqor_trace.store import SpanStore

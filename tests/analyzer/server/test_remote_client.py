@@ -8,16 +8,16 @@ import httpx
 import pytest
 
 from valiqor_trace.analyzer.client import ValiqorClient
-from valiqor_trace.analyzer.datasets import DatasetError
-from valiqor_trace.analyzer.errors import (
+from valiqor_trace.analyzer.fa.models import Thresholds
+from valiqor_trace.errors import (
     AuthenticationError,
+    DatasetError,
     ImportFormatError,
     NotFoundError,
     RateLimitError,
+    RunFailedError,
     ValidationError,
 )
-from valiqor_trace.analyzer.fa.models import Thresholds
-from valiqor_trace.analyzer.runs import RunFailedError
 from tests.analyzer.server.conftest import DATASET, KEY, LiveServer, result_identity_free
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from valiqor_trace.analyzer.client import ValiqorClient
-from valiqor_trace.analyzer.errors import RunFailedError, RunNotFinishedError
+from valiqor_trace.errors import RunFailedError, RunNotFinishedError
 from valiqor_trace.analyzer.server import ServerConfig
 from tests.analyzer.client.run_helpers import GatedJudge, held_run
 from tests.analyzer.server.conftest import AUTH, DATASET, KEY, LiveServer, result_identity_free

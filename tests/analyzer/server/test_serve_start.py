@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from valiqor_trace.analyzer.errors import ServerStartError
+from valiqor_trace.errors import ServerStartError
 from valiqor_trace.analyzer.server import ServerConfig, serve
 
 

@@ -11,7 +11,7 @@ from google.protobuf.json_format import MessageToDict
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
 import valiqor_trace
-from valiqor_trace.instrumentors import _genai as genai
+from valiqor_trace.attributes import GEN_AI_OPERATION_NAME, GEN_AI_TOOL_NAME
 from valiqor_trace import SpanScope
 from valiqor_trace.store import SpanRecord, row_record, span_row
 from valiqor_trace.testing import capture_spans
@@ -27,8 +27,8 @@ def sdk_spans() -> list[Any]:
                     [{"id": "d1", "content": "Ada is in London."}])}):
                 pass
             try:
-                with SpanScope("execute_tool locate", "tool", {genai.OPERATION_NAME: "execute_tool",
-                                                               genai.TOOL_NAME: "locate", "retries": 2,
+                with SpanScope("execute_tool locate", "tool", {GEN_AI_OPERATION_NAME: "execute_tool",
+                                                               GEN_AI_TOOL_NAME: "locate", "retries": 2,
                                                                "tags": ("a", "b"), "ratio": 0.5}):
                     raise TimeoutError("locator down")
             except TimeoutError:

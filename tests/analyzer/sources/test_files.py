@@ -12,7 +12,7 @@ import pytest
 from conftest import by_start
 from google.protobuf.json_format import MessageToDict
 
-from valiqor_trace.analyzer.errors import ImportFormatError
+from valiqor_trace.errors import ImportFormatError
 from valiqor_trace.analyzer.sources import import_file, read_trace_file
 from valiqor_trace.store import SpanRecord, SpanStore
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import by_start
 from google.protobuf.json_format import MessageToDict
 
-from valiqor_trace.analyzer.errors import AuthenticationError, NotFoundError, RateLimitError, SourceError
+from valiqor_trace.errors import AuthenticationError, NotFoundError, RateLimitError, SourceError
 from valiqor_trace.analyzer.sources import JaegerSource, TempoSource
 from valiqor_trace.analyzer.traces_api import TracesAPI
 from valiqor_trace.store import SpanRecord, SpanStore

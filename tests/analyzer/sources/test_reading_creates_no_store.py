@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import valiqor_trace
-from valiqor_trace.analyzer.errors import NotFoundError
+from valiqor_trace.errors import NotFoundError
 from tests.helpers import REPO_ROOT
 from valiqor_trace.cli import main
 from valiqor_trace.store import SpanStore

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import valiqor_trace
-from valiqor_trace.analyzer.errors import TraceIncompleteError
+from valiqor_trace.errors import TraceIncompleteError
 from valiqor_trace.analyzer.sources import FileSource
 from valiqor_trace.analyzer.traces_api import TracesAPI
 from valiqor_trace import SpanScope

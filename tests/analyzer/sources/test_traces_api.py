@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from valiqor_trace.analyzer.errors import NotFoundError, TraceIncompleteError, ValidationError, ValiqorError
+from valiqor_trace.errors import NotFoundError, TraceIncompleteError, ValidationError, ValiqorError
 from valiqor_trace.analyzer.traces_api import TracesAPI
 from valiqor_trace.cli import Cli
 from valiqor_trace.store import SpanRecord, SpanStore

@@ -16,7 +16,15 @@ def _width() -> int:
 
 
 def format_result(result: FAResult, *, max_rows: int = 50) -> str:
-    """A summary block and one row per failing (or unsure) tag, most severe first."""
+    """The report ``valiqor fa run`` prints: a summary block and one row per failing (or unsure) tag.
+
+    Rows are most severe first, at most ``max_rows`` of them; the summary names the run, the
+    gates (alert, CI, human review), security and eval results, and skipped detectors with why.
+    Public as ``valiqor_trace.format_result``.
+
+    Example:
+        print(valiqor_trace.format_result(client.failure_analysis.run(dataset=items)))
+    """
     s = result.summary
     lines = [
         f"run {result.run_id}  [{result.status}{', partial' if result.partial else ''}]  project {result.project_name}"

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from valiqor_trace.analyzer.errors import ServerStartError
+from valiqor_trace.errors import ServerStartError
 
 
 def register(cli) -> None:

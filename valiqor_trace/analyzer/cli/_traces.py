@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from valiqor_trace.analyzer.errors import ValiqorError
+from valiqor_trace.errors import ValiqorError
 from valiqor_trace.internal import add_store_argument, open_store, store_path
 
 

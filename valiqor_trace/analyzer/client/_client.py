@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from valiqor_trace.analyzer.client._config import ClientConfig, resolve_client_config
-from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.errors import ValidationError
 
 if TYPE_CHECKING:
     import httpx

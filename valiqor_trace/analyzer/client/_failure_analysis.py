@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from valiqor_trace.analyzer.client import _insights
 from valiqor_trace.analyzer.datasets import validate_dataset
-from valiqor_trace.analyzer.errors import NotFoundError, RateLimitError, ValidationError
+from valiqor_trace.errors import NotFoundError, RateLimitError, ValidationError
 from valiqor_trace.analyzer.fa import taxonomy
 from valiqor_trace.analyzer.fa.engine import AnalysisOptions, validate_options
 from valiqor_trace.analyzer.fa.models import FailureTag, Thresholds

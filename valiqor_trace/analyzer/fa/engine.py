@@ -21,7 +21,7 @@ from typing import Any, TypeGuard
 
 from pydantic import ConfigDict, Field, PrivateAttr, SkipValidation
 
-from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.errors import ValidationError
 from valiqor_trace.analyzer.fa import taxonomy
 from valiqor_trace.analyzer.fa.detectors import REGISTRY, Detector, ItemView
 from valiqor_trace.analyzer.fa.judge import NO_JUDGE_REASON, Judge, JudgeRequest

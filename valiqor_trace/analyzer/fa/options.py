@@ -21,7 +21,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic_core import ErrorDetails
 
-from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.errors import ValidationError
 from valiqor_trace.analyzer.fa.models import Thresholds
 
 __all__ = ["ApiKey", "FailureAnalysisOptions", "option_errors"]

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.errors import ValidationError
 
 SECURITY_CATEGORIES: dict[str, dict[str, Any]] = {
     "S1": {"name": "Direct prompt injection", "slug": "direct_prompt_injection",

@@ -15,7 +15,7 @@ import copy
 from functools import lru_cache
 from typing import Any
 
-from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.errors import ValidationError
 from valiqor_trace.analyzer.fa._taxonomy_data import BUCKETS
 from valiqor_trace.analyzer.fa.models import FEATURE_KINDS
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from valiqor_trace.analyzer.errors import ValidationError
-from valiqor_trace.analyzer.judge._http import JudgeAuthenticationError, JudgeRequestError
+from valiqor_trace.errors import ValidationError
 from valiqor_trace.analyzer.judge._judge import JudgeCache, OpenAIJudge
 from valiqor_trace.analyzer.judge._prompt import PROMPT_VERSION
 from valiqor_trace.analyzer.judge._settings import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSettings
@@ -19,9 +18,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
     "PROMPT_VERSION",
-    "JudgeAuthenticationError",
     "JudgeCache",
-    "JudgeRequestError",
     "JudgeSettings",
     "OpenAIJudge",
     "build_judge",

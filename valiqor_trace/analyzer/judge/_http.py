@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from valiqor_trace.analyzer.errors import AuthenticationError, SourceError
+from valiqor_trace.errors import JudgeAuthenticationError, JudgeRequestError
 from valiqor_trace.analyzer.judge._settings import JudgeSettings
 from valiqor_trace.internal import suppress_instrumentation
 
@@ -30,16 +30,12 @@ RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 60.0  # the longest Retry-After we wait out
 
 
-class JudgeAuthenticationError(AuthenticationError):
-    """The judge's server refused the key (HTTP 401/403); the message names the key's source, not the key."""
+class SchemaNotSupported(Exception):
+    """The server rejected ``response_format={"type": "json_schema"}`` (HTTP 400/422 naming it).
 
-
-class JudgeRequestError(SourceError):
-    """A judge request failed for good (retries used up, or an error that retrying cannot fix)."""
-
-
-class SchemaNotSupported(JudgeRequestError):
-    """The server rejected ``response_format={"type": "json_schema"}`` (HTTP 400/422 naming it)."""
+    Internal: raised only for a request that sent ``response_format``, and the judge answers it
+    at once by asking again with plain JSON instructions, so it never reaches a caller.
+    """
 
 
 @dataclass
@@ -74,7 +70,7 @@ class ChatClient:
 
         Raises:
             JudgeAuthenticationError: HTTP 401/403.
-            SchemaNotSupported: the server rejected ``response_format``.
+            SchemaNotSupported: the server rejected the ``response_format`` that ``body`` carries.
             JudgeRequestError: anything else that did not succeed after the retries.
         """
         attempts = self.settings.max_retries + 1
@@ -85,7 +81,7 @@ class ChatClient:
             if response is not None and response.status_code == 200:
                 return _reply(response, attempt + 1)
             if response is not None:
-                self._raise_for_final(response)
+                self._raise_for_final(response, with_schema="response_format" in body)
                 last = f"HTTP {response.status_code}{_server_message(response, self.settings.api_key)}"
             else:
                 last = failure
@@ -105,7 +101,7 @@ class ChatClient:
         except httpx.TransportError as exc:
             return None, f"connection error ({type(exc).__name__})"
 
-    def _raise_for_final(self, response: httpx.Response) -> None:
+    def _raise_for_final(self, response: httpx.Response, *, with_schema: bool) -> None:
         status = response.status_code
         if status in (401, 403):
             raise JudgeAuthenticationError(
@@ -114,7 +110,7 @@ class ChatClient:
         if status in RETRY_STATUSES:
             return
         message = _server_message(response, self.settings.api_key)
-        if status in (400, 422) and ("response_format" in message or "json_schema" in message):
+        if with_schema and status in (400, 422) and ("response_format" in message or "json_schema" in message):
             raise SchemaNotSupported(f"HTTP {status}{message}")
         raise JudgeRequestError(f"judge request to {self.settings.chat_url} was rejected: HTTP {status}{message}")
 

@@ -23,10 +23,11 @@ import httpx
 from valiqor_trace.analyzer.fa.detectors.base import ItemView
 from valiqor_trace.analyzer.fa.judge import JudgeRequest, JudgeResult
 from valiqor_trace.analyzer.fa.models import SkippedDetector
-from valiqor_trace.analyzer.judge._http import ChatClient, ChatReply, JudgeRequestError, SchemaNotSupported
+from valiqor_trace.analyzer.judge._http import ChatClient, ChatReply, SchemaNotSupported
 from valiqor_trace.analyzer.judge._parse import JUDGE_DETECTOR, VerdictError, parse_verdicts, to_findings
 from valiqor_trace.analyzer.judge._prompt import PROMPT_VERSION, messages, repair_message, verdict_schema
 from valiqor_trace.analyzer.judge._settings import JudgeSettings
+from valiqor_trace.errors import JudgeRequestError
 
 
 class JudgeCache(Protocol):

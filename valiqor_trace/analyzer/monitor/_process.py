@@ -21,7 +21,8 @@ from typing import IO, Any
 
 from valiqor_trace.analyzer.fa.engine import AnalysisOptions
 from valiqor_trace.analyzer.models import FAItem
-from valiqor_trace.analyzer.runs import FAResult, RunFailedError, RunSpec, RunStore
+from valiqor_trace.analyzer.runs import FAResult, RunSpec, RunStore
+from valiqor_trace.errors import RunFailedError
 
 
 def options_spec(options: AnalysisOptions, project_name: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from valiqor_trace.attributes import ERROR_TYPE, GEN_AI_PREFIX
 from valiqor_trace.analyzer.reconstruct import _genai, _openinference, _openllmetry, _valiqor
 from valiqor_trace.analyzer.reconstruct import _views as v
 from valiqor_trace.store import SpanRecord
@@ -28,7 +29,7 @@ def convention_of(attributes: dict[str, Any]) -> str | None:
         return OPENINFERENCE
     if _openllmetry.is_openllmetry(attributes):
         return OPENLLMETRY
-    if _genai.is_genai(attributes) or any(key.startswith("gen_ai.") for key in attributes):
+    if _genai.is_genai(attributes) or any(key.startswith(GEN_AI_PREFIX) for key in attributes):
         return GENAI
     return None
 
@@ -99,7 +100,7 @@ def _first(span: SpanRecord, readers: tuple[Any, ...]) -> Any:
 
 def error_of(span: SpanRecord) -> tuple[str | None, str | None]:
     """(error type, message) of a failed span, from its status, ``error.type`` and exception events."""
-    error_type = span.attributes.get("error.type")
+    error_type = span.attributes.get(ERROR_TYPE)
     message = span.status_message or None
     for event in span.events:
         if event.name == "exception":

@@ -18,6 +18,39 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from valiqor_trace.attributes import (
+    GEN_AI_ASSISTANT_MESSAGE_EVENT,
+    GEN_AI_CHOICE_EVENT,
+    GEN_AI_COMPLETION,
+    GEN_AI_CONTENT_COMPLETION_EVENT,
+    GEN_AI_CONTENT_PROMPT_EVENT,
+    GEN_AI_INPUT_MESSAGES,
+    GEN_AI_OPENAI_REQUEST_RESPONSE_FORMAT,
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_OUTPUT_MESSAGES,
+    GEN_AI_OUTPUT_TYPE,
+    GEN_AI_PROMPT,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_RESPONSE_FINISH_REASONS,
+    GEN_AI_RESPONSE_MODEL,
+    GEN_AI_RETRIEVAL_DOCUMENTS,
+    GEN_AI_RETRIEVAL_QUERY_TEXT,
+    GEN_AI_SYSTEM,
+    GEN_AI_SYSTEM_INSTRUCTIONS,
+    GEN_AI_SYSTEM_MESSAGE_EVENT,
+    GEN_AI_TOOL_CALL_ARGUMENTS,
+    GEN_AI_TOOL_CALL_ID,
+    GEN_AI_TOOL_CALL_RESULT,
+    GEN_AI_TOOL_DEFINITIONS,
+    GEN_AI_TOOL_MESSAGE_EVENT,
+    GEN_AI_TOOL_NAME,
+    GEN_AI_USAGE_COMPLETION_TOKENS,
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
+    GEN_AI_USAGE_PROMPT_TOKENS,
+    GEN_AI_USER_MESSAGE_EVENT,
+)
 from valiqor_trace.analyzer.reconstruct import _views as v
 from valiqor_trace.analyzer.reconstruct._messages import messages_of, message_of, role_of, tool_definition_of
 from valiqor_trace.analyzer.reconstruct._values import as_int, as_list, document_text, parse_json, text_of, to_text
@@ -29,18 +62,18 @@ OPERATION_KINDS = {
     "embeddings": v.EMBEDDING, "invoke_agent": v.AGENT, "create_agent": v.AGENT,
     "invoke_workflow": v.WORKFLOW, "execute_task": v.CHAIN,
 }
-_MESSAGE_EVENTS = {"gen_ai.system.message": "system", "gen_ai.user.message": "user",
-                   "gen_ai.assistant.message": "assistant", "gen_ai.tool.message": "tool"}
+_MESSAGE_EVENTS = {GEN_AI_SYSTEM_MESSAGE_EVENT: "system", GEN_AI_USER_MESSAGE_EVENT: "user",
+                   GEN_AI_ASSISTANT_MESSAGE_EVENT: "assistant", GEN_AI_TOOL_MESSAGE_EVENT: "tool"}
 
 
 def kind(attributes: Mapping[str, Any]) -> str | None:
-    op = attributes.get("gen_ai.operation.name")
+    op = attributes.get(GEN_AI_OPERATION_NAME)
     return OPERATION_KINDS.get(str(op)) if op is not None else None
 
 
 def is_genai(attributes: Mapping[str, Any]) -> bool:
-    return "gen_ai.operation.name" in attributes or "gen_ai.input.messages" in attributes \
-        or "gen_ai.system" in attributes or "gen_ai.provider.name" in attributes
+    return GEN_AI_OPERATION_NAME in attributes or GEN_AI_INPUT_MESSAGES in attributes \
+        or GEN_AI_SYSTEM in attributes or GEN_AI_PROVIDER_NAME in attributes
 
 
 def read_llm(span: SpanRecord) -> v.LLMCall | None:
@@ -49,33 +82,33 @@ def read_llm(span: SpanRecord) -> v.LLMCall | None:
     inputs, outputs = _attribute_messages(attrs)
     if not inputs and not outputs:
         inputs, outputs = _event_messages(span.events)
-    if not inputs and not outputs and not (kind(attrs) == v.LLM or "gen_ai.request.model" in attrs):
+    if not inputs and not outputs and not (kind(attrs) == v.LLM or GEN_AI_REQUEST_MODEL in attrs):
         return None
     call = v.LLMCall(input_messages=inputs, output_messages=outputs,
-                     request_model=_str(attrs.get("gen_ai.request.model")),
-                     response_model=_str(attrs.get("gen_ai.response.model")))
-    call.system_prompt = _system_instructions(attrs.get("gen_ai.system_instructions"))
-    for definition in as_list(attrs.get("gen_ai.tool.definitions")):
+                     request_model=_str(attrs.get(GEN_AI_REQUEST_MODEL)),
+                     response_model=_str(attrs.get(GEN_AI_RESPONSE_MODEL)))
+    call.system_prompt = _system_instructions(attrs.get(GEN_AI_SYSTEM_INSTRUCTIONS))
+    for definition in as_list(attrs.get(GEN_AI_TOOL_DEFINITIONS)):
         parsed = tool_definition_of(definition)
         if parsed:
             call.tool_definitions.append(parsed)
-    call.finish_reasons = [str(r) for r in as_list(attrs.get("gen_ai.response.finish_reasons"))] or \
+    call.finish_reasons = [str(r) for r in as_list(attrs.get(GEN_AI_RESPONSE_FINISH_REASONS))] or \
         [m.finish_reason for m in outputs if m.finish_reason]
-    call.input_tokens = as_int(attrs.get("gen_ai.usage.input_tokens", attrs.get("gen_ai.usage.prompt_tokens")))
-    call.output_tokens = as_int(attrs.get("gen_ai.usage.output_tokens",
-                                          attrs.get("gen_ai.usage.completion_tokens")))
-    output_type = attrs.get("gen_ai.output.type") or attrs.get("gen_ai.openai.request.response_format")
+    call.input_tokens = as_int(attrs.get(GEN_AI_USAGE_INPUT_TOKENS, attrs.get(GEN_AI_USAGE_PROMPT_TOKENS)))
+    call.output_tokens = as_int(attrs.get(GEN_AI_USAGE_OUTPUT_TOKENS,
+                                          attrs.get(GEN_AI_USAGE_COMPLETION_TOKENS)))
+    output_type = attrs.get(GEN_AI_OUTPUT_TYPE) or attrs.get(GEN_AI_OPENAI_REQUEST_RESPONSE_FORMAT)
     call.response_format = parse_json(output_type) if output_type else None
     return call
 
 
 def _attribute_messages(attrs: Mapping[str, Any]) -> tuple[list[v.Message], list[v.Message]]:
-    inputs = messages_of(attrs.get("gen_ai.input.messages"))
-    outputs = messages_of(attrs.get("gen_ai.output.messages"))
-    if not inputs and isinstance(attrs.get("gen_ai.prompt"), str):  # semconv 1.26-1.27 JSON attributes
-        inputs = messages_of(attrs["gen_ai.prompt"])
-    if not outputs and isinstance(attrs.get("gen_ai.completion"), str):
-        outputs = messages_of(attrs["gen_ai.completion"])
+    inputs = messages_of(attrs.get(GEN_AI_INPUT_MESSAGES))
+    outputs = messages_of(attrs.get(GEN_AI_OUTPUT_MESSAGES))
+    if not inputs and isinstance(attrs.get(GEN_AI_PROMPT), str):  # semconv 1.26-1.27 JSON attributes
+        inputs = messages_of(attrs[GEN_AI_PROMPT])
+    if not outputs and isinstance(attrs.get(GEN_AI_COMPLETION), str):
+        outputs = messages_of(attrs[GEN_AI_COMPLETION])
     return inputs, outputs
 
 
@@ -88,16 +121,16 @@ def _event_messages(events: list[SpanEvent]) -> tuple[list[v.Message], list[v.Me
         if event.name in _MESSAGE_EVENTS:
             message = message_of({**body, "role": body.get("role") or _MESSAGE_EVENTS[event.name]})
             inputs.append(message)
-        elif event.name == "gen_ai.choice":
+        elif event.name == GEN_AI_CHOICE_EVENT:
             choice = body if "message" in body else {"message": body, **body}
             message = message_of({"message": {"role": "assistant", **(choice.get("message") or {})},
                                   "finish_reason": choice.get("finish_reason")})
             outputs.append(message)
-        elif event.name == "gen_ai.content.prompt":
-            inputs.extend(messages_of(attrs.get("gen_ai.prompt")))
-        elif event.name == "gen_ai.content.completion":
-            outputs.extend(messages_of(attrs.get("gen_ai.completion")))
-        elif "gen_ai.input.messages" in attrs or "gen_ai.output.messages" in attrs:
+        elif event.name == GEN_AI_CONTENT_PROMPT_EVENT:
+            inputs.extend(messages_of(attrs.get(GEN_AI_PROMPT)))
+        elif event.name == GEN_AI_CONTENT_COMPLETION_EVENT:
+            outputs.extend(messages_of(attrs.get(GEN_AI_COMPLETION)))
+        elif GEN_AI_INPUT_MESSAGES in attrs or GEN_AI_OUTPUT_MESSAGES in attrs:
             more_in, more_out = _attribute_messages(attrs)
             inputs.extend(more_in)
             outputs.extend(more_out)
@@ -110,7 +143,7 @@ def _event_body(attrs: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(body, Mapping):
         return dict(body)
     return {k: parse_json(val) if k in ("tool_calls", "message") else val for k, val in attrs.items()
-            if not k.startswith("gen_ai.system") and k != "event.name"}
+            if not k.startswith(GEN_AI_SYSTEM) and k != "event.name"}
 
 
 def _system_instructions(value: Any) -> str | None:
@@ -125,23 +158,23 @@ def _system_instructions(value: Any) -> str | None:
 
 def read_tool(span: SpanRecord) -> v.ToolExec | None:
     attrs = span.attributes
-    if kind(attrs) != v.TOOL and "gen_ai.tool.name" not in attrs:
+    if kind(attrs) != v.TOOL and GEN_AI_TOOL_NAME not in attrs:
         return None
     from valiqor_trace.analyzer.reconstruct._tools import tool_arguments, tool_output
 
-    arguments, args_call_id = tool_arguments(attrs.get("gen_ai.tool.call.arguments"))
-    output, output_call_id = tool_output(attrs.get("gen_ai.tool.call.result"))
-    name = attrs.get("gen_ai.tool.name") or span.name.removeprefix("execute_tool ").strip()
-    return v.ToolExec(name=str(name), call_id=_str(attrs.get("gen_ai.tool.call.id")) or args_call_id or output_call_id,
+    arguments, args_call_id = tool_arguments(attrs.get(GEN_AI_TOOL_CALL_ARGUMENTS))
+    output, output_call_id = tool_output(attrs.get(GEN_AI_TOOL_CALL_RESULT))
+    name = attrs.get(GEN_AI_TOOL_NAME) or span.name.removeprefix("execute_tool ").strip()
+    return v.ToolExec(name=str(name), call_id=_str(attrs.get(GEN_AI_TOOL_CALL_ID)) or args_call_id or output_call_id,
                       arguments=arguments, output=output)
 
 
 def read_retrieval(span: SpanRecord) -> v.Retrieval | None:
     attrs = span.attributes
-    if "gen_ai.retrieval.documents" not in attrs and kind(attrs) != v.RETRIEVAL:
+    if GEN_AI_RETRIEVAL_DOCUMENTS not in attrs and kind(attrs) != v.RETRIEVAL:
         return None
-    docs = [document_text(d) for d in as_list(attrs.get("gen_ai.retrieval.documents"))]
-    return v.Retrieval(query=_str(attrs.get("gen_ai.retrieval.query.text")), documents=[d for d in docs if d])
+    docs = [document_text(d) for d in as_list(attrs.get(GEN_AI_RETRIEVAL_DOCUMENTS))]
+    return v.Retrieval(query=_str(attrs.get(GEN_AI_RETRIEVAL_QUERY_TEXT)), documents=[d for d in docs if d])
 
 
 def read_io(span: SpanRecord) -> tuple[str | None, str | None]:

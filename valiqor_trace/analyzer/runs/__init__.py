@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from valiqor_trace.analyzer.errors import RunFailedError, RunNotFinishedError
 from valiqor_trace.analyzer.runs._executor import RunHandle, RunJob, RunSpec, launch, new_run_id
 from valiqor_trace.analyzer.runs._models import FAResult, RunInfo, RunInput, RunStatus
 from valiqor_trace.analyzer.runs._progress import ProgressThrottle
@@ -11,12 +10,10 @@ from valiqor_trace.analyzer.runs._store import RunStore
 __all__ = [
     "FAResult",
     "ProgressThrottle",
-    "RunFailedError",
     "RunHandle",
     "RunInfo",
     "RunInput",
     "RunJob",
-    "RunNotFinishedError",
     "RunSpec",
     "RunStatus",
     "RunStore",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from valiqor_trace.analyzer.errors import AuthenticationError, RunFailedError, RunNotFinishedError
+from valiqor_trace.errors import AuthenticationError, RunFailedError, RunNotFinishedError
 from valiqor_trace.analyzer.fa.engine import AnalysisOptions, analyze_item, needs_judge, summarize
 from valiqor_trace.analyzer.fa.models import ItemAnalysis
 from valiqor_trace.analyzer.fa.summary import aggregate_eval_metrics, aggregate_security_flags

@@ -9,7 +9,11 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what __getattr__ below imports on first use, for type checkers
+    from valiqor_trace.analyzer.server._app import ServerConfig, create_app
+    from valiqor_trace.analyzer.server._main import serve
 
 __all__ = ["ServerConfig", "create_app", "serve"]
 

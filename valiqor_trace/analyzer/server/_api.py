@@ -13,8 +13,9 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from valiqor_trace.analyzer.errors import ImportFormatError, ValidationError
-from valiqor_trace.analyzer.runs import FAResult, RunFailedError, RunStatus
+from valiqor_trace.errors import ImportFormatError, ValidationError
+from valiqor_trace.analyzer.runs import FAResult, RunStatus
+from valiqor_trace.errors import RunFailedError
 from valiqor_trace.analyzer.server._endpoints import Endpoint, Later, Reply
 from valiqor_trace.analyzer.server._params import Param, paging_params, period_param, project_param
 from valiqor_trace.analyzer.server._runs import RunPool

@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Sequence
 from typing import Any
 
-from valiqor_trace.analyzer.errors import AuthenticationError
+from valiqor_trace.errors import AuthenticationError
 from valiqor_trace.analyzer.server._endpoints import error_response
 
 OPEN_PATHS = frozenset({"/health"})

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.errors import ValidationError
 from valiqor_trace.analyzer.server._errors import error_body, error_status
 from valiqor_trace.analyzer.server._params import Param
 

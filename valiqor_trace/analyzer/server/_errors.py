@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from valiqor_trace.analyzer import errors
-from valiqor_trace.analyzer.datasets import DatasetError
+from valiqor_trace import errors
 
 # Most specific first: the first class the error is an instance of decides the status.
 STATUS_OF: tuple[tuple[type[Exception], int], ...] = (
@@ -26,15 +25,14 @@ STATUS_OF: tuple[tuple[type[Exception], int], ...] = (
     (errors.SourceError, 502),
     (errors.ValiqorError, 400),
 )
-ERROR_CLASSES: dict[str, type[Exception]] = {
-    cls.__name__: cls for cls in (*[getattr(errors, name) for name in errors.__all__], DatasetError)}
+ERROR_CLASSES: dict[str, type[Exception]] = {name: getattr(errors, name) for name in errors.__all__}
 _CLASS_ATTRIBUTES: dict[type[Exception], tuple[str, ...]] = {
     errors.NotFoundError: ("trace_id", "sources"),
     errors.TraceIncompleteError: ("trace_id", "span_count", "timeout_s"),
     errors.RateLimitError: ("retry_after_s",),
     errors.ImportFormatError: ("path", "location", "reason"),
     errors.RunNotFinishedError: ("run_id",),
-    DatasetError: ("problems",),
+    errors.DatasetError: ("problems",),
 }
 _ATTRIBUTES = tuple(dict.fromkeys(name for names in _CLASS_ATTRIBUTES.values() for name in names))
 

@@ -14,7 +14,7 @@ import logging
 import os
 import socket
 
-from valiqor_trace.analyzer.errors import ServerStartError, ValidationError
+from valiqor_trace.errors import ServerStartError, ValidationError
 from valiqor_trace.analyzer.server._app import ServerConfig, create_app
 
 logger = logging.getLogger("valiqor_trace.server")

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from valiqor_trace.analyzer.errors import ValidationError
+from valiqor_trace.errors import ValidationError
 
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")

@@ -18,7 +18,7 @@ class TraceSource(Protocol):
     ``description`` names the source in error messages ("local store
     ./.valiqor/traces.db", "Jaeger at http://localhost:16686").
     ``get_trace`` returns every span it has of the trace (normalized 32-hex
-    id), ``[]`` when it has none; it raises :class:`valiqor_trace.analyzer.errors.SourceError`
+    id), ``[]`` when it has none; it raises :class:`valiqor_trace.errors.SourceError`
     (or a subclass) when the source itself fails.
     """
 

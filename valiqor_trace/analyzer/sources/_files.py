@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from io import BufferedIOBase
 from typing import Any
 
-from valiqor_trace.analyzer.errors import ImportFormatError
+from valiqor_trace.errors import ImportFormatError
 from valiqor_trace.analyzer.sources._decode import LONE_SURROGATE, FieldError, lone_surrogate_path
 from valiqor_trace.analyzer.sources._flat import span_from_dict, spans_of_document
 from valiqor_trace.analyzer.sources._otlp import RecordError, attach_log_events, is_otlp, parse_otlp

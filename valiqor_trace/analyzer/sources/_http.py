@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from valiqor_trace.analyzer.errors import AuthenticationError, RateLimitError, SourceError
+from valiqor_trace.errors import AuthenticationError, RateLimitError, SourceError
 from valiqor_trace.analyzer.sources._decode import FieldError, hex_id, span_kind, status_code, unix_nanos
 from valiqor_trace.analyzer.sources._otlp import RecordError, attach_log_events, parse_otlp
 from valiqor_trace.internal import normalize_trace_id

@@ -33,7 +33,7 @@ def import_file(store: SpanStore, path: str | os.PathLike[str]) -> ImportResult:
 
     A span already stored (same trace and span id) is left alone, so importing
     a file twice stores nothing twice. A file with any bad record raises
-    :class:`valiqor_trace.analyzer.errors.ImportFormatError` before anything is written.
+    :class:`valiqor_trace.errors.ImportFormatError` before anything is written.
     Its traces are marked imported: a file holds all there is of them, so one
     without its root span is analyzed at once instead of waited for.
     """

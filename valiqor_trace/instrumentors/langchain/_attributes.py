@@ -7,6 +7,27 @@ from typing import Any
 
 from opentelemetry.trace import Span
 
+from valiqor_trace.attributes import (
+    GEN_AI_INPUT_MESSAGES,
+    GEN_AI_OUTPUT_MESSAGES,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_REQUEST_CHOICE_COUNT,
+    GEN_AI_REQUEST_FREQUENCY_PENALTY,
+    GEN_AI_REQUEST_MAX_TOKENS,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_REQUEST_PRESENCE_PENALTY,
+    GEN_AI_REQUEST_SEED,
+    GEN_AI_REQUEST_STOP_SEQUENCES,
+    GEN_AI_REQUEST_TEMPERATURE,
+    GEN_AI_REQUEST_TOP_P,
+    GEN_AI_RESPONSE_FINISH_REASONS,
+    GEN_AI_RESPONSE_ID,
+    GEN_AI_RESPONSE_MODEL,
+    GEN_AI_SYSTEM,
+    GEN_AI_TOOL_DEFINITIONS,
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
+)
 from valiqor_trace.instrumentors import _genai as genai
 from valiqor_trace.instrumentors.langchain import _messages
 from valiqor_trace.internal import get_content_policy
@@ -21,11 +42,11 @@ _PROVIDERS = {"azure": "azure.ai.openai", "azure_openai": "azure.ai.openai", "be
               "amazon_bedrock": "aws.bedrock", "google_genai": "gcp.gemini", "google_vertexai": "gcp.vertex_ai",
               "google": "gcp.gemini", "mistralai": "mistral_ai", "mistral": "mistral_ai", "xai": "x_ai"}
 _REQUEST_PARAMETERS = (
-    ("temperature", genai.REQUEST_TEMPERATURE), ("top_p", genai.REQUEST_TOP_P),
-    ("max_tokens", genai.REQUEST_MAX_TOKENS), ("max_completion_tokens", genai.REQUEST_MAX_TOKENS),
-    ("max_output_tokens", genai.REQUEST_MAX_TOKENS), ("frequency_penalty", genai.REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", genai.REQUEST_PRESENCE_PENALTY), ("seed", genai.REQUEST_SEED),
-    ("n", genai.REQUEST_CHOICE_COUNT),
+    ("temperature", GEN_AI_REQUEST_TEMPERATURE), ("top_p", GEN_AI_REQUEST_TOP_P),
+    ("max_tokens", GEN_AI_REQUEST_MAX_TOKENS), ("max_completion_tokens", GEN_AI_REQUEST_MAX_TOKENS),
+    ("max_output_tokens", GEN_AI_REQUEST_MAX_TOKENS), ("frequency_penalty", GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", GEN_AI_REQUEST_PRESENCE_PENALTY), ("seed", GEN_AI_REQUEST_SEED),
+    ("n", GEN_AI_REQUEST_CHOICE_COUNT),
 )
 
 
@@ -57,13 +78,13 @@ def model_request(serialized: Mapping[str, Any] | None, metadata: Mapping[str, A
         model = (serialized.get("kwargs") or {}).get("model_name") or (serialized.get("kwargs") or {}).get("model")
     attributes: dict[str, Any] = {}
     if model:
-        attributes[genai.REQUEST_MODEL] = str(model)
+        attributes[GEN_AI_REQUEST_MODEL] = str(model)
     provider = metadata.get("ls_provider") or params.get("_type")
     if provider:
         provider = str(provider)
         provider = _PROVIDERS.get(provider, provider.removesuffix("-chat"))
-        attributes[genai.PROVIDER_NAME] = provider
-        attributes[genai.SYSTEM] = provider
+        attributes[GEN_AI_PROVIDER_NAME] = provider
+        attributes[GEN_AI_SYSTEM] = provider
     for key, attribute in _REQUEST_PARAMETERS:
         value = _scalar(params.get(key))
         if value is not None:
@@ -72,7 +93,7 @@ def model_request(serialized: Mapping[str, Any] | None, metadata: Mapping[str, A
     if isinstance(stop, str):
         stop = [stop]
     if isinstance(stop, (list, tuple)) and stop:
-        attributes[genai.REQUEST_STOP_SEQUENCES] = [str(s) for s in stop]
+        attributes[GEN_AI_REQUEST_STOP_SEQUENCES] = [str(s) for s in stop]
     return (str(model) if model else None), attributes
 
 
@@ -82,13 +103,13 @@ def record_model_input(span: Span, messages: list[Any] | None, prompts: list[str
     if not get_content_policy().capture:
         return
     if messages is not None:
-        genai.set_json_content(span, genai.INPUT_MESSAGES, _messages.input_messages(messages))
+        genai.set_json_content(span, GEN_AI_INPUT_MESSAGES, _messages.input_messages(messages))
     elif prompts is not None:
-        genai.set_json_content(span, genai.INPUT_MESSAGES,
+        genai.set_json_content(span, GEN_AI_INPUT_MESSAGES,
                                [genai.message("user", [genai.text_part(prompt)]) for prompt in prompts])
     definitions = _messages.tool_definitions(params.get("tools") or params.get("functions"))
     if definitions:
-        genai.set_json_content(span, genai.TOOL_DEFINITIONS, definitions)
+        genai.set_json_content(span, GEN_AI_TOOL_DEFINITIONS, definitions)
 
 
 def _usage(generations: list[Any], llm_output: Mapping[str, Any]) -> tuple[Any, Any]:
@@ -115,21 +136,21 @@ def record_model_output(span: Span, response: Any) -> None:
     attributes: dict[str, Any] = {}
     model = metadata.get("model_name") or metadata.get("model") or llm_output.get("model_name")
     if model:
-        attributes[genai.RESPONSE_MODEL] = str(model)
+        attributes[GEN_AI_RESPONSE_MODEL] = str(model)
     response_id = metadata.get("id") or llm_output.get("id")
     if isinstance(response_id, str) and response_id:
-        attributes[genai.RESPONSE_ID] = response_id
+        attributes[GEN_AI_RESPONSE_ID] = response_id
     reasons = [reason for reason in map(_messages.finish_reason_of, generations) if reason]
     if reasons:
-        attributes[genai.RESPONSE_FINISH_REASONS] = reasons
+        attributes[GEN_AI_RESPONSE_FINISH_REASONS] = reasons
     input_tokens, output_tokens = _usage(generations, llm_output)
     if isinstance(input_tokens, int):
-        attributes[genai.USAGE_INPUT_TOKENS] = input_tokens
+        attributes[GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
     if isinstance(output_tokens, int):
-        attributes[genai.USAGE_OUTPUT_TOKENS] = output_tokens
+        attributes[GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
     span.set_attributes(attributes)
     if generations and get_content_policy().capture:
-        genai.set_json_content(span, genai.OUTPUT_MESSAGES, [_messages.output_message(gen) for gen in generations])
+        genai.set_json_content(span, GEN_AI_OUTPUT_MESSAGES, [_messages.output_message(gen) for gen in generations])
 
 
 def tool_result(output: Any) -> tuple[Any, str | None]:

@@ -36,7 +36,20 @@ from valiqor_trace.internal import (
     retrieval_span_name,
     should_raise,
 )
-from valiqor_trace.attributes import INPUT, OUTPUT, SPAN_KIND
+from valiqor_trace.attributes import (
+    ERROR_TYPE,
+    GEN_AI_AGENT_NAME,
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_TOOL_CALL_ARGUMENTS,
+    GEN_AI_TOOL_CALL_ID,
+    GEN_AI_TOOL_CALL_RESULT,
+    GEN_AI_TOOL_DESCRIPTION,
+    GEN_AI_TOOL_NAME,
+    GEN_AI_TOOL_TYPE,
+    INPUT,
+    OUTPUT,
+    SPAN_KIND,
+)
 
 HIDDEN_TAG = "langsmith:hidden"  # LangChain/LangGraph plumbing runs, hidden in LangSmith too
 _NOT_ERRORS = ("GraphBubbleUp", "GraphInterrupt", "ParentCommand")  # LangGraph control flow, not failures
@@ -95,7 +108,7 @@ def record_error(span: Span, error: BaseException) -> None:
     if isinstance(error, GeneratorExit) or _is_control_flow(error):
         span.add_event("run stopped", {"reason": type(error).__name__})
         return
-    span.set_attribute(genai.ERROR_TYPE, type(error).__qualname__)
+    span.set_attribute(ERROR_TYPE, type(error).__qualname__)
     span.record_exception(error)
     span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
 
@@ -179,7 +192,7 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
             self._mark_graph(parent_run_id)
         if name == "AgentExecutor":
             span = self._start(run_id, parent_run_id, "agent", name, f"invoke_agent {name}",
-                               {**attributes, genai.OPERATION_NAME: "invoke_agent", genai.AGENT_NAME: name}, tags)
+                               {**attributes, GEN_AI_OPERATION_NAME: "invoke_agent", GEN_AI_AGENT_NAME: name}, tags)
         else:
             span = self._start(run_id, parent_run_id, "chain", name, f"chain {name}", attributes, tags)
         if span is not None and get_content_policy().capture:
@@ -192,8 +205,8 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
             return
         run.graph = True
         run.span.update_name(f"invoke_agent {run.name}")
-        run.span.set_attributes({SPAN_KIND: "agent", genai.OPERATION_NAME: "invoke_agent",
-                                 genai.AGENT_NAME: run.name})
+        run.span.set_attributes({SPAN_KIND: "agent", GEN_AI_OPERATION_NAME: "invoke_agent",
+                                 GEN_AI_AGENT_NAME: run.name})
 
     @_guarded
     def on_chain_end(self, outputs: Any, *, run_id: UUID, inputs: Any = None, **kwargs: Any) -> None:
@@ -220,10 +233,10 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
         span = self._span(run_id)
         if span is None:
             return
-        event = {genai.TOOL_NAME: str(getattr(action, "tool", ""))}
+        event = {GEN_AI_TOOL_NAME: str(getattr(action, "tool", ""))}
         text = get_content_policy().text(getattr(action, "tool_input", None))
         if text is not None:
-            event[genai.TOOL_CALL_ARGUMENTS] = text
+            event[GEN_AI_TOOL_CALL_ARGUMENTS] = text
         span.add_event("agent_action", event)
 
     @_guarded
@@ -239,7 +252,7 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
                      parent_run_id: UUID | None, tags: list[str] | None, metadata: dict[str, Any] | None,
                      kwargs: dict[str, Any]) -> Span | None:
         model, attributes = attrs.model_request(serialized, metadata, kwargs)
-        attributes[genai.OPERATION_NAME] = operation
+        attributes[GEN_AI_OPERATION_NAME] = operation
         name = attrs.run_name(serialized, kwargs, operation)
         span = self._start(run_id, parent_run_id, "llm", name, f"{operation} {model}" if model else operation,
                            attributes, tags)
@@ -317,16 +330,16 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
                       metadata: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
                       **kwargs: Any) -> None:
         name = attrs.run_name(serialized, kwargs, "tool")
-        attributes: dict[str, Any] = {genai.OPERATION_NAME: "execute_tool", genai.TOOL_NAME: name,
-                                      genai.TOOL_TYPE: "function"}
+        attributes: dict[str, Any] = {GEN_AI_OPERATION_NAME: "execute_tool", GEN_AI_TOOL_NAME: name,
+                                      GEN_AI_TOOL_TYPE: "function"}
         description = (serialized or {}).get("description")
         if isinstance(description, str) and description:
-            attributes[genai.TOOL_DESCRIPTION] = description
+            attributes[GEN_AI_TOOL_DESCRIPTION] = description
         if kwargs.get("tool_call_id"):
-            attributes[genai.TOOL_CALL_ID] = str(kwargs["tool_call_id"])
+            attributes[GEN_AI_TOOL_CALL_ID] = str(kwargs["tool_call_id"])
         span = self._start(run_id, parent_run_id, "tool", name, f"execute_tool {name}", attributes, tags)
         if span is not None and get_content_policy().capture:
-            genai.set_json_content(span, genai.TOOL_CALL_ARGUMENTS, inputs if inputs is not None else input_str)
+            genai.set_json_content(span, GEN_AI_TOOL_CALL_ARGUMENTS, inputs if inputs is not None else input_str)
 
     @_guarded
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -342,11 +355,11 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
         result, failure = attrs.tool_result(output)
         call_id = getattr(output, "tool_call_id", None)  # langchain-core 0.3 passes the id only on the ToolMessage
         if isinstance(call_id, str) and call_id:
-            span.set_attribute(genai.TOOL_CALL_ID, call_id)
+            span.set_attribute(GEN_AI_TOOL_CALL_ID, call_id)
         if get_content_policy().capture:
-            genai.set_json_content(span, genai.TOOL_CALL_RESULT, result)
+            genai.set_json_content(span, GEN_AI_TOOL_CALL_RESULT, result)
         if failure is not None:  # handle_tool_error turned an exception into the tool's answer
-            span.set_attribute(genai.ERROR_TYPE, "tool_error")
+            span.set_attribute(ERROR_TYPE, "tool_error")
             # The failure text is the tool's output, so content: the policy decides whether it shows.
             span.set_status(Status(StatusCode.ERROR, get_content_policy().text(failure[:500]) or "tool error"))
 

@@ -8,9 +8,8 @@ from typing import Any, Protocol
 
 from opentelemetry.trace import Span, Status, StatusCode
 
-from valiqor_trace.instrumentors import _genai as genai
-from valiqor_trace.attributes import STREAM_CHUNK_COUNT, STREAM_END_REASON
 from valiqor_trace.internal import ContentPolicy, report_internal_error
+from valiqor_trace.attributes import ERROR_TYPE, GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, STREAM_CHUNK_COUNT, STREAM_END_REASON
 
 # Why a stream's span ended (valiqor.stream.end_reason; see docs/openai.md).
 EXHAUSTED = "exhausted"  # the consumer read to the end
@@ -20,7 +19,6 @@ ABANDONED = "abandoned"  # the stream object was garbage collected unfinished
 ERROR = "error"  # the stream itself raised (connection cut, API error event)
 INTERRUPTED = "interrupted"  # cancelled (asyncio) or KeyboardInterrupt while waiting for a chunk
 
-TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
 HTTP_STATUS_CODE = "http.response.status_code"
 
 
@@ -121,7 +119,7 @@ class Call:
                 attributes[STREAM_CHUNK_COUNT] = accumulator.chunks
                 start_ns = getattr(span, "start_time", None)
                 if accumulator.chunks and start_ns:
-                    attributes[TIME_TO_FIRST_CHUNK] = (accumulator.first_chunk_ns - start_ns) / 1e9
+                    attributes[GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (accumulator.first_chunk_ns - start_ns) / 1e9
                 failure = accumulator.record(attributes, self.policy)
             span.set_attributes(attributes)
             if error is not None:
@@ -144,7 +142,7 @@ class Call:
 
 def record_error(span: Span, error: BaseException) -> None:
     """Status ERROR, ``error.type`` (the exception class), the HTTP status if any, and the exception event."""
-    span.set_attribute(genai.ERROR_TYPE, type(error).__qualname__)
+    span.set_attribute(ERROR_TYPE, type(error).__qualname__)
     status_code = getattr(error, "status_code", None)
     if isinstance(status_code, int):
         span.set_attribute(HTTP_STATUS_CODE, status_code)

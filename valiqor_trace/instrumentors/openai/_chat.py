@@ -17,37 +17,59 @@ from valiqor_trace.instrumentors.openai._messages import (
     tool_definitions,
 )
 from valiqor_trace.internal import ContentPolicy, to_json
-from valiqor_trace.attributes import REQUEST_RESPONSE_FORMAT, REQUEST_TOOL_CHOICE, SPAN_KIND
+from valiqor_trace.attributes import (
+    GEN_AI_INPUT_MESSAGES,
+    GEN_AI_OUTPUT_MESSAGES,
+    GEN_AI_OUTPUT_TYPE,
+    GEN_AI_REQUEST_CHOICE_COUNT,
+    GEN_AI_REQUEST_FREQUENCY_PENALTY,
+    GEN_AI_REQUEST_MAX_TOKENS,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_REQUEST_PRESENCE_PENALTY,
+    GEN_AI_REQUEST_SEED,
+    GEN_AI_REQUEST_STOP_SEQUENCES,
+    GEN_AI_REQUEST_STREAM,
+    GEN_AI_REQUEST_TEMPERATURE,
+    GEN_AI_REQUEST_TOP_P,
+    GEN_AI_RESPONSE_FINISH_REASONS,
+    GEN_AI_RESPONSE_ID,
+    GEN_AI_RESPONSE_MODEL,
+    GEN_AI_TOOL_DEFINITIONS,
+    GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
+    GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+    REQUEST_RESPONSE_FORMAT,
+    REQUEST_TOOL_CHOICE,
+    SPAN_KIND,
+)
 
 API_TYPE = "openai.api.type"
 REQUEST_SERVICE_TIER = "openai.request.service_tier"
 RESPONSE_SERVICE_TIER = "openai.response.service_tier"
 RESPONSE_SYSTEM_FINGERPRINT = "openai.response.system_fingerprint"
-REQUEST_STREAM = "gen_ai.request.stream"
-USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
-USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
 
 # (argument, attribute) read the same way for chat and legacy completions; the first given wins per attribute.
 _PARAMETERS = (
-    ("model", genai.REQUEST_MODEL),
-    ("temperature", genai.REQUEST_TEMPERATURE),
-    ("top_p", genai.REQUEST_TOP_P),
-    ("max_completion_tokens", genai.REQUEST_MAX_TOKENS),
-    ("max_tokens", genai.REQUEST_MAX_TOKENS),
-    ("frequency_penalty", genai.REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", genai.REQUEST_PRESENCE_PENALTY),
-    ("seed", genai.REQUEST_SEED),
+    ("model", GEN_AI_REQUEST_MODEL),
+    ("temperature", GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", GEN_AI_REQUEST_TOP_P),
+    ("max_completion_tokens", GEN_AI_REQUEST_MAX_TOKENS),
+    ("max_tokens", GEN_AI_REQUEST_MAX_TOKENS),
+    ("frequency_penalty", GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("seed", GEN_AI_REQUEST_SEED),
     ("service_tier", REQUEST_SERVICE_TIER),
 )
 
 # (attribute, field) read from a response or its usage.
 _IDENTITY_FIELDS = (
-    (genai.RESPONSE_ID, "id"),
-    (genai.RESPONSE_MODEL, "model"),
+    (GEN_AI_RESPONSE_ID, "id"),
+    (GEN_AI_RESPONSE_MODEL, "model"),
     (RESPONSE_SERVICE_TIER, "service_tier"),
     (RESPONSE_SYSTEM_FINGERPRINT, "system_fingerprint"),
 )
-_USAGE_FIELDS = ((genai.USAGE_INPUT_TOKENS, "prompt_tokens"), (genai.USAGE_OUTPUT_TOKENS, "completion_tokens"))
+_USAGE_FIELDS = ((GEN_AI_USAGE_INPUT_TOKENS, "prompt_tokens"), (GEN_AI_USAGE_OUTPUT_TOKENS, "completion_tokens"))
 
 
 def common_request_attributes(resource: Any, kwargs: dict[str, Any], operation: str,
@@ -60,12 +82,12 @@ def common_request_attributes(resource: Any, kwargs: dict[str, Any], operation: 
         if value is not None and attribute not in attributes and not isinstance(value, SENTINELS):
             attributes[attribute] = value
     if "stop" in kwargs:
-        put(attributes, genai.REQUEST_STOP_SEQUENCES, stop_sequences(given(kwargs, "stop")))
+        put(attributes, GEN_AI_REQUEST_STOP_SEQUENCES, stop_sequences(given(kwargs, "stop")))
     choices = kwargs.get("n")
     if isinstance(choices, int) and choices != 1:
-        attributes[genai.REQUEST_CHOICE_COUNT] = choices
+        attributes[GEN_AI_REQUEST_CHOICE_COUNT] = choices
     if kwargs.get("stream") is True:
-        attributes[REQUEST_STREAM] = True
+        attributes[GEN_AI_REQUEST_STREAM] = True
     return attributes
 
 
@@ -79,11 +101,11 @@ def chat_request_attributes(resource: Any, kwargs: dict[str, Any], policy: Conte
     response_format = given(kwargs, "response_format") if "response_format" in kwargs else None
     if response_format is not None:
         response_format = response_format_param(response_format)
-        put(attributes, genai.OUTPUT_TYPE, output_type(response_format))
+        put(attributes, GEN_AI_OUTPUT_TYPE, output_type(response_format))
     if policy.capture:
-        put(attributes, genai.INPUT_MESSAGES, policy.text(chat_input_messages_json(given(kwargs, "messages"))))
+        put(attributes, GEN_AI_INPUT_MESSAGES, policy.text(chat_input_messages_json(given(kwargs, "messages"))))
         if "tools" in kwargs or "functions" in kwargs:
-            put(attributes, genai.TOOL_DEFINITIONS,
+            put(attributes, GEN_AI_TOOL_DEFINITIONS,
                 policy.text(tool_definitions(given(kwargs, "tools"), given(kwargs, "functions"))))
         if response_format is not None:
             put(attributes, REQUEST_RESPONSE_FORMAT, policy.text(response_format))
@@ -124,10 +146,10 @@ def record_usage(attributes: dict[str, Any], usage: Any) -> None:
     # field(): an SDK that predates these fields (openai 1.40, say) keeps them as plain dicts.
     details = getattr(usage, "prompt_tokens_details", None)
     if details is not None:
-        put(attributes, USAGE_CACHE_READ_INPUT_TOKENS, field(details, "cached_tokens"))
+        put(attributes, GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, field(details, "cached_tokens"))
     details = getattr(usage, "completion_tokens_details", None)
     if details is not None:
-        put(attributes, USAGE_REASONING_OUTPUT_TOKENS, field(details, "reasoning_tokens"))
+        put(attributes, GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, field(details, "reasoning_tokens"))
 
 
 def record_response_identity(attributes: dict[str, Any], response: Any) -> None:
@@ -140,10 +162,10 @@ def record_response_identity(attributes: dict[str, Any], response: Any) -> None:
 def record_chat_response(attributes: dict[str, Any], response: Any, policy: ContentPolicy) -> None:
     record_response_identity(attributes, response)
     choices = getattr(response, "choices", None) or ()
-    attributes[genai.RESPONSE_FINISH_REASONS] = [getattr(choice, "finish_reason", None) or "" for choice in choices]
+    attributes[GEN_AI_RESPONSE_FINISH_REASONS] = [getattr(choice, "finish_reason", None) or "" for choice in choices]
     record_usage(attributes, getattr(response, "usage", None))
     if policy.capture:
-        put(attributes, genai.OUTPUT_MESSAGES, policy.text(chat_output_messages_json(choices)))
+        put(attributes, GEN_AI_OUTPUT_MESSAGES, policy.text(chat_output_messages_json(choices)))
 
 
 class _ChoiceState:
@@ -251,10 +273,10 @@ class ChatStreamAccumulator:
             if policy.capture:
                 messages.append(state.output_json())
         if finish_reasons:
-            attributes[genai.RESPONSE_FINISH_REASONS] = finish_reasons
+            attributes[GEN_AI_RESPONSE_FINISH_REASONS] = finish_reasons
         record_usage(attributes, self.usage)
         if messages:
-            put(attributes, genai.OUTPUT_MESSAGES, policy.text(f"[{', '.join(messages)}]"))
+            put(attributes, GEN_AI_OUTPUT_MESSAGES, policy.text(f"[{', '.join(messages)}]"))
 
 
 class _LegacyFunctionDelta:

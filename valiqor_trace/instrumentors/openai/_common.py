@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from valiqor_trace.instrumentors import _genai as genai
+from valiqor_trace.attributes import GEN_AI_OPERATION_NAME, GEN_AI_PROVIDER_NAME, SERVER_ADDRESS, SERVER_PORT
 
 _NotGiven: type | None
 _Omit: type | None
@@ -90,19 +90,19 @@ def base_attributes(resource: Any, operation: str) -> dict[str, Any]:
             _server_cache.clear()
         _server_cache[id(url)] = cached  # holding ``url`` keeps its id from being reused
     attributes = cached[2].copy()
-    attributes[genai.OPERATION_NAME] = operation
+    attributes[GEN_AI_OPERATION_NAME] = operation
     return attributes
 
 
 def _server_attributes(resource: Any, url: Any) -> dict[str, Any]:
     provider = provider_of(resource)
-    attributes: dict[str, Any] = {genai.PROVIDER_NAME: provider}
+    attributes: dict[str, Any] = {GEN_AI_PROVIDER_NAME: provider}
     host = getattr(url, "host", None)
     if host:
-        attributes[genai.SERVER_ADDRESS] = host
+        attributes[SERVER_ADDRESS] = host
         port = getattr(url, "port", None)
         if port:
-            attributes[genai.SERVER_PORT] = port
+            attributes[SERVER_PORT] = port
     return attributes
 
 

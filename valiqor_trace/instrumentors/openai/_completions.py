@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from valiqor_trace.attributes import GEN_AI_INPUT_MESSAGES, GEN_AI_OUTPUT_MESSAGES, GEN_AI_RESPONSE_FINISH_REASONS
 from valiqor_trace.instrumentors import _genai as genai
 from valiqor_trace.instrumentors.openai._call import Endpoint
 from valiqor_trace.instrumentors.openai._chat import common_request_attributes, record_response_identity, record_usage
@@ -28,7 +29,7 @@ def _prompt_messages(prompt: Any) -> list[dict[str, Any]] | None:
 def completion_request_attributes(resource: Any, kwargs: dict[str, Any], policy: ContentPolicy) -> dict[str, Any]:
     attributes = common_request_attributes(resource, kwargs, "text_completion", "llm")
     if policy.capture:
-        put(attributes, genai.INPUT_MESSAGES, policy.text(_prompt_messages(given(kwargs, "prompt"))))
+        put(attributes, GEN_AI_INPUT_MESSAGES, policy.text(_prompt_messages(given(kwargs, "prompt"))))
     return attributes
 
 
@@ -36,10 +37,10 @@ def record_completion_response(attributes: dict[str, Any], response: Any, policy
     record_response_identity(attributes, response)
     choices = getattr(response, "choices", None) or ()
     reasons = [getattr(choice, "finish_reason", None) for choice in choices]
-    attributes[genai.RESPONSE_FINISH_REASONS] = [reason or "" for reason in reasons]
+    attributes[GEN_AI_RESPONSE_FINISH_REASONS] = [reason or "" for reason in reasons]
     record_usage(attributes, getattr(response, "usage", None))
     if policy.capture:
-        put(attributes, genai.OUTPUT_MESSAGES, policy.text([
+        put(attributes, GEN_AI_OUTPUT_MESSAGES, policy.text([
             genai.message("assistant", [genai.text_part(getattr(choice, "text", None) or "")], reason)
             for choice, reason in zip(choices, reasons)]))
 
@@ -80,10 +81,10 @@ class CompletionStreamAccumulator:
         indexes = sorted(set(self.texts) | set(self.finish_reasons))
         reasons = [self.finish_reasons[index] for index in indexes if index in self.finish_reasons]
         if reasons:
-            attributes[genai.RESPONSE_FINISH_REASONS] = reasons
+            attributes[GEN_AI_RESPONSE_FINISH_REASONS] = reasons
         record_usage(attributes, self.usage)
         if policy.capture and indexes:
-            put(attributes, genai.OUTPUT_MESSAGES, policy.text([
+            put(attributes, GEN_AI_OUTPUT_MESSAGES, policy.text([
                 genai.message("assistant", [genai.text_part("".join(self.texts.get(index, ())))],
                               self.finish_reasons.get(index))
                 for index in indexes]))

@@ -15,7 +15,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.trace import SpanKind, Tracer, set_span_in_context
 
-from valiqor_trace.instrumentors import _genai as genai
+from valiqor_trace.attributes import GEN_AI_REQUEST_MODEL
 from valiqor_trace.instrumentors._nesting import FRAMEWORK_LLM_SPAN_KEY, NESTED_IN, framework_llm_span, span_context
 from valiqor_trace.instrumentors.openai._call import Call, Endpoint
 from valiqor_trace.instrumentors.openai._common import given
@@ -56,7 +56,7 @@ def _start(tracer: Tracer, endpoint: Endpoint, resource: Any, kwargs: dict[str, 
         attributes = endpoint.request_attributes(resource, kwargs, policy)
         if framework is not None:  # this call is a framework's model call too: same call, nested span
             attributes[NESTED_IN] = framework[0]
-        model = attributes.get(genai.REQUEST_MODEL)
+        model = attributes.get(GEN_AI_REQUEST_MODEL)
         name = f"{endpoint.operation} {model}" if model else endpoint.operation
         span = tracer.start_span(name, context, kind=SpanKind.CLIENT, attributes=attributes)
         return Call(span, endpoint, policy)

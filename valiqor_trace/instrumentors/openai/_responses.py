@@ -17,16 +17,32 @@ from valiqor_trace.instrumentors.openai._call import Endpoint
 from valiqor_trace.instrumentors.openai._chat import (
     API_TYPE,
     REQUEST_SERVICE_TIER,
-    REQUEST_STREAM,
     RESPONSE_SERVICE_TIER,
-    USAGE_CACHE_READ_INPUT_TOKENS,
-    USAGE_REASONING_OUTPUT_TOKENS,
     output_type,
 )
 from valiqor_trace.instrumentors.openai._common import as_list, base_attributes, field, given, put
 from valiqor_trace.instrumentors.openai._messages import content_parts, content_text, refusal_part, tool_definitions
 from valiqor_trace.internal import ContentPolicy, to_json
 from valiqor_trace.attributes import (
+    ERROR_TYPE,
+    GEN_AI_CONVERSATION_ID,
+    GEN_AI_INPUT_MESSAGES,
+    GEN_AI_OUTPUT_MESSAGES,
+    GEN_AI_OUTPUT_TYPE,
+    GEN_AI_REQUEST_MAX_TOKENS,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_REQUEST_STREAM,
+    GEN_AI_REQUEST_TEMPERATURE,
+    GEN_AI_REQUEST_TOP_P,
+    GEN_AI_RESPONSE_FINISH_REASONS,
+    GEN_AI_RESPONSE_ID,
+    GEN_AI_RESPONSE_MODEL,
+    GEN_AI_SYSTEM_INSTRUCTIONS,
+    GEN_AI_TOOL_DEFINITIONS,
+    GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
+    GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
     REQUEST_PREVIOUS_RESPONSE_ID,
     REQUEST_RESPONSE_FORMAT,
     REQUEST_TOOL_CHOICE,
@@ -41,27 +57,27 @@ def responses_request_attributes(resource: Any, kwargs: dict[str, Any], policy: 
     attributes = base_attributes(resource, "chat")
     attributes[SPAN_KIND] = "llm"
     attributes[API_TYPE] = "responses"
-    put(attributes, genai.REQUEST_MODEL, given(kwargs, "model"))
-    put(attributes, genai.REQUEST_TEMPERATURE, given(kwargs, "temperature"))
-    put(attributes, genai.REQUEST_TOP_P, given(kwargs, "top_p"))
-    put(attributes, genai.REQUEST_MAX_TOKENS, given(kwargs, "max_output_tokens"))
+    put(attributes, GEN_AI_REQUEST_MODEL, given(kwargs, "model"))
+    put(attributes, GEN_AI_REQUEST_TEMPERATURE, given(kwargs, "temperature"))
+    put(attributes, GEN_AI_REQUEST_TOP_P, given(kwargs, "top_p"))
+    put(attributes, GEN_AI_REQUEST_MAX_TOKENS, given(kwargs, "max_output_tokens"))
     put(attributes, REQUEST_SERVICE_TIER, given(kwargs, "service_tier"))
     put(attributes, REQUEST_PREVIOUS_RESPONSE_ID, given(kwargs, "previous_response_id"))
     if given(kwargs, "stream"):
-        attributes[REQUEST_STREAM] = True
+        attributes[GEN_AI_REQUEST_STREAM] = True
     conversation = given(kwargs, "conversation")
-    put(attributes, genai.CONVERSATION_ID, conversation if isinstance(conversation, str) else field(conversation, "id"))
+    put(attributes, GEN_AI_CONVERSATION_ID, conversation if isinstance(conversation, str) else field(conversation, "id"))
     tool_choice = given(kwargs, "tool_choice")
     if tool_choice is not None:
         attributes[REQUEST_TOOL_CHOICE] = tool_choice if isinstance(tool_choice, str) else to_json(tool_choice)
     text_format = _text_format(kwargs)
-    put(attributes, genai.OUTPUT_TYPE, output_type(text_format))
+    put(attributes, GEN_AI_OUTPUT_TYPE, output_type(text_format))
     if policy.capture:
         instructions = given(kwargs, "instructions")
         if isinstance(instructions, str):
-            put(attributes, genai.SYSTEM_INSTRUCTIONS, policy.text([genai.text_part(instructions)]))
-        put(attributes, genai.INPUT_MESSAGES, policy.text(input_messages(given(kwargs, "input"))))
-        put(attributes, genai.TOOL_DEFINITIONS, policy.text(tool_definitions(given(kwargs, "tools"))))
+            put(attributes, GEN_AI_SYSTEM_INSTRUCTIONS, policy.text([genai.text_part(instructions)]))
+        put(attributes, GEN_AI_INPUT_MESSAGES, policy.text(input_messages(given(kwargs, "input"))))
+        put(attributes, GEN_AI_TOOL_DEFINITIONS, policy.text(tool_definitions(given(kwargs, "tools"))))
         if text_format is not None:
             put(attributes, REQUEST_RESPONSE_FORMAT, policy.text(text_format))
     return attributes
@@ -162,8 +178,8 @@ def response_failure(response: Any) -> str | None:
 
 
 def record_identity(attributes: dict[str, Any], response: Any) -> None:
-    put(attributes, genai.RESPONSE_ID, getattr(response, "id", None))
-    put(attributes, genai.RESPONSE_MODEL, getattr(response, "model", None))
+    put(attributes, GEN_AI_RESPONSE_ID, getattr(response, "id", None))
+    put(attributes, GEN_AI_RESPONSE_MODEL, getattr(response, "model", None))
     put(attributes, RESPONSE_SERVICE_TIER, getattr(response, "service_tier", None))
 
 
@@ -171,11 +187,11 @@ def record_usage(attributes: dict[str, Any], usage: Any) -> None:
     """Token usage of the Responses API (``input_tokens`` / ``output_tokens`` and their details)."""
     if usage is None:
         return
-    put(attributes, genai.USAGE_INPUT_TOKENS, getattr(usage, "input_tokens", None))
-    put(attributes, genai.USAGE_OUTPUT_TOKENS, getattr(usage, "output_tokens", None))
-    put(attributes, USAGE_CACHE_READ_INPUT_TOKENS,
+    put(attributes, GEN_AI_USAGE_INPUT_TOKENS, getattr(usage, "input_tokens", None))
+    put(attributes, GEN_AI_USAGE_OUTPUT_TOKENS, getattr(usage, "output_tokens", None))
+    put(attributes, GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
         getattr(getattr(usage, "input_tokens_details", None), "cached_tokens", None))
-    put(attributes, USAGE_REASONING_OUTPUT_TOKENS,
+    put(attributes, GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
         getattr(getattr(usage, "output_tokens_details", None), "reasoning_tokens", None))
 
 
@@ -185,13 +201,13 @@ def record_responses_response(attributes: dict[str, Any], response: Any, policy:
     content, asks_tool = parts if parts is not None else output_parts(getattr(response, "output", None))
     reason = finish_reason(response, asks_tool)
     if reason:
-        attributes[genai.RESPONSE_FINISH_REASONS] = [reason]
+        attributes[GEN_AI_RESPONSE_FINISH_REASONS] = [reason]
     record_usage(attributes, getattr(response, "usage", None))
     if policy.capture:
-        put(attributes, genai.OUTPUT_MESSAGES, policy.text([genai.message("assistant", content, reason)]))
+        put(attributes, GEN_AI_OUTPUT_MESSAGES, policy.text([genai.message("assistant", content, reason)]))
     failure = response_failure(response)
     if failure is not None:
-        attributes[genai.ERROR_TYPE] = getattr(getattr(response, "error", None), "code", None) or "response_failed"
+        attributes[ERROR_TYPE] = getattr(getattr(response, "error", None), "code", None) or "response_failed"
     return failure
 
 
@@ -266,14 +282,14 @@ class ResponsesStreamAccumulator:
             if self.final is None:  # cut before the end: no status, so no finish reason either
                 record_identity(attributes, response)
                 if policy.capture and parts[0]:
-                    put(attributes, genai.OUTPUT_MESSAGES, policy.text([genai.message("assistant", parts[0])]))
+                    put(attributes, GEN_AI_OUTPUT_MESSAGES, policy.text([genai.message("assistant", parts[0])]))
             else:
                 failure = record_responses_response(attributes, response, policy, parts)
         elif policy.capture and parts[0]:
-            put(attributes, genai.OUTPUT_MESSAGES, policy.text([genai.message("assistant", parts[0])]))
+            put(attributes, GEN_AI_OUTPUT_MESSAGES, policy.text([genai.message("assistant", parts[0])]))
         if self.error is not None and failure is None:
             code = getattr(self.error, "code", None) or "stream_error"
-            attributes[genai.ERROR_TYPE] = code
+            attributes[ERROR_TYPE] = code
             failure = f"{code}: {getattr(self.error, 'message', '')}"
         return failure
 

@@ -28,6 +28,7 @@ from valiqor_trace.internal import (
     retrieval_attributes,
     retrieval_span_name,
 )
+from valiqor_trace.attributes import ERROR_TYPE
 
 __all__ = ["LlamaIndexInstrumentor"]
 
@@ -67,7 +68,7 @@ def _start(tracer: trace.Tracer, instance: Any, args: tuple[Any, ...], kwargs: d
 def _finish(span: Span, nodes: Any, error: BaseException | None) -> None:
     with handle_internal_errors("llama_index retrieve end"):
         if error is not None:
-            span.set_attribute("error.type", type(error).__qualname__)
+            span.set_attribute(ERROR_TYPE, type(error).__qualname__)
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
         else:

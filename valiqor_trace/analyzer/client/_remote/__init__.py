@@ -6,8 +6,7 @@ from valiqor_trace.analyzer.client._remote._failure_analysis import (
            RemoteFailureAnalysisAPI,
            RemoteRunHandle,
 )
-from valiqor_trace.analyzer.client._remote._http import RemoteSession, ServerUnavailableError
+from valiqor_trace.analyzer.client._remote._http import RemoteSession
 from valiqor_trace.analyzer.client._remote._traces import RemoteTracesAPI
 
-__all__ = ["RemoteFailureAnalysisAPI", "RemoteRunHandle", "RemoteSession", "RemoteTracesAPI",
-           "ServerUnavailableError"]
+__all__ = ["RemoteFailureAnalysisAPI", "RemoteRunHandle", "RemoteSession", "RemoteTracesAPI"]

@@ -16,10 +16,11 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from valiqor_trace.analyzer.client._remote._http import RemoteSession
-from valiqor_trace.analyzer.errors import RunNotFinishedError, ValidationError
+from valiqor_trace.errors import RunNotFinishedError, ValidationError
 from valiqor_trace.analyzer.fa.models import FailureTag, Thresholds
 from valiqor_trace.analyzer.fa.options import FailureAnalysisOptions, option_errors
-from valiqor_trace.analyzer.runs import FAResult, RunFailedError, RunInfo, RunInput, RunStatus
+from valiqor_trace.analyzer.runs import FAResult, RunInfo, RunInput, RunStatus
+from valiqor_trace.errors import RunFailedError
 from valiqor_trace.analyzer.runs._models import FINISHED_STATES
 
 logger = logging.getLogger("valiqor_trace.client")

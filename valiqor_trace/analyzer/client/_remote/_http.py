@@ -18,16 +18,12 @@ from typing import Any
 
 import httpx
 
-from valiqor_trace.analyzer.errors import AuthenticationError, RateLimitError, ValiqorError
+from valiqor_trace.errors import AuthenticationError, RateLimitError, ServerUnavailableError, ValiqorError
 from valiqor_trace.analyzer.server._errors import error_from_body
 
 logger = logging.getLogger("valiqor_trace.client")
 _RETRY_STATUSES = (429, 502, 503, 504)
 _IDEMPOTENT = ("GET", "HEAD")
-
-
-class ServerUnavailableError(ValiqorError, ConnectionError):
-    """The ``valiqor serve`` server could not be reached, or kept answering "busy", after every retry."""
 
 
 class RemoteSession:

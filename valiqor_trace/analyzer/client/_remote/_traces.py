@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 
 from valiqor_trace.analyzer.client._remote._failure_analysis import _path
 from valiqor_trace.analyzer.client._remote._http import RemoteSession
-from valiqor_trace.analyzer.errors import ImportFormatError, ValidationError
+from valiqor_trace.errors import ImportFormatError, ValidationError
 from valiqor_trace.analyzer.models import FAItem
 from valiqor_trace.analyzer.sources import ImportResult, TraceSource
 from valiqor_trace.analyzer.traces_api import DEFAULT_TIMEOUT_S

@@ -6,7 +6,7 @@ and answers with verdicts: by default ``pass`` for every rubric entry, or what
 :attr:`JudgeServer.decisions` says; or, from a queue, a scripted failure::
 
     with JudgeServer(model="judge-model", api_key="sk-test") as server:
-        server.enqueue(Step.status(429, headers={"Retry-After": "1"}), Step.malformed())
+        server.enqueue(JudgeStep.status(429, headers={"Retry-After": "1"}), JudgeStep.malformed())
         client = ValiqorClient(judge_base_url=server.base_url, judge_model="judge-model", openai_api_key="sk-test")
         ...
         server.requests[0].rubric      # the subcategory ids the request asked about
@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["JudgeServer", "RecordedJudgeRequest", "Step"]
+__all__ = ["JudgeServer", "RecordedJudgeRequest", "JudgeStep"]
 
 _RUBRIC_ID = re.compile(r"^- id `([a-z_]+)`", re.MULTILINE)
 _OUTPUT = re.compile(r"### OUTPUT \(the answer under review\)\n(.*)\Z", re.DOTALL)
 
 
 @dataclass(frozen=True)
-class Step:
+class JudgeStep:
     """One scripted answer: verdicts (``kind="ok"``), a raw text, an HTTP error, or no answer in time."""
 
     kind: str = "ok"  # ok | text | status | hang
@@ -42,19 +42,19 @@ class Step:
     delay_s: float = 0.0
 
     @classmethod
-    def malformed(cls) -> Step:
+    def malformed(cls) -> JudgeStep:
         return cls(kind="text", text='Sure! Here are my verdicts: {"verdicts": [{"subcategory_id": ')
 
     @classmethod
-    def text_reply(cls, text: str) -> Step:
+    def text_reply(cls, text: str) -> JudgeStep:
         return cls(kind="text", text=text)
 
     @classmethod
-    def error(cls, status: int, headers: dict[str, str] | None = None) -> Step:
+    def error(cls, status: int, headers: dict[str, str] | None = None) -> JudgeStep:
         return cls(kind="status", status=status, headers=dict(headers or {}))
 
     @classmethod
-    def hang(cls, seconds: float) -> Step:
+    def hang(cls, seconds: float) -> JudgeStep:
         """Answer only after ``seconds`` (longer than the client's timeout: a timeout)."""
         return cls(kind="hang", delay_s=seconds)
 
@@ -90,7 +90,7 @@ class JudgeServer:
         self.usage = usage
         self.decisions: dict[str, tuple[str, float]] = {}  # subcategory -> (decision, confidence)
         self.requests: list[RecordedJudgeRequest] = []
-        self._queue: list[Step] = []
+        self._queue: list[JudgeStep] = []
         self._in_flight = 0
         self.max_in_flight = 0  # the most requests it was answering at once
         self._lock = threading.Lock()
@@ -102,7 +102,7 @@ class JudgeServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
 
-    def enqueue(self, *steps: Step) -> None:
+    def enqueue(self, *steps: JudgeStep) -> None:
         """Answer the next requests with these steps, in order (then verdicts again)."""
         with self._lock:
             self._queue.extend(steps)
@@ -125,9 +125,9 @@ class JudgeServer:
 
     # -- answering -------------------------------------------------------------------
 
-    def _next_step(self) -> Step:
+    def _next_step(self) -> JudgeStep:
         with self._lock:
-            return self._queue.pop(0) if self._queue else Step()
+            return self._queue.pop(0) if self._queue else JudgeStep()
 
     def answer(self, body: dict[str, Any], authorization: str | None) -> tuple[int, dict[str, str], dict[str, Any]]:
         """(status, headers, JSON body) for one request."""
@@ -264,7 +264,7 @@ def _handler(server: JudgeServer) -> type[BaseHTTPRequestHandler]:
 
 
 def main() -> None:
-    """``python -m valiqor_trace.analyzer.judge.testing [--model M] [--delay S]``: serve until stdin closes; print the base URL."""
+    """``python -m valiqor_trace.testing.judge_server [--model M] [--delay S]``: serve until stdin closes; print the base URL."""
     import argparse
     import sys
 

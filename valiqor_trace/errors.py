@@ -1,48 +1,82 @@
-"""The analyzer's errors: one typed hierarchy, rooted in :class:`ValiqorError`.
+"""Every error valiqor-trace raises on purpose: one typed tree, rooted in :class:`ValiqorError`.
 
-Every error the analyzer, its trace sources, the FA engine and the client raise
-on purpose is one of these, so callers can catch ``ValiqorError`` alone. Each
-message names the thing at fault (trace, file and line, item and field) and the
-fix. Where a built-in exception means the same, the class also derives from it,
-so ``except LookupError`` or ``except TimeoutError`` keep working::
+The analyzer, its trace sources, the Failure Analysis engine, the LLM judge, the
+client (embedded and remote) and the server raise these, so a caller can catch
+``ValiqorError`` alone. Each message names the thing at fault (trace, run, file
+and line, item and field) and the fix. Where a built-in exception means the
+same, the class also derives from it (in brackets below), so ``except
+LookupError`` or ``except TimeoutError`` keep working. Tracing itself
+(``init()``, instrumentation, export) never raises into your app: it logs.
 
-    ValiqorError
-     ├── ValidationError          (ValueError)   bad argument or item: names the item, the field, the fix
-     │    └── ImportFormatError                   a trace file that cannot be read: names file and line/record
-     ├── NotFoundError            (LookupError)  no source has the trace (or run); names every source tried
-     ├── TraceIncompleteError     (TimeoutError) spans still arriving, but not the root span, within the timeout
-     ├── SourceError                             a trace backend could not be reached or answered badly
-     ├── AuthenticationError                     a backend refused the credentials (HTTP 401/403)
-     ├── RateLimitError                          too many requests (HTTP 429, or a local quota); retry later
-     ├── ServerStartError                        ``valiqor serve`` could not start (e.g. its port is taken)
-     ├── RunFailedError                          the FA run failed; the message names the run and why
-     └── RunNotFinishedError                     ``handle.result()`` before the run ended: not a failure,
-                                                  ``wait()`` for it or poll ``is_running()`` first
+Every class is importable from here and from ``valiqor_trace``::
+
+    ValiqorError                  (Exception)       base of every error below
+     ├── ValidationError          (ValueError)      bad argument or item: names the item, the field, the fix
+     │    ├── DatasetError                           a dataset has bad items; .problems lists each by path
+     │    └── ImportFormatError                      a trace file that cannot be read: names file and line/record
+     ├── NotFoundError            (LookupError)     no source has the trace (or run); names every source tried
+     ├── TraceIncompleteError     (TimeoutError)    spans still arriving, but not the root span, within the timeout
+     ├── SourceError                                a trace backend could not be reached or answered badly
+     │    └── JudgeRequestError                      a judge request failed for good; never raised by a run:
+     │                                               the item's judge subcategories are skipped with the reason
+     ├── AuthenticationError                        a backend refused the credentials (HTTP 401/403)
+     │    └── JudgeAuthenticationError               the LLM judge refused the key; names where the key came from
+     ├── RateLimitError                             too many requests (HTTP 429, or a local quota); retry later
+     ├── ServerStartError                           valiqor serve / serve() could not listen (e.g. port taken)
+     ├── ServerUnavailableError   (ConnectionError) remote mode: the server could not be reached after every retry
+     ├── RunFailedError                             the FA run failed; the message names the run and why
+     └── RunNotFinishedError                        handle.result() before the run ended: not a failure,
+                                                    wait() for it, or poll is_running() first
+
+The remote client raises the same class, with the same attributes, as the
+embedded engine would (the server sends the class name and attributes).
 """
 
 from __future__ import annotations
 
 __all__ = [
     "AuthenticationError",
+    "DatasetError",
     "ImportFormatError",
+    "JudgeAuthenticationError",
+    "JudgeRequestError",
     "NotFoundError",
     "RateLimitError",
     "RunFailedError",
     "RunNotFinishedError",
     "ServerStartError",
+    "ServerUnavailableError",
     "SourceError",
     "TraceIncompleteError",
     "ValidationError",
     "ValiqorError",
 ]
 
+_MAX_REPORTED_PROBLEMS = 20  # a DatasetError message lists this many; ``problems`` has them all
+
 
 class ValiqorError(Exception):
-    """Base of every error the analyzer raises on purpose."""
+    """Base of every error valiqor-trace raises on purpose."""
 
 
 class ValidationError(ValiqorError, ValueError):
     """An argument, a dataset item or a record is not valid; the message names the field and the fix."""
+
+
+class DatasetError(ValidationError):
+    """A dataset has invalid items; nothing was run or stored.
+
+    Attributes:
+        problems: one ``"items[N].field: what is wrong; the fix"`` line per problem found (nested fields
+            by their full path, e.g. ``items[3].tool_calls[1].function.arguments``).
+    """
+
+    def __init__(self, problems: list[str], total: int) -> None:
+        self.problems = problems
+        shown = problems[:_MAX_REPORTED_PROBLEMS]
+        more = f"\n  ... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
+        super().__init__(f"dataset has {len(problems)} problem(s) in {total} item(s); nothing was run:\n  "
+                         + "\n  ".join(shown) + more)
 
 
 class ImportFormatError(ValidationError):
@@ -99,8 +133,20 @@ class SourceError(ValiqorError):
     """A trace source (an HTTP backend) failed or answered with something unreadable."""
 
 
+class JudgeRequestError(SourceError):
+    """A judge request failed for good (retries used up, or an error that retrying cannot fix).
+
+    A Failure Analysis run does not raise it: the item keeps its deterministic tags and
+    ``detectors_skipped`` carries this message as the reason.
+    """
+
+
 class AuthenticationError(ValiqorError):
     """The backend refused the request's credentials (HTTP 401 or 403)."""
+
+
+class JudgeAuthenticationError(AuthenticationError):
+    """The judge's server refused the key (HTTP 401/403); the message names the key's source, not the key."""
 
 
 class RateLimitError(ValiqorError):
@@ -134,6 +180,10 @@ class ServerStartError(ValiqorError):
     def describe(self, *, host: str = "the host", port: str = "port") -> str:
         """The message, naming the host and port settings as ``host`` and ``port`` say."""
         return f"cannot listen on {self.address}: {self.reason} ({self.fix.format(host=host, port=port)})"
+
+
+class ServerUnavailableError(ValiqorError, ConnectionError):
+    """The ``valiqor serve`` server could not be reached, or kept answering "busy", after every retry."""
 
 
 class RunFailedError(ValiqorError):
