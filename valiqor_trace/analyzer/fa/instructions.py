@@ -47,7 +47,8 @@ _HEAD = (r"(?:^|(?<=[,;:(])\s*|\b(?:and|then|but|also)\s+)"
 _RESPONSE = r"(?:your\s+)?(?:answers?|responses?|replies|reply|output|messages?)"
 # "your answers must be in German", "responses should always be written in French"
 _RULE_HEAD = rf"(?:^|(?<=[,;:(])\s*|\b(?:and|then|but|also)\s+){_RESPONSE}\s+" \
-             r"(?:must|should|shall|need\s+to|have\s+to)\s+(?:always\s+|only\s+)*be(?:\s+(?:written|given|only|always))*"
+             r"(?:must|should|shall|need\s+to|have\s+to)\s+(?:always\s+|only\s+)*" \
+             r"be(?:\s+(?:written|given|only|always))*"
 _CLAUSE_END = (r"(?=\s*(?:[.,;:!?)\n]|$|only\b|and\b|please\b|at all\b|unless\b|even\b|from\b|no matter\b|"
                r"regardless\b))")
 _LANGUAGE = re.compile(
