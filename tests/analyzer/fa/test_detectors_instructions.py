@@ -223,3 +223,13 @@ def test_limits_in_examples_or_descriptions_are_not_instructions(system: str) ->
     long = "Damascus is often named. " * 12
     assert det.check_format_instructions(view_of(make_item("Which city is oldest?", long, system_prompt=system))) \
         is None
+
+
+@pytest.mark.parametrize("text", [
+    "Respond to emails written in Spanish with a short summary.",
+    "Answer the question using the table below.",
+    "Use the table provided to answer.",
+    "Ich habe die Antwort auf Deutsch nicht verstanden, was bedeutet sie?",
+])
+def test_instructions_about_other_things_are_not_response_instructions(text: str) -> None:
+    assert [i for i in extract(text, "system_prompt") if i.kind in ("language", "format")] == []

@@ -28,12 +28,14 @@ _LANGUAGE_CODES = {name.lower(): code for code, name in NAMES.items()} | {
 _LANGUAGE_NAMES = "|".join(sorted((re.escape(n) for n in _LANGUAGE_CODES), key=len, reverse=True))
 # How each language names itself in a request written in it, and the words that make it an instruction there.
 _NATIVE = {
-    "de": (r"auf deutsch", r"antwort\w*|schreib\w*|bitte|immer|nur|formulier\w*|verfass\w*"),
-    "es": (r"en (?:español|espanol|castellano)", r"respond\w*|contest\w*|escrib\w*|siempre|solo|sólo|por favor"),
-    "fr": (r"en (?:français|francais)", r"répond\w*|repond\w*|écri\w*|ecri\w*|toujours|uniquement|s'il vous"),
-    "it": (r"in italiano", r"rispond\w*|scriv\w*|sempre|solo|per favore"),
-    "pt": (r"em (?:português|portugues)", r"respond\w*|escrev\w*|sempre|apenas|por favor"),
-    "nl": (r"in het nederlands", r"antwoord\w*|schrijf\w*|altijd|alleen|graag"),
+    "de": (r"auf deutsch", r"antworte|antworten sie|schreib|schreibe|schreiben sie|bitte|immer|nur"),
+    "es": (r"en (?:español|espanol|castellano)", r"responde|respóndeme|responda|contesta|conteste|escribe|escriba|"
+                                                  r"siempre|solo|sólo|por favor"),
+    "fr": (r"en (?:français|francais)", r"réponds|répondez|reponds|repondez|écris|écrivez|ecris|ecrivez|toujours|"
+                                         r"uniquement|merci de|s'il vous"),
+    "it": (r"in italiano", r"rispondi|risponda|scrivi|scriva|sempre|solo|per favore"),
+    "pt": (r"em (?:português|portugues)", r"responda|responde|escreva|escreve|sempre|apenas|por favor"),
+    "nl": (r"in het nederlands", r"antwoord|schrijf|altijd|alleen|graag"),
 }
 _NATIVE_PATTERNS = {code: (re.compile(rf"\b{phrase}\b", re.IGNORECASE), re.compile(rf"\b(?:{verbs})\b", re.IGNORECASE))
                     for code, (phrase, verbs) in _NATIVE.items()}
@@ -51,8 +53,10 @@ _RULE_HEAD = rf"(?:^|(?<=[,;:(])\s*|\b(?:and|then|but|also)\s+){_RESPONSE}\s+" \
              r"be(?:\s+(?:written|given|only|always))*"
 _CLAUSE_END = (r"(?=\s*(?:[.,;:!?)\n]|$|only\b|and\b|please\b|at all\b|unless\b|even\b|from\b|no matter\b|"
                r"regardless\b))")
+# a word between the verb and "in <Language>": not one that starts a description ("emails written in Spanish")
+_FILLER = r"(?!(?:written|sent|asked|posted|received|spoken|said|that|which|who|whose|from|by)\b)[\w'-]+"
 _LANGUAGE = re.compile(
-    rf"(?:{_HEAD}(?:answer|respond|reply|write|speak|communicate|talk|converse|chat)\b(?:\s+[\w'-]+){{0,5}}?"
+    rf"(?:{_HEAD}(?:answer|respond|reply|write|speak|communicate|talk|converse|chat)\b(?:\s+{_FILLER}){{0,5}}?"
     rf"|{_RULE_HEAD})\s+(?:in|using)\s+(?:the\s+)?(?P<lang>{_LANGUAGE_NAMES})(?:\s+language)?{_CLAUSE_END}",
     re.IGNORECASE)
 # a sentence that asks something of the response: where a length limit counts
@@ -61,11 +65,13 @@ _INSTRUCTING = re.compile(
     rf"tell|say|be|name|define|outline|present|express|return|put)\b|{_RULE_HEAD}|"
     rf"\b{_RESPONSE}\s+(?:must|should|shall|may)\s+(?:not\s+|never\s+)?(?:be|exceed|have|contain|use)\b",
     re.IGNORECASE)
-_FORMAT_NOUN = (r"((?:a\s+|an\s+|the\s+)?(?:markdown\s+)?(?:bullet(?:ed)?(?:\s+point)?\s+list|bullet\s*points?|"
-                r"bullets|numbered\s+(?:list|steps)|list|table))")
+# no "the": that points at a table or list in the material ("answer using the table below")
+_FORMAT_NOUN = (r"((?:a\s+|an\s+)?(?:markdown\s+)?(?:bullet(?:ed)?(?:\s+point)?\s+list|bullet\s*points?|"
+                r"bullets|numbered\s+(?:list|steps)|list|table))"
+                r"(?!\s+(?:below|above|provided|given|shown|attached|here|from|of|that|which)\b)")
 _FORMAT = re.compile(
     rf"{_HEAD}(?:(?:answer|respond|reply|format|give|provide|present|return|write|structure|organi[sz]e|put|show|"
-    rf"list|summari[sz]e|output)\b(?:\s+[\w'-]+){{0,4}}?\s+(?:as|in|with|using|into)\s+|use\s+){_FORMAT_NOUN}\b"
+    rf"list|summari[sz]e|output)\b(?:\s+{_FILLER}){{0,4}}?\s+(?:as|in|with|using|into)\s+|use\s+){_FORMAT_NOUN}\b"
     rf"|{_RULE_HEAD}\s+(?:in\s+|as\s+)?{_FORMAT_NOUN}\b", re.IGNORECASE)  # group 1 or 2: the format
 _NO_FORMAT = re.compile(
     rf"{_HEAD}(?:do\s+not|don't|never|avoid)\s+(?:use\s+|using\s+|include\s+|format\s+\w+\s+as\s+|answer\s+in\s+)?"
@@ -106,6 +112,8 @@ _CUE_WORDS = ("answer", "respond", "reply", "repl", "write", "speak", "communica
               "deutsch", "español", "espanol", "castellano", "français", "francais", "italiano", "português",
               "portugues", "nederlands", "output", "present", "use ")
 
+_CUE = re.compile("|".join(map(re.escape, _CUE_WORDS)))  # one of them is in every instruction
+
 
 @dataclass(frozen=True)
 class Instruction:
@@ -122,15 +130,18 @@ class Instruction:
 
 def extract(text: str, where: str) -> list[Instruction]:
     """Every instruction about the response in ``text`` (a system prompt or a user turn)."""
-    if not text or not any(cue in text.lower() for cue in _CUE_WORDS):
-        return []
-    return list(_extract(text, where))
+    return list(_extract(text, where)) if text else []
 
 
 @lru_cache(maxsize=1024)  # system prompts repeat across the items of a run
 def _extract(text: str, where: str) -> tuple[Instruction, ...]:
+    folded = text.lower()
+    if not _CUE.search(folded):
+        return ()
     found: list[Instruction] = []
     for start, end in _clauses(text):
+        if not _CUE.search(folded, start, end):
+            continue  # most sentences hold no cue word: skip the instruction patterns
         if _inside_quotes(text, start):
             continue  # a quoted example task ('Task: "... Let's answer in one word."') is not said to the model
         sentence = text[start:end]
