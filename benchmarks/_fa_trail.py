@@ -45,7 +45,7 @@ TRAIL_CATEGORY = {
     "wrong_tool_selection": "Tool Selection Errors",
     "off_topic": "Goal Deviation", "incomplete_answer": "Instruction Non-compliance",
     "unwarranted_refusal": "Instruction Non-compliance", "format_violation": "Formatting Errors",
-    "language_mismatch": "Instruction Non-compliance",
+    "language_mismatch": "Instruction Non-compliance", "ignored_instruction": "Instruction Non-compliance",
     "empty_output": "Formatting Errors", "truncated_output": "Resource Exhaustion", "llm_error": "Service Errors",
     "degenerate_repetition": "Formatting Errors",
 }

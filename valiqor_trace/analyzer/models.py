@@ -49,6 +49,7 @@ class TraceFacts:
     """Keys of ``FAItem.metadata`` filled by reconstruction from a trace (absent for datasets)."""
 
     SYSTEM_PROMPT = "system_prompt"  # str
+    SYSTEM_PROMPT_SPAN_ID = "system_prompt_span_id"  # str: the LLM span whose system message is SYSTEM_PROMPT
     MODELS = "models"  # list[str], in call order, de-duplicated
     TOOL_DEFINITIONS = "tool_definitions"  # list[{name, description, parameters}] offered to the model
     FINISH_REASONS = "finish_reasons"  # list[str] of every LLM call, in order

@@ -74,6 +74,22 @@ def test_a_malformed_tool_call_that_never_ran() -> None:
         assert {e.span_id for e in tag.evidence_items if e.span_id} & set(llm_spans)
 
 
+def test_an_instruction_in_the_system_message_is_quoted_from_its_chat_span() -> None:
+    """ "Always answer in German" as the system message, an English answer: the language instruction fails,
+    quoting the system prompt on the chat span that carried it."""
+    answer = "Our store is open from 9 am to 8 pm on weekdays and closes early on Saturdays."
+    with capture_spans() as exporter, ModelServer([Reply(answer)]) as server:
+        server.client().chat.completions.create(model="gpt-4o-mini", messages=[
+            {"role": "system", "content": "You are the assistant of a garden centre. Always answer in German."},
+            {"role": "user", "content": "When are you open during the week?"}])
+        _, tags, llm_spans = _analyze(exporter)
+    language = tags["language_mismatch"]
+    assert language.decision == "fail" and '"Always answer in German."' in language.judge_rationale
+    instruction = language.evidence_items[0]
+    assert instruction.source == "system_prompt" and instruction.text == "Always answer in German."
+    assert instruction.span_id in llm_spans and language.evidence_items[1].span_id in llm_spans
+
+
 def test_a_trace_recorded_without_content_is_checked_for_span_level_failures_only() -> None:
     """With capture_content off nothing says the answer was empty: it was never recorded. A cut-off answer
     still shows in the finish reason, and everything that needed the text says why it did not run."""

@@ -132,10 +132,17 @@ BUCKETS: list[dict[str, Any]] = [
             _sub("format_violation", "Format violation",
                  "JSON was requested but not produced or not matching the schema; a length or yes/no constraint "
                  "was ignored.", "generic_llm", "deterministic", 3, 3,
-                 "response_format, JSON schema, 'in N words', 'answer yes or no'"),
+                 "response_format, JSON schema, 'in N words', 'answer yes or no'; list, table, sentence, word and "
+                 "bullet instructions in the system prompt or request"),
             _sub("language_mismatch", "Language mismatch",
-                 "The answer is in a different language from the request (and no other language was asked for).",
-                 "generic_llm", "deterministic", 3, 2, "script and stopword language identification"),
+                 "The answer is not in the language the system prompt or the request asked for, or (none asked "
+                 "for) not in the request's language.",
+                 "generic_llm", "deterministic", 3, 2,
+                 "'answer in <language>' instructions; script and stopword language identification"),
+            _sub("ignored_instruction", "Ignored instruction",
+                 "The answer mentions what the system prompt or the request said not to mention, or leaves out "
+                 "what it said to include.", "generic_llm", "deterministic", 3, 3,
+                 "'do not mention X', 'always mention/include X' (a quoted text, a name, a link)"),
         ],
     },
     {

@@ -176,7 +176,7 @@ def _facts(views: Sequence[v.SpanView], llm_views: list[v.SpanView], tool_calls:
     definitions: dict[str, dict[str, Any]] = {}
     finish_reasons: list[str] = []
     usage = {"input_tokens": 0, "output_tokens": 0}
-    system_prompt = None
+    system_prompt, system_span = None, None
     for view in llm_views:
         call = view.llm
         assert call is not None
@@ -190,10 +190,12 @@ def _facts(views: Sequence[v.SpanView], llm_views: list[v.SpanView], tool_calls:
         usage["output_tokens"] += call.output_tokens or 0
         if system_prompt is None:
             system_prompt = call.system_prompt or _system_text(call)
+            system_span = view.span_id if system_prompt else None
         if call.response_format is not None and TraceFacts.RESPONSE_FORMAT not in facts:
             facts[TraceFacts.RESPONSE_FORMAT] = call.response_format
     if system_prompt:
         facts[TraceFacts.SYSTEM_PROMPT] = system_prompt
+        facts[TraceFacts.SYSTEM_PROMPT_SPAN_ID] = system_span
     facts[TraceFacts.MODELS] = models
     facts[TraceFacts.TOOL_DEFINITIONS] = list(definitions.values())
     facts[TraceFacts.FINISH_REASONS] = finish_reasons

@@ -151,6 +151,10 @@ class ItemView:
         ids = self._ids(TraceFacts.INPUT_SPAN_IDS)
         return ids[0] if ids else None
 
+    def system_prompt_span_id(self) -> str | None:
+        """The LLM span whose system message is :attr:`system_prompt` (trace mode), else the input's span."""
+        return self.fact(TraceFacts.SYSTEM_PROMPT_SPAN_ID) or self.input_span_id()
+
     def context_span_id(self, index: int) -> str | None:
         ids = self.fact(TraceFacts.CONTEXT_SPAN_IDS, [])
         return str(ids[index]) if index < len(ids) and ids[index] else None
