@@ -49,6 +49,9 @@ class TraceFacts:
     """Keys of ``FAItem.metadata`` filled by reconstruction from a trace (absent for datasets)."""
 
     SYSTEM_PROMPT = "system_prompt"  # str
+    # list[str]: every user message sent to the LLM calls (earlier turns of a chat included), de-duplicated,
+    # capped. What the user wrote themselves is theirs to see again (pii_leak reads it).
+    USER_TURNS = "user_turns"
     MODELS = "models"  # list[str], in call order, de-duplicated
     TOOL_DEFINITIONS = "tool_definitions"  # list[{name, description, parameters}] offered to the model
     FINISH_REASONS = "finish_reasons"  # list[str] of every LLM call, in order
