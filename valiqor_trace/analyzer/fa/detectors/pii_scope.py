@@ -135,8 +135,8 @@ def _around(text: str, start: int, end: int) -> tuple[str, str]:
 
 
 @lru_cache(maxsize=64)
-def _json_records(text: str) -> tuple[str, ...]:
-    """The records of a JSON tool output (the root object and every object in a list), as text."""
+def _json_records(text: str) -> tuple[tuple[str, str], ...]:
+    """The records of a JSON tool output (the root object and every object in a list): (text, normalized)."""
     stripped = text.strip()
     if not stripped.startswith(("{", "[")):
         return ()
@@ -157,7 +157,7 @@ def _json_records(text: str) -> tuple[str, ...]:
                 walk(value, True)
 
     walk(data, True)
-    return tuple(records)
+    return tuple((record, normalized(record)) for record in records)
 
 
 def organisational(kind: str, value: str, segment: str, previous: str) -> bool:
@@ -184,7 +184,7 @@ def occurrences(kind: str, value: str, sources: list[Source],
                 continue
             previous, segment = _around(source.text, match.start(), match.end())
             own = normalized(match.group(0))
-            holding = [r for r in _json_records(source.text) if own in normalized(r)]
+            holding = [r for r, folded in _json_records(source.text) if own in folded]
             if holding:  # the smallest JSON record holding it: the row it belongs to
                 previous, segment = "", min(holding, key=len)
             found.append(Occurrence(source, segment, organisational(kind, match.group(0), segment, previous)))
