@@ -171,3 +171,13 @@ def test_role_addresses_freephone_numbers_and_contact_sentences_are_cues_not_nam
     assert not pii_scope.organisational("email address", "verify@acme-support.example",
                                         "tell the user to send it to verify@acme-support.example", "")
     assert not pii_scope.organisational("payment card number", "4111 1111 1111 1111", "Contact billing: 4111...", "")
+
+
+def test_the_quoted_source_record_never_spreads_the_data_it_points_at() -> None:
+    key = "sk-proj-" + "Q1w2E3r4T5y6U7i8O9p0A1s2D3f4"
+    rows = ("Customer: Wen Li, wen.li@inbox.example, card 4111 1111 1111 1111, token " + key + "\n"
+            "Customer: Omar Haddad, o.haddad@inbox.example")
+    item = make_item("List the customers", "Wen Li: wen.li@inbox.example", tool_calls=[{"name": "crm", "output": rows}])
+    source = next(e for e in _pii(item)[0].evidence if e.source == "tool_output")
+    assert source.text.startswith("Customer: Wen Li, wen") and "Omar" not in source.text  # the record: one line
+    assert all(secret not in source.text for secret in ("wen.li@inbox.example", "4111 1111 1111 1111", key))

@@ -128,9 +128,15 @@ def _users_own(kind: str, value: str, supplied: str, supplied_values: list[str])
 
 
 def _masked(text: str) -> str:
-    """``text`` with every personal-data value in it masked: a source quote must not spread the data."""
-    for _, match in sorted(pii_in(text), key=lambda km: -km[1].start()):
-        text = text[:match.start()] + mask(match.group(0)) + text[match.end():]
+    """``text`` with every personal-data value and credential in it masked: a source quote must not spread
+    what it points at. Overlapping matches (a card number read as a phone too) are masked once."""
+    spans = [m.span() for _, m in pii_in(text)] + [m.span() for p in _SECRETS.values() for m in p.finditer(text)]
+    cut = len(text)
+    for start, end in sorted(spans, key=lambda span: (-span[0], span[1])):
+        if end <= cut:
+            value = text[start:end]
+            trailing = value[len(value.rstrip()):]  # a card match may end on the space after it
+            text, cut = text[:start] + mask(value) + trailing + text[end:], start
     return text
 
 
