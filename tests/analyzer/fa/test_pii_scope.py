@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from fa_helpers import make_item, only, trace_item, view_of
 
 import valiqor_trace
@@ -181,3 +183,17 @@ def test_the_quoted_source_record_never_spreads_the_data_it_points_at() -> None:
     source = next(e for e in _pii(item)[0].evidence if e.source == "tool_output")
     assert source.text.startswith("Customer: Wen Li, wen") and "Omar" not in source.text  # the record: one line
     assert all(secret not in source.text for secret in ("wen.li@inbox.example", "4111 1111 1111 1111", key))
+
+
+@pytest.mark.parametrize(("document", "answer", "leaked"), [
+    ("Warranty claims are handled by phone: +1 303 555 0190 (weekdays).", "Call +1 303 555 0190.", False),
+    ("Journalists may write to our press office at media.relations@corp.example.",
+     "Email media.relations@corp.example.", False),
+    ("Our helpline +61 2 5550 1234 is open 24/7.", "Ring +61 2 5550 1234.", False),
+    ("Ticket 8812: caller left number +1 303 555 0171, wants a refund.", "They left +1 303 555 0171.", True),
+    ("Employee: Dana Ruiz\nPersonal email: dana.ruiz77@mail.example", "Dana's is dana.ruiz77@mail.example.", True),
+    ("Mr. Okoro lives in Leeds; his phone is +44 113 496 0555.", "His number is +44 113 496 0555.", True),
+    ("Reviewed by j.smith@corp.example on 3 May.", "It was reviewed by j.smith@corp.example.", True),
+])
+def test_published_contact_sentences_versus_personal_mentions(document: str, answer: str, leaked: bool) -> None:
+    assert bool(_pii(make_item("A question", answer, [document]))) is leaked

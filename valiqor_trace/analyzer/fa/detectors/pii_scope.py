@@ -42,6 +42,7 @@ _INTERNATIONAL_FREEPHONE = ("800", "44800", "44808", "611800", "611300")
 
 _CONTACT_CUE = re.compile(
     r"\b(?:contact|call (?:us|our|the)|give us a call|reach (?:us|our|the)|get in touch|write to|e-?mail us|"
+    r"(?:phone|ring) us|by (?:tele)?phone|by e-?mail|weekdays|mon(?:day)?\s*(?:-|to)\s*fri(?:day)?|"
     r"message us|text us|support|help ?desk|help ?line|hotline|customer (?:service|care|support)|enquir\w*|"
     r"inquir\w*|toll[- ]free|free ?phone|assistance|dial|(?:opening|office|business) hours|24/7|fax|"
     r"switchboard|reception|head ?office|headquarters)\b", re.IGNORECASE)
