@@ -50,6 +50,9 @@ class TraceFacts:
 
     SYSTEM_PROMPT = "system_prompt"  # str
     SYSTEM_PROMPT_SPAN_ID = "system_prompt_span_id"  # str: the LLM span whose system message is SYSTEM_PROMPT
+    # list[str]: every user message sent to the LLM calls (earlier turns of a chat included), de-duplicated,
+    # capped. What the user wrote themselves is theirs to see again (pii_leak reads it).
+    USER_TURNS = "user_turns"
     MODELS = "models"  # list[str], in call order, de-duplicated
     TOOL_DEFINITIONS = "tool_definitions"  # list[{name, description, parameters}] offered to the model
     FINISH_REASONS = "finish_reasons"  # list[str] of every LLM call, in order

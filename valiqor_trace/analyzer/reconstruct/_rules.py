@@ -177,6 +177,7 @@ def _facts(views: Sequence[v.SpanView], llm_views: list[v.SpanView], tool_calls:
     finish_reasons: list[str] = []
     usage = {"input_tokens": 0, "output_tokens": 0}
     system_prompt, system_span = None, None
+    user_turns: list[str] = []
     for view in llm_views:
         call = view.llm
         assert call is not None
@@ -191,11 +192,14 @@ def _facts(views: Sequence[v.SpanView], llm_views: list[v.SpanView], tool_calls:
         if system_prompt is None:
             system_prompt = call.system_prompt or _system_text(call)
             system_span = view.span_id if system_prompt else None
+        _add_user_turns(user_turns, call)
         if call.response_format is not None and TraceFacts.RESPONSE_FORMAT not in facts:
             facts[TraceFacts.RESPONSE_FORMAT] = call.response_format
     if system_prompt:
         facts[TraceFacts.SYSTEM_PROMPT] = system_prompt
         facts[TraceFacts.SYSTEM_PROMPT_SPAN_ID] = system_span
+    if user_turns:
+        facts[TraceFacts.USER_TURNS] = user_turns
     facts[TraceFacts.MODELS] = models
     facts[TraceFacts.TOOL_DEFINITIONS] = list(definitions.values())
     facts[TraceFacts.FINISH_REASONS] = finish_reasons
@@ -221,6 +225,20 @@ def _llm_call_entry(view: v.SpanView) -> dict[str, Any]:
             "finish_reasons": [finish_reason(reason) for reason in call.finish_reasons],
             "output": text[:_CALL_OUTPUT_CAP], "tool_requests": [r.name for r in call.requests],
             "tool_call_ids": [r.id for r in call.requests if r.id]}
+
+
+_USER_TURNS_CAP = 50
+_USER_TURN_CHARS = 4000
+
+
+def _add_user_turns(turns: list[str], call: v.LLMCall) -> None:
+    """The user messages of ``call`` not yet in ``turns``: each call of a chat resends the earlier turns."""
+    for message in call.input_messages:
+        if len(turns) >= _USER_TURNS_CAP:
+            return
+        text = (message.text or "")[:_USER_TURN_CHARS]
+        if message.role == "user" and text and text not in turns:
+            turns.append(text)
 
 
 def _system_text(call: v.LLMCall) -> str | None:

@@ -90,6 +90,12 @@ class ItemView:
         return default if value is None else value
 
     @property
+    def user_text(self) -> str:
+        """Everything the user wrote: the request, plus the earlier user turns a trace recorded."""
+        turns = [t for t in self.fact(TraceFacts.USER_TURNS, []) if isinstance(t, str) and t]
+        return "\n".join([self.input, *turns]) if turns else self.input
+
+    @property
     def system_prompt(self) -> str:
         return self.fact(TraceFacts.SYSTEM_PROMPT, "") or ""
 
