@@ -5,8 +5,14 @@ Each trajectory becomes a dataset-mode FA item (no spans): ``input`` the user's 
 result by call id, and the airline policy as the system prompt. A task is predicted
 failed when the item gets a *fail* tag in the ``tool_use`` bucket. Ground truth: reward 0.
 
-Reported: recall on failed tasks, the false-alarm rate on successful ones (the share of
-reward-1 tasks flagged), and the same for "any fail tag" for comparison.
+Reported, per half of the tasks (:mod:`_splits`: the MD5 of the task id, so every trial of a
+task is on one side) and over all of them:
+
+- failed-task recall: the share of reward-0 trajectories the signal flags;
+- false-alarm rate: the share of successful (reward-1) trajectories the signal flags;
+- precision: the share of flagged trajectories that failed;
+
+for two signals: a ``tool_use``-bucket fail tag, and any fail tag (:data:`SIGNALS`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from typing import Any
 
 from valiqor_trace.analyzer.fa import engine
 from valiqor_trace.analyzer.models import FAItem, ToolCall, TraceFacts
+
+from _splits import SPLITS, split_of  # benchmarks/ is on sys.path (the scripts run from there)
 
 
 def to_item(record: dict[str, Any]) -> FAItem:
@@ -40,6 +48,19 @@ def to_item(record: dict[str, Any]) -> FAItem:
                   metadata={TraceFacts.SYSTEM_PROMPT: system})
 
 
+SIGNALS = (("tool_use", "tool_use fail tags"), ("any", "any fail tag"))
+
+
+def _summary(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    failed = [r for r in rows if r["failed"]]
+    passed = [r for r in rows if not r["failed"]]
+    flagged = sum(r[key] for r in rows)
+    return {"failed_tasks": len(failed), "passed_tasks": len(passed),
+            "failed_recall": sum(r[key] for r in failed) / len(failed) if failed else 0.0,
+            "false_alarm_rate": sum(r[key] for r in passed) / len(passed) if passed else 0.0,
+            "precision": sum(r[key] for r in failed) / flagged if flagged else 0.0}
+
+
 def run(data_dir: Path) -> list[dict[str, Any]]:
     records = json.loads((data_dir / "taubench" / "airline.json").read_text())
     options = engine.AnalysisOptions(feature_kind="agent", run_eval=False, run_security=False, run_scan=False)
@@ -47,14 +68,12 @@ def run(data_dir: Path) -> list[dict[str, Any]]:
     for i, record in enumerate(records):
         analysis = engine.analyze_item(to_item(record), i, options)
         fails = [t for t in analysis.tags if t.decision == "fail"]
-        rows.append({"failed": record["reward"] == 0, "tool_use": any(t.bucket_id == "tool_use" for t in fails),
+        rows.append({"split": split_of(str(record["task_id"])), "failed": record["reward"] == 0,
+                     "tool_use": any(t.bucket_id == "tool_use" for t in fails),
                      "any": bool(fails), "subcategories": sorted({t.subcategory_id for t in fails})})
-    failed = [r for r in rows if r["failed"]]
-    passed = [r for r in rows if not r["failed"]]
     summary = []
-    for key, label in (("tool_use", "tool_use fail tags"), ("any", "any fail tag")):
-        summary.append({"signal": label, "failed_tasks": len(failed), "passed_tasks": len(passed),
-                        "failed_recall": sum(r[key] for r in failed) / len(failed),
-                        "false_alarm_rate": sum(r[key] for r in passed) / len(passed),
-                        "precision": (sum(r[key] for r in failed) / max(1, sum(r[key] for r in rows)))})
+    for split in (*SPLITS, "all"):
+        chosen = [r for r in rows if split in ("all", r["split"])]
+        for key, label in SIGNALS:
+            summary.append({"split": split, "signal": label, **_summary(chosen, key)})
     return summary

@@ -14,6 +14,10 @@ Metrics, against the human annotations (``errors[].location`` = span id, ``categ
 - joint accuracy (TRAIL paper): per trace, the share of gold (location, category) pairs predicted,
   averaged over traces; "micro" pools all gold errors instead.
 
+Every figure is reported per half of the traces (:mod:`_splits`: the MD5 of the trace id, even =
+calibration, odd = held-out): rules and constants are checked on the calibration half, and the
+held-out half is what says whether they generalise.
+
 Reconstruction supplies the per-LLM-call facts (``TraceFacts.LLM_CALLS``) that let evidence point at
 the exact LLM call (the one that wrote a failed step or requested a malformed tool call).
 """
@@ -30,6 +34,8 @@ from valiqor_trace.analyzer.fa import engine
 from valiqor_trace.analyzer.models import FAItem
 from valiqor_trace.analyzer.reconstruct import reconstruct_item
 from valiqor_trace.analyzer.sources import read_trace_file
+
+from _splits import SPLITS, split_of  # benchmarks/ is on sys.path (the scripts run from there)
 
 TRAIL_CATEGORY = {
     "entity_fabrication": "Language-only", "numeric_mismatch": "Language-only", "contradicts_source": "Language-only",
@@ -102,25 +108,33 @@ def score_trace(gold: list[dict[str, Any]], predicted: dict[str, set[str]]) -> d
             "correct_spans": len(set(predicted) & gold_spans)}
 
 
+def summarize(chosen: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pooled location / category figures and the TRAIL joint accuracy over per-trace counts."""
+    gold = sum(t["gold"] for t in chosen)
+    located = sum(t["located"] for t in chosen)
+    predicted = sum(t["predicted_spans"] for t in chosen)
+    return {
+        "traces": len(chosen), "gold_errors": gold,
+        "location_recall": located / gold if gold else 0.0,
+        "location_precision": sum(t["correct_spans"] for t in chosen) / predicted if predicted else 0.0,
+        "category_agreement": sum(t["joint"] for t in chosen) / located if located else 0.0,
+        "joint_accuracy": sum(t["joint"] / t["gold"] for t in chosen if t["gold"]) / len(chosen) if chosen else 0.0,
+        "joint_micro": sum(t["joint"] for t in chosen) / gold if gold else 0.0,
+    }
+
+
 def run(data_dir: Path, include_unsure: bool = False) -> list[dict[str, Any]]:
+    """Per-trace rows, then one summary row per (split, subset): split is the trace id's half
+    (:func:`_splits.split_of`) or "all"; subset GAIA, SWE or "all"."""
     per_trace = []
     for annotation in sorted((data_dir / "trail" / "annotations").glob("*.json")):
         gold = json.loads(annotation.read_text())["errors"]
         item, subset = load_item(data_dir / "trail" / "traces" / annotation.name)
         counts = score_trace(gold, predictions(item, include_unsure))
-        per_trace.append({"trace": annotation.stem, "subset": subset, **counts})
+        per_trace.append({"trace": annotation.stem, "subset": subset, "split": split_of(annotation.stem), **counts})
     rows = []
-    for subset in ("GAIA", "SWE", "all"):
-        chosen = [t for t in per_trace if subset == "all" or t["subset"] == subset]
-        gold = sum(t["gold"] for t in chosen)
-        located = sum(t["located"] for t in chosen)
-        predicted = sum(t["predicted_spans"] for t in chosen)
-        rows.append({
-            "subset": subset, "traces": len(chosen), "gold_errors": gold,
-            "location_recall": located / gold if gold else 0.0,
-            "location_precision": sum(t["correct_spans"] for t in chosen) / predicted if predicted else 0.0,
-            "category_agreement": sum(t["joint"] for t in chosen) / located if located else 0.0,
-            "joint_accuracy": sum(t["joint"] / t["gold"] for t in chosen if t["gold"]) / len(chosen),
-            "joint_micro": sum(t["joint"] for t in chosen) / gold if gold else 0.0,
-        })
+    for split in (*SPLITS, "all"):
+        for subset in ("GAIA", "SWE", "all"):
+            chosen = [t for t in per_trace if split in ("all", t["split"]) and subset in ("all", t["subset"])]
+            rows.append({"split": split, "subset": subset, **summarize(chosen)})
     return [*per_trace, *rows]
