@@ -3,8 +3,9 @@
 Each trace file is read with :mod:`valiqor_trace.analyzer.sources`, rebuilt into one FA item by
 :mod:`valiqor_trace.analyzer.reconstruct`, and analyzed as-is. Every *fail* tag predicts, for each span id
 in its evidence, an error at that span with the TRAIL category its subcategory maps to
-(:data:`TRAIL_CATEGORY`, fixed by meaning, one category per subcategory; tool and LLM errors
-are refined by their message, e.g. HTTP 429 -> Rate Limiting).
+(:data:`TRAIL_CATEGORY`, fixed by meaning, one category per subcategory, two for the one event
+the taxonomy names twice (:data:`TRAIL_EXTRA_CATEGORIES`); tool and LLM errors are refined by
+their message, e.g. HTTP 429 -> Rate Limiting, "no results found" -> Poor Information Retrieval).
 
 Metrics, against the human annotations (``errors[].location`` = span id, ``category``):
 
@@ -47,7 +48,7 @@ TRAIL_CATEGORY = {
     "tool_error": "Service Errors", "invalid_tool_arguments": "Formatting Errors",
     "unknown_tool": "Tool Selection Errors", "unexecuted_tool_call": "Task Orchestration",
     "repeated_tool_calls": "Resource Abuse", "step_limit_reached": "Resource Exhaustion",
-    "tool_result_ignored": "Tool Output Misinterpretation", "skipped_tool_use": "Tool Selection Errors",
+    "tool_result_ignored": "Tool Output Misinterpretation",
     "wrong_tool_selection": "Tool Selection Errors",
     "off_topic": "Goal Deviation", "incomplete_answer": "Instruction Non-compliance",
     "unwarranted_refusal": "Instruction Non-compliance", "format_violation": "Formatting Errors",
@@ -55,14 +56,23 @@ TRAIL_CATEGORY = {
     "empty_output": "Formatting Errors", "truncated_output": "Resource Exhaustion", "llm_error": "Service Errors",
     "degenerate_repetition": "Formatting Errors",
 }
+# Subcategories that are two TRAIL errors at once. Answering without using any of the offered tools is
+# a tool-selection error (decision making: no tool where one was needed) *and* a goal deviation
+# (planning: the task's tool steps were abandoned); the TRAIL taxonomy names both for that event.
+TRAIL_EXTRA_CATEGORIES = {"skipped_tool_use": ("Tool Selection Errors", "Goal Deviation")}
 _ERROR_REFINEMENTS = [
+    # A search that found nothing is a retrieval problem (a poor query), not a failed service.
+    (re.compile(r"no (?:results?|matches|documents|hits) (?:were )?(?:found|returned)|returned no results", re.I),
+     "Poor Information Retrieval"),
     (re.compile(r"rate.?limit|429|too many requests", re.I), "Rate Limiting"),
     (re.compile(r"time(?:d)?.?out|deadline", re.I), "Timeout Issues"),
     (re.compile(r"\b40[13]\b|unauthori[sz]ed|forbidden|authentication|api key", re.I), "Authentication Errors"),
     (re.compile(r"\b404\b|not found|no such file|does not exist", re.I), "Resource Not Found"),
     (re.compile(r"out of memory|memoryerror|quota|max(?:imum)? number of operations", re.I), "Resource Exhaustion"),
 ]
-_FIXES = {"language-only": "language-only", "instruction non complience": "instruction non-compliance"}
+# Spelling variants in the annotations (singular/plural, "Errors" suffix, a typo).
+_FIXES = {"language-only": "language-only", "instruction non complience": "instruction non-compliance",
+          "context handling failure": "context handling failures", "task orchestration errors": "task orchestration"}
 
 
 def normalize_category(name: str) -> str:
@@ -75,6 +85,13 @@ def load_item(path: Path) -> tuple[FAItem, str]:
     item = reconstruct_item(spans)
     app = next((str(s.attributes.get("pat.app")) for s in spans if s.attributes.get("pat.app")), "")
     return item, ("SWE" if "swe" in app.lower() else "GAIA")
+
+
+def _categories(tag: Any) -> tuple[str, ...]:
+    if tag.subcategory_id in TRAIL_EXTRA_CATEGORIES:
+        return TRAIL_EXTRA_CATEGORIES[tag.subcategory_id]
+    category = _category(tag)
+    return (category,) if category else ()
 
 
 def _category(tag: Any) -> str | None:
@@ -92,10 +109,10 @@ def predictions(item: FAItem, include_unsure: bool = False) -> dict[str, set[str
     found: dict[str, set[str]] = defaultdict(set)
     for tag in analysis.tags:
         if tag.decision == "fail" or (include_unsure and tag.decision == "unsure"):
-            category = _category(tag)
+            categories = _categories(tag)
             for evidence in tag.evidence_items:
-                if evidence.span_id and category:
-                    found[evidence.span_id].add(normalize_category(category))
+                if evidence.span_id:
+                    found[evidence.span_id].update(normalize_category(c) for c in categories)
     return found
 
 

@@ -66,6 +66,7 @@ def read_llm(span: SpanRecord) -> v.LLMCall | None:
                                           attrs.get("gen_ai.usage.completion_tokens")))
     output_type = attrs.get("gen_ai.output.type") or attrs.get("gen_ai.openai.request.response_format")
     call.response_format = parse_json(output_type) if output_type else None
+    call.stop_sequences = [str(s) for s in as_list(attrs.get("gen_ai.request.stop_sequences"))]
     return call
 
 
