@@ -2,7 +2,8 @@
 
 Each trajectory becomes a dataset-mode FA item (no spans): ``input`` the user's messages,
 ``output`` the agent's last message, ``tool_calls`` every call joined with its
-result by call id, and the airline policy as the system prompt. A task is predicted
+result by call id, the airline policy as the system prompt and the environment's tools as the
+offered tool definitions (:data:`AIRLINE_TOOLS`; names only, the data has no schemas). A task is predicted
 failed when the item gets a *fail* tag in the ``tool_use`` bucket. Ground truth: reward 0.
 
 Reported, per half of the tasks (:mod:`_splits`: the MD5 of the task id, so every trial of a
@@ -27,6 +28,14 @@ from valiqor_trace.analyzer.models import FAItem, ToolCall, TraceFacts
 from _splits import SPLITS, split_of  # benchmarks/ is on sys.path (the scripts run from there)
 
 
+# The airline environment's tools (tau_bench/envs/airline/tools): the agent was offered all of them in
+# every task, as the policy was its system prompt. The trajectories record calls, not the offer.
+AIRLINE_TOOLS = ("book_reservation", "calculate", "cancel_reservation", "get_reservation_details",
+                 "get_user_details", "list_all_airports", "search_direct_flight", "search_onestop_flight",
+                 "send_certificate", "think", "transfer_to_human_agents", "update_reservation_baggages",
+                 "update_reservation_flights", "update_reservation_passengers")
+
+
 def to_item(record: dict[str, Any]) -> FAItem:
     traj = record["traj"]
     system = next((m["content"] for m in traj if m["role"] == "system"), "")
@@ -45,7 +54,8 @@ def to_item(record: dict[str, Any]) -> FAItem:
             calls.append(ToolCall(id=call.get("id"), name=call["function"]["name"], arguments=arguments,
                                   output=output, executed=output is not None))
     return FAItem(input="\n".join(users), output=answers[-1] if answers else "", tool_calls=calls,
-                  metadata={TraceFacts.SYSTEM_PROMPT: system})
+                  metadata={TraceFacts.SYSTEM_PROMPT: system,
+                            TraceFacts.TOOL_DEFINITIONS: [{"name": name} for name in AIRLINE_TOOLS]})
 
 
 SIGNALS = (("tool_use", "tool_use fail tags"), ("any", "any fail tag"))
