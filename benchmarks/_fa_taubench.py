@@ -13,7 +13,9 @@ task is on one side) and over all of them:
 - false-alarm rate: the share of successful (reward-1) trajectories the signal flags;
 - precision: the share of flagged trajectories that failed;
 
-for two signals: a ``tool_use``-bucket fail tag, and any fail tag (:data:`SIGNALS`).
+for three signals (:data:`SIGNALS`): a ``tool_use``-bucket fail tag; any fail tag; an alerting tag
+(a fail tag at or above the default ``alert_severity`` and ``alert_confidence``, what makes a run's
+``should_alert`` true).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from valiqor_trace.analyzer.fa import engine
+from valiqor_trace.analyzer.fa.models import Thresholds
 from valiqor_trace.analyzer.models import FAItem, ToolCall, TraceFacts
 
 from _splits import SPLITS, split_of  # benchmarks/ is on sys.path (the scripts run from there)
@@ -58,7 +61,7 @@ def to_item(record: dict[str, Any]) -> FAItem:
                             TraceFacts.TOOL_DEFINITIONS: [{"name": name} for name in AIRLINE_TOOLS]})
 
 
-SIGNALS = (("tool_use", "tool_use fail tags"), ("any", "any fail tag"))
+SIGNALS = (("tool_use", "tool_use fail tags"), ("any", "any fail tag"), ("alert", "alerting tag"))
 
 
 def _summary(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
@@ -71,6 +74,13 @@ def _summary(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
             "precision": sum(r[key] for r in failed) / flagged if flagged else 0.0}
 
 
+_DEFAULTS = Thresholds()
+
+
+def _alerts(tag: Any) -> bool:
+    return tag.severity >= _DEFAULTS.alert_severity and tag.confidence >= _DEFAULTS.alert_confidence
+
+
 def run(data_dir: Path) -> list[dict[str, Any]]:
     records = json.loads((data_dir / "taubench" / "airline.json").read_text())
     options = engine.AnalysisOptions(feature_kind="agent", run_eval=False, run_security=False, run_scan=False)
@@ -80,7 +90,8 @@ def run(data_dir: Path) -> list[dict[str, Any]]:
         fails = [t for t in analysis.tags if t.decision == "fail"]
         rows.append({"split": split_of(str(record["task_id"])), "failed": record["reward"] == 0,
                      "tool_use": any(t.bucket_id == "tool_use" for t in fails),
-                     "any": bool(fails), "subcategories": sorted({t.subcategory_id for t in fails})})
+                     "any": bool(fails), "alert": any(_alerts(t) for t in fails),
+                     "subcategories": sorted({t.subcategory_id for t in fails})})
     summary = []
     for split in (*SPLITS, "all"):
         chosen = [r for r in rows if split in ("all", r["split"])]

@@ -83,7 +83,8 @@ def taubench(data_dir: Path) -> None:
     rows = _fa_taubench.run(data_dir)
     print("## tau-bench airline (failed = reward 0)\n")
     print("failed-task recall = flagged reward-0 trajectories / reward-0 trajectories; false-alarm rate = flagged "
-          "reward-1 trajectories / reward-1 trajectories; flagged = the signal's tag is present\n")
+          "reward-1 trajectories / reward-1 trajectories; flagged = the item has a tag of that signal (alerting: a fail "
+          "tag at or above the default alert_severity and alert_confidence)\n")
     sizes = [{"split": r["split"], "n": f"{r['failed_tasks'] + r['passed_tasks']} trajectories "
               f"({r['failed_tasks']} failed)"} for r in rows if r["signal"] == _fa_taubench.SIGNALS[0][1]]
     _split_sizes("trajectories", sizes, "task", "n")
