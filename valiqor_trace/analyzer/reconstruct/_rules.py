@@ -208,7 +208,7 @@ def _facts(views: Sequence[v.SpanView], llm_views: list[v.SpanView], tool_calls:
 
 
 _CALL_OUTPUT_CAP = 4000
-_PROMPT_HEAD = 4000  # instructions open a prompt: the system message, a planning request
+_PROMPT_HEAD = 2000  # instructions open a prompt: the system message, a planning request
 
 
 def _llm_call_entry(view: v.SpanView) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Per-model-call output instructions (trace mode): an end marker the call's prompt requires.
 
 Prompts that drive agents often tell the model how to close its output: "write the
-'<end_plan>' tag and stop there", "end your answer with DONE", "finish with </answer>".
+'<end_plan>' tag and stop there", 'end your answer with "DONE"', "finish with </answer>".
 A parser downstream waits for that marker, so an output without it is an output-format
 failure of that one call (TRAIL: output generation - formatting / instruction
 non-compliance), located at the call. The instruction is read from the opening of the
