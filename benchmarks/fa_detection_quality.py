@@ -6,8 +6,13 @@
   always-"hallucinated" floor, on the held-out half (and on all records for reference), with the
   novelty thresholds calibrated on the other half (see benchmarks/_fa_ragtruth.py).
 - TRAIL: error location recall / precision, category agreement and joint accuracy from the span
-  ids in tag evidence (see benchmarks/_fa_trail.py).
-- tau-bench (airline): failed-task recall from tool-use tags (see benchmarks/_fa_taubench.py).
+  ids in tag evidence (see benchmarks/_fa_trail.py), per half of the traces.
+- tau-bench (airline): failed-task recall and false-alarm rate of tool-use tags (see
+  benchmarks/_fa_taubench.py), per half of the tasks.
+
+TRAIL and tau-bench are split like RAGTruth (benchmarks/_splits.py: MD5 of the trace / task id,
+even = calibration half, odd = held-out half); rules are checked on the calibration half, the
+held-out half is the figure that counts.
 
 No key, no network: only the deterministic detectors run.
 """
@@ -48,27 +53,45 @@ def ragtruth(data_dir: Path) -> None:
     print()
 
 
+_SPLIT_LABEL = {"calibration": "calibration", "heldout": "held-out", "all": "all"}
+
+
+def _split_sizes(name: str, rows: list[dict[str, object]], unit: str, size_key: str) -> None:
+    sizes = {r["split"]: r[size_key] for r in rows}
+    print(f"{name} split (MD5 of the {unit} id, even = calibration): calibration {sizes['calibration']}, "
+          f"held-out {sizes['heldout']}, all {sizes['all']}\n")
+
+
 def trail(data_dir: Path) -> None:
     results = _fa_trail.run(data_dir)
-    rows = [r for r in results if "subset" in r and "traces" in r]
+    rows = [r for r in results if "traces" in r]
     print("## TRAIL (error location from evidence span ids; category via a fixed subcategory -> TRAIL map)\n")
-    print(_table(["subset", "traces", "gold errors", "location recall", "location precision", "category agreement",
-                  "joint accuracy", "joint (micro)"],
-                 [[r["subset"], r["traces"], r["gold_errors"], r["location_recall"], r["location_precision"],
-                   r["category_agreement"], r["joint_accuracy"], r["joint_micro"]] for r in rows]))
+    _split_sizes("traces", [r for r in rows if r["subset"] == "all"], "trace", "traces")
+    print(_table(["split", "subset", "traces", "gold errors", "location recall", "location precision",
+                  "category agreement", "joint accuracy", "joint (micro)"],
+                 [[_SPLIT_LABEL[str(r["split"])], r["subset"], r["traces"], r["gold_errors"], r["location_recall"],
+                   r["location_precision"], r["category_agreement"], r["joint_accuracy"], r["joint_micro"]]
+                  for r in rows]))
     print("\nper trace:")
-    print(_table(["trace", "subset", "gold", "located", "joint", "predicted spans", "correct spans"],
-                 [[r["trace"][:8], r["subset"], r["gold"], r["located"], r["joint"], r["predicted_spans"],
-                   r["correct_spans"]] for r in results if "trace" in r]))
+    print(_table(["trace", "split", "subset", "gold", "located", "joint", "predicted spans", "correct spans"],
+                 [[r["trace"][:8], _SPLIT_LABEL[r["split"]], r["subset"], r["gold"], r["located"], r["joint"],
+                   r["predicted_spans"], r["correct_spans"]] for r in results if "trace" in r]))
     print()
 
 
 def taubench(data_dir: Path) -> None:
     rows = _fa_taubench.run(data_dir)
     print("## tau-bench airline (failed = reward 0)\n")
-    print(_table(["signal", "failed tasks", "passed tasks", "failed-task recall", "false-alarm rate", "precision"],
-                 [[r["signal"], r["failed_tasks"], r["passed_tasks"], r["failed_recall"], r["false_alarm_rate"],
-                   r["precision"]] for r in rows]))
+    print("failed-task recall = flagged reward-0 trajectories / reward-0 trajectories; false-alarm rate = flagged "
+          "reward-1 trajectories / reward-1 trajectories; flagged = the item has a tag of that signal (alerting: a fail "
+          "tag at or above the default alert_severity and alert_confidence)\n")
+    sizes = [{"split": r["split"], "n": f"{r['failed_tasks'] + r['passed_tasks']} trajectories "
+              f"({r['failed_tasks']} failed)"} for r in rows if r["signal"] == _fa_taubench.SIGNALS[0][1]]
+    _split_sizes("trajectories", sizes, "task", "n")
+    print(_table(["split", "signal", "failed tasks", "passed tasks", "failed-task recall", "false-alarm rate",
+                  "precision"],
+                 [[_SPLIT_LABEL[r["split"]], r["signal"], r["failed_tasks"], r["passed_tasks"], r["failed_recall"],
+                   r["false_alarm_rate"], r["precision"]] for r in rows]))
     print()
 
 

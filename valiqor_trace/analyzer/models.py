@@ -78,6 +78,7 @@ class TraceFacts:
     ROOT_MISSING = "root_missing"
     # Optional, per LLM call in start order: {span_id, parent_span_id, name, model, finish_reasons: list[str],
     # output: str (the call's text, capped), tool_requests: list[str] (tool names it asked for),
-    # tool_call_ids: list[str] (ids of the tool calls it asked for)}.
+    # tool_call_ids: list[str] (ids of the tool calls it asked for), instructions: str (the first
+    # 2,000 characters of its first and of its last input message with text), stop_sequences: list[str]}.
     # Lets FA point at the exact call that truncated, erred or produced a bad step.
     LLM_CALLS = "llm_calls"

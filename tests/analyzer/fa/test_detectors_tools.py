@@ -129,3 +129,19 @@ def test_failed_agent_steps_point_at_the_llm_call_that_wrote_them() -> None:
     found = steps.check_step_errors(view_of(item))
     assert [(f.subcategory_id, [e.span_id for e in f.evidence]) for f in found] == [
         ("format_violation", ["a" * 16, "c" * 16]), ("tool_error", ["b" * 16, "d" * 16])]
+
+
+def test_skipped_tool_use_points_at_the_call_that_wrote_the_answer_tool_call_in_code() -> None:
+    """A code agent hands its answer back by calling its answer tool in code, whatever the tool is named;
+    the evidence is that call, not a later one that merely repeats the answer."""
+    from valiqor_trace.analyzer.fa.detectors.agent import check_skipped_tool_use
+    from valiqor_trace.analyzer.fa.detectors.base import ItemView
+    from valiqor_trace.analyzer.models import FAItem, TraceFacts
+
+    calls = [{"span_id": "1" * 16, "output": 'Thought: I know this.\nCode:\n```py\nsubmit_answer("Lyon 1897")\n```'},
+             {"span_id": "2" * 16, "output": "Summary for the user: Lyon 1897."}]
+    item = FAItem(input="Where and when was the first cinema screening?", output="Lyon 1897",
+                  metadata={TraceFacts.SPAN_COUNT: 4, TraceFacts.LLM_CALLS: calls,
+                            TraceFacts.SYSTEM_PROMPT: "You have access to these tools: web_search, submit_answer."})
+    (finding,) = check_skipped_tool_use(ItemView(item, "agent")) or []
+    assert finding.evidence[0].span_id == "1" * 16

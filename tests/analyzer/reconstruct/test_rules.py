@@ -308,3 +308,39 @@ def test_tool_calls_are_in_execution_order_across_nested_agents() -> None:
         _oi("7" * 16, "lookup", "TOOL", parent="5" * 16, start=30, end=40, tool__name="lookup", tool_call__id="call_y"),
     ]
     assert [c.id for c in reconstruct_item(concurrent).tool_calls] == ["call_y", "call_x"]
+
+
+def _managed_agent(*, agent_error: str | None = None, agent_output: str = "Report: the bridge opened in 1932.",
+                   answer_in_last_call: bool = True) -> list[SpanRecord]:
+    """A manager agent running a managed sub-agent that hands its result back through an answer tool request
+    the framework consumes (no tool span, no tool-result message)."""
+    answer = _asks("call_ret", "submit_report", {"report": "the bridge opened\n in 1932."})
+    search = _asks("call_s", "lookup", {"q": "bridge"})
+    first, last = (search, answer) if answer_in_last_call else (answer, search)
+    return [
+        _oi("1" * 16, "Manager.run", "AGENT", start=0, end=1000, input__value='{"task": "When?"}', output__value="1932"),
+        _oi("2" * 16, "Worker.run", "AGENT", parent="1" * 16, start=10, end=500, error=agent_error,
+            output__value=agent_output),
+        _oi("3" * 16, "chat", "LLM", parent="2" * 16, start=11, end=20, **first),
+        _oi("4" * 16, "lookup", "TOOL", parent="2" * 16, start=21, end=30, tool__name="lookup", tool_call__id="call_s",
+            output__value="The bridge opened in 1932."),
+        _oi("5" * 16, "chat", "LLM", parent="2" * 16, start=31, end=40, **last),
+    ]
+
+
+def test_an_answer_request_a_managed_agent_returned_is_not_an_unexecuted_tool_call() -> None:
+    """The request in an agent's last model call, whose arguments its (successful) output contains, is the
+    agent's return value: no ``unexecuted_tool_call``. Any other never-run request still is one."""
+    from valiqor_trace.analyzer.fa.detectors.tools import check_unexecuted_tool_call
+    from valiqor_trace.analyzer.fa.detectors.base import ItemView
+
+    def unexecuted(spans: list[SpanRecord]) -> list[str]:
+        item = reconstruct_item(spans)
+        return [f.rationale for f in check_unexecuted_tool_call(ItemView(item, "agent")) or []]
+
+    returned = reconstruct_item(_managed_agent())
+    assert [(c.name, c.executed) for c in returned.tool_calls] == [("lookup", True)]
+    assert unexecuted(_managed_agent()) == []
+    assert len(unexecuted(_managed_agent(agent_error="AgentError: gave up"))) == 1  # the agent failed
+    assert len(unexecuted(_managed_agent(agent_output="Report: unknown."))) == 1  # not what it returned
+    assert len(unexecuted(_managed_agent(answer_in_last_call=False))) == 1  # more model calls followed

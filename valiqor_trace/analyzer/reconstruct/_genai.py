@@ -99,6 +99,7 @@ def read_llm(span: SpanRecord) -> v.LLMCall | None:
                                           attrs.get(GEN_AI_USAGE_COMPLETION_TOKENS)))
     output_type = attrs.get(GEN_AI_OUTPUT_TYPE) or attrs.get(GEN_AI_OPENAI_REQUEST_RESPONSE_FORMAT)
     call.response_format = parse_json(output_type) if output_type else None
+    call.stop_sequences = [str(s) for s in as_list(attrs.get("gen_ai.request.stop_sequences"))]
     return call
 
 

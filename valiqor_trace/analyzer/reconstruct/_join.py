@@ -7,6 +7,11 @@
   to run, so an outer agent's tool never takes it.
 - A request with no tool span is still executed when a later LLM call was sent
   its result (a ``tool`` message with its call id): the output is that message.
+- A request with neither, made in the *last* model call of an agent span that ended
+  without error and whose recorded output contains every argument value of the request, is
+  that agent's answer: the framework consumed it as the agent's return value (smolagents'
+  ``final_answer`` in a managed agent is never run as a tool). It is not a tool call, so it
+  is left out; the answer is the agent span's output.
 - Otherwise the request never ran: ``executed=False``, ``output=None``.
 - A request seen only in the history sent to a model call (its own call was
   traced elsewhere) counts when its result was sent too, else it is left out.
@@ -69,12 +74,14 @@ def join_tool_calls(views: Sequence[v.SpanView], tree: TraceTree | None = None) 
             lone.append(((view.start, len(requests)), call))
         else:
             request.call, request.started = call, view.start
-    entries = lone + [(key, call) for key, call in _request_entries(requests, results)]
+    returns = _AgentReturns(views, scopes) if scopes is not None else None
+    entries = lone + [(key, call) for key, call in _request_entries(requests, results, returns)]
     entries.sort(key=lambda entry: entry[0])
     return [call for _, call in entries]
 
 
-def _request_entries(requests: list[_Request], results: dict[str, str]) -> list[tuple[tuple[int, int], ToolCall]]:
+def _request_entries(requests: list[_Request], results: dict[str, str],
+                     returns: _AgentReturns | None) -> list[tuple[tuple[int, int], ToolCall]]:
     """Requested calls keyed for sorting: when their span started; one without a span (untraced, or never
     run) right after the request made before it in the same model call, else right before the next."""
     by_call: dict[tuple[str, bool], list[_Request]] = {}
@@ -86,19 +93,57 @@ def _request_entries(requests: list[_Request], results: dict[str, str]) -> list[
         anchor = started[0] if started else asked[0].llm.end
         for pending in asked:
             anchor = pending.started if pending.started is not None else anchor
-            call = pending.call or _unjoined(pending, results)
+            call = pending.call or _unjoined(pending, results, returns)
             if call is not None:
                 out.append(((anchor, pending.order), call))
     return out
 
 
-def _unjoined(pending: _Request, results: dict[str, str]) -> ToolCall | None:
+def _unjoined(pending: _Request, results: dict[str, str], returns: _AgentReturns | None) -> ToolCall | None:
     request = pending.request
     result = results.get(request.id) if request.id else None
     if pending.from_history and result is None:
         return None  # an old request replayed as history: whether it ran is not this trace's to say
+    if result is None and returns is not None and returns.returned_by(pending) is not None:
+        return None  # the agent's answer, not a call that failed to run
     return ToolCall(id=request.id, name=request.name, arguments=request.arguments, output=result,
                     executed=result is not None)
+
+
+class _AgentReturns:
+    """Never-run requests that are an agent's answer (see the module doc)."""
+
+    def __init__(self, views: Sequence[v.SpanView], scopes: _Scopes) -> None:
+        self.views, self.scopes = views, scopes
+        self._last: dict[str | None, str] | None = None  # agent span id -> its last model call's span id
+
+    def returned_by(self, pending: _Request) -> v.SpanView | None:
+        """The agent span whose return value ``pending`` was, or None."""
+        agent_id = self.scopes.agent_of(pending.llm.span_id)
+        agent = self.scopes.agents.get(agent_id) if agent_id else None
+        if agent is None or agent.span.is_error or not agent.output or self.last_call(agent_id) != pending.llm.span_id:
+            return None
+        values = _argument_values(pending.request.arguments)
+        answer = " ".join(agent.output.split())
+        return agent if values and all(" ".join(value.split()) in answer for value in values) else None
+
+    def last_call(self, agent_id: str | None) -> str | None:
+        if self._last is None:  # built on the first never-run request only: most traces have none
+            self._last = {}
+            for view in sorted((x for x in self.views if x.llm is not None), key=lambda x: (x.end, x.start)):
+                self._last[self.scopes.agent_of(view.span_id)] = view.span_id
+        return self._last.get(agent_id)
+
+
+def _argument_values(arguments: object) -> list[str]:
+    """The non-empty scalar values of a request's arguments (the text itself when they are not an object)."""
+    if isinstance(arguments, dict):
+        values = [str(value) for value in arguments.values() if isinstance(value, (str, int, float))]
+    elif isinstance(arguments, (str, int, float)):
+        values = [str(arguments)]
+    else:
+        values = []
+    return [value for value in values if value.strip()]
 
 
 class _Scopes:
@@ -106,7 +151,7 @@ class _Scopes:
 
     def __init__(self, tree: TraceTree, views: Sequence[v.SpanView]) -> None:
         self.tree = tree
-        self.agents = {view.span_id for view in views if view.kind == v.AGENT}
+        self.agents = {view.span_id: view for view in views if view.kind == v.AGENT}
         self._nearest: dict[str, str | None] = {}
         self._enclosing: dict[str, frozenset[str]] = {}
 

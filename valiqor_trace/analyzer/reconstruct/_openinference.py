@@ -17,7 +17,7 @@ from typing import Any
 from valiqor_trace.analyzer.reconstruct import _views as v
 from valiqor_trace.analyzer.reconstruct._messages import message_of, messages_of, tool_definition_of
 from valiqor_trace.analyzer.reconstruct._tools import tool_arguments, tool_output
-from valiqor_trace.analyzer.reconstruct._values import as_int, document_text, parse_json, text_of, unflatten
+from valiqor_trace.analyzer.reconstruct._values import as_int, as_list, document_text, parse_json, text_of, unflatten
 from valiqor_trace.store import SpanRecord
 
 KIND = "openinference.span.kind"
@@ -52,6 +52,9 @@ def read_llm(span: SpanRecord) -> v.LLMCall | None:
     params = parse_json(attrs.get("llm.invocation_parameters"))
     if isinstance(params, Mapping) and params.get("response_format") is not None:
         call.response_format = params["response_format"]
+    if isinstance(params, Mapping):
+        stop = params.get("stop", params.get("stop_sequences"))
+        call.stop_sequences = [stop] if isinstance(stop, str) else [str(s) for s in as_list(stop)]
     return call
 
 

@@ -214,6 +214,7 @@ def _facts(views: Sequence[v.SpanView], llm_views: list[v.SpanView], tool_calls:
 
 
 _CALL_OUTPUT_CAP = 4000
+_PROMPT_HEAD = 2000  # instructions open a prompt: the system message, a planning request
 
 
 def _llm_call_entry(view: v.SpanView) -> dict[str, Any]:
@@ -224,7 +225,16 @@ def _llm_call_entry(view: v.SpanView) -> dict[str, Any]:
             "model": call.response_model or call.request_model,
             "finish_reasons": [finish_reason(reason) for reason in call.finish_reasons],
             "output": text[:_CALL_OUTPUT_CAP], "tool_requests": [r.name for r in call.requests],
-            "tool_call_ids": [r.id for r in call.requests if r.id]}
+            "tool_call_ids": [r.id for r in call.requests if r.id],
+            "instructions": _instructions(call), "stop_sequences": list(call.stop_sequences)}
+
+
+def _instructions(call: v.LLMCall) -> str:
+    """The opening of the call's first and last input messages with text (the system prompt, the request
+    it answers), where prompts state how the output must look; capped, since later calls resend history."""
+    texts = [m.text for m in call.input_messages if m.text]
+    chosen = texts[:1] + texts[-1:] if len(texts) > 1 else texts
+    return "\n\n".join(text[:_PROMPT_HEAD] for text in chosen)
 
 
 _USER_TURNS_CAP = 50

@@ -59,6 +59,7 @@ class LLMCall:
     input_tokens: int | None = None
     output_tokens: int | None = None
     response_format: Any = None
+    stop_sequences: list[str] = field(default_factory=list)  # the request's stop sequences (never in the output)
 
     @property
     def requests(self) -> list[ToolRequest]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from valiqor_trace.analyzer.fa.detectors import (
     agent,
+    calls,
     claims,
     compliance,
     generation,
@@ -29,6 +30,7 @@ REGISTRY: tuple[Detector, ...] = (
     *retrieval.DETECTORS,
     *tools.DETECTORS,
     *steps.DETECTORS,
+    *calls.DETECTORS,
     *agent.DETECTORS,
     *grounding.DETECTORS,
     *structured.DETECTORS,

@@ -102,13 +102,22 @@ def _answer_call(view: ItemView) -> dict[str, Any] | None:
     calls = [c for c in view.llm_calls if c.get("output")]
     for call in reversed(calls):
         text = str(call.get("output"))
-        if any(ANSWER_TOOLS.search(str(name)) for name in call.get("tool_requests") or []) or "final_answer" in text:
+        if any(ANSWER_TOOLS.search(str(name)) for name in call.get("tool_requests") or []) or _calls_answer_tool(text):
             return call
     output = view.output.strip()
     for call in reversed(calls):
         if output and output in str(call.get("output")):
             return call
     return calls[-1] if calls else None
+
+
+_FUNCTION_CALL = re.compile(r"\b([A-Za-z_]\w{0,40})\s*\(")
+
+
+def _calls_answer_tool(text: str) -> bool:
+    """Whether ``text`` calls an answer tool as a function: code agents write ``final_answer(...)`` in
+    the code they output instead of a structured tool request."""
+    return any(ANSWER_TOOLS.search(m.group(1)) for m in _FUNCTION_CALL.finditer(text))
 
 
 def offered_tools(view: ItemView) -> list[str]:
@@ -132,8 +141,8 @@ def _novel_answer_tokens(view: ItemView) -> list[str]:
     index = SourceIndex([view.input])
     novel = []
     for token in dict.fromkeys(w.lower() for w in WORD_RE.findall(view.output)):
-        if token in STOPWORDS or token in ("final_answer", "answer"):
-            continue
+        if token in STOPWORDS or ANSWER_TOOLS.fullmatch(token):
+            continue  # an answer tool's name is how the answer is handed back, not content
         if token.replace(".", "", 1).isdigit():
             if float(token) not in index.numbers:
                 novel.append(token)
