@@ -3,9 +3,8 @@
 Each trace file is read with :mod:`valiqor_trace.analyzer.sources`, rebuilt into one FA item by
 :mod:`valiqor_trace.analyzer.reconstruct`, and analyzed as-is. Every *fail* tag predicts, for each span id
 in its evidence, an error at that span with the TRAIL category its subcategory maps to
-(:data:`TRAIL_CATEGORY`, fixed by meaning, one category per subcategory, two for the one event
-the taxonomy names twice (:data:`TRAIL_EXTRA_CATEGORIES`); tool and LLM errors are refined by
-their message, e.g. HTTP 429 -> Rate Limiting, "no results found" -> Poor Information Retrieval).
+(:data:`TRAIL_CATEGORY`, fixed by meaning, exactly one category per subcategory, so a tag never
+counts as two guesses; tool and LLM errors are refined by their message, e.g. HTTP 429 -> Rate Limiting, "no results found" -> Poor Information Retrieval).
 
 Metrics, against the human annotations (``errors[].location`` = span id, ``category``):
 
@@ -49,17 +48,13 @@ TRAIL_CATEGORY = {
     "unknown_tool": "Tool Selection Errors", "unexecuted_tool_call": "Task Orchestration",
     "repeated_tool_calls": "Resource Abuse", "step_limit_reached": "Resource Exhaustion",
     "tool_result_ignored": "Tool Output Misinterpretation",
-    "wrong_tool_selection": "Tool Selection Errors",
+    "wrong_tool_selection": "Tool Selection Errors", "skipped_tool_use": "Tool Selection Errors",
     "off_topic": "Goal Deviation", "incomplete_answer": "Instruction Non-compliance",
     "unwarranted_refusal": "Instruction Non-compliance", "format_violation": "Formatting Errors",
     "language_mismatch": "Instruction Non-compliance", "ignored_instruction": "Instruction Non-compliance",
     "empty_output": "Formatting Errors", "truncated_output": "Resource Exhaustion", "llm_error": "Service Errors",
     "degenerate_repetition": "Formatting Errors",
 }
-# Subcategories that are two TRAIL errors at once. Answering without using any of the offered tools is
-# a tool-selection error (decision making: no tool where one was needed) *and* a goal deviation
-# (planning: the task's tool steps were abandoned); the TRAIL taxonomy names both for that event.
-TRAIL_EXTRA_CATEGORIES = {"skipped_tool_use": ("Tool Selection Errors", "Goal Deviation")}
 _ERROR_REFINEMENTS = [
     # A search that found nothing is a retrieval problem (a poor query), not a failed service.
     (re.compile(r"no (?:results?|matches|documents|hits) (?:were )?(?:found|returned)|returned no results", re.I),
@@ -88,8 +83,6 @@ def load_item(path: Path) -> tuple[FAItem, str]:
 
 
 def _categories(tag: Any) -> tuple[str, ...]:
-    if tag.subcategory_id in TRAIL_EXTRA_CATEGORIES:
-        return TRAIL_EXTRA_CATEGORIES[tag.subcategory_id]
     category = _category(tag)
     return (category,) if category else ()
 
