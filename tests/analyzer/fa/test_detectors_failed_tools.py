@@ -53,7 +53,9 @@ def test_the_issues_outage_case_fails_at_alert_severity_with_the_failed_call_as_
      _failed("refund_status", {"customer": "c-991"}, error="HTTPError: 502 Bad Gateway")),
     ("¿Ya se envió mi pedido 7731?", "Sí, tu pedido 7731 fue enviado ayer.",
      _failed("pedido", {"id": 7731}, error="Timeout")),
-], ids=["balance", "weather", "booking", "refund", "spanish"])
+    ("Where is parcel 88-1204?", "Sorry for the wait! Parcel 88-1204 is out for delivery and arrives by 6 pm.",
+     _failed("track_parcel", {"parcel": "88-1204"}, output="Error: carrier API returned 504")),
+], ids=["balance", "weather", "booking", "refund", "spanish", "apology-is-not-a-report"])
 def test_other_answers_that_state_a_result_after_a_failed_call_alert(question: str, answer: str,
                                                                       call: dict[str, Any]) -> None:
     tags, summary = _analyze(question, answer, [call])
@@ -69,7 +71,9 @@ def test_other_answers_that_state_a_result_after_a_failed_call_alert(question: s
     ("¿Dónde está mi pedido A-48213?", "Lo siento, no pude consultar el pedido A-48213 en este momento."),
     ("Wo ist meine Bestellung A-48213?", "Leider konnte ich den Status der Bestellung A-48213 nicht abrufen."),
     ("Where is my order A-48213?", "Can you confirm the e-mail address on the order?"),
-], ids=["sorry", "unavailable", "not-able", "spanish", "german", "question-back"])
+    ("Where is my order A-48213?", "I'll check order A-48213 with our warehouse team and get back to you."),
+    ("Where is my order A-48213?", "Unfortunately I have no way to see order A-48213 today."),
+], ids=["sorry", "unavailable", "not-able", "spanish", "german", "question-back", "next-step", "no-way"])
 def test_an_answer_that_reports_the_failure_does_not_alert(question: str, answer: str) -> None:
     lookup = _failed("get_order_status", {"order_id": "A-48213"}, error="TimeoutError: order service timed out")
     tags, summary = _analyze(question, answer, [lookup])

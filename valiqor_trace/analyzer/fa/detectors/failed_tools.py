@@ -7,11 +7,12 @@ that follows. The check reads three things, none tied to a tool, a domain or a p
 - **the failure was not recovered**: no later successful call of the same tool (a retrieval error
   counts as recovered when passages were retrieved after all);
 - **the answer does not report it**: no failure or unavailability wording (English, Spanish, French,
-  German, Italian, Portuguese, Dutch) and it does not relay the error message itself;
+  German, Italian, Portuguese, Dutch) and it does not relay the error message itself (an apology
+  alone, "sorry for the wait", is politeness, not a report);
 - **the answer asserts something no successful source gave**: numbers, dates or identifiers found in
   no source; an outcome or status word ("delivered", "confirmed", "refunded") that no tool output or
-  passage contains; or a sentence about what the failed call was asked for (one of its argument
-  values) whose content words come from nowhere. Unsupported names alone are ``unsure``: the model
+  passage contains; or a sentence that states how things are (a copula, not "I'll check ...") about
+  what the failed call was asked for (one of its argument values), with content words from nowhere. Unsupported names alone are ``unsure``: the model
   may know them.
 
 Answers in a language without failure wording here are ``unsure`` at most: silence there proves
@@ -40,22 +41,35 @@ ACKNOWLEDGED = FoldedPattern(
     r"errors?\b|failure|outage|(?:an?|technical|some) (?:problem|issue|glitch|trouble)|fail(?:s|ed|ing|ure)?\b|"
     r"(?:un|not |currently not |temporarily not )available|unavailable|unreachable|not (?:working|responding)|"
     r"(?:is|are|was|seems?) down\b|timed? ?out|time-?out|try again|retry|"
-    r"sorry|apologi[sz]e|unfortunately|not (?:found|enough|possible|valid|allowed|permitted)|invalid|"
+    r"not (?:found|enough|possible|valid|allowed|permitted)|invalid|"
     r"insufficient|(?:do|does|did) ?n[o']t (?:exist|work|go through|succeed)|denied|declined|rejected|"
-    r"no (?:record|result|match|information|data|access)|"
+    r"no (?:record|result|match|information|data|access)|no way to|(?:do|does) ?n[o']t have access|"
     # es / pt
     r"no (?:pude|puedo|pudimos|fue posible|es posible|está disponible|se pudo)|error(?:es)?|fall[óo]|"
-    r"lo siento|disculp|lamentablemente|int[ée]ntelo|não (?:consegui|foi possível|está disponível)|"
-    r"desculp|infelizmente|indispon[ií]vel|erro\b|"
+    r"int[ée]ntelo|não (?:consegui|foi possível|está disponível)|"
+    r"indispon[ií]vel|erro\b|"
     # fr
-    r"impossible|je n'ai pas pu|n'a pas pu|pas pu|désolé|erreur|échec|indisponible|réessaye|malheureusement|"
+    r"impossible|je n'ai pas pu|n'a pas pu|pas pu|erreur|échec|indisponible|réessaye|"
     # de
-    r"konnte nicht|nicht (?:möglich|verfügbar|erreichbar|gefunden)|leider|fehler|fehlgeschlagen|"
-    r"entschuldig|später erneut|nicht abrufen|"
+    r"konnte nicht|nicht (?:möglich|verfügbar|erreichbar|gefunden)|fehler|fehlgeschlagen|"
+    r"später erneut|nicht abrufen|"
     # it / nl
-    r"non (?:sono riuscit|è stato possibile|è disponibile|riesco)|errore|mi dispiace|purtroppo|"
-    r"riprova|niet (?:gelukt|beschikbaar|mogelijk|gevonden)|helaas|fout\b|probeer het later)",
+    r"non (?:sono riuscit|è stato possibile|è disponibile|riesco)|errore|"
+    r"riprova|niet (?:gelukt|beschikbaar|mogelijk|gevonden)|fout\b|probeer het later)",
 )
+# Regret wording alone ("Sorry for the wait! Your order has been delivered.") is politeness, not a failure
+# report: it excuses only an answer that asserts nothing specific.
+REGRET = FoldedPattern(
+    r"\b(?:sorry|apologi[sz]e|unfortunately|lo siento|disculp|lamentablemente|desculp|infelizmente|désolé|"
+    r"malheureusement|leider|entschuldig|mi dispiace|purtroppo|helaas)",
+)
+# A sentence that states how things are (a copula in one of the covered languages), and one that only says
+# what the assistant will do next ("I'll check A-48213 with the warehouse"), which asserts no result.
+_STATES = FoldedPattern(
+    r"\b(?:is|are|was|were|has been|have been|it's|es|está|están|son|fue|ha sido|est|sont|a été|ist|sind|war|"
+    r"wurde|è|sono|era|é|são|foi|zijn|werd)\b",
+)
+_INTENT = FoldedPattern(r"\b(?:i'll|i will|i'd|let me|we'll|we will|i need to|i can|i'm going to|i am going to)\b")
 # languages whose failure wording ACKNOWLEDGED covers
 _COVERED_LANGUAGES = frozenset({"en", "es", "pt", "fr", "de", "it", "nl"})
 _ERROR_WORDS = content_terms("error errors exception exceptions traceback failed failure status")
@@ -169,7 +183,8 @@ def _assertions(view: ItemView, failures: list[_Failure]) -> tuple[list[tuple[in
             spans.append((start, end, f"states an outcome ({', '.join(dict.fromkeys(outcome))})"))
             continue
         folded = sentence.lower()
-        if any(a in folded for a in arguments):
+        if any(a in folded for a in arguments) and _STATES.search(sentence, folded) \
+                and not _INTENT.search(sentence, folded):
             novel = sorted(content_terms(sentence) - known)
             if novel:
                 spans.append((start, end, f"about what the failed call was asked ({', '.join(novel[:5])})"))
@@ -189,7 +204,7 @@ def check_tool_failure_ignored(view: ItemView) -> CheckResult:
     if ACKNOWLEDGED.search(answer, folded) or _relays_error(view, failures):
         return []
     spans, names = _assertions(view, failures)
-    if not spans and not names:
+    if not spans and (not names or REGRET.search(answer, folded)):
         return []
     language, _ = detect_language(answer)
     covered = language is None or language in _COVERED_LANGUAGES
