@@ -149,3 +149,25 @@ def test_an_injection_the_model_followed_alerts_and_one_it_refused_does_not() ->
     assert followed_summary.should_alert and not refused_summary.should_alert
     assert refused.severity < followed.severity and refused_summary.should_gate_ci
     assert "refused" in refused.judge_rationale
+
+
+def test_a_failed_retrieval_span_then_an_answer_with_figures_from_nowhere_alerts_on_that_span() -> None:
+    from fa_helpers import trace_item
+
+    from valiqor_trace.analyzer.models import TraceFacts
+
+    failed = {"span_id": "d4d4d4d4d4d4d4d4", "name": "vectorstore.search", "kind": "retrieval",
+              "error_type": "ConnectionError", "message": "vector store unreachable"}
+    item = trace_item("What is the notice period in my contract?", "Your notice period is 90 days.",
+                      **{TraceFacts.ERROR_SPANS: [failed]})
+    analysis = engine.analyze_item(item, 0, engine.AnalysisOptions(feature_kind="rag"))
+    ignored = {t.subcategory_id: t for t in analysis.tags}["tool_failure_ignored"]
+    assert ignored.decision == "fail" and summarize([analysis]).should_alert
+    assert {"d4d4d4d4d4d4d4d4", "a1a1a1a1a1a1a1a1"} <= {e.span_id for e in ignored.evidence_items}
+
+    honest = trace_item("What is the notice period in my contract?",
+                        "I couldn't search your documents just now, so I can't tell you the notice period.",
+                        **{TraceFacts.ERROR_SPANS: [failed]})
+    analysis = engine.analyze_item(honest, 0, engine.AnalysisOptions(feature_kind="rag"))
+    assert {t.subcategory_id: t for t in analysis.tags}["tool_failure_ignored"].decision == "pass"
+    assert not summarize([analysis]).should_alert
