@@ -25,7 +25,8 @@ def _analyze(question: str, answer: str, calls: list[dict[str, Any]], **item: An
     return {t.subcategory_id: t for t in analysis.tags}, summarize([analysis])
 
 
-def _failed(name: str, arguments: dict[str, Any], error: str | None = None, output: str | None = None) -> dict[str, Any]:
+def _failed(name: str, arguments: dict[str, Any], error: str | None = None,
+            output: str | None = None) -> dict[str, Any]:
     return {"name": name, "arguments": arguments, "error": error, "output": output, "executed": True}
 
 

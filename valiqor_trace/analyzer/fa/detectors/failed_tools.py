@@ -12,8 +12,8 @@ that follows. The check reads three things, none tied to a tool, a domain or a p
 - **the answer asserts something no successful source gave**: numbers, dates or identifiers found in
   no source; an outcome or status word ("delivered", "confirmed", "refunded") that no tool output or
   passage contains; or a sentence that states how things are (a copula, not "I'll check ...") about
-  what the failed call was asked for (one of its argument values), with content words from nowhere. Unsupported names alone are ``unsure``: the model
-  may know them.
+  what the failed call was asked for (one of its argument values), with content words from nowhere.
+  Unsupported names alone are ``unsure``: the model may know them.
 
 Answers in a language without failure wording here are ``unsure`` at most: silence there proves
 nothing.
@@ -97,7 +97,7 @@ def _argument_values(arguments: Any) -> tuple[str, ...]:
                 walk(item)
         elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
             text = str(value).strip()
-            if 3 <= len(text) <= 80:
+            if 3 <= len(text) <= 80 and content_terms(text):  # "all", "the": too common to tie a sentence to it
                 found.append(text)
 
     walk(arguments)
@@ -210,14 +210,14 @@ def check_tool_failure_ignored(view: ItemView) -> CheckResult:
     covered = language is None or language in _COVERED_LANGUAGES
     evidence = [e for f in failures[:3] for e in f.evidence]
     evidence += _answer_evidence(view, spans, names)
-    tool_names = ", ".join(dict.fromkeys(clip(f.error, 80) for f in failures[:2]))
+    errors = ", ".join(dict.fromkeys(clip(f.error, 80) for f in failures[:2]))
     if spans and covered:
         return [finding("tool_failure_ignored", "fail", 0.85 if len(spans) > 1 else 0.8,
-                        f"A tool call failed ({tool_names}) and nothing recovered it, yet the answer states a result "
+                        f"A tool call failed ({errors}) and nothing recovered it, yet the answer states a result "
                         f"as fact without reporting the failure: {spans[0][2]}.", evidence, "tool_failure_ignored")]
     what = spans[0][2] if spans else "names found in no successful source: " + ", ".join(names[:4])
     return [finding("tool_failure_ignored", "unsure", 0.5,
-                    f"A tool call failed ({tool_names}) and the answer does not report it; it states {what}.",
+                    f"A tool call failed ({errors}) and the answer does not report it; it states {what}.",
                     evidence, "tool_failure_ignored")]
 
 
