@@ -40,7 +40,7 @@ from _splits import SPLITS, split_of  # benchmarks/ is on sys.path (the scripts 
 TRAIL_CATEGORY = {
     "entity_fabrication": "Language-only", "numeric_mismatch": "Language-only", "contradicts_source": "Language-only",
     "unsupported_claim": "Language-only", "speculative_answer": "Language-only",
-    "fabricated_tool_use": "Tool-related",
+    "fabricated_tool_use": "Tool-related", "tool_failure_ignored": "Tool-related",
     "empty_retrieval": "Poor Information Retrieval", "irrelevant_context": "Poor Information Retrieval",
     "redundant_context": "Poor Information Retrieval", "retrieval_error": "Service Errors",
     "missing_context": "Context Handling Failures", "context_ignored": "Context Handling Failures",

@@ -7,8 +7,10 @@ Run it:
 
 A small support app answers 60 questions through the real ``openai`` SDK (against a
 scripted model server on 127.0.0.1, so no key is needed). Some answers come back cut
-off (``finish_reason="length"``) and the order-lookup tool fails now and then; the app
-copes and every request succeeds. ``init(monitor=...)`` analyzes 20% of the traces
+off (``finish_reason="length"``) and the order-lookup tool fails now and then; every request
+succeeds, but after a failed lookup the model still tells the customer the order shipped, a status
+nobody returned (``tool_failure_ignored``, the alert worth a page; the failed call alone is
+``tool_error``). ``init(monitor=...)`` analyzes 20% of the traces
 (``--sample-rate``), chosen by trace ID, plus every trace with an error span, in a background thread:
 each is rebuilt from the spans held in memory, run through Failure Analysis
 (deterministic detectors; no key), stored as a run tagged ``monitor``, recorded as a

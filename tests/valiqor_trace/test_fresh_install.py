@@ -122,7 +122,8 @@ def test_the_client_runs_a_dataset_fa_with_the_judge_next_to_the_users_own_packa
     out = json.loads(ran.stdout)
     assert out["user_packages"] == ["the user project"] * 2  # the app's own packages are the ones it imports
     assert Path(out["valiqor_trace"]).is_relative_to(fresh_venv)  # ours is the installed wheel
-    assert out["primary"] == "Tool error"
+    # the weather lookup failed and the answer still says "sunny": the answer ignored the failed tool
+    assert out["primary"] == "Failed tool ignored"
     assert out["judge_requests"] >= 1 and out["judge_problems"] == []  # the rubric and schema were complete
 
 
@@ -135,7 +136,7 @@ def test_the_cli_lists_and_runs_its_fa_commands_with_the_users_project_on_the_pa
     assert any(line.split()[:1] == ["fa"] for line in listed.stdout.splitlines())
     ran = _run([valiqor, "fa", "run", "--dataset", "items.jsonl"], cwd=user_project, PYTHONPATH=str(user_project))
     assert ran.returncode == 3, ran.stderr  # analyzed, and the CI gate blocks on the failed tool
-    assert "primary Tool error" in ran.stdout
+    assert "primary Failed tool ignored" in ran.stdout
 
 
 @pytest.mark.parametrize("executor", ["thread", "process"])
@@ -146,7 +147,7 @@ def test_the_monitor_analyzes_a_trace_next_to_the_users_own_packages(
     out = json.loads(ran.stdout)
     assert out["user_package"] == "the user project"
     assert (out["flushed"], out["analyzed"], out["failed"]) == (True, 1, 0)
-    assert out["runs"] == [[True, "tool_error"]]
+    assert out["runs"] == [[True, "tool_failure_ignored"]]  # the lookup failed, the answer says "sunny"
 
 
 def test_the_generic_names_are_not_installed(fresh_venv: Path, tmp_path: Path) -> None:

@@ -172,3 +172,63 @@ def test_an_agent_run_that_fails_before_answering_is_an_errored_run_not_a_log_re
     assert "'fix-issue' ended in error before answering" in tags["empty_output"].judge_rationale
     failed_call = next(r.span_id for r in records if r.name.startswith("chat") and r.is_error)
     assert [e.span_id for e in tags["llm_error"].evidence_items] == [failed_call]
+
+
+class OrderServiceDown(ConnectionError):
+    pass
+
+
+@valiqor_trace.tool("get_order_status", description="Delivery status of an order")
+def _get_order_status(order_id: str) -> dict[str, str]:
+    raise OrderServiceDown(f"order service timed out looking up {order_id}")
+
+
+ORDER_TOOL = {"type": "function", "function": {
+    "name": "get_order_status", "description": "Delivery status of an order",
+    "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}}}
+
+
+def _order_bot(answer: str) -> tuple[object, dict[str, object], list[object]]:
+    """A support bot's tool loop: the lookup raises (its span ends in error), the app tells the model, the
+    model answers ``answer``."""
+    question = "Where is my order A-48213?"
+    script = [Reply.tool_call("get_order_status", {"order_id": "A-48213"}), Reply(answer)]
+    with capture_spans() as exporter, ModelServer(script) as server:
+        client = server.client()
+        with valiqor_trace.trace_workflow("support") as run:
+            run.set_input(question)
+            messages: list[dict[str, object]] = [{"role": "user", "content": question}]
+            message = client.chat.completions.create(model="gpt-4o-mini", messages=messages,
+                                                     tools=[ORDER_TOOL]).choices[0].message
+            messages.append(message.model_dump(exclude_none=True))
+            call = message.tool_calls[0]
+            try:
+                result = json.dumps(_get_order_status(**json.loads(call.function.arguments)))
+            except OrderServiceDown as exc:
+                result = json.dumps({"error": str(exc)})
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+            final = client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=[ORDER_TOOL])
+            run.set_output(final.choices[0].message.content or "")
+        records = [span_record(span) for span in exporter.get_finished_spans()]
+    analysis = engine.analyze_item(reconstruct_item(records), 0, engine.AnalysisOptions(), run_id="run_trace")
+    return analysis, {t.subcategory_id: t for t in analysis.tags}, records
+
+
+def test_an_answer_that_invents_the_result_of_a_failed_tool_span_alerts_on_both_spans() -> None:
+    from valiqor_trace.analyzer.fa.summary import summarize
+
+    analysis, tags, records = _order_bot("Your order A-48213 has been delivered.")
+    ignored = tags["tool_failure_ignored"]
+    assert ignored.decision == "fail" and summarize([analysis]).should_alert
+    tool_span = next(r.span_id for r in records if r.name == "execute_tool get_order_status")
+    answering = [r for r in records if r.name.startswith("chat")][-1].span_id  # the second chat call answered
+    spans = {e.span_id for e in ignored.evidence_items}
+    assert tool_span in spans and answering in spans
+
+
+def test_an_honest_answer_after_a_failed_tool_span_does_not_alert() -> None:
+    from valiqor_trace.analyzer.fa.summary import summarize
+
+    analysis, tags, _ = _order_bot("I'm sorry, I couldn't reach our order system just now. Please try again soon.")
+    assert tags["tool_failure_ignored"].decision == "pass" and tags["tool_error"].decision == "fail"
+    assert not summarize([analysis]).should_alert

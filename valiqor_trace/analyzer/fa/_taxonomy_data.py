@@ -14,6 +14,12 @@ Refinements over the design starting point, with the evidence behind them:
   instead of calling the tools it planned to use.
 - ``safety_security.prompt_injection`` is split into direct and ``indirect_prompt_injection``
   (context or tool output): the fix differs (input filtering vs. sanitising retrieved content).
+- ``tool_use.tool_failure_ignored``: a failed tool is a recoverable event (``tool_error``, no alert); an
+  answer that then states the result the failed call never returned is what a user is hurt by, so it is
+  its own subcategory with impact 5 / risk 4 (4.6: it alerts). Defaults are set so that severity >= 4
+  (``Thresholds.alert_severity``) means "page someone" (false or harmful content delivered with
+  confidence, exposure, subversion) and lone recoverable events (tool, LLM and retrieval errors,
+  retries, truncation) stay below it; docs/failure-analysis.md ("Which failures alert") lists them.
 - ``retrieval.redundant_context``, ``safety_security.unsafe_output_markup`` and
   ``safety_security.unsafe_tool_arguments``: cheap, deterministic and actionable.
 """
@@ -92,6 +98,11 @@ BUCKETS: list[dict[str, Any]] = [
         "subcategories": [
             _sub("tool_error", "Tool error", "A tool raised, returned an error status, or returned an error message.",
                  "agent", "deterministic", 3, 3, "tool span status and exception events; error-shaped tool output"),
+            _sub("tool_failure_ignored", "Failed tool ignored",
+                 "A tool or retrieval call failed and nothing recovered it, yet the answer states a result the "
+                 "failed call never returned instead of reporting the failure.", "generic_llm", "deterministic",
+                 5, 4, "failed tool/retrieval spans or error results; failure wording in the answer; numbers, "
+                 "identifiers and outcome words no successful source gave"),
             _sub("invalid_tool_arguments", "Invalid tool arguments",
                  "Tool arguments are not valid JSON or violate the tool's declared JSON schema.", "agent",
                  "deterministic", 3, 3, "JSON parse; declared parameters schema; unexpected-argument errors"),

@@ -51,3 +51,25 @@ _COUNTRIES = {
 
 # A place name that the source spells as its abbreviation is not a fabrication.
 PLACE_ABBREVIATIONS: dict[str, str] = {**_US_STATES, **_COUNTRIES}
+
+# Words that state the outcome or status of an action or a record ("has been delivered", "is confirmed"):
+# after a failed lookup or action, an answer using one that no tool output or passage contains states a
+# result nobody returned. Positive and neutral states only: a negative outcome ("declined", "not found")
+# is how an honest answer reports a failure.
+OUTCOME_WORDS = frozenset(
+    """delivered shipped dispatched arrived confirmed approved processed completed complete succeeded successful
+    successfully refunded reimbursed credited paid charged booked reserved scheduled rescheduled cancelled
+    canceled updated changed modified upgraded downgraded renewed activated deactivated enabled disabled
+    registered verified resolved closed reopened submitted sent received transferred issued installed restored
+    delayed pending active inactive valid available
+    entregado entregada enviado enviada confirmado confirmada procesado procesada reembolsado reembolsada
+    cancelado cancelada reservado reservada aprobado aprobada pagado pagada
+    livré livrée expédié expédiée confirmé confirmée traité traitée remboursé remboursée annulé annulée
+    réservé réservée approuvé approuvée payé payée
+    geliefert zugestellt versandt verschickt bestätigt bearbeitet erstattet storniert gebucht genehmigt bezahlt
+    consegnato consegnata spedito spedita confermato confermata elaborato elaborata rimborsato rimborsata
+    annullato annullata prenotato prenotata approvato approvata pagato pagata
+    entregue processado processada aprovado aprovada
+    geleverd bezorgd verzonden bevestigd verwerkt terugbetaald geannuleerd geboekt goedgekeurd betaald"""
+    .split()
+)

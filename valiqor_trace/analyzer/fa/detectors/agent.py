@@ -97,7 +97,7 @@ def check_step_limit(view: ItemView) -> CheckResult:
                     [evidence for _, evidence in places[:5]], "step_limit_reached")]
 
 
-def _answer_call(view: ItemView) -> dict[str, Any] | None:
+def answer_call(view: ItemView) -> dict[str, Any] | None:
     """The LLM call that produced the final answer (trace mode with per-call facts)."""
     calls = [c for c in view.llm_calls if c.get("output")]
     for call in reversed(calls):
@@ -161,7 +161,7 @@ def check_skipped_tool_use(view: ItemView) -> CheckResult:
     novel = _novel_answer_tokens(view)
     if not novel:
         return []  # the answer only restates the request: tools were not needed
-    call = _answer_call(view)
+    call = answer_call(view)
     evidence = [view.in_output(note="answer content not in the request: " + ", ".join(novel[:8]))]
     if call is not None:
         evidence.insert(0, view.in_span(call.get("span_id"), str(call.get("output")), note="answered without tools"))
