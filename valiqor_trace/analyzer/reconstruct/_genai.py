@@ -32,6 +32,7 @@ from valiqor_trace.attributes import (
     GEN_AI_PROMPT,
     GEN_AI_PROVIDER_NAME,
     GEN_AI_REQUEST_MODEL,
+    GEN_AI_REQUEST_STOP_SEQUENCES,
     GEN_AI_RESPONSE_FINISH_REASONS,
     GEN_AI_RESPONSE_MODEL,
     GEN_AI_RETRIEVAL_DOCUMENTS,
@@ -99,7 +100,7 @@ def read_llm(span: SpanRecord) -> v.LLMCall | None:
                                           attrs.get(GEN_AI_USAGE_COMPLETION_TOKENS)))
     output_type = attrs.get(GEN_AI_OUTPUT_TYPE) or attrs.get(GEN_AI_OPENAI_REQUEST_RESPONSE_FORMAT)
     call.response_format = parse_json(output_type) if output_type else None
-    call.stop_sequences = [str(s) for s in as_list(attrs.get("gen_ai.request.stop_sequences"))]
+    call.stop_sequences = [str(s) for s in as_list(attrs.get(GEN_AI_REQUEST_STOP_SEQUENCES))]
     return call
 
 
