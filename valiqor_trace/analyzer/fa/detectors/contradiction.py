@@ -21,6 +21,7 @@ Lexical alignment is cheap and explainable, and it misses paraphrases; the judge
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -35,7 +36,7 @@ from valiqor_trace.analyzer.fa.detectors.grounding import (
 from valiqor_trace.analyzer.fa.detectors.structured import parse_structured
 from valiqor_trace.analyzer.fa.facts import Mention, extract_entities
 from valiqor_trace.analyzer.fa.models import Decision, EvidenceItem
-from valiqor_trace.analyzer.fa.text import FoldedPattern, content_terms, sentences, stem, tokens, vocabulary, words
+from valiqor_trace.analyzer.fa.text import STOPWORDS, FoldedPattern, lowered, content_terms, sentences, stem, tokens, vocabulary, words
 
 # "no-fly", "yes-or-no" are words, not negations; refusing, failing to and lacking deny too.
 NEGATION = FoldedPattern(r"(?<!-)\b(?:not|no|never|none|nothing|neither|nor|without|cannot|unable|refus(?:e|es|ed|ing)|"
@@ -82,6 +83,8 @@ for _index, _pair in enumerate(_ANTONYM_PAIRS):
     for _side, _forms in enumerate(_pair):
         for _form in _forms.split():
             _ANTONYMS.setdefault(stem(_form), (f"pair{_index}", _side))
+_STOPWORD_FORMS = frozenset(f for pair in _ANTONYM_PAIRS for forms in pair for f in forms.split()
+                            if f in STOPWORDS or len(f) < 3)
 # "unX" / "nonX" is the opposite of "X" (a base of four letters or more: not "unless"/"less").
 _PREFIX = re.compile(r"(?:un|non-?)([a-z]{4,})")
 
@@ -89,7 +92,7 @@ _PREFIX = re.compile(r"(?:un|non-?)([a-z]{4,})")
 # pair counts as aligned at all, and before a conflict on it is a fail rather than "unsure".
 # ALIGN_FAIL is calibrated on the calibration half of RAGTruth (benchmarks/_fa_ragtruth.py).
 ALIGN_MIN = 0.5
-ALIGN_FAIL = 0.6
+ALIGN_FAIL = 0.55
 MIN_SHARED = 2
 MIN_ANSWER_TERMS = 3  # "Must be obtained from the diet": a list item without its subject claims too little
 MAX_SOURCES = 20
@@ -100,18 +103,57 @@ class _Sentence:
     start: int
     end: int
     text: str
-    terms: frozenset[str]
-    owner: str = ""  # the whole text the sentence is part of (for facts that the sentence split cuts: "$1.5")
+    owner: str  # the whole text the sentence is part of (for facts that the sentence split cuts: "$1.5")
+    source: bool = True  # a source sentence (a heading or a fragment there states nothing)
+    _terms: frozenset[str] | None = field(default=None, repr=False)
     _negations: list[int] | None = field(default=None, repr=False)
     _clauses: list[frozenset[str]] | None = field(default=None, repr=False)
+    _cuts: list[int] | None = field(default=None, repr=False)
+    _lowered: str | None = field(default=None, repr=False)
+    _opposite_keys: tuple[frozenset[str], frozenset[str]] | None = field(default=None, repr=False)
+
+    @property
+    def lowered(self) -> str:
+        if self._lowered is None:
+            self._lowered = self.text.lower()
+        return self._lowered
+
+    @property
+    def terms(self) -> frozenset[str]:
+        """Content terms that align (framing words and hedges dropped); none for a source heading or a
+        fragment that starts in lower case (its subject is in the previous piece)."""
+        if self._terms is None:
+            text = self.text
+            self._terms = frozenset() if self.source and (_heading(text) or text[0].islower()) else \
+                content_terms(text) - _NOT_TERMS
+        return self._terms
+
+    @property
+    def cuts(self) -> list[int]:
+        """0, then the start and end of each clause break, then the sentence length."""
+        if self._cuts is None:
+            self._cuts = [0, *(x for m in _CLAUSE_BREAK.finditer(self.text) for x in m.span()), len(self.text)]
+        return self._cuts
 
     @property
     def clauses(self) -> list[frozenset[str]]:
         """The content terms of each clause."""
         if self._clauses is None:
-            cuts = [0, *(x for m in _CLAUSE_BREAK.finditer(self.text) for x in m.span()), len(self.text)]
+            cuts = self.cuts
             self._clauses = [content_terms(self.text[a:b]) for a, b in zip(cuts[::2], cuts[1::2])]
         return self._clauses
+
+    @property
+    def opposite_keys(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(antonym pairs the sentence has a word of, stems of the bases of its un-/non- words): a cheap
+        look that keeps the word-by-word reading of opposites off the pairs that cannot have any."""
+        if self._opposite_keys is None:
+            found = vocabulary(self.text)
+            pairs = {_ANTONYMS[t][0] for t in content_terms(self.text) if t in _ANTONYMS}
+            pairs.update(_ANTONYMS[stem(w)][0] for w in found & _STOPWORD_FORMS)
+            bases = {stem(m.group(1)) for m in map(_PREFIX.fullmatch, (w for w in found if w[:1] in "un")) if m}
+            self._opposite_keys = (frozenset(pairs), frozenset(bases))
+        return self._opposite_keys
 
     @property
     def negations(self) -> list[int]:
@@ -129,21 +171,77 @@ def _heading(text: str) -> bool:
     return bool(longer) and all(t[0].isupper() for t in longer)
 
 
-def _aligned_terms(text: str) -> frozenset[str]:
-    return content_terms(text) - _NOT_TERMS
+class _SourceText:
+    """A source text split into sentences; each sentence is built (and split into words) when first read."""
+
+    __slots__ = ("_built", "ends", "lowered", "spans", "starts", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text, self.lowered = text, text.lower()
+        self.spans = list(sentences(text))
+        self.starts = [span[0] for span in self.spans]
+        self.ends = [span[1] for span in self.spans]
+        self._built: dict[int, _Sentence] = {}
+
+    def sentence(self, i: int) -> _Sentence:
+        built = self._built.get(i)
+        if built is None:
+            start, end, sentence = self.spans[i]
+            built = self._built[i] = _Sentence(start, end, sentence, self.text)
+        return built
+
+    def at(self, offset: int) -> int:
+        """The number of the sentence holding ``offset``, or -1 (between sentences)."""
+        i = bisect_right(self.starts, offset) - 1
+        return i if i >= 0 and offset < self.ends[i] else -1
 
 
 @lru_cache(maxsize=512)
-def _sentence_index(text: str) -> tuple[list[_Sentence], dict[str, list[int]]]:
-    """The sentences of a source text and term -> sentence numbers; cached per text (a passage is
-    usually shared by several answers)."""
-    found = [_Sentence(s, e, t, frozenset() if _heading(t) or t[0].islower() else _aligned_terms(t), text)
-             for s, e, t in sentences(text)]  # a sentence starting in lower case is a fragment: no subject
-    index: dict[str, list[int]] = {}
-    for number, sentence in enumerate(found):
-        for term in sentence.terms:
-            index.setdefault(term, []).append(number)
-    return found, index
+def _source_text(text: str) -> _SourceText:
+    """Cached per text: a passage is usually shared by several answers."""
+    return _SourceText(text)
+
+
+@lru_cache(maxsize=512)
+def _source_cues(text: str) -> tuple[list[_Sentence], frozenset[str], frozenset[str]]:
+    """(the sentences holding a negation, the terms within reach of those negations, the opposite words of the
+    text): what decides whether an answer sentence needs to be aligned with the text at all."""
+    found = [m.start() for m in NEGATION.finditer(text, lowered(text))]
+    if not found:  # most passages: nothing to split into sentences here
+        return [], frozenset(), _opposite_cues(text)
+    source = _source_text(text)
+    negated = [source.sentence(i) for i in sorted({source.at(at) for at in found}) if i >= 0]
+    reach = frozenset().union(*(_scope_terms(s, at) for s in negated for at in s.negations)) - _NEGATION_TERMS
+    return negated, reach, _opposite_cues(text)
+
+
+def _scope_terms(sentence: _Sentence, at: int) -> frozenset[str]:
+    """The content terms of the few words a negation at ``at`` reaches."""
+    _, end = _clause(sentence, at)
+    return content_terms(" ".join(words(sentence.text[at:end])[:_SCOPE_WORDS]))
+
+
+def _opposite_cues(text: str) -> frozenset[str]:
+    """"pair:side" for each antonym word of ``text`` and "base:stem:1" for each un-/non- word (set operations
+    on the text's cached vocabulary: no scan of the text)."""
+    found = vocabulary(text)
+    keys = {"%s:%d" % _ANTONYMS[stem(w)] for w in found & _CUE_FORMS}
+    for word in found:
+        if word[:1] in "un" and (word.startswith("un") or word.startswith("non")):
+            base = _PREFIX.fullmatch(word)
+            if base:
+                keys.add(f"base:{stem(base.group(1))}:1")
+    return frozenset(keys)
+
+
+def _opposed(mine: frozenset[str], theirs: frozenset[str], terms: frozenset[str]) -> bool:
+    """Whether ``theirs`` holds the opposite of a cue of ``mine``, or an un-/non- word whose base is one of
+    ``terms`` (the other text's content terms)."""
+    flipped = {key[:-1] + ("0" if key[-1] == "1" else "1") for key in mine}
+    return bool(flipped & theirs) or any(key[5:-2] in terms for key in theirs if key.startswith("base:"))
+
+
+_CUE_FORMS = frozenset(f for pair in _ANTONYM_PAIRS for forms in pair for f in forms.split())
 
 
 @dataclass
@@ -163,19 +261,41 @@ def _sources(view: ItemView) -> list[tuple[str, bool, int]]:
     return [s for s in found if s[0].strip() and parse_structured(s[0]) is None]
 
 
-def _best_aligned(terms: frozenset[str], source: str) -> list[tuple[float, _Sentence]]:
-    """The source sentences holding the largest share of ``terms`` (ties kept), if aligned at all."""
-    found, index = _sentence_index(source)
-    counts: dict[int, int] = {}
-    for term in terms:
-        for number in index.get(term, ()):
-            counts[number] = counts.get(number, 0) + 1
-    if not counts:
-        return []
-    scored = [(_coverage(shared, len(terms), len(found[n].terms)), found[n]) for n, shared in counts.items()
-              if shared >= MIN_SHARED]
+def _best_aligned(answer: _Sentence, text: str) -> list[tuple[float, _Sentence]]:
+    """The source sentences holding the largest share of the answer sentence's terms (ties kept), if aligned
+    at all. Candidates are the sentences where two of the answer's words occur (a substring search), so
+    that only those are split into words."""
+    source = _source_text(text)
+    lowered_text = source.lowered
+    hits: dict[int, int] = {}
+    for probe in sorted(_probes(answer.text), key=len, reverse=True)[:_PROBES]:
+        at, seen = lowered_text.find(probe), 0
+        while at != -1 and seen < _PROBE_LIMIT:
+            i = source.at(at)
+            if i >= 0:
+                hits[i] = hits.get(i, 0) + 1
+            at, seen = lowered_text.find(probe, source.ends[i] if i >= 0 else at + 1), seen + 1
+    terms = answer.terms
+    scored = []
+    # the sentences with the most probe hits are read word by word; the others share fewer words
+    for _, i in sorted((c, i) for i, c in hits.items() if c >= MIN_SHARED)[-_CANDIDATES:]:
+        sentence = source.sentence(i)
+        shared = len(terms & sentence.terms)
+        if shared >= MIN_SHARED:
+            scored.append((_coverage(shared, len(terms), len(sentence.terms)), sentence))
     best = max((c for c, _ in scored), default=0.0)
     return [(c, s) for c, s in scored if c == best] if best >= ALIGN_MIN else []
+
+
+def _probes(text: str) -> list[str]:
+    """The first five letters of each longer content word: substrings that find the sentences sharing it."""
+    return [w[:5] for w in dict.fromkeys(words(text)) if len(w) >= 4 and w not in STOPWORDS]
+
+
+_CUE_WORD = FoldedPattern(r"\b(?:" + "|".join(sorted(_CUE_FORMS, key=len, reverse=True)) + r"|(?:un|non-?)[a-z]{4,})\b")
+_PROBES = 10  # the answer sentence's longest words looked for (the rarer ones)
+_CANDIDATES = 3  # source sentences per source read word by word for one answer sentence
+_PROBE_LIMIT = 12  # occurrences of one probe followed in a source (a common word need not be followed further)
 
 
 def _coverage(shared: int, mine: int, theirs: int) -> float:
@@ -184,16 +304,12 @@ def _coverage(shared: int, mine: int, theirs: int) -> float:
     return shared / max(3, min(mine, theirs))
 
 
-def _clause(text: str, at: int) -> tuple[int, int]:
-    """Bounds of the clause of ``text`` around offset ``at`` (commas, semicolons, "but", "and", dashes)."""
-    start, end = 0, len(text)
-    for m in _CLAUSE_BREAK.finditer(text):
-        if m.end() <= at:
-            start = m.end()
-        elif m.start() > at:
-            end = m.start()
-            break
-    return start, end
+def _clause(sentence: _Sentence, at: int) -> tuple[int, int]:
+    """Bounds of the clause of the sentence around offset ``at`` (commas, semicolons, "but", "and", dashes)."""
+    cuts = sentence.cuts  # [0, break start, break end, ..., length]: clause k is cuts[2k]..cuts[2k + 1]
+    i = bisect_right(cuts, at)
+    i -= i % 2 == 0  # inside a break: the clause before it
+    return cuts[i - 1], cuts[i]
 
 
 def _bears_on(sentence: _Sentence, at: int, other: _Sentence) -> bool:
@@ -204,7 +320,7 @@ def _bears_on(sentence: _Sentence, at: int, other: _Sentence) -> bool:
     and the clause is not a remark about the source material ("the passages do not mention").
     """
     text = sentence.text
-    start, end = _clause(text, at)
+    start, end = _clause(sentence, at)
     clause = content_terms(text[start:end])
     if not clause or clause & _ABOUT_SOURCE:
         return False
@@ -214,13 +330,13 @@ def _bears_on(sentence: _Sentence, at: int, other: _Sentence) -> bool:
     subject = content_terms(text[start:at]) - _NOT_TERMS
     if subject and not subject & other.terms:
         return False  # the clause is about something else ("gravy is not ..." against "the sauce is ...")
-    scope = " ".join(words(text[at:end])[:_SCOPE_WORDS])
     rest = content_terms(text[:start] + " " + text[end:])
     # what the negation reaches must meet a clause of the other sentence that is about the same thing
     return any(term in terms and len(terms & clause) >= MIN_SHARED
-               for term in (content_terms(scope) & other.terms) - rest for terms in other.clauses)
+               for term in (_scope_terms(sentence, at) & other.terms) - rest for terms in other.clauses)
 
 
+_NEGATION_TERMS = frozenset(map(stem, "not never none nothing neither nor without cannot unable".split()))
 _SCOPE_WORDS = 6  # the negation word and the five after it ("never use the X200 on wet floors")
 
 
@@ -262,7 +378,7 @@ _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 
 def _negated_before(sentence: _Sentence, at: int) -> bool:
     """A negation shortly before offset ``at`` in its clause ("not safe" is "unsafe")."""
-    start, _ = _clause(sentence.text, at)
+    start, _ = _clause(sentence, at)
     near = max(start, at - _FLIP_CHARS)
     return any(near <= n < at for n in sentence.negations)
 
@@ -282,6 +398,13 @@ def _polarities(answer: _Sentence, source: _Sentence) -> tuple[_Polarity, _Polar
                     flipped = _negated_before(bare_side, at)
                     other[key] = (int(flipped), at, flipped)
     return mine, theirs
+
+
+def _may_oppose(answer: _Sentence, source: _Sentence) -> bool:
+    """Whether the two sentences can hold an opposite pair (one antonym pair, or an un-/non- word on one side
+    and its base word on the other)."""
+    (pairs, bases), (other_pairs, other_bases) = answer.opposite_keys, source.opposite_keys
+    return bool(pairs & other_pairs or bases & content_terms(source.text) or other_bases & content_terms(answer.text))
 
 
 def _antonym(answer: _Sentence, source: _Sentence, mine: _Polarity, theirs: _Polarity) -> str | None:
@@ -361,14 +484,15 @@ def _unit_after(text: str, mention: Mention) -> str:
 def _entity_conflict(view: ItemView, answer: _Sentence, source: _Sentence) -> str | None:
     """A name of the answer found in no source, in the slot where the aligned sentence has another name
     (the same word before or after it) that the answer does not use."""
+    mine = [m for m in unsupported_answer_facts(view) if m.kind == "entity" and answer.start <= m.start < answer.end]
+    if not mine:
+        return None  # most sentences: every name is in some source
     theirs = extract_entities(source.text)
-    if not theirs:
-        return None
     source_words, answer_words = vocabulary(source.text), vocabulary(answer.text)
-    for m in extract_entities(answer.text):
-        if any(name in source_words for name in m.value) or view.sources.supports(m):
+    for m in mine:
+        if any(name in source_words for name in m.value):
             continue
-        before, after = _slot(answer.text, m)
+        before, after = _slot(answer.owner, m)
         for other in theirs:
             if any(name in answer_words for name in other.value) or _variant(m, other):
                 continue
@@ -397,14 +521,33 @@ def _slot(text: str, mention: Mention) -> tuple[str, str]:
 def _conflicts(view: ItemView, sources: list[tuple[str, bool, int]]) -> list[_Conflict]:
     if not sources:
         return []
+    output, folded = view.output, lowered(view.output)
+    cues = [_source_cues(text) for text, _, _ in sources]
+    # terms a source negation reaches that the answer uses: without one, no answer sentence can state what a
+    # source denies
+    reach = frozenset().union(*(c[1] for c in cues)) & content_terms(output)
+    # what in the answer can conflict: a negation, a number/date or name found in no source, a word whose
+    # opposite a source has; or a source sentence that negates what it says. Most answers' sentences have
+    # none of these and are never aligned.
+    negations = [m.start() for m in NEGATION.finditer(output, folded)]
+    marks = [m.start for m in unsupported_answer_facts(view) if m.strong and m.kind in _VALUE_KINDS]
+    marks += [m.start for m in unsupported_answer_facts(view) if m.kind == "entity"]
+    marks += _opposite_marks(output, folded, frozenset().union(*(c[2] for c in cues)), sources)
+    marks.sort()
+    near = sorted(_offsets(folded, sorted(reach))) if reach else []  # words a source negation reaches
+    if not marks and not near and not negations:
+        return []
     found: list[_Conflict] = []
-    for start, end, text in sentences(view.output):
-        answer = _Sentence(start, end, text, _aligned_terms(text), view.output)
+    for start, end, text in sentences(output):
+        answer = _Sentence(start, end, text, output, source=False)
+        if not (_within(marks, start, end) or _within(negations, start, end) and _may_deny(answer) or
+                _within(near, start, end) and _near_negation(answer, cues)):
+            continue
         if len(answer.terms) < MIN_ANSWER_TERMS:
             continue
         # the best-aligned sentences over every source: the answer may say what any one of them says
         aligned = [(coverage, sentence, where) for where, (source_text, _, _) in enumerate(sources)
-                   for coverage, sentence in _best_aligned(answer.terms, source_text)]
+                   for coverage, sentence in _best_aligned(answer, source_text)]
         if aligned:
             best = max(c for c, _, _ in aligned)
             conflict = _pair_conflict(view, answer, [a for a in aligned if a[0] == best])
@@ -413,11 +556,66 @@ def _conflicts(view: ItemView, sources: list[tuple[str, bool, int]]) -> list[_Co
     return found
 
 
+def _within(offsets: list[int], start: int, end: int) -> bool:
+    i = bisect_left(offsets, start)
+    return i < len(offsets) and offsets[i] < end
+
+
+def _may_deny(answer: _Sentence) -> bool:
+    """The answer-side conditions of :func:`_denies` (a flat denial, not a remark about the material)."""
+    if not answer.negations or _CONDITIONAL.search(answer.text):
+        return False
+    return any(not _about_source(answer, at) for at in answer.negations)
+
+
+def _about_source(sentence: _Sentence, at: int) -> bool:
+    start, end = _clause(sentence, at)
+    return bool(content_terms(sentence.text[start:end]) & _ABOUT_SOURCE)
+
+
+def _opposite_marks(output: str, folded: str, theirs: frozenset[str], sources: list[tuple[str, bool, int]]) -> list[int]:
+    """Offsets of the answer's words whose opposite some source has: the other word of an antonym pair, the
+    un-/non- form of a bare word, or the bare base of an un-/non- word (set operations on the answer's
+    vocabulary first; the text is searched only for the words found that way)."""
+    wanted: list[str] = []
+    for word in vocabulary(output) & _CUE_FORMS:
+        hit = _ANTONYMS[stem(word)]
+        if f"{hit[0]}:{1 - hit[1]}" in theirs:
+            wanted.append(word)
+    for word in vocabulary(output):  # an un-/non- word of the answer whose bare form a source uses
+        base = _PREFIX.fullmatch(word) if word[:1] in "un" else None
+        if base and any(base.group(1) in vocabulary(text) for text, _, _ in sources):
+            wanted.append(word)
+    wanted += [key[5:-2] for key in theirs if key.startswith("base:")]  # the bare base of a source's un-word
+    return _offsets(folded, wanted) if wanted else []
+
+
+def _offsets(folded: str, needles: list[str]) -> list[int]:
+    """Where each needle starts a word of ``folded``."""
+    found = []
+    for needle in needles:
+        at = folded.find(needle)
+        while at != -1:
+            if at == 0 or not folded[at - 1].isalnum():
+                found.append(at)
+            at = folded.find(needle, at + 1)
+    return found
+
+
+def _near_negation(answer: _Sentence, cues: list[tuple[list[_Sentence], frozenset[str], frozenset[str]]]) -> bool:
+    """Whether a source sentence that negates denies what this answer sentence says (the sentence holds a
+    word such a negation reaches)."""
+    if _SOFT_NEGATION.search(answer.text) or _CONDITIONAL.search(answer.text):
+        return False  # the reverse direction needs an answer sentence that denies nothing, unconditionally
+    return any(len(answer.terms & sentence.terms) >= MIN_SHARED and _denies(sentence, answer)
+               for c in cues for sentence in c[0])
+
+
 def _pair_conflict(view: ItemView, answer: _Sentence, aligned: list[tuple[float, _Sentence, int]]) -> _Conflict | None:
     # polarity is compared only when no equally aligned sentence agrees with the answer's
     agrees = any(bool(answer.negations) == bool(s.negations) for _, s, _ in aligned)
     for coverage, source, where in aligned[:3]:
-        mine, theirs = _polarities(answer, source)
+        mine, theirs = _polarities(answer, source) if _may_oppose(answer, source) else ({}, {})
         if _negation_explained(mine, theirs):
             agrees = True
         if not agrees and _denies(answer, source):
