@@ -29,7 +29,8 @@ def test_the_guide_warfarin_example_is_a_fail_quoting_the_source_sentence() -> N
     answer, source = found.evidence
     assert (answer.source, answer.text) == ("output", "Warfarin has no known drug interactions.")
     assert (source.source, source.index) == ("context", 0)
-    assert source.text == "Warfarin interacts with aspirin, ibuprofen, and many antibiotics."  # the sentence, not the passage
+    # the sentence, not the whole passage
+    assert source.text == "Warfarin interacts with aspirin, ibuprofen, and many antibiotics."
 
 
 X200_DOC = ("The X200 floor cleaner is designed for dry carpets and is not waterproof. "
@@ -107,8 +108,8 @@ def test_a_name_swapped_for_another_in_the_same_slot() -> None:
 def test_a_contradiction_in_a_tool_output_points_at_the_tool_span() -> None:
     calls = [{"name": "get_policy", "span_id": "d4d4d4d4d4d4d4d4",
               "output": "Policy summary. Flood damage to the basement is not covered by this policy."}]
-    item = trace_item("Am I covered for flooding?", "Good news: flood damage to the basement is covered by your policy.",
-                      tool_calls=calls)
+    item = trace_item("Am I covered for flooding?",
+                      "Good news: flood damage to the basement is covered by your policy.", tool_calls=calls)
     [found] = only(check_source_contradiction(view_of(item)), "contradicts_source")
     answer, source = found.evidence
     assert answer.span_id == "a1a1a1a1a1a1a1a1"

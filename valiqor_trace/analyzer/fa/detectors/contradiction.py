@@ -36,7 +36,17 @@ from valiqor_trace.analyzer.fa.detectors.grounding import (
 from valiqor_trace.analyzer.fa.detectors.structured import parse_structured
 from valiqor_trace.analyzer.fa.facts import Mention, extract_entities
 from valiqor_trace.analyzer.fa.models import Decision, EvidenceItem
-from valiqor_trace.analyzer.fa.text import STOPWORDS, FoldedPattern, lowered, content_terms, sentences, stem, tokens, vocabulary, words
+from valiqor_trace.analyzer.fa.text import (
+    STOPWORDS,
+    FoldedPattern,
+    content_terms,
+    lowered,
+    sentences,
+    stem,
+    tokens,
+    vocabulary,
+    words,
+)
 
 # "no-fly", "yes-or-no" are words, not negations; refusing, failing to and lacking deny too.
 NEGATION = FoldedPattern(r"(?<!-)\b(?:not|no|never|none|nothing|neither|nor|without|cannot|unable|refus(?:e|es|ed|ing)|"
@@ -50,8 +60,9 @@ _IDIOM = FoldedPattern(r"(?:\bnot|n['’]t) (?:only|just|least|to mention|all|ev
 # Words that deny without a negation word. The side a negation is compared against must hold none of them
 # either ("refused to comment" and "declined to comment" agree), so they only ever prevent a finding.
 _SOFT_NEGATION = FoldedPattern(r"\b(?:avoid|prevent|declin|den(?:y|ied|ies)|refus|fail|lack|stop|absen|limit|short|"
-                               r"rare|rarely|hardly|barely|few|little|instead|rather|contrary|tried|attempt|non-?[a-z]{4,}|"
-                               r"neither|against|free of|fewer|less|unlikely|unable|unclear|unknown|unaware|unwilling|improbable|doubt)")
+                               r"rare|rarely|hardly|barely|few|little|instead|rather|contrary|tried|attempt|"
+                               r"non-?[a-z]{4,}|neither|against|free of|fewer|less|unlikely|unable|unclear|unknown|"
+                               r"unaware|unwilling|improbable|doubt)")
 # A negated claim under a condition or a question is not the flat denial the check compares.
 _CONDITIONAL = FoldedPattern(r"\b(?:if|unless|whether|otherwise|until|despite|unclear|even though|why)\b|\?")
 _CLAUSE_BREAK = re.compile(r"[,;:()]|--|—|\b(?:but|while|whereas|although|though|however|yet|and)\b", re.IGNORECASE)
@@ -202,17 +213,24 @@ def _source_text(text: str) -> _SourceText:
     return _SourceText(text)
 
 
+_Cues = tuple[dict[str, list[_Sentence]], frozenset[str]]
+
+
 @lru_cache(maxsize=512)
-def _source_cues(text: str) -> tuple[list[_Sentence], frozenset[str], frozenset[str]]:
-    """(the sentences holding a negation, the terms within reach of those negations, the opposite words of the
-    text): what decides whether an answer sentence needs to be aligned with the text at all."""
+def _source_cues(text: str) -> _Cues:
+    """(term a negation reaches -> the sentences where one does, the opposite words of the text): what decides
+    whether an answer sentence needs to be aligned with the text at all."""
     found = [m.start() for m in NEGATION.finditer(text, lowered(text))]
-    if not found:  # most passages: nothing to split into sentences here
-        return [], frozenset(), _opposite_cues(text)
-    source = _source_text(text)
-    negated = [source.sentence(i) for i in sorted({source.at(at) for at in found}) if i >= 0]
-    reach = frozenset().union(*(_scope_terms(s, at) for s in negated for at in s.negations)) - _NEGATION_TERMS
-    return negated, reach, _opposite_cues(text)
+    reach: dict[str, list[_Sentence]] = {}
+    if found:  # most passages have no negation: nothing to split into sentences here
+        source = _source_text(text)
+        for i in sorted({source.at(at) for at in found}):
+            if i >= 0:
+                sentence = source.sentence(i)
+                terms = frozenset().union(*(_scope_terms(sentence, at) for at in sentence.negations))
+                for term in terms - _NEGATION_TERMS:
+                    reach.setdefault(term, []).append(sentence)
+    return reach, _opposite_cues(text)
 
 
 def _scope_terms(sentence: _Sentence, at: int) -> frozenset[str]:
@@ -525,14 +543,14 @@ def _conflicts(view: ItemView, sources: list[tuple[str, bool, int]]) -> list[_Co
     cues = [_source_cues(text) for text, _, _ in sources]
     # terms a source negation reaches that the answer uses: without one, no answer sentence can state what a
     # source denies
-    reach = frozenset().union(*(c[1] for c in cues)) & content_terms(output)
+    reach = frozenset().union(*(c[0].keys() for c in cues)) & content_terms(output)
     # what in the answer can conflict: a negation, a number/date or name found in no source, a word whose
     # opposite a source has; or a source sentence that negates what it says. Most answers' sentences have
     # none of these and are never aligned.
     negations = [m.start() for m in NEGATION.finditer(output, folded)]
     marks = [m.start for m in unsupported_answer_facts(view) if m.strong and m.kind in _VALUE_KINDS]
     marks += [m.start for m in unsupported_answer_facts(view) if m.kind == "entity"]
-    marks += _opposite_marks(output, folded, frozenset().union(*(c[2] for c in cues)), sources)
+    marks += _opposite_marks(output, folded, frozenset().union(*(c[1] for c in cues)), sources)
     marks.sort()
     near = sorted(_offsets(folded, sorted(reach))) if reach else []  # words a source negation reaches
     if not marks and not near and not negations:
@@ -541,7 +559,7 @@ def _conflicts(view: ItemView, sources: list[tuple[str, bool, int]]) -> list[_Co
     for start, end, text in sentences(output):
         answer = _Sentence(start, end, text, output, source=False)
         if not (_within(marks, start, end) or _within(negations, start, end) and _may_deny(answer) or
-                _within(near, start, end) and _near_negation(answer, cues)):
+                _within(near, start, end) and _near_negation(answer, reach, cues)):
             continue
         if len(answer.terms) < MIN_ANSWER_TERMS:
             continue
@@ -573,7 +591,8 @@ def _about_source(sentence: _Sentence, at: int) -> bool:
     return bool(content_terms(sentence.text[start:end]) & _ABOUT_SOURCE)
 
 
-def _opposite_marks(output: str, folded: str, theirs: frozenset[str], sources: list[tuple[str, bool, int]]) -> list[int]:
+def _opposite_marks(output: str, folded: str, theirs: frozenset[str],
+                    sources: list[tuple[str, bool, int]]) -> list[int]:
     """Offsets of the answer's words whose opposite some source has: the other word of an antonym pair, the
     un-/non- form of a bare word, or the bare base of an un-/non- word (set operations on the answer's
     vocabulary first; the text is searched only for the words found that way)."""
@@ -602,13 +621,14 @@ def _offsets(folded: str, needles: list[str]) -> list[int]:
     return found
 
 
-def _near_negation(answer: _Sentence, cues: list[tuple[list[_Sentence], frozenset[str], frozenset[str]]]) -> bool:
-    """Whether a source sentence that negates denies what this answer sentence says (the sentence holds a
-    word such a negation reaches)."""
+def _near_negation(answer: _Sentence, reach: frozenset[str], cues: list[_Cues]) -> bool:
+    """Whether a source sentence that negates denies what this answer sentence says (only the sentences
+    whose negation reaches a term of the answer sentence are read)."""
     if _SOFT_NEGATION.search(answer.text) or _CONDITIONAL.search(answer.text):
         return False  # the reverse direction needs an answer sentence that denies nothing, unconditionally
-    return any(len(answer.terms & sentence.terms) >= MIN_SHARED and _denies(sentence, answer)
-               for c in cues for sentence in c[0])
+    terms = answer.terms
+    candidates = {id(s): s for term in terms & reach for c in cues for s in c[0].get(term, ())}
+    return any(len(terms & s.terms) >= MIN_SHARED and _denies(s, answer) for s in candidates.values())
 
 
 def _pair_conflict(view: ItemView, answer: _Sentence, aligned: list[tuple[float, _Sentence, int]]) -> _Conflict | None:
