@@ -49,8 +49,12 @@ from valiqor_trace.analyzer.fa.text import (
 )
 
 # "no-fly", "yes-or-no" are words, not negations; refusing, failing to and lacking deny too.
-NEGATION = FoldedPattern(r"(?<!-)\b(?:not|no|never|none|nothing|neither|nor|without|cannot|unable|refus(?:e|es|ed|ing)|"
-                         r"fail(?:s|ed)? to|lack(?:s|ed|ing)?)\b(?!-)|n['’]t\b")
+# Every match starts with one of "cflnruw", and the pattern opens with that class so that the regex engine
+# skips from candidate to candidate (twice as fast as an alternation behind "\b"): "(?<![\w-].)" then says
+# the word starts there.
+NEGATION = FoldedPattern(r"[cflnruw](?:(?<![\w-].)(?:(?<=n)(?:ot|o|ever|one|othing|either|or)|(?<=w)ithout|"
+                         r"(?<=c)annot|(?<=u)nable|(?<=r)efus(?:e|es|ed|ing)|(?<=f)ail(?:s|ed)? to|"
+                         r"(?<=l)ack(?:s|ed|ing)?)\b(?!-)|(?<=n)['’]t\b)")
 # Negation words that do not deny the clause's claim ("not only", "no more than three").
 # "Not all"/"not always" deny a quantifier, which "some"/"often" on the other side do not contradict.
 _IDIOM = FoldedPattern(r"(?:\bnot|n['’]t) (?:only|just|least|to mention|all|every|always|necessarily|"
@@ -170,9 +174,9 @@ class _Sentence:
     def negations(self) -> list[int]:
         """Offsets (in the sentence) of negations that deny something (idioms dropped)."""
         if self._negations is None:
-            idioms = [m.span() for m in _IDIOM.finditer(self.text)]
-            self._negations = [m.start() for m in NEGATION.finditer(self.text)
-                               if not any(s <= m.start() < e for s, e in idioms)]
+            found = [m.start() for m in NEGATION.finditer(self.text, self.lowered)]
+            idioms = [m.span() for m in _IDIOM.finditer(self.text, self.lowered)] if found else []
+            self._negations = [at for at in found if not any(s <= at < e for s, e in idioms)]
         return self._negations
 
 
@@ -244,12 +248,16 @@ def _opposite_cues(text: str) -> frozenset[str]:
     on the text's cached vocabulary: no scan of the text)."""
     found = vocabulary(text)
     keys = {"%s:%d" % _ANTONYMS[stem(w)] for w in found & _CUE_FORMS}
-    for word in found:
-        if word[:1] in "un" and (word.startswith("un") or word.startswith("non")):
-            base = _PREFIX.fullmatch(word)
-            if base:
-                keys.add(f"base:{stem(base.group(1))}:1")
+    keys.update(f"base:{stem(m.group(1))}:1" for m in map(_PREFIX.fullmatch, _prefixed(found)) if m)
     return frozenset(keys)
+
+
+def _prefixed(found: frozenset[str]) -> filter:
+    """The words of a vocabulary that may be un-/non- words (the test runs at C speed: most words are not)."""
+    return filter(_PREFIX_START, found)
+
+
+_PREFIX_START = re.compile(r"un|non").match
 
 
 def _opposed(mine: frozenset[str], theirs: frozenset[str], terms: frozenset[str]) -> bool:
@@ -601,8 +609,8 @@ def _opposite_marks(output: str, folded: str, theirs: frozenset[str],
         hit = _ANTONYMS[stem(word)]
         if f"{hit[0]}:{1 - hit[1]}" in theirs:
             wanted.append(word)
-    for word in vocabulary(output):  # an un-/non- word of the answer whose bare form a source uses
-        base = _PREFIX.fullmatch(word) if word[:1] in "un" else None
+    for word in _prefixed(vocabulary(output)):  # an un-/non- word of the answer whose bare form a source uses
+        base = _PREFIX.fullmatch(word)
         if base and any(base.group(1) in vocabulary(text) for text, _, _ in sources):
             wanted.append(word)
     wanted += [key[5:-2] for key in theirs if key.startswith("base:")]  # the bare base of a source's un-word
