@@ -33,7 +33,6 @@ from valiqor_trace.analyzer.fa.detectors.grounding import (
     output_mentions,
     unsupported_answer_facts,
 )
-from valiqor_trace.analyzer.fa.detectors.structured import parse_structured
 from valiqor_trace.analyzer.fa.facts import Mention, extract_entities
 from valiqor_trace.analyzer.fa.models import Decision, EvidenceItem
 from valiqor_trace.analyzer.fa.text import (
@@ -217,24 +216,24 @@ def _source_text(text: str) -> _SourceText:
     return _SourceText(text)
 
 
-_Cues = tuple[dict[str, list[_Sentence]], frozenset[str]]
+_Cues = tuple[dict[str, list[int]], frozenset[str]]
 
 
 @lru_cache(maxsize=512)
 def _source_cues(text: str) -> _Cues:
-    """(term a negation reaches -> the sentences where one does, the opposite words of the text): what decides
-    whether an answer sentence needs to be aligned with the text at all."""
-    found = [m.start() for m in NEGATION.finditer(text, lowered(text))]
-    reach: dict[str, list[_Sentence]] = {}
-    if found:  # most passages have no negation: nothing to split into sentences here
-        source = _source_text(text)
-        for i in sorted({source.at(at) for at in found}):
-            if i >= 0:
-                sentence = source.sentence(i)
-                terms = frozenset().union(*(_scope_terms(sentence, at) for at in sentence.negations))
-                for term in terms - _NEGATION_TERMS:
-                    reach.setdefault(term, []).append(sentence)
+    """(term a negation reaches -> where those negations are, the opposite words of the text): what decides
+    whether an answer sentence needs to be aligned with the text at all. Read from the few words after each
+    negation, without splitting the text into sentences (most answers never need them)."""
+    folded = lowered(text)
+    reach: dict[str, list[int]] = {}
+    for m in NEGATION.finditer(text, folded):
+        for word in words(folded[m.start():m.start() + _SCOPE_CHARS])[1:_SCOPE_WORDS]:
+            if word not in STOPWORDS and len(word) >= 3:
+                reach.setdefault(stem(word), []).append(m.start())
     return reach, _opposite_cues(text)
+
+
+_SCOPE_CHARS = 60  # enough for the words a negation reaches (_SCOPE_WORDS)
 
 
 def _scope_terms(sentence: _Sentence, at: int) -> frozenset[str]:
@@ -281,10 +280,12 @@ class _Conflict:
 
 
 def _sources(view: ItemView) -> list[tuple[str, bool, int]]:
-    """(text, is context, index) of every prose context entry and tool output (JSON is structured_grounding's)."""
+    """(text, is context, index) of every prose context entry and tool output. JSON (and text that opens like
+    JSON but does not parse: a truncated or annotated payload) is structured_grounding's: its "sentences"
+    are records, not statements."""
     found = [(text, True, i) for i, text in enumerate(view.context[:MAX_SOURCES])]
     found += [(text, False, i) for i, text in view.executed_outputs[:MAX_SOURCES]]
-    return [s for s in found if s[0].strip() and parse_structured(s[0]) is None]
+    return [s for s in found if s[0].strip() and s[0].lstrip()[0] not in "{["]
 
 
 def _best_aligned(answer: _Sentence, text: str) -> list[tuple[float, _Sentence]]:
@@ -362,7 +363,6 @@ def _bears_on(sentence: _Sentence, at: int, other: _Sentence) -> bool:
                for term in (_scope_terms(sentence, at) & other.terms) - rest for terms in other.clauses)
 
 
-_NEGATION_TERMS = frozenset(map(stem, "not never none nothing neither nor without cannot unable".split()))
 _SCOPE_WORDS = 6  # the negation word and the five after it ("never use the X200 on wet floors")
 
 
@@ -567,7 +567,7 @@ def _conflicts(view: ItemView, sources: list[tuple[str, bool, int]]) -> list[_Co
     for start, end, text in sentences(output):
         answer = _Sentence(start, end, text, output, source=False)
         if not (_within(marks, start, end) or _within(negations, start, end) and _may_deny(answer) or
-                _within(near, start, end) and _near_negation(answer, reach, cues)):
+                _within(near, start, end) and _near_negation(answer, reach, cues, sources)):
             continue
         if len(answer.terms) < MIN_ANSWER_TERMS:
             continue
@@ -629,14 +629,22 @@ def _offsets(folded: str, needles: list[str]) -> list[int]:
     return found
 
 
-def _near_negation(answer: _Sentence, reach: frozenset[str], cues: list[_Cues]) -> bool:
+def _near_negation(answer: _Sentence, reach: frozenset[str], cues: list[_Cues],
+                   sources: list[tuple[str, bool, int]]) -> bool:
     """Whether a source sentence that negates denies what this answer sentence says (only the sentences
     whose negation reaches a term of the answer sentence are read)."""
     if _SOFT_NEGATION.search(answer.text) or _CONDITIONAL.search(answer.text):
         return False  # the reverse direction needs an answer sentence that denies nothing, unconditionally
     terms = answer.terms
-    candidates = {id(s): s for term in terms & reach for c in cues for s in c[0].get(term, ())}
-    return any(len(terms & s.terms) >= MIN_SHARED and _denies(s, answer) for s in candidates.values())
+    for (reached, _), (text, _, _) in zip(cues, sources):
+        offsets = {at for term in terms & reach for at in reached.get(term, ())}
+        if offsets:
+            source = _source_text(text)
+            for i in {source.at(at) for at in offsets} - {-1}:
+                sentence = source.sentence(i)
+                if len(terms & sentence.terms) >= MIN_SHARED and _denies(sentence, answer):
+                    return True
+    return False
 
 
 def _pair_conflict(view: ItemView, answer: _Sentence, aligned: list[tuple[float, _Sentence, int]]) -> _Conflict | None:
