@@ -8,13 +8,15 @@ on an aligned pair it checks:
 - polarity: a negation (not, never, no, without, "no known X") on one side only, in a clause that
   itself carries the shared terms, while the other side negates nothing;
 - antonyms: a word on one side and its opposite on the other (safe/unsafe, increase/decrease,
-  allowed/forbidden, before/after ...), a negation flipping either;
+  allowed/forbidden, usable/unusable ...), a negation just before either flipping it;
 - values: a number or date of the same kind and unit that differs, when the answer's value appears
   in no source at all (a value found elsewhere may be a different fact, quoted right);
 - entities: a name in the answer where the aligned sentence has another name in the same slot (the
   same word before or after it).
 
 Both directions: the answer may negate what a source affirms or assert what a source negates.
+Only the answer sentences that can conflict (a negation, an opposite word a source answers, a value or
+name found in no source, a word a source negation reaches) are aligned: most are none of these.
 Lexical alignment is cheap and explainable, and it misses paraphrases; the judge covers meaning.
 """
 
@@ -259,13 +261,6 @@ def _prefixed(found: frozenset[str]) -> filter:
 _PREFIX_START = re.compile(r"un|non").match
 
 
-def _opposed(mine: frozenset[str], theirs: frozenset[str], terms: frozenset[str]) -> bool:
-    """Whether ``theirs`` holds the opposite of a cue of ``mine``, or an un-/non- word whose base is one of
-    ``terms`` (the other text's content terms)."""
-    flipped = {key[:-1] + ("0" if key[-1] == "1" else "1") for key in mine}
-    return bool(flipped & theirs) or any(key[5:-2] in terms for key in theirs if key.startswith("base:"))
-
-
 _CUE_FORMS = frozenset(f for pair in _ANTONYM_PAIRS for forms in pair for f in forms.split())
 
 
@@ -319,7 +314,6 @@ def _probes(text: str) -> list[str]:
     return [w[:5] for w in dict.fromkeys(words(text)) if len(w) >= 4 and w not in STOPWORDS]
 
 
-_CUE_WORD = FoldedPattern(r"\b(?:" + "|".join(sorted(_CUE_FORMS, key=len, reverse=True)) + r"|(?:un|non-?)[a-z]{4,})\b")
 _PROBES = 10  # the answer sentence's longest words looked for (the rarer ones)
 _CANDIDATES = 3  # source sentences per source read word by word for one answer sentence
 _PROBE_LIMIT = 12  # occurrences of one probe followed in a source (a common word need not be followed further)
