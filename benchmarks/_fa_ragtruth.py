@@ -6,10 +6,12 @@ budget is not in the released data, so it is left out), the passages / news / JS
 ``context``. A response counts as "hallucinated" when any hallucination-bucket tag is
 ``fail``. The floor is the always-"hallucinated" predictor (recall 1, precision = base rate).
 
-Calibration: the one tuned constant, ``NOVELTY_FAIL`` (share of an answer's content words
+Calibration: ``NOVELTY_FAIL`` (share of an answer's content words
 found in no source), is chosen on the *calibration* half (records whose source id hashes
 even) to maximise the mean F1 over the three tasks, and all numbers are reported on the
-*held-out* half; the engine's shipped constant is compared with the calibrated one.
+*held-out* half; the engine's shipped constant is compared with the calibrated one. The contradiction
+detector's ``ALIGN_FAIL`` (how closely an answer sentence must align with the source sentence it contradicts
+for a fail rather than "unsure") is calibrated on the same half (:func:`calibrate_contradiction`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from valiqor_trace.analyzer.fa import engine
-from valiqor_trace.analyzer.fa.detectors import grounding
+from valiqor_trace.analyzer.fa.detectors import contradiction, grounding
 from valiqor_trace.analyzer.fa.detectors.base import ItemView
 from valiqor_trace.analyzer.models import FAItem
 
@@ -128,9 +130,33 @@ def calibrate(records: list[Record]) -> dict[str, object]:
     return out
 
 
+_ALIGN_CANDIDATES: list[float | None] = [step / 20 for step in range(10, 21)] + [None]
+
+
+def calibrate_contradiction(records: list[Record]) -> dict[str, object]:
+    """The alignment a contradiction needs to be a fail (``contradiction.ALIGN_FAIL``; below it: unsure), chosen
+    on the calibration half to maximise the mean F1 over the three tasks; of equal scores the lowest value
+    (the most contradictions reported as fails at no cost there). ``None``: never a fail."""
+    calib = [r for r in records if r.split == "calibration"]
+    shipped = contradiction.ALIGN_FAIL
+    best: tuple[float, float | None] = (-1.0, None)
+    try:
+        for align in _ALIGN_CANDIDATES:
+            contradiction.ALIGN_FAIL = align if align is not None else 2.0  # coverage never reaches 2
+            pred = predict(calib)
+            scores = [prf([p for p, r in zip(pred, calib) if r.task == task],
+                          [r.hallucinated for r in calib if r.task == task])[2] for task in TASKS]
+            mean = sum(scores) / len(scores)
+            if mean > best[0] + 1e-9:
+                best = (mean, align)
+    finally:
+        contradiction.ALIGN_FAIL = shipped
+    return {"calibrated_align_fail": best[1], "calibration_f1_align": round(best[0], 4), "shipped_align_fail": shipped}
+
+
 def run(data_dir: Path) -> list[dict]:
     records = load(data_dir)
-    calibration = calibrate(records)
+    calibration = {**calibrate(records), **calibrate_contradiction(records)}
     predictions = predict(records)
     rows = []
     for split in ("heldout", "all"):

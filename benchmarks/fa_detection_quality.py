@@ -46,7 +46,9 @@ def ragtruth(data_dir: Path) -> None:
     print(f"novelty threshold calibrated on the calibration half: prose {calibration['calibrated_prose']} "
           f"(mean F1 there {calibration['calibration_f1_prose']}), structured {calibration['calibrated_structured']} "
           f"(mean F1 {calibration['calibration_f1_structured']}); shipped: prose {calibration['shipped_prose']}, "
-          f"structured {calibration['shipped_structured']}\n")
+          f"structured {calibration['shipped_structured']}")
+    print(f"contradiction alignment for a fail calibrated there: {calibration['calibrated_align_fail']} (mean F1 "
+          f"{calibration['calibration_f1_align']}); shipped: {calibration['shipped_align_fail']}\n")
     print(_table(["split", "task", "n", "base rate", "precision", "recall", "F1", "floor F1", "beats floor"],
                  [[r["split"], r["task"], r["n"], r["base_rate"], r["precision"], r["recall"], r["f1"], r["floor_f1"],
                    "yes" if r["beats_floor"] else "NO"] for r in rows]))

@@ -142,10 +142,12 @@ def test_playground_rate_limits(tmp_path: Path) -> None:
                 output_text="Warfarin has no known drug interactions.",
                 context=["Warfarin interacts with aspirin, ibuprofen, and many antibiotics."])
     result = client.failure_analysis.playground(**call)
-    # the answer negates what the source affirms: without a judge that is flagged for review, not failed
+    # the answer negates what the source sentence it aligns with affirms: a fail quoting that sentence
     [flag] = [t for t in result.failure_tags if t.decision != "pass"]
-    assert (flag.subcategory_id, flag.decision) == ("contradicts_source", "unsure")
-    assert result.summary.needs_human_review and result.source == "playground"
+    assert (flag.subcategory_id, flag.decision) == ("contradicts_source", "fail")
+    assert flag.evidence_items[1].text == "Warfarin interacts with aspirin, ibuprofen, and many antibiotics."
+    assert result.summary.primary_failure == "contradicts_source" and result.summary.items_with_failures == 1
+    assert result.source == "playground"
     client.failure_analysis.playground(**call)
     with pytest.raises(RateLimitError) as caught:
         client.failure_analysis.playground(**call)

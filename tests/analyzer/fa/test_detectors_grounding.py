@@ -67,16 +67,6 @@ def test_quotes_and_unsupported_content() -> None:
     assert grounding.check_unsupported_claim(view_of(faithful)) == []
 
 
-def test_negation_conflict_is_flagged_for_review() -> None:
-    item = make_item("What medications interact with warfarin?", "Warfarin has no known drug interactions.",
-                     ["Warfarin interacts with aspirin, ibuprofen, and many antibiotics."])
-    found = only(grounding.check_negation_conflict(view_of(item)), "contradicts_source")
-    assert found[0].decision == "unsure" and [e.source for e in found[0].evidence] == ["output", "context"]
-    agreeing = make_item("Does warfarin interact with vitamin C?", "Warfarin does not interact with vitamin C.",
-                         ["Warfarin does not interact with vitamin C, according to the label."])
-    assert grounding.check_negation_conflict(view_of(agreeing)) == []
-
-
 BUSINESS = json.dumps({"name": "Finch & Fork", "attributes": {
     "OutdoorSeating": False, "RestaurantsTakeOut": True, "WiFi": "u'no'", "RestaurantsReservations": None,
     "BusinessParking": {"garage": True, "lot": False}, "Ambience": {"intimate": False, "classy": True}}})

@@ -160,7 +160,8 @@ def test_the_judge_seam_decides_judge_and_hybrid_subcategories() -> None:
     analysis = engine.analyze_item(RAG, 0, engine.AnalysisOptions(judge=judge))
     asked = {s["id"] for s in judge.requests[0].subcategories}
     assert {"incomplete_answer", "entity_fabrication"} <= asked and "empty_output" not in asked
-    assert [f.subcategory_id for f in judge.requests[0].findings] == ["entity_fabrication"]  # deterministic hints
+    # deterministic hints: a name from no source, in the slot where the source has another name
+    assert [f.subcategory_id for f in judge.requests[0].findings] == ["entity_fabrication", "contradicts_source"]
     tags = _by_sub(analysis)
     assert tags["incomplete_answer"].decision == "fail" and tags["incomplete_answer"].detector_type_used == "llm_judge"
     # the judge confirms the deterministic finding: one tag, decided by both

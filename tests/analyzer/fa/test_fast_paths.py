@@ -12,7 +12,8 @@ from valiqor_trace.analyzer.fa import facts, lang, source_index, text
 from valiqor_trace.analyzer.fa.detectors import agent, compliance, leaks, unsafe
 from valiqor_trace.analyzer.fa.detectors.base import ItemView
 from valiqor_trace.analyzer.fa.detectors.claims import SPECULATION, TOOL_CLAIM
-from valiqor_trace.analyzer.fa.detectors.grounding import _NEGATION, _Source, check_negation_conflict
+from valiqor_trace.analyzer.fa.detectors import contradiction
+from valiqor_trace.analyzer.fa.detectors.contradiction import NEGATION, check_source_contradiction
 from valiqor_trace.analyzer.fa.detectors.retrieval import ABSTENTION
 from valiqor_trace.analyzer.fa.models import EvidenceItem, FailureTag
 from valiqor_trace.analyzer.fa.scoring import pass_tag
@@ -30,7 +31,7 @@ TEXTS = [
 ]
 
 
-FOLDED = [_NEGATION, ABSTENTION, SPECULATION, TOOL_CLAIM, facts._TIME_RE, facts._NUMBER_WORD_RE, compliance.REFUSAL,
+FOLDED = [NEGATION, contradiction._IDIOM, contradiction._SOFT_NEGATION, contradiction._CONDITIONAL, ABSTENTION, SPECULATION, TOOL_CLAIM, facts._TIME_RE, facts._NUMBER_WORD_RE, compliance.REFUSAL,
           compliance._WORD_LIMIT, compliance._SENTENCE_LIMIT, compliance._YES_NO]
 
 
@@ -47,12 +48,6 @@ def test_folded_pattern_refuses_an_upper_case_literal() -> None:
     with pytest.raises(ValueError, match="lower case"):
         FoldedPattern(r"\bNot\b")
     assert FoldedPattern(r"\S+\W\bnot\B").search("is NOT!") is None  # escapes are allowed
-
-
-def test_sentence_bounds_are_those_of_the_boundary_regex() -> None:
-    boundary = re.compile(r"[.!?](?=\s)|\n")
-    for text in ["One. Two!\nThree?  Four.Five\n\n", "a.b. c\u00a0d!\u2003e", "end.", "?", ""]:
-        assert _Source(text, lambda quote: None).bounds == [m.end() for m in boundary.finditer(text)]
 
 
 def test_pass_tags_from_the_template_are_valid_and_independent() -> None:
@@ -165,10 +160,10 @@ def test_negation_check_reads_each_sentence_as_a_whole_scan_would() -> None:
     source = "The drug interacts with alcohol. The drug causes drowsiness in adults."
     negated = FAItem(input="q", output="Fine. The drug has no interactions with alcohol. Done.", context=[source])
     plain = FAItem(input="q", output="The drug interacts with alcohol. Nothing else. Know it.", context=[source])
-    found = check_negation_conflict(ItemView(negated, "rag"))
+    found = check_source_contradiction(ItemView(negated, "rag"))
     assert [f.subcategory_id for f in found] == ["contradicts_source"]
     assert found[0].evidence[0].text == "The drug has no interactions with alcohol."
-    assert check_negation_conflict(ItemView(plain, "rag")) == []  # "Nothing else." shares no terms
+    assert check_source_contradiction(ItemView(plain, "rag")) == []  # "Nothing else." shares no terms
 
 
 def test_ascii_tokenising_finds_the_unicode_pattern_tokens() -> None:

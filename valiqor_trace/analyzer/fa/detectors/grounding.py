@@ -10,8 +10,6 @@ the judge's job.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
-from collections.abc import Callable
 from itertools import compress
 
 from valiqor_trace.analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
@@ -25,8 +23,8 @@ from valiqor_trace.analyzer.fa.facts import (
     extract_times,
 )
 from valiqor_trace.analyzer.fa.detectors.structured import parse_structured
-from valiqor_trace.analyzer.fa.models import EvidenceItem, Finding
-from valiqor_trace.analyzer.fa.text import STOPWORDS, FoldedPattern, content_terms, lowered, sentences, word_pattern, words
+from valiqor_trace.analyzer.fa.models import Finding
+from valiqor_trace.analyzer.fa.text import STOPWORDS, sentences, word_pattern, words
 
 _DIGIT = re.compile(r"\d")
 NUMERIC_KINDS = frozenset({"number", "percent", "money", "year", "time", "date"})
@@ -179,106 +177,8 @@ def _novel_sentences(view: ItemView, novel: set[str], limit: int = 3) -> list:
             for _, start, end, hits in sorted(scored[:limit], key=lambda s: s[1])]
 
 
-_NEGATION = FoldedPattern(r"\b(?:not|no|never|none|nothing|neither|nor|without|cannot)\b|n't\b")
-
-
-def check_negation_conflict(view: ItemView) -> CheckResult:
-    """An answer sentence that negates what a source sentence on the same terms affirms.
-
-    Only this direction: it is the one that catches "X has no known interactions" against a source
-    listing X's interactions, and it costs nothing when the answer negates nothing (most answers).
-    Source sentences are located from the answer's words (substring search), not by splitting
-    every source into sentences.
-    """
-    if not grounding_applies(view):
-        return None
-    # One scan of the answer: a sentence negates when a match starts inside it (a match never crosses a
-    # sentence end, and what surrounds a sentence is never a word character, so this is the same as
-    # searching each sentence)
-    negations = [m.start() for m in _NEGATION.finditer(view.output)]
-    if not negations:
-        return []
-    sources = _lowered_sources(view)
-    for start, end, sentence in sentences(view.output):
-        first = bisect_left(negations, start)
-        if first == len(negations) or negations[first] >= end:
-            continue
-        terms = content_terms(sentence)
-        if len(terms) < 2:
-            continue
-        probes = [w[:5] for w in dict.fromkeys(words(sentence)) if w not in STOPWORDS and len(w) >= 4][:12]
-        for source in sources:
-            text, where = source.text, source.where
-            for src_start, src_end in _candidate_sentences(source, probes):
-                candidate = text[src_start:src_end].strip()
-                if _NEGATION.search(candidate):
-                    continue
-                shared = len(terms & content_terms(candidate))
-                if shared >= 2 and shared / len(terms) >= 0.5:
-                    return [finding("contradicts_source", "unsure", 0.5,
-                                    "The answer negates what a source affirms about the same terms.",
-                                    [view.in_output(start, end), where(candidate)], "negation_conflict")]
-    return []
-
-
-class _Source:
-    """A context entry / tool output as the negation check reads it; sentence bounds found on demand."""
-
-    __slots__ = ("_bounds", "lowered", "text", "where")
-    _bounds: list[int] | None
-
-    def __init__(self, text: str, where: Callable[..., EvidenceItem]) -> None:  # where(quote)
-        self.text, self.lowered, self.where, self._bounds = text, lowered(text), where, None
-
-    @property
-    def bounds(self) -> list[int]:
-        """Offsets just past each sentence end: ``[.!?]`` before whitespace, or a newline."""
-        if self._bounds is None:
-            text, n = self.text, len(self.text)
-            # a one-class scan plus a look at the next character: half the cost of ``[.!?](?=\s)|\n``
-            self._bounds = [i for i in (m.end() for m in _BOUNDARY_CHAR.finditer(text))
-                            if text[i - 1] == "\n" or (i < n and text[i].isspace())]
-        return self._bounds
-
-
-def _lowered_sources(view: ItemView) -> list[_Source]:
-    """Each context entry / tool output with its lower-cased text and evidence factory.
-
-    Not memoized on the view: the factories refer to the view, and a view holding them would be a
-    reference cycle that keeps every item's analysis alive until the garbage collector runs.
-    """
-    sources = [_Source(text, lambda quote, i=i: view.in_context(i, note=quote[:120]))
-               for i, text in enumerate(view.context[:20])]
-    sources += [_Source(text, lambda quote, i=i: view.in_tool(i, "tool_output", text=quote))
-                for i, text in view.executed_outputs[:20]]
-    return sources
-
-
-_BOUNDARY_CHAR = re.compile(r"[.!?\n]")
-
-
-def _candidate_sentences(source: _Source, probes: list[str], limit: int = 40) -> list[tuple[int, int]]:
-    """Spans of the sentences of ``source`` that contain at least two of ``probes``."""
-    if len(probes) < 2:
-        return []
-    folded = source.lowered
-    if sum(1 for probe in probes if probe in folded) < 2:
-        return []  # no sentence can hold two probes: skip finding sentence bounds
-    bounds = source.bounds
-    spans: dict[tuple[int, int], set[str]] = {}
-    for probe in probes:
-        at, seen = folded.find(probe), 0
-        while at != -1 and seen < limit:
-            i = bisect_right(bounds, at)
-            span = (bounds[i - 1] if i else 0, bounds[i] if i < len(bounds) else len(folded))
-            spans.setdefault(span, set()).add(probe)
-            at, seen = folded.find(probe, span[1]), seen + 1
-    return [span for span, hits in spans.items() if len(hits) >= 2]
-
-
 DETECTORS = (
     Detector("numeric_grounding", ("numeric_mismatch",), check_numeric_mismatch, pass_confidence=0.7),
     Detector("entity_grounding", ("entity_fabrication",), check_entity_fabrication, pass_confidence=0.6),
     Detector("content_grounding", ("unsupported_claim",), check_unsupported_claim, pass_confidence=0.55),
-    Detector("negation_conflict", ("contradicts_source",), check_negation_conflict, pass_confidence=0.5),
 )
