@@ -159,9 +159,10 @@ def run(data_dir: Path) -> list[dict]:
     calibration = {**calibrate(records), **calibrate_contradiction(records)}
     predictions = predict(records)
     rows = []
-    for split in ("heldout", "all"):
-        for task in TASKS:
-            idx = [i for i, r in enumerate(records) if r.task == task and (split == "all" or r.split == split)]
+    for split in ("calibration", "heldout", "all"):
+        for task in (*TASKS, "pooled"):
+            idx = [i for i, r in enumerate(records)
+                   if (task == "pooled" or r.task == task) and (split == "all" or r.split == split)]
             gold = [records[i].hallucinated for i in idx]
             p, r, f = prf([predictions[i] for i in idx], gold)
             fp, fr, ff = prf([True] * len(idx), gold)

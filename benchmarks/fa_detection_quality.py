@@ -3,8 +3,8 @@
     python benchmarks/fa_detection_quality.py [--data-dir ../shared/data] [--only ragtruth|trail|taubench]
 
 - RAGTruth: response-level hallucination precision / recall / F1 per task, against the
-  always-"hallucinated" floor, on the held-out half (and on all records for reference), with the
-  novelty thresholds calibrated on the other half (see benchmarks/_fa_ragtruth.py).
+  always-"hallucinated" floor, per task and pooled, on the calibration half (where the novelty and
+  contradiction thresholds are calibrated), the held-out half and all records (see benchmarks/_fa_ragtruth.py).
 - TRAIL: error location recall / precision, category agreement and joint accuracy from the span
   ids in tag evidence (see benchmarks/_fa_trail.py), per half of the traces.
 - tau-bench (airline): failed-task recall and false-alarm rate of tool-use tags (see
