@@ -109,6 +109,11 @@ SECRET = "s3cret-token-value"
     ({"headers": {"Authorization": f"Bearer {SECRET}\n"}}, "init(headers=...): header 'Authorization' has a line "
                                                           "break or control character in its value"),
     ({"headers": {"x api key": SECRET}}, "init(headers=...): 'x api key' is not a valid HTTP header name"),
+    # The curl form: the '=' of the key's padding splits it, so most of the key is in the "name".
+    ({"headers": f"Authorization: Bearer sk-{SECRET}-0123456789=="},
+     "init(headers=...): 'Authorization: ...' is not a valid HTTP header name (letters, digits and "
+     "!#$%&'*+-.^_`|~ only); write 'name=value', not 'name: value'"),
+    ({"headers": f"Bearer sk-{SECRET}-0123456789==,x=1"}, "init(headers=...): 'Bearer ...' is not a valid"),
 ])
 def test_bad_url_and_header_arguments_raise_naming_the_setting_and_the_fix(kwargs, message) -> None:
     with pytest.raises(ValueError) as caught:
