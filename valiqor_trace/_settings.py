@@ -152,7 +152,7 @@ class Settings:
     exporters: list[Any] = field(default_factory=lambda: ["store"])
     endpoint: str | None = None
     protocol: str = "http/protobuf"
-    headers: dict[str, str] | None = None
+    headers: dict[str, str] | None = field(default=None, repr=False)  # a secret setting: auth headers carry keys
     store_path: str | None = None
     home: str = ".valiqor"
     sample_rate: float | None = None

@@ -194,3 +194,16 @@ def test_a_genuinely_unknown_valiqorrc_key_warns_with_its_name_and_the_file(tmp_
     assert len(warnings) == 1, out
     # judge_model is not listed as unknown; the typo is, with the file and the key it resembles
     assert f"unknown keys in {rc.resolve()}: judge_modle (did you mean judge_model?) (" in warnings[0]
+
+
+def test_printed_settings_show_no_header_value_or_webhook_url(tmp_path: Path) -> None:
+    webhook = f"https://hooks.slack.com/services/T000/B000/{SECRET}"
+    handle = valiqor_trace.init(exporters="none", instrument=False, home=str(tmp_path),
+                                headers={"Authorization": f"Bearer {SECRET}"},
+                                monitor={"webhook_url": webhook, "sample_rate": 0.0})
+    try:
+        assert handle.settings.headers == {"Authorization": f"Bearer {SECRET}"}  # still used...
+        assert handle.settings.monitor.webhook_url == webhook
+        assert SECRET not in repr(handle.settings) and SECRET not in str(handle.settings)  # ...never printed
+    finally:
+        handle.shutdown()
