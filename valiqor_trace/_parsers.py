@@ -26,6 +26,8 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # A word this long in an invalid header name is likely a key: 'Authorization: Bearer sk-...==' written in the
 # 'name: value' form puts everything before the key's '=' padding into the name.
 _KEY_LIKE_WORD = 20
+# user:password@ at the start of a URL's authority (with or without the scheme people forget).
+_URL_PASSWORD = re.compile(r"(^|://)([^/@\s:]*):[^/@\s]*@")
 
 
 def parse_bool(value: Any) -> bool:
@@ -169,6 +171,12 @@ def _header_pairs(text: str) -> list[tuple[str, str]]:
             raise ValueError(f"entry {number} has no '='; expected 'name=value,name2=value2'")
         pairs.append((name.strip(), header_value.strip()))
     return pairs
+
+
+def without_password(text: str) -> str:
+    """``text`` with the password of a URL's ``user:password@`` masked: a URL setting is shown in messages
+    (what is wrong with it), and a collector's basic-auth password must not reach a log with it."""
+    return _URL_PASSWORD.sub(r"\1\2:...@", text)
 
 
 def shown_header_name(name: Any) -> Any:

@@ -105,6 +105,9 @@ SECRET = "s3cret-token-value"
     ({"endpoint": "ftp://collector:4318"}, "init(endpoint='ftp://collector:4318'): scheme 'ftp'"),
     ({"endpoint": "http://:4318"}, "init(endpoint='http://:4318'): not a URL: no host"),
     ({"endpoint": "http://collector:43180000"}, "init(endpoint='http://collector:43180000'): not a URL: the port"),
+    # a collector's basic-auth password in the URL is masked where the URL is shown
+    ({"endpoint": f"ftp://otel:{SECRET}@collector:4318"}, "init(endpoint='ftp://otel:...@collector:4318'): scheme"),
+    ({"endpoint": f"otel:{SECRET}@collector:4318"}, "init(endpoint='otel:...@collector:4318'): not a URL"),
     ({"headers": {"Authorization": None}}, "init(headers=...): header 'Authorization' has no value"),
     ({"headers": {"Authorization": f"Bearer {SECRET}\n"}}, "init(headers=...): header 'Authorization' has a line "
                                                           "break or control character in its value"),
@@ -207,3 +210,15 @@ def test_printed_settings_show_no_header_value_or_webhook_url(tmp_path: Path) ->
         assert SECRET not in repr(handle.settings) and SECRET not in str(handle.settings)  # ...never printed
     finally:
         handle.shutdown()
+
+
+def test_a_password_in_a_bad_endpoint_env_value_is_masked_in_the_warning(tracer_provider, monkeypatch,
+                                                                          caplog) -> None:
+    monkeypatch.setenv("VALIQOR_OTLP_ENDPOINT", f"otel:{SECRET}@collector:4318")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"otel:{SECRET}@collector:4318")
+    with caplog.at_level(logging.WARNING, logger="valiqor_trace"):
+        valiqor_trace.init(tracer_provider=tracer_provider, instrument=False)
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "VALIQOR_OTLP_ENDPOINT='otel:...@collector:4318'" in text
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT='otel:...@collector:4318'" in text
+    assert SECRET not in text
