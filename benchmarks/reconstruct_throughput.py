@@ -137,7 +137,7 @@ def main() -> None:
     trail = [read_trace_file(path).spans for path in sorted(glob.glob(os.path.join(
         os.path.dirname(__file__), "..", "..", "shared", "data", "trail", "traces", "*.json")))]
     if trail:
-        rows.append(("reconstruct TRAIL (10 real traces)", sum(map(len, trail)),
+        rows.append((f"reconstruct TRAIL ({len(trail)} real traces)", sum(map(len, trail)),
                      best_of(args.repeat, lambda: [reconstruct_item(t) for t in trail])))
     with tempfile.TemporaryDirectory() as tmp:
         spans = synthetic_trace("openinference", args.spans)

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from valiqor_trace._guard import logger
+from valiqor_trace._parsers import shown_header_name
 
 AUTH_STATUSES = {401: "Unauthorized", 403: "Forbidden"}
 # The loggers the HTTP exporter writes its per-batch failure line to (the client's own, across SDK versions).
@@ -116,7 +117,7 @@ def headers_origin(headers: Mapping[str, str] | None, source: str | None, enviro
         parts.append(f"{names}, from {_SOURCE_LABELS.get(source or '', source or 'settings')}")
     for var in _HEADER_ENV:  # the exporter reads the first one set, and merges it under ours
         if environ.get(var):
-            names = ", ".join(sorted({pair.split("=", 1)[0].strip().lower()
+            names = ", ".join(sorted({shown_header_name(pair.split("=", 1)[0].strip().lower())
                                       for pair in environ[var].split(",") if "=" in pair}))
             parts.append(f"{names or 'no valid entries'}, from {var}")
             break

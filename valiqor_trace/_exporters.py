@@ -17,7 +17,7 @@ from valiqor_trace._export_status import (
     install_sdk_log_filter,
 )
 from valiqor_trace._guard import log_once
-from valiqor_trace._parsers import parse_url
+from valiqor_trace._parsers import parse_url, without_password
 from valiqor_trace._processors import CountingBatchSpanProcessor, ExportStats, GuardedExporter
 from valiqor_trace._settings import OTLP_EXAMPLE, Settings
 
@@ -70,7 +70,8 @@ def env_otlp_endpoint(protocol: str, environ: Any = None) -> str | None:
         try:
             url = parse_url(raw, example=OTLP_EXAMPLE)
         except ValueError as exc:
-            log_once(f"env:{var}={raw}", "Ignoring %s=%r: %s; the OTLP exporter does not use it", var, raw, exc)
+            log_once(f"env:{var}={raw}", "Ignoring %s=%r: %s; the OTLP exporter does not use it", var,
+                     without_password(raw), exc)
             continue
         return url if var == _TRACES_ENV or protocol == "grpc" else url.rstrip("/") + "/v1/traces"
     return None

@@ -23,6 +23,11 @@ _FALSE = ("0", "false", "no", "off")
 _HOST_LIKE = re.compile(r"^[\w.\-]+(:\d+)?(/\S*)?$")
 # RFC 9110 token characters: what an HTTP header name may hold.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# A word this long in an invalid header name is likely a key: 'Authorization: Bearer sk-...==' written in the
+# 'name: value' form puts everything before the key's '=' padding into the name.
+_KEY_LIKE_WORD = 20
+# user:password@ at the start of a URL's authority (with or without the scheme people forget).
+_URL_PASSWORD = re.compile(r"(^|://)([^/@\s:]*):[^/@\s]*@")
 
 
 def parse_bool(value: Any) -> bool:
@@ -168,9 +173,27 @@ def _header_pairs(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def without_password(text: str) -> str:
+    """``text`` with the password of a URL's ``user:password@`` masked: a URL setting is shown in messages
+    (what is wrong with it), and a collector's basic-auth password must not reach a log with it."""
+    return _URL_PASSWORD.sub(r"\1\2:...@", text)
+
+
+def shown_header_name(name: Any) -> Any:
+    """A header name as a message shows it: a valid one whole; an invalid one cut at its first ':' and
+    without key-like words, since a value written in the wrong form may have landed in the name."""
+    if not isinstance(name, str) or _HEADER_NAME.match(name):
+        return name
+    head, colon, _ = name.partition(":")
+    words = [word if len(word) < _KEY_LIKE_WORD else "..." for word in head.split()]
+    return " ".join(words) + (": ..." if colon else "")
+
+
 def _checked_header(name: Any, value: Any) -> tuple[str, str]:
     if not isinstance(name, str) or not _HEADER_NAME.match(name):
-        raise ValueError(f"{name!r} is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)")
+        hint = "; write 'name=value', not 'name: value'" if isinstance(name, str) and ":" in name else ""
+        raise ValueError(f"{shown_header_name(name)!r} is not a valid HTTP header name (letters, digits and "
+                         f"!#$%&'*+-.^_`|~ only){hint}")
     if value is None:
         raise ValueError(f"header {name!r} has no value (None); pass a string (is the variable holding the "
                          "key set?)")

@@ -37,6 +37,7 @@ from valiqor_trace._parsers import (
     parse_seconds,
     parse_str,
     url_parser,
+    without_password,
 )
 
 RC_FILE_NAME = ".valiqorrc"
@@ -152,7 +153,7 @@ class Settings:
     exporters: list[Any] = field(default_factory=lambda: ["store"])
     endpoint: str | None = None
     protocol: str = "http/protobuf"
-    headers: dict[str, str] | None = None
+    headers: dict[str, str] | None = field(default=None, repr=False)  # a secret setting: auth headers carry keys
     store_path: str | None = None
     home: str = ".valiqor"
     sample_rate: float | None = None
@@ -249,12 +250,13 @@ class _RcFile:
 
 
 def shown_value(value: Any, *, secret: bool = False) -> str:
-    """How messages show a setting's value: ``repr`` of a short plain value; ``...`` for secrets and objects."""
+    """How messages show a setting's value: ``repr`` of a short plain value, a URL's password masked;
+    ``...`` for secrets and objects."""
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if secret or not isinstance(value, (str, int, float, bool)) or len(repr(value)) > _SHOWN_MAX:
         return "..."
-    return repr(value)
+    return repr(without_password(value) if isinstance(value, str) else value)
 
 
 def _resolve_one(setting: Setting, arguments: Mapping[str, Any], env: Mapping[str, str],
@@ -272,7 +274,7 @@ def _resolve_one(setting: Setting, arguments: Mapping[str, Any], env: Mapping[st
         try:
             return setting.parse(raw), f"env {var}"
         except (TypeError, ValueError) as exc:
-            named = var if setting.secret else f"{var}={raw!r}"  # a secret's value stays out of the log
+            named = f"{var}={shown_value(raw, secret=setting.secret)}"  # a secret's value stays out of the log
             log_once(f"env:{named}", "Ignoring %s: %s; using the next source", named, exc)
     if setting.from_file and setting.name in rc.values:
         raw = rc.values[setting.name]

@@ -9,14 +9,13 @@ The layers import one way, core <- instrumentors <- analyzer <- composition root
 what crosses a layer line comes from here or from a public module (``tests/test_layers.py`` checks both).
 
 - error guard: :func:`handle_internal_errors` (context manager and decorator), :func:`report_internal_error`
-  (from an ``except`` block), :func:`should_raise`, :func:`raise_internal_errors`, :func:`log_once`, ``logger``;
+  (from an ``except`` block), :func:`should_raise`, :func:`raise_internal_errors`, :func:`log_once`;
 - content policy: :class:`ContentPolicy`, :func:`get_content_policy`, :func:`to_json`;
 - suppression: :func:`suppress_instrumentation`, :func:`is_instrumentation_suppressed`;
 - ids: :func:`normalize_trace_id`;
 - retrieval spans (one convention for every retriever instrumentor): ``RETRIEVAL``, :func:`retrieval_span_name`,
   :func:`retrieval_attributes`, :func:`record_query`, :func:`record_documents`, :func:`documents_of`;
-- settings: ``CLIENT_SETTINGS``, ``DEFAULT_MAX_FIELD_CHARS``, :func:`resolve_table`, :func:`resolve_settings`,
-  :func:`parse_dir_path`;
+- settings: ``CLIENT_SETTINGS``, ``DEFAULT_MAX_FIELD_CHARS``, :func:`resolve_table`, :func:`parse_dir_path`;
 - monitoring: ``VERDICT_RUN_ID`` (the attribute the sampler recognizes verdict spans by);
 - ``VERSION``: the distribution's version (instrumentation scopes, the server's health and OpenAPI);
 - loaded on first use (they import SQLite and the span store, which ``import valiqor_trace`` does not):
@@ -33,7 +32,6 @@ from valiqor_trace._content import ContentPolicy, get_content_policy, to_json
 from valiqor_trace._guard import (
     handle_internal_errors,
     log_once,
-    logger,
     raise_internal_errors,
     report_internal_error,
     should_raise,
@@ -48,7 +46,7 @@ from valiqor_trace._retriever import (
     retrieval_attributes,
     retrieval_span_name,
 )
-from valiqor_trace._settings import CLIENT_SETTINGS, DEFAULT_MAX_FIELD_CHARS, resolve_settings, resolve_table
+from valiqor_trace._settings import CLIENT_SETTINGS, DEFAULT_MAX_FIELD_CHARS, resolve_table
 from valiqor_trace._suppress import is_instrumentation_suppressed, suppress_instrumentation
 from valiqor_trace._version import __version__ as VERSION
 from valiqor_trace.monitor._sampling import VERDICT_RUN_ID
@@ -72,7 +70,6 @@ __all__ = [
     "handle_internal_errors",
     "is_instrumentation_suppressed",
     "log_once",
-    "logger",
     "normalize_trace_id",
     "open_store",
     "parse_dir_path",
@@ -80,7 +77,6 @@ __all__ = [
     "record_documents",
     "record_query",
     "report_internal_error",
-    "resolve_settings",
     "resolve_table",
     "retrieval_attributes",
     "retrieval_span_name",

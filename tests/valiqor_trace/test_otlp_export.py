@@ -140,3 +140,20 @@ def test_a_refused_export_never_logs_credentials_carried_by_the_endpoint(tracer_
         f"valiqor-trace: OTLP export to http://127.0.0.1:{receiver.port}/v1/traces: 401 Unauthorized — check the "
         "API key / headers setting (no headers were sent)")
     assert all(secret not in r.getMessage() and secret not in str(r.args) for r in caplog.records)
+
+
+def test_a_refused_export_names_env_headers_written_as_name_colon_value_without_the_key(
+        tracer_provider, caplog, monkeypatch) -> None:
+    # 'Authorization: Bearer <key>==' (the curl form) has '=' only in the key's padding: what precedes it is
+    # read as the header name, so the name carries most of the key.
+    secret = "sk-proj-abcdefghijklmnop0123456789"
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", f"Authorization: Bearer {secret}==")
+    with OTLPReceiver(status=401) as receiver, caplog.at_level(logging.WARNING, logger="valiqor_trace"):
+        handle = valiqor_trace.init(endpoint=receiver.endpoint, exporters=["otlp"], tracer_provider=tracer_provider,
+                                    instrument=False)
+        _traced_app()
+        handle.force_flush(5000)
+        handle.shutdown()
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("valiqor_trace")]
+    assert len(ours) == 1 and "(sent: authorization: ..., from OTEL_EXPORTER_OTLP_HEADERS)" in ours[0]
+    assert secret[:12] not in ours[0]

@@ -105,10 +105,18 @@ SECRET = "s3cret-token-value"
     ({"endpoint": "ftp://collector:4318"}, "init(endpoint='ftp://collector:4318'): scheme 'ftp'"),
     ({"endpoint": "http://:4318"}, "init(endpoint='http://:4318'): not a URL: no host"),
     ({"endpoint": "http://collector:43180000"}, "init(endpoint='http://collector:43180000'): not a URL: the port"),
+    # a collector's basic-auth password in the URL is masked where the URL is shown
+    ({"endpoint": f"ftp://otel:{SECRET}@collector:4318"}, "init(endpoint='ftp://otel:...@collector:4318'): scheme"),
+    ({"endpoint": f"otel:{SECRET}@collector:4318"}, "init(endpoint='otel:...@collector:4318'): not a URL"),
     ({"headers": {"Authorization": None}}, "init(headers=...): header 'Authorization' has no value"),
     ({"headers": {"Authorization": f"Bearer {SECRET}\n"}}, "init(headers=...): header 'Authorization' has a line "
                                                           "break or control character in its value"),
     ({"headers": {"x api key": SECRET}}, "init(headers=...): 'x api key' is not a valid HTTP header name"),
+    # The curl form: the '=' of the key's padding splits it, so most of the key is in the "name".
+    ({"headers": f"Authorization: Bearer sk-{SECRET}-0123456789=="},
+     "init(headers=...): 'Authorization: ...' is not a valid HTTP header name (letters, digits and "
+     "!#$%&'*+-.^_`|~ only); write 'name=value', not 'name: value'"),
+    ({"headers": f"Bearer sk-{SECRET}-0123456789==,x=1"}, "init(headers=...): 'Bearer ...' is not a valid"),
 ])
 def test_bad_url_and_header_arguments_raise_naming_the_setting_and_the_fix(kwargs, message) -> None:
     with pytest.raises(ValueError) as caught:
@@ -189,3 +197,28 @@ def test_a_genuinely_unknown_valiqorrc_key_warns_with_its_name_and_the_file(tmp_
     assert len(warnings) == 1, out
     # judge_model is not listed as unknown; the typo is, with the file and the key it resembles
     assert f"unknown keys in {rc.resolve()}: judge_modle (did you mean judge_model?) (" in warnings[0]
+
+
+def test_printed_settings_show_no_header_value_or_webhook_url(tmp_path: Path) -> None:
+    webhook = f"https://hooks.slack.com/services/T000/B000/{SECRET}"
+    handle = valiqor_trace.init(exporters="none", instrument=False, home=str(tmp_path),
+                                headers={"Authorization": f"Bearer {SECRET}"},
+                                monitor={"webhook_url": webhook, "sample_rate": 0.0})
+    try:
+        assert handle.settings.headers == {"Authorization": f"Bearer {SECRET}"}  # still used...
+        assert handle.settings.monitor.webhook_url == webhook
+        assert SECRET not in repr(handle.settings) and SECRET not in str(handle.settings)  # ...never printed
+    finally:
+        handle.shutdown()
+
+
+def test_a_password_in_a_bad_endpoint_env_value_is_masked_in_the_warning(tracer_provider, monkeypatch,
+                                                                          caplog) -> None:
+    monkeypatch.setenv("VALIQOR_OTLP_ENDPOINT", f"otel:{SECRET}@collector:4318")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"otel:{SECRET}@collector:4318")
+    with caplog.at_level(logging.WARNING, logger="valiqor_trace"):
+        valiqor_trace.init(tracer_provider=tracer_provider, instrument=False)
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "VALIQOR_OTLP_ENDPOINT='otel:...@collector:4318'" in text
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT='otel:...@collector:4318'" in text
+    assert SECRET not in text

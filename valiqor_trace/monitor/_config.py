@@ -95,7 +95,7 @@ class MonitorConfig:
     alert_severity: float = 4.0
     alert_confidence: float = 0.7
     on_alert: Callable[[Any], Any] | None = None
-    webhook_url: str | None = None
+    webhook_url: str | None = field(default=None, repr=False)  # a Slack/Teams webhook URL is itself the credential
     webhook_headers: Mapping[str, str] | None = field(default=None, repr=False)
     webhook_timeout_s: float = 5.0
     webhook_max_attempts: int = 3

@@ -25,6 +25,7 @@ from valiqor_trace.errors import ValidationError
 from valiqor_trace.analyzer.fa.engine import AnalysisOptions, validate_options
 from valiqor_trace.analyzer.fa.models import Thresholds
 from valiqor_trace.analyzer.fa.options import FailureAnalysisOptions
+from valiqor_trace.analyzer.server._schemas import PlaygroundRequest, RunRequest
 from tests.helpers import REPO_ROOT, LiveServer
 
 FIELDS = FailureAnalysisOptions.model_fields
@@ -165,6 +166,14 @@ def test_the_key_is_never_dumped_shown_or_echoed(tmp_path: Path) -> None:
         ValiqorClient(home=str(tmp_path)).failure_analysis.run(dataset=DATASET, openai_api_key=wrong)
     assert "openai_api_key: " in str(caught.value) and "line breaks" in str(caught.value)
     assert KEY not in str(caught.value)
+
+
+def test_the_server_request_bodies_never_show_the_key() -> None:
+    run = RunRequest(openai_api_key=KEY, dataset=DATASET)
+    playground = PlaygroundRequest(input_text="q", output_text="a", openai_api_key=KEY)
+    assert run.options().openai_api_key == KEY and playground.openai_api_key == KEY  # the run can use it...
+    shown = [repr(run), str(run), repr(playground), str(playground)]
+    assert not any(KEY in text for text in shown)  # ...and a log line showing the request does not
 
 
 def test_an_empty_key_means_no_key_for_the_run(tmp_path: Path) -> None:

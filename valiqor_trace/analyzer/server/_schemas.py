@@ -38,7 +38,7 @@ class PlaygroundRequest(BaseModel):
     output_text: str
     context: list[str] | None = None
     tool_calls: list[dict[str, Any]] | None = None
-    openai_api_key: ApiKey | None = None
+    openai_api_key: ApiKey | None = Field(default=None, repr=False)  # as in FailureAnalysisOptions: never shown
 
 
 class RunAccepted(BaseModel):
