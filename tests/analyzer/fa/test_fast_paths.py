@@ -8,7 +8,7 @@ import pytest
 
 from collections import Counter
 
-from valiqor_trace.analyzer.fa import facts, lang, source_index, text
+from valiqor_trace.analyzer.fa import facts, instructions, lang, source_index, text
 from valiqor_trace.analyzer.fa.detectors import agent, compliance, leaks, unsafe
 from valiqor_trace.analyzer.fa.detectors.base import ItemView
 from valiqor_trace.analyzer.fa.detectors.claims import SPECULATION, TOOL_CLAIM
@@ -259,3 +259,60 @@ def test_secret_markers_are_the_prefix_alternation() -> None:
     prefix = re.compile(r"sk-|sk_live|rk_live|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|-----BEGIN|eyJ|Bearer")
     for sample in [*TRICKY, *TEXTS, "ghx_ gh_ ghr_1", "token: Bearer abc", "eyJhbGci", "xoxb-1", "risk-free ASIA"]:
         assert any(m in sample for m in leaks._SECRET_MARKERS) == bool(prefix.search(sample)), sample
+
+
+SENTENCE_SAMPLES = [*TRICKY, *TEXTS, "  One. Two!  Three?\n\n Four\n.  . Five...six", "a.b.c. d e f"]
+
+
+def test_sentences_at_are_the_sentences_holding_an_offset() -> None:
+    for sample in SENTENCE_SAMPLES:
+        for offsets in ([], [0], [len(sample)], list(range(0, len(sample) + 1, 3)), list(range(len(sample) + 2)),
+                        [i for i, c in enumerate(sample) if c.isspace()], [len(sample) // 2, len(sample) - 1]):
+            expected = [s for s in text.sentences(sample) if any(s[0] <= at < s[1] for at in offsets)]
+            assert list(text.sentences_at(sample, sorted(set(offsets)))) == expected, (sample, offsets)
+
+
+def _sentence(value: str, source: bool = True) -> contradiction._Sentence:
+    return contradiction._Sentence(0, len(value), value, value, source=source)
+
+
+def test_contradiction_sentence_flags_are_the_pattern_searches() -> None:
+    for sample in [*TRICKY, *TEXTS[:-1], "Is it safe? Not all of it, unless asked.", "He refused to comment."]:
+        sentence = _sentence(sample)
+        assert sentence.conditional == bool(contradiction._CONDITIONAL.search(sample))
+        assert sentence.soft == bool(contradiction._SOFT_NEGATION.search(sample))
+        assert sentence.any_negation == bool(NEGATION.search(sample))
+        after_negations = _sentence(sample)
+        assert after_negations.negations is not None  # sets any_negation from its own scan
+        assert after_negations.any_negation == bool(NEGATION.search(sample))
+        assert sentence.probes == sorted(contradiction._probes(sample), key=len, reverse=True)[:contradiction._PROBES]
+
+
+def _plain_extract(value: str, where: str) -> tuple[instructions.Instruction, ...]:
+    """The instruction reader that searched each clause for a cue word on its own."""
+    folded = value.lower()
+    if not instructions._CUE.search(folded):
+        return ()
+    found = []
+    for start, end in instructions._clauses(value):
+        if not instructions._CUE.search(folded, start, end) or instructions._inside_quotes(value, start):
+            continue
+        for i in instructions._in_sentence(value[start:end], where):
+            found.append(instructions.Instruction(i.kind, i.value, where, start + i.start, start + i.end, i.quote,
+                                                  i.conditional))
+    return tuple(found)
+
+
+INSTRUCTION_SAMPLES = [
+    "Always answer in German. Use a table! Do not mention pricing or discounts.\nKeep it under 50 words.",
+    "You are helpful.\n\nPlease reply in French; never mention the competitor. Answer in two sentences?",
+    "İİİ Answer in Spanish. Respond with a bulleted list. İ end with 'Have a nice day!'",
+    "Kelvin \u212a: write in Dutch. Cite the source.answer in Italian...reply in German",
+    'Task: "Answer in one word." Then answer in English.', "No cue here at all.", "", "...", "sign off with Bob",
+]
+
+
+def test_instructions_are_found_in_the_clauses_a_per_clause_cue_search_finds() -> None:
+    for sample in [*INSTRUCTION_SAMPLES, *TRICKY, *TEXTS]:
+        for where in ("system_prompt", "input"):
+            assert instructions._extract.__wrapped__(sample, where) == _plain_extract(sample, where), sample

@@ -100,6 +100,13 @@ class _KindPlan:
     skipped: list[SkippedDetector]
     security_runnable: set[str]
     metrics: list[str]  # eval metrics to fill
+    # ``needed`` in taxonomy order and ``emit`` as a set: what :func:`_tags` walks per item, derived once per plan
+    order: list[str] = field(init=False)
+    emit_set: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.order = [s for s in taxonomy.subcategory_ids() if s in self.needed]
+        self.emit_set = frozenset(self.emit)
 
 
 @dataclass
@@ -313,10 +320,8 @@ def _tags(kp: _KindPlan, findings: dict[str, list[Finding]], judged: dict[str, F
           checked: dict[str, tuple[float, str]], item_index: int, run_id: str, trace_id: str | None,
           anchor: str | None) -> tuple[list[FailureTag], dict[str, str]]:
     tags, decisions = [], {}
-    emit = set(kp.emit)
-    for sub in taxonomy.subcategory_ids():
-        if sub not in kp.needed:
-            continue
+    emit = kp.emit_set
+    for sub in kp.order:
         deterministic = merge_findings(findings[sub]) if findings.get(sub) else None
         verdict, used, decided_by = deterministic, None, None
         if sub in judged:

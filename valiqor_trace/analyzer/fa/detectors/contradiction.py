@@ -43,6 +43,7 @@ from valiqor_trace.analyzer.fa.text import (
     content_terms,
     lowered,
     sentences,
+    sentences_at,
     stem,
     tokens,
     vocabulary,
@@ -127,6 +128,40 @@ class _Sentence:
     _cuts: list[int] | None = field(default=None, repr=False)
     _lowered: str | None = field(default=None, repr=False)
     _opposite_keys: tuple[frozenset[str], frozenset[str]] | None = field(default=None, repr=False)
+    _probes: list[str] | None = field(default=None, repr=False)
+    _conditional: bool | None = field(default=None, repr=False)
+    _soft: bool | None = field(default=None, repr=False)
+    _any_negation: bool | None = field(default=None, repr=False)
+
+    # Each test below reads one sentence with one pattern; a sentence meets many others (every source sentence it is
+    # aligned with, both directions), so each result is kept.
+    @property
+    def conditional(self) -> bool:
+        """A condition or a question (:data:`_CONDITIONAL`)."""
+        if self._conditional is None:
+            self._conditional = _CONDITIONAL.search(self.text, self.lowered) is not None
+        return self._conditional
+
+    @property
+    def soft(self) -> bool:
+        """A word that denies without a negation word (:data:`_SOFT_NEGATION`)."""
+        if self._soft is None:
+            self._soft = _SOFT_NEGATION.search(self.text, self.lowered) is not None
+        return self._soft
+
+    @property
+    def any_negation(self) -> bool:
+        """Any negation word, idioms included (:data:`NEGATION`)."""
+        if self._any_negation is None:
+            self._any_negation = NEGATION.search(self.text, self.lowered) is not None
+        return self._any_negation
+
+    @property
+    def probes(self) -> list[str]:
+        """The probes :func:`_best_aligned` looks for, longest first (the same for every source: read once)."""
+        if self._probes is None:
+            self._probes = sorted(_probes(self.text), key=len, reverse=True)[:_PROBES]
+        return self._probes
 
     @property
     def lowered(self) -> str:
@@ -176,6 +211,7 @@ class _Sentence:
         """Offsets (in the sentence) of negations that deny something (idioms dropped)."""
         if self._negations is None:
             found = [m.start() for m in NEGATION.finditer(self.text, self.lowered)]
+            self._any_negation = bool(found)  # the same scan as :attr:`any_negation`'s
             idioms = [m.span() for m in _IDIOM.finditer(self.text, self.lowered)] if found else []
             self._negations = [at for at in found if not any(s <= at < e for s, e in idioms)]
         return self._negations
@@ -290,7 +326,7 @@ def _best_aligned(answer: _Sentence, text: str) -> list[tuple[float, _Sentence]]
     source = _source_text(text)
     lowered_text = source.lowered
     hits: dict[int, int] = {}
-    for probe in sorted(_probes(answer.text), key=len, reverse=True)[:_PROBES]:
+    for probe in answer.probes:
         at, seen = lowered_text.find(probe), 0
         while at != -1 and seen < _PROBE_LIMIT:
             i = source.at(at)
@@ -362,9 +398,9 @@ _SCOPE_WORDS = 6  # the negation word and the five after it ("never use the X200
 
 def _denies(side: _Sentence, other: _Sentence) -> bool:
     """``side`` negates, in a clause about what ``other`` says, and ``other`` negates nothing."""
-    if not side.negations or other.negations or _CONDITIONAL.search(side.text) or _CONDITIONAL.search(other.text):
+    if not side.negations or other.negations or side.conditional or other.conditional:
         return False
-    if NEGATION.search(other.text) or _SOFT_NEGATION.search(other.text):  # idioms included: "not all" vs "some"
+    if other.any_negation or other.soft:  # idioms included: "not all" vs "some"
         return False
     return any(_bears_on(side, at, other) for at in side.negations)
 
@@ -558,10 +594,11 @@ def _conflicts(view: ItemView, sources: list[tuple[str, bool, int]]) -> list[_Co
     if not marks and not near and not negations:
         return []
     found: list[_Conflict] = []
-    for start, end, text in sentences(output):
+    # only the sentences holding one of these offsets are read (most sentences hold none)
+    for start, end, text in sentences_at(output, sorted({*marks, *negations, *near})):
+        marked, negated, reached = _within(marks, start, end), _within(negations, start, end), _within(near, start, end)
         answer = _Sentence(start, end, text, output, source=False)
-        if not (_within(marks, start, end) or _within(negations, start, end) and _may_deny(answer) or
-                _within(near, start, end) and _near_negation(answer, reach, cues, sources)):
+        if not (marked or negated and _may_deny(answer) or reached and _near_negation(answer, reach, cues, sources)):
             continue
         if len(answer.terms) < MIN_ANSWER_TERMS:
             continue
@@ -583,7 +620,7 @@ def _within(offsets: list[int], start: int, end: int) -> bool:
 
 def _may_deny(answer: _Sentence) -> bool:
     """The answer-side conditions of :func:`_denies` (a flat denial, not a remark about the material)."""
-    if not answer.negations or _CONDITIONAL.search(answer.text):
+    if not answer.negations or answer.conditional:
         return False
     return any(not _about_source(answer, at) for at in answer.negations)
 
@@ -627,7 +664,7 @@ def _near_negation(answer: _Sentence, reach: frozenset[str], cues: list[_Cues],
                    sources: list[tuple[str, bool, int]]) -> bool:
     """Whether a source sentence that negates denies what this answer sentence says (only the sentences
     whose negation reaches a term of the answer sentence are read)."""
-    if _SOFT_NEGATION.search(answer.text) or _CONDITIONAL.search(answer.text):
+    if answer.soft or answer.conditional:
         return False  # the reverse direction needs an answer sentence that denies nothing, unconditionally
     terms = answer.terms
     for (reached, _), (text, _, _) in zip(cues, sources):
