@@ -27,11 +27,12 @@ TEXTS = [
     "Nothing here: İstanbul, Kelvin \u212a, long \u017f, Straße, café NOT listed.",  # non-ASCII: the IGNORECASE path
     "no-one knows; none of it; without doubt; cannot; n't",
     "at 5\x1cpm, 17:30\x1fam; in 20\x1cwords; i\x1ccannot help_not no1 not2",  # \s matches \x1c-\x1f (re.ASCII's does not)
+    "Safe, BUT not -- always; However yet--And whereas (x): Although butter, Andes and yeti.",
     "",
 ]
 
 
-FOLDED = [NEGATION, contradiction._IDIOM, contradiction._SOFT_NEGATION, contradiction._CONDITIONAL, ABSTENTION, SPECULATION, TOOL_CLAIM, facts._TIME_RE, facts._NUMBER_WORD_RE, compliance.REFUSAL,
+FOLDED = [NEGATION, contradiction._CLAUSE_BREAK, contradiction._IDIOM, contradiction._SOFT_NEGATION, contradiction._CONDITIONAL, ABSTENTION, SPECULATION, TOOL_CLAIM, facts._TIME_RE, facts._NUMBER_WORD_RE, compliance.REFUSAL,
           compliance._WORD_LIMIT, compliance._SENTENCE_LIMIT, compliance._YES_NO]
 
 
@@ -316,3 +317,24 @@ def test_instructions_are_found_in_the_clauses_a_per_clause_cue_search_finds() -
     for sample in [*INSTRUCTION_SAMPLES, *TRICKY, *TEXTS]:
         for where in ("system_prompt", "input"):
             assert instructions._extract.__wrapped__(sample, where) == _plain_extract(sample, where), sample
+
+
+def _plain_probe(source: contradiction._SourceText, probe: str) -> list[int]:
+    """The sentences a probe occurs in, followed occurrence by occurrence as the aligner did for each answer."""
+    hits, (at, seen) = [], (source.lowered.find(probe), 0)
+    while at != -1 and seen < contradiction._PROBE_LIMIT:
+        i = source.at(at)
+        if i >= 0:
+            hits.append(i)
+        at, seen = source.lowered.find(probe, source.ends[i] if i >= 0 else at + 1), seen + 1
+    return hits
+
+
+def test_kept_probe_hits_are_the_followed_occurrences() -> None:
+    passage = ("Warfarin interacts with aspirin. WARFARIN and ibuprofen interact; warfarin, warfarin! " * 6 +
+               "\n\n  The warfa dose. " + "Aspirin interacts. " * 20)
+    for sample in [passage, *SENTENCE_SAMPLES]:
+        source = contradiction._SourceText(sample)
+        for probe in ("warfa", "inter", "aspir", "ibupr", "dose", "the", "a", "zzzzz", " "):
+            assert list(source.probe(probe)) == _plain_probe(source, probe)
+            assert source.probe(probe) is source.probe(probe)  # kept

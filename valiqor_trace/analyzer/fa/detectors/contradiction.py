@@ -71,7 +71,7 @@ _SOFT_NEGATION = FoldedPattern(r"\b(?:avoid|prevent|declin|den(?:y|ied|ies)|refu
                                r"unaware|unwilling|improbable|doubt)")
 # A negated claim under a condition or a question is not the flat denial the check compares.
 _CONDITIONAL = FoldedPattern(r"\b(?:if|unless|whether|otherwise|until|despite|unclear|even though|why)\b|\?")
-_CLAUSE_BREAK = re.compile(r"[,;:()]|--|—|\b(?:but|while|whereas|although|though|however|yet|and)\b", re.IGNORECASE)
+_CLAUSE_BREAK = FoldedPattern(r"[,;:()]|--|—|\b(?:but|while|whereas|although|though|however|yet|and)\b")
 # Hedges that ride with a negation ("no known interactions", "no reported cases"): not part of what is claimed.
 _HEDGES = frozenset(map(stem, "known reported documented significant evidence any".split()))
 _NOT_TERMS = frozenset(map(stem, _FRAMING_WORDS)) | _HEDGES
@@ -183,7 +183,7 @@ class _Sentence:
     def cuts(self) -> list[int]:
         """0, then the start and end of each clause break, then the sentence length."""
         if self._cuts is None:
-            self._cuts = [0, *(x for m in _CLAUSE_BREAK.finditer(self.text) for x in m.span()), len(self.text)]
+            self._cuts = [0, *(x for m in _CLAUSE_BREAK.finditer(self.text, self.lowered) for x in m.span()), len(self.text)]
         return self._cuts
 
     @property
@@ -226,7 +226,7 @@ def _heading(text: str) -> bool:
 class _SourceText:
     """A source text split into sentences; each sentence is built (and split into words) when first read."""
 
-    __slots__ = ("_built", "ends", "lowered", "spans", "starts", "text")
+    __slots__ = ("_built", "_probed", "ends", "lowered", "spans", "starts", "text")
 
     def __init__(self, text: str) -> None:
         self.text, self.lowered = text, text.lower()
@@ -234,6 +234,22 @@ class _SourceText:
         self.starts = [span[0] for span in self.spans]
         self.ends = [span[1] for span in self.spans]
         self._built: dict[int, _Sentence] = {}
+        self._probed: dict[str, tuple[int, ...]] = {}
+
+    def probe(self, probe: str) -> tuple[int, ...]:
+        """The numbers of the sentences ``probe`` occurs in (each once; the first :data:`_PROBE_LIMIT` occurrences
+        followed). Kept per probe: the answers that share a source (and the sentences of one answer) share words."""
+        found = self._probed.get(probe)
+        if found is None:
+            lowered_text, hits = self.lowered, []
+            at, seen = lowered_text.find(probe), 0
+            while at != -1 and seen < _PROBE_LIMIT:
+                i = self.at(at)
+                if i >= 0:
+                    hits.append(i)
+                at, seen = lowered_text.find(probe, self.ends[i] if i >= 0 else at + 1), seen + 1
+            found = self._probed[probe] = tuple(hits)
+        return found
 
     def sentence(self, i: int) -> _Sentence:
         built = self._built.get(i)
@@ -324,15 +340,10 @@ def _best_aligned(answer: _Sentence, text: str) -> list[tuple[float, _Sentence]]
     at all. Candidates are the sentences where two of the answer's words occur (a substring search), so
     that only those are split into words."""
     source = _source_text(text)
-    lowered_text = source.lowered
     hits: dict[int, int] = {}
     for probe in answer.probes:
-        at, seen = lowered_text.find(probe), 0
-        while at != -1 and seen < _PROBE_LIMIT:
-            i = source.at(at)
-            if i >= 0:
-                hits[i] = hits.get(i, 0) + 1
-            at, seen = lowered_text.find(probe, source.ends[i] if i >= 0 else at + 1), seen + 1
+        for i in source.probe(probe):
+            hits[i] = hits.get(i, 0) + 1
     terms = answer.terms
     scored = []
     # the sentences with the most probe hits are read word by word; the others share fewer words
