@@ -338,3 +338,17 @@ def test_kept_probe_hits_are_the_followed_occurrences() -> None:
         for probe in ("warfa", "inter", "aspir", "ibupr", "dose", "the", "a", "zzzzz", " "):
             assert list(source.probe(probe)) == _plain_probe(source, probe)
             assert source.probe(probe) is source.probe(probe)  # kept
+
+
+def test_kept_opposite_words_are_read_afresh_and_never_changed() -> None:
+    samples = ["The X200 is not waterproof and unsafe on wet floors.", "The X200 is waterproof and safe.",
+               "It is reliable, not unreliable; the door is open.", "The unreliable pump is closed.",
+               "The pump is reliable and open.", *TRICKY]
+    for one in samples:
+        for other in samples:
+            answer, source = _sentence(one, source=False), _sentence(other)
+            kept = (dict(answer.opposites), dict(source.opposites))
+            got = contradiction._polarities(answer, source)
+            assert kept == (contradiction._opposites(_sentence(one)), contradiction._opposites(_sentence(other)))
+            assert got == contradiction._polarities(_sentence(one, source=False), _sentence(other))
+            assert (answer.opposites, source.opposites) == kept  # the kept ones are never added to

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, TypeGuard
 
 from pydantic import ConfigDict, Field, PrivateAttr, SkipValidation
@@ -242,6 +243,13 @@ def _run_detector(detector: Detector, view: ItemView, item_index: int) -> tuple[
         return None, f"internal error in detector: {type(exc).__name__} (logged)"
 
 
+@lru_cache(maxsize=256)
+def _trace_only(name: str) -> SkippedDetector:
+    """The entry for a trace-only detector skipped on a plain item: one per detector, shared by every item (as the
+    plan's own skipped entries are)."""
+    return SkippedDetector(detector=name, reason=TRACE_ONLY_REASON)
+
+
 def analyze_item(item: FAItem, item_index: int, options: AnalysisOptions, run_id: str = "") -> ItemAnalysis:
     """Analyze one item: run detectors (and the judge), score tags, fill metrics and security flags."""
     if options._plan is None:
@@ -257,7 +265,7 @@ def analyze_item(item: FAItem, item_index: int, options: AnalysisOptions, run_id
     ran, skipped = [], list(kp.skipped)
     for detector in kp.detectors:
         if detector.needs_trace and not view.is_trace:
-            skipped.append(SkippedDetector(detector=detector.name, reason=TRACE_ONLY_REASON))
+            skipped.append(_trace_only(detector.name))
             continue
         result, error = _run_detector(detector, view, item_index)
         if error is not None:

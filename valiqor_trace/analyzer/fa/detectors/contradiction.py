@@ -130,11 +130,20 @@ class _Sentence:
     _opposite_keys: tuple[frozenset[str], frozenset[str]] | None = field(default=None, repr=False)
     _probes: list[str] | None = field(default=None, repr=False)
     _conditional: bool | None = field(default=None, repr=False)
+    _opposites: dict[str, tuple[int, int, bool]] | None = field(default=None, repr=False)
     _soft: bool | None = field(default=None, repr=False)
     _any_negation: bool | None = field(default=None, repr=False)
 
     # Each test below reads one sentence with one pattern; a sentence meets many others (every source sentence it is
     # aligned with, both directions), so each result is kept.
+    @property
+    def opposites(self) -> dict[str, tuple[int, int, bool]]:
+        """:func:`_opposites` of the sentence, read once (an answer sentence meets up to three source sentences).
+        Shared: copy it before changing it."""
+        if self._opposites is None:
+            self._opposites = _opposites(self)
+        return self._opposites
+
     @property
     def conditional(self) -> bool:
         """A condition or a question (:data:`_CONDITIONAL`)."""
@@ -456,7 +465,7 @@ _FLIP_CHARS = 20  # "is not fully safe": a negation this close before an opposit
 def _polarities(answer: _Sentence, source: _Sentence) -> tuple[_Polarity, _Polarity]:
     """The opposite words of both sentences; an un-/non- word on one side meets its bare base word on the
     other ("unreliable" / "reliable"), unless the prefixed side has the bare word too."""
-    mine, theirs = _opposites(answer), _opposites(source)
+    mine, theirs = dict(answer.opposites), dict(source.opposites)  # copies: the loop below adds to them
     for key in [k for k in mine.keys() | theirs.keys() if k.startswith("base:")]:
         for one, other, bare_side, prefixed in ((mine, theirs, source, answer), (theirs, mine, answer, source)):
             if key in one and key not in other and _bare_word(prefixed, key[5:]) is None:
