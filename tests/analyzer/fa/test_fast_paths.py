@@ -8,7 +8,7 @@ import pytest
 
 from collections import Counter
 
-from valiqor_trace.analyzer.fa import facts, lang, source_index, text
+from valiqor_trace.analyzer.fa import facts, instructions, lang, source_index, text
 from valiqor_trace.analyzer.fa.detectors import agent, compliance, leaks, unsafe
 from valiqor_trace.analyzer.fa.detectors.base import ItemView
 from valiqor_trace.analyzer.fa.detectors.claims import SPECULATION, TOOL_CLAIM
@@ -27,11 +27,12 @@ TEXTS = [
     "Nothing here: İstanbul, Kelvin \u212a, long \u017f, Straße, café NOT listed.",  # non-ASCII: the IGNORECASE path
     "no-one knows; none of it; without doubt; cannot; n't",
     "at 5\x1cpm, 17:30\x1fam; in 20\x1cwords; i\x1ccannot help_not no1 not2",  # \s matches \x1c-\x1f (re.ASCII's does not)
+    "Safe, BUT not -- always; However yet--And whereas (x): Although butter, Andes and yeti.",
     "",
 ]
 
 
-FOLDED = [NEGATION, contradiction._IDIOM, contradiction._SOFT_NEGATION, contradiction._CONDITIONAL, ABSTENTION, SPECULATION, TOOL_CLAIM, facts._TIME_RE, facts._NUMBER_WORD_RE, compliance.REFUSAL,
+FOLDED = [NEGATION, contradiction._CLAUSE_BREAK, contradiction._IDIOM, contradiction._SOFT_NEGATION, contradiction._CONDITIONAL, ABSTENTION, SPECULATION, TOOL_CLAIM, facts._TIME_RE, facts._NUMBER_WORD_RE, compliance.REFUSAL,
           compliance._WORD_LIMIT, compliance._SENTENCE_LIMIT, compliance._YES_NO]
 
 
@@ -259,3 +260,95 @@ def test_secret_markers_are_the_prefix_alternation() -> None:
     prefix = re.compile(r"sk-|sk_live|rk_live|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|-----BEGIN|eyJ|Bearer")
     for sample in [*TRICKY, *TEXTS, "ghx_ gh_ ghr_1", "token: Bearer abc", "eyJhbGci", "xoxb-1", "risk-free ASIA"]:
         assert any(m in sample for m in leaks._SECRET_MARKERS) == bool(prefix.search(sample)), sample
+
+
+SENTENCE_SAMPLES = [*TRICKY, *TEXTS, "  One. Two!  Three?\n\n Four\n.  . Five...six", "a.b.c. d e f"]
+
+
+def test_sentences_at_are_the_sentences_holding_an_offset() -> None:
+    for sample in SENTENCE_SAMPLES:
+        for offsets in ([], [0], [len(sample)], list(range(0, len(sample) + 1, 3)), list(range(len(sample) + 2)),
+                        [i for i, c in enumerate(sample) if c.isspace()], [len(sample) // 2, len(sample) - 1]):
+            expected = [s for s in text.sentences(sample) if any(s[0] <= at < s[1] for at in offsets)]
+            assert list(text.sentences_at(sample, sorted(set(offsets)))) == expected, (sample, offsets)
+
+
+def _sentence(value: str, source: bool = True) -> contradiction._Sentence:
+    return contradiction._Sentence(0, len(value), value, value, source=source)
+
+
+def test_contradiction_sentence_flags_are_the_pattern_searches() -> None:
+    for sample in [*TRICKY, *TEXTS[:-1], "Is it safe? Not all of it, unless asked.", "He refused to comment."]:
+        sentence = _sentence(sample)
+        assert sentence.conditional == bool(contradiction._CONDITIONAL.search(sample))
+        assert sentence.soft == bool(contradiction._SOFT_NEGATION.search(sample))
+        assert sentence.any_negation == bool(NEGATION.search(sample))
+        after_negations = _sentence(sample)
+        assert after_negations.negations is not None  # sets any_negation from its own scan
+        assert after_negations.any_negation == bool(NEGATION.search(sample))
+        assert sentence.probes == sorted(contradiction._probes(sample), key=len, reverse=True)[:contradiction._PROBES]
+
+
+def _plain_extract(value: str, where: str) -> tuple[instructions.Instruction, ...]:
+    """The instruction reader that searched each clause for a cue word on its own."""
+    folded = value.lower()
+    if not instructions._CUE.search(folded):
+        return ()
+    found = []
+    for start, end in instructions._clauses(value):
+        if not instructions._CUE.search(folded, start, end) or instructions._inside_quotes(value, start):
+            continue
+        for i in instructions._in_sentence(value[start:end], where):
+            found.append(instructions.Instruction(i.kind, i.value, where, start + i.start, start + i.end, i.quote,
+                                                  i.conditional))
+    return tuple(found)
+
+
+INSTRUCTION_SAMPLES = [
+    "Always answer in German. Use a table! Do not mention pricing or discounts.\nKeep it under 50 words.",
+    "You are helpful.\n\nPlease reply in French; never mention the competitor. Answer in two sentences?",
+    "İİİ Answer in Spanish. Respond with a bulleted list. İ end with 'Have a nice day!'",
+    "Kelvin \u212a: write in Dutch. Cite the source.answer in Italian...reply in German",
+    'Task: "Answer in one word." Then answer in English.', "No cue here at all.", "", "...", "sign off with Bob",
+]
+
+
+def test_instructions_are_found_in_the_clauses_a_per_clause_cue_search_finds() -> None:
+    for sample in [*INSTRUCTION_SAMPLES, *TRICKY, *TEXTS]:
+        for where in ("system_prompt", "input"):
+            assert instructions._extract.__wrapped__(sample, where) == _plain_extract(sample, where), sample
+
+
+def _plain_probe(source: contradiction._SourceText, probe: str) -> list[int]:
+    """The sentences a probe occurs in, followed occurrence by occurrence as the aligner did for each answer."""
+    hits, (at, seen) = [], (source.lowered.find(probe), 0)
+    while at != -1 and seen < contradiction._PROBE_LIMIT:
+        i = source.at(at)
+        if i >= 0:
+            hits.append(i)
+        at, seen = source.lowered.find(probe, source.ends[i] if i >= 0 else at + 1), seen + 1
+    return hits
+
+
+def test_kept_probe_hits_are_the_followed_occurrences() -> None:
+    passage = ("Warfarin interacts with aspirin. WARFARIN and ibuprofen interact; warfarin, warfarin! " * 6 +
+               "\n\n  The warfa dose. " + "Aspirin interacts. " * 20)
+    for sample in [passage, *SENTENCE_SAMPLES]:
+        source = contradiction._SourceText(sample)
+        for probe in ("warfa", "inter", "aspir", "ibupr", "dose", "the", "a", "zzzzz", " "):
+            assert list(source.probe(probe)) == _plain_probe(source, probe)
+            assert source.probe(probe) is source.probe(probe)  # kept
+
+
+def test_kept_opposite_words_are_read_afresh_and_never_changed() -> None:
+    samples = ["The X200 is not waterproof and unsafe on wet floors.", "The X200 is waterproof and safe.",
+               "It is reliable, not unreliable; the door is open.", "The unreliable pump is closed.",
+               "The pump is reliable and open.", *TRICKY]
+    for one in samples:
+        for other in samples:
+            answer, source = _sentence(one, source=False), _sentence(other)
+            kept = (dict(answer.opposites), dict(source.opposites))
+            got = contradiction._polarities(answer, source)
+            assert kept == (contradiction._opposites(_sentence(one)), contradiction._opposites(_sentence(other)))
+            assert got == contradiction._polarities(_sentence(one, source=False), _sentence(other))
+            assert (answer.opposites, source.opposites) == kept  # the kept ones are never added to

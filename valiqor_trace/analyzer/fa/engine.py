@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, TypeGuard
 
 from pydantic import ConfigDict, Field, PrivateAttr, SkipValidation
@@ -100,6 +101,13 @@ class _KindPlan:
     skipped: list[SkippedDetector]
     security_runnable: set[str]
     metrics: list[str]  # eval metrics to fill
+    # ``needed`` in taxonomy order and ``emit`` as a set: what :func:`_tags` walks per item, derived once per plan
+    order: list[str] = field(init=False)
+    emit_set: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.order = [s for s in taxonomy.subcategory_ids() if s in self.needed]
+        self.emit_set = frozenset(self.emit)
 
 
 @dataclass
@@ -235,6 +243,13 @@ def _run_detector(detector: Detector, view: ItemView, item_index: int) -> tuple[
         return None, f"internal error in detector: {type(exc).__name__} (logged)"
 
 
+@lru_cache(maxsize=256)
+def _trace_only(name: str) -> SkippedDetector:
+    """The entry for a trace-only detector skipped on a plain item: one per detector, shared by every item (as the
+    plan's own skipped entries are)."""
+    return SkippedDetector(detector=name, reason=TRACE_ONLY_REASON)
+
+
 def analyze_item(item: FAItem, item_index: int, options: AnalysisOptions, run_id: str = "") -> ItemAnalysis:
     """Analyze one item: run detectors (and the judge), score tags, fill metrics and security flags."""
     if options._plan is None:
@@ -250,7 +265,7 @@ def analyze_item(item: FAItem, item_index: int, options: AnalysisOptions, run_id
     ran, skipped = [], list(kp.skipped)
     for detector in kp.detectors:
         if detector.needs_trace and not view.is_trace:
-            skipped.append(SkippedDetector(detector=detector.name, reason=TRACE_ONLY_REASON))
+            skipped.append(_trace_only(detector.name))
             continue
         result, error = _run_detector(detector, view, item_index)
         if error is not None:
@@ -313,10 +328,8 @@ def _tags(kp: _KindPlan, findings: dict[str, list[Finding]], judged: dict[str, F
           checked: dict[str, tuple[float, str]], item_index: int, run_id: str, trace_id: str | None,
           anchor: str | None) -> tuple[list[FailureTag], dict[str, str]]:
     tags, decisions = [], {}
-    emit = set(kp.emit)
-    for sub in taxonomy.subcategory_ids():
-        if sub not in kp.needed:
-            continue
+    emit = kp.emit_set
+    for sub in kp.order:
         deterministic = merge_findings(findings[sub]) if findings.get(sub) else None
         verdict, used, decided_by = deterministic, None, None
         if sub in judged:

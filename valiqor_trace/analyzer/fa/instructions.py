@@ -16,6 +16,7 @@ mention) and ``required`` (value: a quoted literal, a proper name, or ``<link>``
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -136,11 +137,17 @@ def extract(text: str, where: str) -> list[Instruction]:
 @lru_cache(maxsize=1024)  # system prompts repeat across the items of a run
 def _extract(text: str, where: str) -> tuple[Instruction, ...]:
     folded = text.lower()
-    if not _CUE.search(folded):
+    # Where cue words start, from one scan of the text. A cue is letters and spaces, so a match never crosses
+    # the end of a clause: a clause holds a cue exactly when a match of this scan starts inside it. (Offsets of
+    # the text and of its lower case agree when lower-casing kept the length: no letter became two.)
+    cues = [m.start() for m in _CUE.finditer(folded)]
+    if not cues:
         return ()
+    aligned = len(folded) == len(text)
     found: list[Instruction] = []
     for start, end in _clauses(text):
-        if not _CUE.search(folded, start, end):
+        at = bisect_left(cues, start)
+        if not (at < len(cues) and cues[at] < end if aligned else _CUE.search(folded, start, end)):
             continue  # most sentences hold no cue word: skip the instruction patterns
         if _inside_quotes(text, start):
             continue  # a quoted example task ('Task: "... Let's answer in one word."') is not said to the model

@@ -9,6 +9,7 @@ is the judge's job. Terms are lower-cased, light-stemmed and truncated so that
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import filterfalse
@@ -168,6 +169,32 @@ def sentences(text: str) -> Iterator[tuple[int, int, str]]:
         if stripped:
             start = match.start() + (len(chunk) - len(chunk.lstrip()))
             yield start, start + len(stripped), stripped
+
+
+def sentences_at(text: str, offsets: list[int]) -> Iterator[tuple[int, int, str]]:
+    """The sentences of :func:`sentences` that hold one of ``offsets`` (sorted) in ``[start, end)``.
+
+    A sentence is a trimmed piece of one match of the sentence pattern: a match that holds no offset cannot give
+    one, and is passed over without being trimmed (most of them, when the offsets are few).
+    """
+    if not offsets:
+        return
+    last = offsets[-1]
+    for match in _SENTENCE_RE.finditer(text):
+        first, stop = match.span()
+        if first > last:
+            return  # every offset is behind
+        i = bisect_left(offsets, first)
+        if i == len(offsets) or offsets[i] >= stop:
+            continue
+        chunk = match.group(0)
+        stripped = chunk.strip()
+        if stripped:
+            start = first + (len(chunk) - len(chunk.lstrip()))
+            end = start + len(stripped)
+            i = bisect_left(offsets, start)
+            if i < len(offsets) and offsets[i] < end:
+                yield start, end, stripped
 
 
 class FoldedPattern:

@@ -140,9 +140,10 @@ class ItemView:
             texts.append(self.system_prompt)
         return SourceIndex(texts)
 
-    @property
+    @cached_property
     def has_grounding_sources(self) -> bool:
-        """Whether there is retrieved or tool-returned material to check the answer against."""
+        """Whether there is retrieved or tool-returned material to check the answer against (read once: most
+        grounding checks ask)."""
         return any(c.strip() for c in self.context) or bool(self.executed_outputs)
 
     # --- evidence --------------------------------------------------------------------------

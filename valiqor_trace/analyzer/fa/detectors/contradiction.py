@@ -43,6 +43,7 @@ from valiqor_trace.analyzer.fa.text import (
     content_terms,
     lowered,
     sentences,
+    sentences_at,
     stem,
     tokens,
     vocabulary,
@@ -70,7 +71,7 @@ _SOFT_NEGATION = FoldedPattern(r"\b(?:avoid|prevent|declin|den(?:y|ied|ies)|refu
                                r"unaware|unwilling|improbable|doubt)")
 # A negated claim under a condition or a question is not the flat denial the check compares.
 _CONDITIONAL = FoldedPattern(r"\b(?:if|unless|whether|otherwise|until|despite|unclear|even though|why)\b|\?")
-_CLAUSE_BREAK = re.compile(r"[,;:()]|--|—|\b(?:but|while|whereas|although|though|however|yet|and)\b", re.IGNORECASE)
+_CLAUSE_BREAK = FoldedPattern(r"[,;:()]|--|—|\b(?:but|while|whereas|although|though|however|yet|and)\b")
 # Hedges that ride with a negation ("no known interactions", "no reported cases"): not part of what is claimed.
 _HEDGES = frozenset(map(stem, "known reported documented significant evidence any".split()))
 _NOT_TERMS = frozenset(map(stem, _FRAMING_WORDS)) | _HEDGES
@@ -127,6 +128,49 @@ class _Sentence:
     _cuts: list[int] | None = field(default=None, repr=False)
     _lowered: str | None = field(default=None, repr=False)
     _opposite_keys: tuple[frozenset[str], frozenset[str]] | None = field(default=None, repr=False)
+    _probes: list[str] | None = field(default=None, repr=False)
+    _conditional: bool | None = field(default=None, repr=False)
+    _opposites: dict[str, tuple[int, int, bool]] | None = field(default=None, repr=False)
+    _soft: bool | None = field(default=None, repr=False)
+    _any_negation: bool | None = field(default=None, repr=False)
+
+    # Each test below reads one sentence with one pattern; a sentence meets many others (every source sentence it is
+    # aligned with, both directions), so each result is kept.
+    @property
+    def opposites(self) -> dict[str, tuple[int, int, bool]]:
+        """:func:`_opposites` of the sentence, read once (an answer sentence meets up to three source sentences).
+        Shared: copy it before changing it."""
+        if self._opposites is None:
+            self._opposites = _opposites(self)
+        return self._opposites
+
+    @property
+    def conditional(self) -> bool:
+        """A condition or a question (:data:`_CONDITIONAL`)."""
+        if self._conditional is None:
+            self._conditional = _CONDITIONAL.search(self.text, self.lowered) is not None
+        return self._conditional
+
+    @property
+    def soft(self) -> bool:
+        """A word that denies without a negation word (:data:`_SOFT_NEGATION`)."""
+        if self._soft is None:
+            self._soft = _SOFT_NEGATION.search(self.text, self.lowered) is not None
+        return self._soft
+
+    @property
+    def any_negation(self) -> bool:
+        """Any negation word, idioms included (:data:`NEGATION`)."""
+        if self._any_negation is None:
+            self._any_negation = NEGATION.search(self.text, self.lowered) is not None
+        return self._any_negation
+
+    @property
+    def probes(self) -> list[str]:
+        """The probes :func:`_best_aligned` looks for, longest first (the same for every source: read once)."""
+        if self._probes is None:
+            self._probes = sorted(_probes(self.text), key=len, reverse=True)[:_PROBES]
+        return self._probes
 
     @property
     def lowered(self) -> str:
@@ -148,7 +192,7 @@ class _Sentence:
     def cuts(self) -> list[int]:
         """0, then the start and end of each clause break, then the sentence length."""
         if self._cuts is None:
-            self._cuts = [0, *(x for m in _CLAUSE_BREAK.finditer(self.text) for x in m.span()), len(self.text)]
+            self._cuts = [0, *(x for m in _CLAUSE_BREAK.finditer(self.text, self.lowered) for x in m.span()), len(self.text)]
         return self._cuts
 
     @property
@@ -176,6 +220,7 @@ class _Sentence:
         """Offsets (in the sentence) of negations that deny something (idioms dropped)."""
         if self._negations is None:
             found = [m.start() for m in NEGATION.finditer(self.text, self.lowered)]
+            self._any_negation = bool(found)  # the same scan as :attr:`any_negation`'s
             idioms = [m.span() for m in _IDIOM.finditer(self.text, self.lowered)] if found else []
             self._negations = [at for at in found if not any(s <= at < e for s, e in idioms)]
         return self._negations
@@ -190,7 +235,7 @@ def _heading(text: str) -> bool:
 class _SourceText:
     """A source text split into sentences; each sentence is built (and split into words) when first read."""
 
-    __slots__ = ("_built", "ends", "lowered", "spans", "starts", "text")
+    __slots__ = ("_built", "_probed", "ends", "lowered", "spans", "starts", "text")
 
     def __init__(self, text: str) -> None:
         self.text, self.lowered = text, text.lower()
@@ -198,6 +243,22 @@ class _SourceText:
         self.starts = [span[0] for span in self.spans]
         self.ends = [span[1] for span in self.spans]
         self._built: dict[int, _Sentence] = {}
+        self._probed: dict[str, tuple[int, ...]] = {}
+
+    def probe(self, probe: str) -> tuple[int, ...]:
+        """The numbers of the sentences ``probe`` occurs in (each once; the first :data:`_PROBE_LIMIT` occurrences
+        followed). Kept per probe: the answers that share a source (and the sentences of one answer) share words."""
+        found = self._probed.get(probe)
+        if found is None:
+            lowered_text, hits = self.lowered, []
+            at, seen = lowered_text.find(probe), 0
+            while at != -1 and seen < _PROBE_LIMIT:
+                i = self.at(at)
+                if i >= 0:
+                    hits.append(i)
+                at, seen = lowered_text.find(probe, self.ends[i] if i >= 0 else at + 1), seen + 1
+            found = self._probed[probe] = tuple(hits)
+        return found
 
     def sentence(self, i: int) -> _Sentence:
         built = self._built.get(i)
@@ -288,15 +349,10 @@ def _best_aligned(answer: _Sentence, text: str) -> list[tuple[float, _Sentence]]
     at all. Candidates are the sentences where two of the answer's words occur (a substring search), so
     that only those are split into words."""
     source = _source_text(text)
-    lowered_text = source.lowered
     hits: dict[int, int] = {}
-    for probe in sorted(_probes(answer.text), key=len, reverse=True)[:_PROBES]:
-        at, seen = lowered_text.find(probe), 0
-        while at != -1 and seen < _PROBE_LIMIT:
-            i = source.at(at)
-            if i >= 0:
-                hits[i] = hits.get(i, 0) + 1
-            at, seen = lowered_text.find(probe, source.ends[i] if i >= 0 else at + 1), seen + 1
+    for probe in answer.probes:
+        for i in source.probe(probe):
+            hits[i] = hits.get(i, 0) + 1
     terms = answer.terms
     scored = []
     # the sentences with the most probe hits are read word by word; the others share fewer words
@@ -362,9 +418,9 @@ _SCOPE_WORDS = 6  # the negation word and the five after it ("never use the X200
 
 def _denies(side: _Sentence, other: _Sentence) -> bool:
     """``side`` negates, in a clause about what ``other`` says, and ``other`` negates nothing."""
-    if not side.negations or other.negations or _CONDITIONAL.search(side.text) or _CONDITIONAL.search(other.text):
+    if not side.negations or other.negations or side.conditional or other.conditional:
         return False
-    if NEGATION.search(other.text) or _SOFT_NEGATION.search(other.text):  # idioms included: "not all" vs "some"
+    if other.any_negation or other.soft:  # idioms included: "not all" vs "some"
         return False
     return any(_bears_on(side, at, other) for at in side.negations)
 
@@ -409,7 +465,7 @@ _FLIP_CHARS = 20  # "is not fully safe": a negation this close before an opposit
 def _polarities(answer: _Sentence, source: _Sentence) -> tuple[_Polarity, _Polarity]:
     """The opposite words of both sentences; an un-/non- word on one side meets its bare base word on the
     other ("unreliable" / "reliable"), unless the prefixed side has the bare word too."""
-    mine, theirs = _opposites(answer), _opposites(source)
+    mine, theirs = dict(answer.opposites), dict(source.opposites)  # copies: the loop below adds to them
     for key in [k for k in mine.keys() | theirs.keys() if k.startswith("base:")]:
         for one, other, bare_side, prefixed in ((mine, theirs, source, answer), (theirs, mine, answer, source)):
             if key in one and key not in other and _bare_word(prefixed, key[5:]) is None:
@@ -558,10 +614,11 @@ def _conflicts(view: ItemView, sources: list[tuple[str, bool, int]]) -> list[_Co
     if not marks and not near and not negations:
         return []
     found: list[_Conflict] = []
-    for start, end, text in sentences(output):
+    # only the sentences holding one of these offsets are read (most sentences hold none)
+    for start, end, text in sentences_at(output, sorted({*marks, *negations, *near})):
+        marked, negated, reached = _within(marks, start, end), _within(negations, start, end), _within(near, start, end)
         answer = _Sentence(start, end, text, output, source=False)
-        if not (_within(marks, start, end) or _within(negations, start, end) and _may_deny(answer) or
-                _within(near, start, end) and _near_negation(answer, reach, cues, sources)):
+        if not (marked or negated and _may_deny(answer) or reached and _near_negation(answer, reach, cues, sources)):
             continue
         if len(answer.terms) < MIN_ANSWER_TERMS:
             continue
@@ -583,7 +640,7 @@ def _within(offsets: list[int], start: int, end: int) -> bool:
 
 def _may_deny(answer: _Sentence) -> bool:
     """The answer-side conditions of :func:`_denies` (a flat denial, not a remark about the material)."""
-    if not answer.negations or _CONDITIONAL.search(answer.text):
+    if not answer.negations or answer.conditional:
         return False
     return any(not _about_source(answer, at) for at in answer.negations)
 
@@ -627,7 +684,7 @@ def _near_negation(answer: _Sentence, reach: frozenset[str], cues: list[_Cues],
                    sources: list[tuple[str, bool, int]]) -> bool:
     """Whether a source sentence that negates denies what this answer sentence says (only the sentences
     whose negation reaches a term of the answer sentence are read)."""
-    if _SOFT_NEGATION.search(answer.text) or _CONDITIONAL.search(answer.text):
+    if answer.soft or answer.conditional:
         return False  # the reverse direction needs an answer sentence that denies nothing, unconditionally
     terms = answer.terms
     for (reached, _), (text, _, _) in zip(cues, sources):
