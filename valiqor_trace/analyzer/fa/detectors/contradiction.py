@@ -93,7 +93,7 @@ _ANTONYM_PAIRS = (
     ("public", "private"), ("inside", "outside"), ("strong stronger", "weak weaker"), ("older", "younger"),
     ("male", "female"), ("present", "absent"), ("alive", "dead"), ("correct", "incorrect"), ("valid", "invalid"),
     ("approved approve", "denied deny refused"), ("guilty", "innocent"), ("same", "different"),
-    ("waterproof", "leaky"), ("increase", "reduce reduced reduces"),
+    ("increase", "reduce reduced reduces"),
 )
 _ANTONYMS: dict[str, tuple[str, int]] = {}  # stem -> (pair key, side)
 for _index, _pair in enumerate(_ANTONYM_PAIRS):

@@ -64,7 +64,7 @@ REGRET = FoldedPattern(
     r"malheureusement|leider|entschuldig|mi dispiace|purtroppo|helaas)",
 )
 # A sentence that states how things are (a copula in one of the covered languages), and one that only says
-# what the assistant will do next ("I'll check A-48213 with the warehouse"), which asserts no result.
+# what the assistant will do next ("I'll check that order with the warehouse"), which asserts no result.
 _STATES = FoldedPattern(
     r"\b(?:is|are|was|were|has been|have been|it's|es|está|están|son|fue|ha sido|est|sont|a été|ist|sind|war|"
     r"wurde|è|sono|era|é|são|foi|zijn|werd)\b",
