@@ -40,7 +40,7 @@ def start_server(data_dir: str, key: str) -> tuple[subprocess.Popen, str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen([sys.executable, "-m", "valiqor_trace.cli", "serve", "--port", str(port),
-                                "--data-dir", data_dir, "--api-key", key])
+                                "--data-dir", data_dir, f"--api-key={key}"])  # a key may start with "-"
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60  # a cold start on a busy machine imports a lot before it listens
     while time.monotonic() < deadline and process.poll() is None:

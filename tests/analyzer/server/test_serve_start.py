@@ -38,3 +38,11 @@ def test_an_address_it_cannot_use_names_the_fix(tmp_path: Path, host: str, port:
     with pytest.raises(ServerStartError) as caught:
         serve(host, port, ServerConfig(data_dir=str(tmp_path / "data"), api_keys=("k",)))
     assert str(caught.value) == expected
+
+
+def test_a_key_that_starts_with_a_dash_is_given_as_api_key_equals() -> None:
+    # secrets.token_urlsafe() starts with "-" one time in 64: the documented form must take it
+    from valiqor_trace.cli import build_cli
+
+    args = build_cli().parser.parse_args(["serve", "--api-key=-Zk3q", "--api-key", "plain"])
+    assert args.api_key == ["-Zk3q", "plain"]

@@ -15,8 +15,8 @@ def register(cli) -> None:
     parser.add_argument("--port", type=int, default=4318, help="port (default 4318, the OTLP/HTTP port)")
     parser.add_argument("--data-dir", metavar="DIR", help="where traces.db and runs.db live (default $VALIQOR_HOME)")
     parser.add_argument("--api-key", action="append", default=[], metavar="KEY",
-                        help="accept this bearer key (repeat for several; env VALIQOR_SERVER_API_KEYS, "
-                             "comma-separated); without one, no auth")
+                        help="accept this bearer key (repeat for several; write --api-key=KEY when a key starts "
+                             "with '-'; env VALIQOR_SERVER_API_KEYS, comma-separated); without one, no auth")
     parser.add_argument("--insecure", action="store_true",
                         help="allow a non-loopback --host without an API key")
     parser.add_argument("--workers", type=int, default=2, help="FA runs executing at once (default 2)")
