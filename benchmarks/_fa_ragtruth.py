@@ -7,7 +7,7 @@ budget is not in the released data, so it is left out), the passages / news / JS
 ``fail``. The floor is the always-"hallucinated" predictor (recall 1, precision = base rate).
 
 Calibration: ``NOVELTY_FAIL`` (share of an answer's content words
-found in no source), is chosen on the *calibration* half (records whose source id hashes
+found in no source) and ``NOVELTY_FAIL_WORDS`` (how many such words a fail needs) are chosen on the *calibration* half (records whose source id hashes
 even) to maximise the mean F1 over the three tasks, and all numbers are reported on the
 *held-out* half; the engine's shipped constant is compared with the calibrated one. The contradiction
 detector's ``ALIGN_FAIL`` (how closely an answer sentence must align with the source sentence it contradicts
@@ -87,22 +87,28 @@ def predict(records: list[Record]) -> list[bool]:
             for i, r in enumerate(records)]
 
 
-def _novelty(record: Record) -> float:
+def _novelty(record: Record) -> tuple[float, int]:
+    """(share of the answer's content words found in no source, how many); share 0 below the minimum size."""
     novel, total = grounding.novel_words(ItemView(record.item, "rag"))
-    return len(novel) / total if total >= grounding.NOVELTY_MIN_WORDS else 0.0
+    return (len(novel) / total if total >= grounding.NOVELTY_MIN_WORDS else 0.0), len(novel)
 
 
 _CANDIDATES: list[float | None] = [step / 100 for step in range(5, 61)] + [None]
+_WORD_CANDIDATES: list[int | None] = [None, *range(2, 31)]
 
 
 def calibrate(records: list[Record]) -> dict[str, object]:
-    """Best novelty thresholds on the calibration half: one for prose sources, one for structured (JSON) ones.
+    """Best novelty thresholds on the calibration half: one pair for prose sources, one for structured (JSON)
+    ones. A pair is the share of novel content words (``NOVELTY_FAIL``) and the fewest novel words for a fail
+    (``NOVELTY_FAIL_WORDS``; below it the tag is "unsure").
 
-    Each maximises the mean F1 over the calibration records whose sources are of that type (per task,
-    then averaged), with every other detector's verdict fixed. ``None`` means "rule off".
+    Each pair maximises the mean F1 over the calibration records whose sources are of that type (per task,
+    then averaged), with every other detector's verdict fixed; of equal scores the first in the sweep (share
+    ascending, no word minimum first). ``None`` means "rule off" (share) or "no minimum" (words).
     """
     calib = [r for r in records if r.split == "calibration"]
     shipped = (grounding.NOVELTY_FAIL, grounding.NOVELTY_FAIL_STRUCTURED)
+    shipped_words = (grounding.NOVELTY_FAIL_WORDS, grounding.NOVELTY_FAIL_WORDS_STRUCTURED)
     grounding.NOVELTY_FAIL, grounding.NOVELTY_FAIL_STRUCTURED = None, None  # every other detector's verdict
     try:
         base = predict(calib)
@@ -112,21 +118,23 @@ def calibrate(records: list[Record]) -> dict[str, object]:
     structured = [grounding.structured_sources_only(ItemView(r.item, "rag")) for r in calib]
     out: dict[str, object] = {}
     for kind, wanted in (("prose", False), ("structured", True)):
-        best: tuple[float, float | None] = (-1.0, None)
+        groups = [[i for i, r in enumerate(calib) if r.task == task and structured[i] == wanted] for task in TASKS]
+        groups = [g for g in groups if g]
+        best: tuple[float, float | None, int | None] = (-1.0, None, None)
         for tau in _CANDIDATES:
-            scores = []
-            for task in TASKS:
-                idx = [i for i, r in enumerate(calib) if r.task == task and structured[i] == wanted]
-                if not idx:
-                    continue
-                pred = [base[i] or (tau is not None and novelty[i] >= tau) for i in idx]
-                scores.append(prf(pred, [calib[i].hallucinated for i in idx])[2])
-            mean = sum(scores) / len(scores) if scores else 0.0
-            if mean > best[0] + 1e-9:
-                best = (mean, tau)
-        out[f"calibrated_{kind}"] = best[1]
+            for least in _WORD_CANDIDATES if tau is not None else [None]:
+                scores = []
+                for idx in groups:
+                    pred = [base[i] or (tau is not None and novelty[i][0] >= tau
+                                        and (least is None or novelty[i][1] >= least)) for i in idx]
+                    scores.append(prf(pred, [calib[i].hallucinated for i in idx])[2])
+                mean = sum(scores) / len(scores) if scores else 0.0
+                if mean > best[0] + 1e-9:
+                    best = (mean, tau, least)
+        out[f"calibrated_{kind}"], out[f"calibrated_words_{kind}"] = best[1], best[2]
         out[f"calibration_f1_{kind}"] = round(best[0], 4)
     out["shipped_prose"], out["shipped_structured"] = shipped
+    out["shipped_words_prose"], out["shipped_words_structured"] = shipped_words
     return out
 
 

@@ -43,10 +43,12 @@ def _table(headers: list[str], rows: list[list[object]]) -> str:
 def ragtruth(data_dir: Path) -> None:
     calibration, *rows = _fa_ragtruth.run(data_dir)
     print("## RAGTruth (response level; hallucinated = any hallucination-bucket fail tag)\n")
-    print(f"novelty threshold calibrated on the calibration half: prose {calibration['calibrated_prose']} "
-          f"(mean F1 there {calibration['calibration_f1_prose']}), structured {calibration['calibrated_structured']} "
-          f"(mean F1 {calibration['calibration_f1_structured']}); shipped: prose {calibration['shipped_prose']}, "
-          f"structured {calibration['shipped_structured']}")
+    c = calibration
+    print(f"novelty thresholds (share, fewest novel words) calibrated on the calibration half: prose "
+          f"({c['calibrated_prose']}, {c['calibrated_words_prose']}) (mean F1 there {c['calibration_f1_prose']}), "
+          f"structured ({c['calibrated_structured']}, {c['calibrated_words_structured']}) (mean F1 "
+          f"{c['calibration_f1_structured']}); shipped: prose ({c['shipped_prose']}, {c['shipped_words_prose']}), "
+          f"structured ({c['shipped_structured']}, {c['shipped_words_structured']})")
     print(f"contradiction alignment for a fail calibrated there: {calibration['calibrated_align_fail']} (mean F1 "
           f"{calibration['calibration_f1_align']}); shipped: {calibration['shipped_align_fail']}\n")
     print(_table(["split", "task", "n", "base rate", "precision", "recall", "F1", "floor F1", "beats floor"],

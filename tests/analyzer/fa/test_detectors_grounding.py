@@ -109,3 +109,26 @@ def test_speculation_and_claimed_searches() -> None:
     assert claims.check_fabricated_tool_use(view_of(searched)) == []
     plain = make_item("Explain photosynthesis", "Plants turn light, water and CO2 into sugar and oxygen.")
     assert claims.check_speculation(view_of(plain)) == [] and claims.check_fabricated_tool_use(view_of(plain)) == []
+
+
+def test_a_few_novel_words_are_unsure_many_are_a_fail() -> None:
+    source = ["The library opens a new reading room for children on the second floor next month."]
+    few = make_item("What is new at the library?",
+                    "Additionally, the library will open a new reading room for children, located upstairs.", source)
+    verdicts = only(grounding.check_unsupported_claim(view_of(few)), "unsupported_claim")
+    assert [f.decision for f in verdicts] == ["unsure"] and "paraphrase" in verdicts[0].rationale
+    many = make_item("What is new at the library?",
+                     "The library opens a reading room with velvet armchairs, robotic shelving, rooftop telescopes, "
+                     "aquarium walls, espresso bars and holographic storytellers donated by astronauts.", source)
+    assert [f.decision for f in only(grounding.check_unsupported_claim(view_of(many)), "unsupported_claim")] == ["fail"]
+
+
+def test_a_place_spelled_out_is_supported_by_its_abbreviation() -> None:
+    item = make_item("Where is the shop?", "", [json.dumps({"name": "Blue Kettle", "city": "Fresno", "state": "CA"})])
+    assert grounding.novel_words(view_of(item.model_copy(update={"output": "Blue Kettle is in Fresno, California."})))[0] == []
+
+
+def test_a_quoted_question_is_not_an_unsupported_quote() -> None:
+    item = make_item("how do kites fly", 'So the answer to "How does a kite stay in the air?" is: wind under it.',
+                     ["Kites fly because wind pushes under the sail."])
+    assert not any("Quoted" in f.rationale for f in grounding.check_unsupported_claim(view_of(item)) or [])

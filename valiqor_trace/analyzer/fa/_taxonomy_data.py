@@ -52,7 +52,8 @@ BUCKETS: list[dict[str, Any]] = [
             _sub("contradicts_source", "Contradicts source",
                  "The answer asserts the opposite of what a source says (a false flag stated as true, a negated "
                  "fact, a different value for the same field).", "generic_llm", "hybrid", 5, 4,
-                 "yes/no fields of JSON context or tool output vs. the answer's wording; answer sentences aligned with "
+                 "yes/no fields of JSON context or tool output vs. the answer's wording; weekly opening hours in JSON vs. "
+                 "the days and times the answer states; answer sentences aligned with "
                  "source sentences, then negation, opposite words, values and names compared"),
             _sub("unsupported_claim", "Unsupported claim",
                  "Content with no basis in the sources: quotes not found, a field the data leaves empty stated as "

@@ -25,6 +25,7 @@ from valiqor_trace.analyzer.fa.facts import (
 from valiqor_trace.analyzer.fa.detectors.structured import parse_structured
 from valiqor_trace.analyzer.fa.models import Finding
 from valiqor_trace.analyzer.fa.text import STOPWORDS, sentences, word_pattern, words
+from valiqor_trace.analyzer.fa.vocab import PLACE_ABBREVIATIONS
 
 _DIGIT = re.compile(r"\d")
 NUMERIC_KINDS = frozenset({"number", "percent", "money", "year", "time", "date"})
@@ -37,12 +38,18 @@ _FRAMING_WORDS = frozenset(
 # Share of an answer's distinct content words that may be absent from every source before the answer
 # counts as carrying unsupported content. Calibrated once on half of RAGTruth and checked on the other
 # half (benchmarks/fa_detection_quality.py prints the calibration); one value for every prose source.
-NOVELTY_FAIL: float | None = 0.17
+NOVELTY_FAIL: float | None = 0.16
 # When every source is structured data (JSON), putting it into words necessarily brings words the
 # source does not have, so the bar is higher (calibrated the same way; None turns the rule off).
 # Facts and fields are still checked one by one (numbers, names, structured fields).
-NOVELTY_FAIL_STRUCTURED: float | None = 0.37
+NOVELTY_FAIL_STRUCTURED: float | None = 0.51
 NOVELTY_MIN_WORDS = 8
+# A high share of a short answer is a handful of words, and a handful of novel words is most often
+# paraphrase ("therefore", "various", "ensure"); a fabricated passage brings many. Below this many novel
+# words a high share is reported as "unsure", not a fail (prose sources; calibrated with NOVELTY_FAIL on
+# the same half; None: no minimum). Names and numbers are checked one by one whatever the count.
+NOVELTY_FAIL_WORDS: int | None = 9
+NOVELTY_FAIL_WORDS_STRUCTURED: int | None = 30
 _NOT_CLAIM_WORDS = STOPWORDS | _FRAMING_WORDS
 LONG_INPUT_WORDS = 150
 
@@ -138,7 +145,8 @@ def _novel_words(view: ItemView) -> tuple[list[str], int]:
     # ``isalpha`` first: most words are plain letters, and a string method is far cheaper than a regex call
     distinct = {w for w in set(words(view.output)) - _NOT_CLAIM_WORDS
                 if len(w) >= 3 and (w.isalpha() or _DIGIT.search(w) is None)}
-    novel = sorted(w for w in distinct - index.word_set if not index._known_word(w))  # known as is: no call
+    novel = sorted(w for w in distinct - index.word_set  # known as is: no call
+                   if not index._known_word(w) and PLACE_ABBREVIATIONS.get(w) not in index.word_set)
     return novel, len(distinct)
 
 
@@ -146,7 +154,8 @@ def check_unsupported_claim(view: ItemView) -> CheckResult:
     if not grounding_applies(view):
         return None
     findings: list[Finding] = []
-    quotes = [m for m in unsupported_answer_facts(view) if m.kind == "quote"]
+    # a quoted question ("the answer to the question "What is X?" is") restates what was asked: no claim
+    quotes = [m for m in unsupported_answer_facts(view) if m.kind == "quote" and not m.text.rstrip().endswith("?")]
     if quotes:
         findings.append(finding(
             "unsupported_claim", "fail", 0.75,
@@ -155,13 +164,20 @@ def check_unsupported_claim(view: ItemView) -> CheckResult:
     if not any(c.strip() for c in view.context):
         return findings  # novelty is measured against retrieved passages; an agent's reply also carries dialogue
     novel, total = novel_words(view)
-    threshold = NOVELTY_FAIL_STRUCTURED if structured_sources_only(view) else NOVELTY_FAIL
+    structured = structured_sources_only(view)
+    threshold = NOVELTY_FAIL_STRUCTURED if structured else NOVELTY_FAIL
     if threshold is not None and total >= NOVELTY_MIN_WORDS and len(novel) / total >= threshold:
         share = len(novel) / total
-        findings.append(finding(
-            "unsupported_claim", "fail", min(0.8, 0.45 + share / 2),
-            f"{share:.0%} of the answer's content words ({len(novel)} of {total}) appear in no source, e.g. "
-            f"{', '.join(novel[:8])}.", _novel_sentences(view, set(novel)), "content_grounding"))
+        least = NOVELTY_FAIL_WORDS_STRUCTURED if structured else NOVELTY_FAIL_WORDS
+        summary = (f"{share:.0%} of the answer's content words ({len(novel)} of {total}) appear in no source, e.g. "
+                   f"{', '.join(novel[:8])}.")
+        if least is None or len(novel) >= least:
+            findings.append(finding("unsupported_claim", "fail", min(0.8, 0.45 + share / 2), summary,
+                                    _novel_sentences(view, set(novel)), "content_grounding"))
+        else:
+            findings.append(finding("unsupported_claim", "unsure", 0.4, summary + " Few words: may be paraphrase.",
+                                    _novel_sentences(view, set(novel)), "content_grounding",
+                                    severity_adjustment=-1.0))
     return findings
 
 

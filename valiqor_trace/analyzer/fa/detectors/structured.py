@@ -129,7 +129,7 @@ def affirmed(segment: str, start: int, end: int) -> bool:
     return not _NEGATION.search(before)
 
 
-def _json_sources(view: ItemView) -> list[tuple[Any, Any]]:
+def json_sources(view: ItemView) -> list[tuple[Any, Any]]:
     found = []
     for i, text in enumerate(view.context):
         data = parse_structured(text)
@@ -143,7 +143,7 @@ def _json_sources(view: ItemView) -> list[tuple[Any, Any]]:
 
 
 def check_structured_fields(view: ItemView) -> CheckResult:
-    sources = _json_sources(view)
+    sources = json_sources(view)
     if not sources or not view.output.strip():
         return None
     output = view.output
