@@ -36,6 +36,7 @@ from valiqor_trace._parsers import (
     parse_rate,
     parse_seconds,
     parse_str,
+    repr_without_passwords,
     url_parser,
     without_password,
 )
@@ -167,6 +168,8 @@ class Settings:
     resource_attributes: dict[str, Any] | None = None
     monitor: Any = None  # a valiqor_trace.monitor.MonitorConfig when monitoring is on
     sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+    __repr__ = repr_without_passwords  # the endpoint may carry a collector's basic-auth password
 
     @property
     def resolved_store_path(self) -> str:
