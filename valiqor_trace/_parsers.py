@@ -12,8 +12,9 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from typing import Any, cast
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 KNOWN_EXPORTERS = ("store", "otlp", "console", "none")
 KNOWN_PROTOCOLS = ("http/protobuf", "grpc")
@@ -26,8 +27,9 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # A word this long in an invalid header name is likely a key: 'Authorization: Bearer sk-...==' written in the
 # 'name: value' form puts everything before the key's '=' padding into the name.
 _KEY_LIKE_WORD = 20
-# user:password@ at the start of a URL's authority (with or without the scheme people forget).
-_URL_PASSWORD = re.compile(r"(^|://)([^/@\s:]*):[^/@\s]*@")
+# user:password@ at the start of a URL's authority (with or without the scheme people forget); the password runs
+# to the authority's last '@' (one typed unencoded is still all masked).
+_URL_PASSWORD = re.compile(r"(^|://)([^/@\s:]*):[^/\s]*@")
 
 
 def parse_bool(value: Any) -> bool:
@@ -177,6 +179,35 @@ def without_password(text: str) -> str:
     """``text`` with the password of a URL's ``user:password@`` masked: a URL setting is shown in messages
     (what is wrong with it), and a collector's basic-auth password must not reach a log with it."""
     return _URL_PASSWORD.sub(r"\1\2:...@", text)
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without its ``user:password@``, and that (user, password), percent-decoded.
+
+    For HTTP clients: given as ``auth``, the credentials authenticate exactly as in the URL (basic auth),
+    and the URL the client sends and logs (httpx logs every request's URL at INFO) carries no password.
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=host)), (unquote(user), unquote(password))
+
+
+def repr_without_passwords(obj: Any) -> str:
+    """A dataclass's ``repr`` (fields declared ``repr=False`` left out) with URL passwords masked: settings
+    objects hold URLs that may carry ``user:password@``, and their ``repr`` ends up in logs and tracebacks."""
+    shown = ", ".join(f"{f.name}={_masked(getattr(obj, f.name))!r}" for f in fields(obj) if f.repr)
+    return f"{type(obj).__name__}({shown})"
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return without_password(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    return value
 
 
 def shown_header_name(name: Any) -> Any:

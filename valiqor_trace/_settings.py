@@ -36,6 +36,7 @@ from valiqor_trace._parsers import (
     parse_rate,
     parse_seconds,
     parse_str,
+    repr_without_passwords,
     url_parser,
     without_password,
 )
@@ -168,6 +169,8 @@ class Settings:
     monitor: Any = None  # a valiqor_trace.monitor.MonitorConfig when monitoring is on
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
+    __repr__ = repr_without_passwords  # the endpoint may carry a collector's basic-auth password
+
     @property
     def resolved_store_path(self) -> str:
         return self.store_path or os.path.join(self.home, "traces.db")
@@ -259,14 +262,14 @@ def shown_value(value: Any, *, secret: bool = False) -> str:
     return repr(without_password(value) if isinstance(value, str) else value)
 
 
-def _resolve_one(setting: Setting, arguments: Mapping[str, Any], env: Mapping[str, str],
-                 rc: _RcFile, owner: str) -> tuple[Any, str]:
-    given = arguments.get(setting.name)
-    if given is not None:
-        try:
-            return setting.parse(given), "argument"
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{owner}({setting.name}={shown_value(given, secret=setting.secret)}): {exc}") from None
+def env_value(setting: Setting, env: Mapping[str, str], *,
+              fallback: str = "the next source") -> tuple[Any, str] | None:
+    """``(value, "env VAR")`` from the first of ``setting.env`` that is set and valid, or None.
+
+    The one reader of ``VALIQOR_*`` variables (``init()``, ``ValiqorClient`` and the monitor's fields): an
+    empty variable is unset; a bad value is logged once, naming the variable but never a secret's value,
+    and skipped (``fallback`` says what is used instead).
+    """
     for var in setting.env:
         raw = env.get(var)
         if raw is None or raw == "":
@@ -275,7 +278,21 @@ def _resolve_one(setting: Setting, arguments: Mapping[str, Any], env: Mapping[st
             return setting.parse(raw), f"env {var}"
         except (TypeError, ValueError) as exc:
             named = f"{var}={shown_value(raw, secret=setting.secret)}"  # a secret's value stays out of the log
-            log_once(f"env:{named}", "Ignoring %s: %s; using the next source", named, exc)
+            log_once(f"env:{named}", "Ignoring %s: %s; using %s", named, exc, fallback)
+    return None
+
+
+def _resolve_one(setting: Setting, arguments: Mapping[str, Any], env: Mapping[str, str],
+                 rc: _RcFile, owner: str) -> tuple[Any, str]:
+    given = arguments.get(setting.name)
+    if given is not None:
+        try:
+            return setting.parse(given), "argument"
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{owner}({setting.name}={shown_value(given, secret=setting.secret)}): {exc}") from None
+    from_env = env_value(setting, env)
+    if from_env is not None:
+        return from_env
     if setting.from_file and setting.name in rc.values:
         raw = rc.values[setting.name]
         try:

@@ -16,6 +16,8 @@ what crosses a layer line comes from here or from a public module (``tests/test_
 - retrieval spans (one convention for every retriever instrumentor): ``RETRIEVAL``, :func:`retrieval_span_name`,
   :func:`retrieval_attributes`, :func:`record_query`, :func:`record_documents`, :func:`documents_of`;
 - settings: ``CLIENT_SETTINGS``, ``DEFAULT_MAX_FIELD_CHARS``, :func:`resolve_table`, :func:`parse_dir_path`;
+  URLs in messages and reprs: :func:`without_password`, :func:`repr_without_passwords`; to HTTP clients:
+  :func:`split_credentials`;
 - monitoring: ``VERDICT_RUN_ID`` (the attribute the sampler recognizes verdict spans by);
 - ``VERSION``: the distribution's version (instrumentation scopes, the server's health and OpenAPI);
 - loaded on first use (they import SQLite and the span store, which ``import valiqor_trace`` does not):
@@ -37,7 +39,7 @@ from valiqor_trace._guard import (
     should_raise,
 )
 from valiqor_trace._ids import normalize_trace_id
-from valiqor_trace._parsers import parse_dir_path
+from valiqor_trace._parsers import parse_dir_path, repr_without_passwords, split_credentials, without_password
 from valiqor_trace._retriever import (
     RETRIEVAL,
     documents_of,
@@ -77,14 +79,17 @@ __all__ = [
     "record_documents",
     "record_query",
     "report_internal_error",
+    "repr_without_passwords",
     "resolve_table",
     "retrieval_attributes",
     "retrieval_span_name",
     "should_raise",
+    "split_credentials",
     "store_path",
     "suppress_instrumentation",
     "to_json",
     "transaction",
+    "without_password",
 ]
 
 _ON_FIRST_USE = {

@@ -222,3 +222,17 @@ def test_a_password_in_a_bad_endpoint_env_value_is_masked_in_the_warning(tracer_
     assert "VALIQOR_OTLP_ENDPOINT='otel:...@collector:4318'" in text
     assert "OTEL_EXPORTER_OTLP_ENDPOINT='otel:...@collector:4318'" in text
     assert SECRET not in text
+
+
+def test_a_password_in_the_endpoint_url_is_used_but_never_printed_or_logged(tmp_path: Path, caplog) -> None:
+    endpoint = f"https://otel:{SECRET}@collector.invalid:4318"
+    with caplog.at_level(logging.DEBUG):
+        handle = valiqor_trace.init(endpoint=endpoint, instrument=False, home=str(tmp_path))
+        try:
+            assert handle.settings.endpoint == endpoint  # the exporter still gets the whole URL...
+            shown = [repr(handle.settings), str(handle.settings), f"{handle.settings}"]
+            assert all("endpoint='https://otel:...@collector.invalid:4318'" in text for text in shown)
+            assert all(SECRET not in text for text in shown)  # ...but printing the settings never shows it
+        finally:
+            handle.shutdown()
+    assert SECRET not in caplog.text

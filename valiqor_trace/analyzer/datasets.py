@@ -7,6 +7,8 @@ stored, and the error lists each bad item by index and field with the fix.
 from __future__ import annotations
 
 import csv
+import difflib
+import io
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -20,6 +22,9 @@ from valiqor_trace.internal import DEFAULT_MAX_FIELD_CHARS
 
 ITEM_FIELDS = ("input", "output", "context", "tool_calls", "trace_id", "metadata")
 DATASET_SUFFIXES = (".json", ".jsonl", ".csv")
+# A CSV column this close to an item field's name is taken for a typo of it (contexts, tool_call, Output), not
+# for a metadata column: kept as metadata, its content would silently not be analyzed.
+_NEAR_MISS = 0.85
 # Keys people reach for that belong elsewhere.
 _ITEM_HINTS = {"messages": "items carry no message list: give the user's request as 'input', the answer as "
                            "'output', and the assistant's tool calls and the tool result messages as 'tool_calls'"}
@@ -113,8 +118,8 @@ def load_dataset_file(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
                               f"use one of {', '.join(DATASET_SUFFIXES)}")
     if not file.is_file():
         raise ValidationError(f"{file}: no such file")
-    try:
-        text = file.read_text(encoding="utf-8")
+    try:  # as written: no newline translation inside quoted CSV cells; a leading BOM (Excel's) is not content
+        text = file.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValidationError(f"{file}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     if not text.strip():
@@ -142,7 +147,7 @@ def _load_json(file: Path, text: str) -> list[dict[str, Any]]:
 
 def _load_jsonl(file: Path, text: str) -> list[dict[str, Any]]:
     items = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines(): JSON strings may hold U+2028
         if not line.strip():
             continue
         try:
@@ -153,19 +158,63 @@ def _load_jsonl(file: Path, text: str) -> list[dict[str, Any]]:
 
 
 def _load_csv(file: Path, text: str) -> list[dict[str, Any]]:
-    reader = csv.DictReader(text.splitlines())
-    missing = {"input", "output"} - set(reader.fieldnames or [])
+    """Rows as items; a column that is not an item field is kept under ``metadata`` by its header name.
+
+    Nothing in the file is dropped: a row with more cells than the header has columns, a cell under a
+    column with no name, a repeated column name (the later cell would hide the earlier) and a column whose
+    name is a near miss of an item field (``contexts``: the passages would not be analyzed) are errors
+    that name the row or column.
+    """
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # quoted cells keep their line breaks
+    header = list(reader.fieldnames or [])
+    missing = {"input", "output"} - set(header)
     if missing:
         raise ValidationError(f"{file}: the CSV header needs columns {', '.join(sorted(missing))} "
-                              f"(found: {', '.join(reader.fieldnames or []) or 'none'})")
+                              f"(found: {', '.join(header) or 'none'})")
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    if repeated:
+        raise ValidationError(f"{file}: the CSV header repeats column {', '.join(map(repr, repeated))}; give each "
+                              "column its own name (the later cells would hide the earlier ones)")
+    extra = [name for name in header if name and name not in ITEM_FIELDS]
+    for name in extra:
+        close = difflib.get_close_matches(name.strip().lower(), ITEM_FIELDS, n=1, cutoff=_NEAR_MISS)
+        if close:
+            raise ValidationError(f"{file}: CSV column {name!r} is not an item field; did you mean {close[0]!r}? "
+                                  f"Rename the column (columns other than {', '.join(ITEM_FIELDS)} are kept in "
+                                  "each item's metadata, where FA does not read them)")
     items = []
     for row_number, row in enumerate(reader, start=2):
+        overflow = row.pop(None, None) or []  # DictReader's restkey: the cells past the header
+        if any(overflow):
+            raise ValidationError(f"{file}: row {row_number} has {len(header) + len(overflow)} cells (counting the "
+                                  f"empty ones), the header names {len(header)} columns; quote cells that hold "
+                                  "commas, or name the extra columns in the header")
+        if row.get("") not in ("", None):
+            raise ValidationError(f"{file}: row {row_number} has a value in a column with no name in the header; "
+                                  "name that column")
         item: dict[str, Any] = {k: v for k, v in row.items() if k in ITEM_FIELDS and v not in (None, "")}
         for field in ("context", "tool_calls", "metadata"):
             if field in item:
                 item[field] = _csv_json_cell(file, row_number, field, item[field])
+        kept = {name: row[name] for name in extra if row.get(name) not in (None, "")}
+        if kept:
+            item["metadata"] = _with_columns(file, row_number, item.get("metadata"), kept)
         items.append(item)
     return items
+
+
+def _with_columns(file: Path, row: int, metadata: Any, columns: dict[str, str]) -> Any:
+    """The row's ``metadata`` cell with the extra columns added (as text); a non-object cell is left for
+    validation to report."""
+    if metadata is None:
+        return columns
+    if not isinstance(metadata, Mapping):
+        return metadata
+    both = sorted(set(metadata) & set(columns))
+    if both:
+        raise ValidationError(f"{file}: row {row}: column {both[0]!r} and the metadata column's key {both[0]!r} "
+                              f"both give metadata.{both[0]}; keep one of them")
+    return {**metadata, **columns}
 
 
 def _csv_json_cell(file: Path, row: int, field: str, cell: str) -> Any:

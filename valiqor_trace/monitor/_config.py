@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from valiqor_trace._guard import log_once
 from valiqor_trace._parsers import (
     file_path_parser,
     parse_bool,
@@ -24,6 +23,7 @@ from valiqor_trace._parsers import (
     parse_seconds,
     parse_url,
 )
+from valiqor_trace._settings import Setting, env_value
 
 FEATURE_KINDS = ("rag", "agent", "agentic_rag", "generic_llm")
 # Webhook URLs often carry their secret (Slack, Teams): errors and logs never show these values.
@@ -207,33 +207,33 @@ def _env_limit(text: str) -> int | None:
     return None if text.strip().lower() in ("none", "unlimited") else int(text)
 
 
+def _env_field(name: str, convert: Callable[[str], Any], var: str) -> Setting:
+    """A monitor field's environment variable as a settings row (read like every other setting's)."""
+    return Setting(name, lambda raw: _CHECKS[name](convert(raw)), lambda: None, (var,),
+                   secret=name in _SECRET_FIELDS)
+
+
 # Environment variables that fill fields of ``monitor=True`` / ``monitor={...}`` when not given.
-ENV_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "VALIQOR_MONITOR_SAMPLE_RATE": ("sample_rate", float),
-    "VALIQOR_MONITOR_ALWAYS_ON_ERROR": ("always_on_error", parse_bool),
-    "VALIQOR_MONITOR_MAX_PER_MINUTE": ("max_per_minute", _env_limit),
-    "VALIQOR_MONITOR_BUCKETS": ("buckets", _names),
-    "VALIQOR_MONITOR_JUDGE": ("judge", parse_bool),
-    "VALIQOR_MONITOR_WEBHOOK_URL": ("webhook_url", str),
-    "VALIQOR_MONITOR_ALERT_COOLDOWN_S": ("alert_cooldown_s", float),
-    "VALIQOR_MONITOR_EXECUTOR": ("executor", str),
-}
+ENV_SETTINGS: tuple[Setting, ...] = (
+    _env_field("sample_rate", float, "VALIQOR_MONITOR_SAMPLE_RATE"),
+    _env_field("always_on_error", parse_bool, "VALIQOR_MONITOR_ALWAYS_ON_ERROR"),
+    _env_field("max_per_minute", _env_limit, "VALIQOR_MONITOR_MAX_PER_MINUTE"),
+    _env_field("buckets", _names, "VALIQOR_MONITOR_BUCKETS"),
+    _env_field("judge", parse_bool, "VALIQOR_MONITOR_JUDGE"),
+    _env_field("webhook_url", str, "VALIQOR_MONITOR_WEBHOOK_URL"),
+    _env_field("alert_cooldown_s", float, "VALIQOR_MONITOR_ALERT_COOLDOWN_S"),
+    _env_field("executor", str, "VALIQOR_MONITOR_EXECUTOR"),
+)
+# The same, by variable: (field, parser of the variable's text).
+ENV_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {s.env[0]: (s.name, s.parse) for s in ENV_SETTINGS}
 
 
 def _from_env(given: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for var, (name, convert) in ENV_FIELDS.items():
-        raw = environ.get(var)
-        if not raw or name in given:
-            continue
-        try:
-            value = convert(raw)
-            _CHECKS[name](value)
-        except (TypeError, ValueError) as exc:
-            named = var if name in _SECRET_FIELDS else f"{var}={raw!r}"  # a webhook URL stays out of the log
-            log_once(f"env:{named}", "Ignoring %s: %s; using the default", named, exc)
-            continue
-        values[name] = value
+    for setting in ENV_SETTINGS:
+        found = None if setting.name in given else env_value(setting, environ, fallback="the default")
+        if found is not None:
+            values[setting.name] = found[0]
     return values
 
 

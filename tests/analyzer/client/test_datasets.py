@@ -71,6 +71,11 @@ def test_files_json_jsonl_csv_load_the_same_items(tmp_path: Path) -> None:
     ("d.json", "[{\"input\": 1,", "invalid JSON at line 1"),
     ("d.jsonl", '{"input": "q", "output": "a"}\n{broken\n', "line 2 is not valid JSON"),
     ("d.csv", "question,answer\nq,a\n", "the CSV header needs columns input, output"),
+    ("d.csv", "input,output\nq,a\nq,a, with a comma\n", "row 3 has 3 cells (counting the empty ones), the header names 2"),
+    ("d.csv", "input,output,tag,tag\nq,a,x,y\n", "the CSV header repeats column 'tag'"),
+    ("d.csv", "input,output,contexts\nq,a,c\n", "CSV column 'contexts' is not an item field; did you mean 'context'?"),
+    ("d.csv", "input,output,\nq,a,orphan\n", "row 2 has a value in a column with no name in the header"),
+    ("d.csv", 'input,output,metadata,lang\nq,a,"{""lang"": ""en""}",fr\n', "column 'lang' and the metadata column's key"),
     ("d.json", '{"input": "q"}', "expected a JSON list of items"),
 ])
 def test_bad_files_name_the_file_and_place(tmp_path: Path, name, content, expected) -> None:
@@ -79,3 +84,32 @@ def test_bad_files_name_the_file_and_place(tmp_path: Path, name, content, expect
     with pytest.raises(ValidationError) as caught:
         load_dataset_file(path)
     assert expected in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_csv_columns_other_than_item_fields_are_kept_in_the_item_metadata(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_bytes('\ufeffinput,output,ticket_id,metadata,customer note\r\n'  # Excel: a BOM and CRLF
+                     'q1,a1,T-17,"{""team"": ""billing""}","line one\r\nline two"\r\n'
+                     '"two\nlines",a2,,,\r\n'.encode())
+    first, second = validate_dataset(load_dataset_file(path))
+    assert first.metadata == {"team": "billing", "ticket_id": "T-17", "customer note": "line one\r\nline two"}
+    assert (second.input, second.metadata) == ("two\nlines", {})  # a quoted cell keeps its line break
+
+
+def test_jsonl_strings_may_hold_unicode_line_separators(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps({"input": "a\u2028b", "output": "c\x85d"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    [item] = validate_dataset(load_dataset_file(path))
+    assert (item.input, item.output) == ("a\u2028b", "c\x85d")
+
+
+def test_a_csv_runs_extra_columns_come_back_with_the_runs_inputs(tmp_path: Path) -> None:
+    from valiqor_trace.analyzer.client import ValiqorClient
+
+    path = tmp_path / "tickets.csv"
+    path.write_text("input,output,ticket_id,agent\nWhere is my order?,It ships today.,T-17,ana\n", encoding="utf-8")
+    with ValiqorClient(home=str(tmp_path / "home")) as client:
+        result = client.failure_analysis.run(dataset=load_dataset_file(path))
+    assert result.inputs[0].metadata == {"ticket_id": "T-17", "agent": "ana"}
+    with ValiqorClient(home=str(tmp_path / "home")) as reopened:  # stored with the run
+        assert reopened.failure_analysis.get_run_inputs(result.run_id)[0].metadata["ticket_id"] == "T-17"

@@ -86,3 +86,20 @@ def test_run_level_metrics_and_flags() -> None:
     assert metrics["context_relevance"] == analyses[0].eval_metrics["context_relevance"]  # only item 0 has context
     flags = aggregate_security_flags(analyses)
     assert flags["S1"] == "fail" and list(flags) == sorted(flags, key=lambda k: int(k[1:]))
+
+
+def test_an_invented_name_or_code_pages_but_a_lone_capitalised_word_only_gates_ci() -> None:
+    source = ["The clinic opens at 9 am on weekdays. Maria Lopez runs the clinic and order A1234 shipped today."]
+    options = engine.AnalysisOptions(feature_kind="rag", buckets=["hallucination"])
+
+    def verdict(answer: str) -> tuple[float, bool, bool]:
+        analysis = engine.analyze_item(make_item("Who runs the clinic?", answer, source), 0, options)
+        tag = next(t for t in analysis.tags if t.subcategory_id == "entity_fabrication")
+        summary = summarize([analysis])
+        return tag.severity if tag.decision == "fail" else 0.0, summary.should_alert, summary.should_gate_ci
+
+    assert verdict("The clinic is run by Helen Okafor.") == (4.0, True, True)  # a full name from nowhere
+    assert verdict("Your order B9876 shipped today.")[:2] == (4.0, True)  # a code from nowhere
+    # one capitalised word may be a heading word, a demonym or an abbreviation: it fails, gates CI, does not page
+    assert verdict("The clinic is run by Maria Lopez, a Dental surgeon.") == (3.0, False, True)
+    assert verdict("Maria Lopez runs the clinic.") == (0.0, False, False)

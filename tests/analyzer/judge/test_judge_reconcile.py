@@ -6,6 +6,7 @@ import pytest
 
 from valiqor_trace.analyzer.fa.models import EvidenceItem, Finding
 from valiqor_trace.analyzer.fa.reconcile import reconcile
+from valiqor_trace.analyzer.fa.scoring import score
 from valiqor_trace.testing import JudgeServer
 from tests.analyzer.judge.judge_helpers import RAG_ITEM, judge_tags
 
@@ -48,3 +49,10 @@ def test_a_close_disagreement_asks_for_a_person(make_client) -> None:
     assert tag.decision == "unsure" and tag.detector_type_used == "hybrid"
     assert "disagree" in tag.judge_rationale and tag.scoring_breakdown.weights["llm_judge"] < 1.0
     assert tag.evidence_items and result.summary.needs_human_review
+
+
+def test_a_judge_that_confirms_weak_evidence_restores_the_full_severity() -> None:
+    weak = _f("fail", 0.7).model_copy(update={"severity_adjustment": -1.0})  # a lone capitalised word
+    assert score(weak, item_index=0).severity == 3.0
+    merged, _, _ = reconcile(_j("fail", 0.8), weak)
+    assert score(merged, item_index=0).severity == 4.0

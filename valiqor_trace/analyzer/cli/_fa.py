@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from valiqor_trace.analyzer.cli._report import GATE_EXIT_CODE, ProgressBar, format_result
 from valiqor_trace.analyzer.datasets import load_dataset_file
 from valiqor_trace.analyzer.runs import FAResult
+from valiqor_trace.errors import NotFoundError
 
 if TYPE_CHECKING:
     from valiqor_trace.analyzer.client import FailureAnalysisRun, ValiqorClient
@@ -68,6 +69,27 @@ def _client(args: argparse.Namespace) -> ValiqorClient:
     from valiqor_trace.analyzer.client import ValiqorClient
 
     return ValiqorClient(project_name=getattr(args, "project_name", None))
+
+
+def _reader(args: argparse.Namespace) -> tuple[ValiqorClient, str | None]:
+    """The client of a read-only command, and why there is nothing to read (or None).
+
+    Reading creates nothing: an embedded client with no run store yet (opening one would create it, and
+    its directory) is not asked; the reason says where the store would be and which command creates it.
+    """
+    client = _client(args)
+    path = Path(client.config.run_store_file)
+    if client.config.base_url is None and not path.exists():
+        return client, (f"no run store at {path.resolve()}; `valiqor fa run --dataset FILE` "
+                        "(or `--trace-id ID`) creates it with the first run")
+    return client, None
+
+
+def _run_reader(args: argparse.Namespace) -> ValiqorClient:
+    client, nothing = _reader(args)
+    if nothing:
+        raise NotFoundError(f"no run {args.run_id!r}: {nothing}")
+    return client
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -147,14 +169,14 @@ def _show(result: FAResult, args: argparse.Namespace) -> None:
 
 
 def status_command(args: argparse.Namespace) -> int:
-    status = _client(args).failure_analysis.get_status(args.run_id)
+    status = _run_reader(args).failure_analysis.get_status(args.run_id)
     print(f"{status.run_id}  {status.status}  {status.progress_percent:.0f}%  "
           f"{status.current_item}/{status.total_items} items" + (f"  {status.error}" if status.error else ""))
     return 0
 
 
 def result_command(args: argparse.Namespace) -> int:
-    result = _client(args).failure_analysis.get_result(args.run_id)
+    result = _run_reader(args).failure_analysis.get_result(args.run_id)
     if args.output:
         args.output.write_text(result.model_dump_json(indent=2), encoding="utf-8")
         print(f"wrote {args.output}")
@@ -166,7 +188,11 @@ def result_command(args: argparse.Namespace) -> int:
 
 
 def list_command(args: argparse.Namespace) -> int:
-    runs = _client(args).failure_analysis.list_runs(project_name=args.project_name, limit=args.limit)
+    client, nothing = _reader(args)
+    if nothing:  # an empty listing, not an error
+        print("[]" if args.json else f"no runs yet: {nothing}")
+        return 0
+    runs = client.failure_analysis.list_runs(project_name=args.project_name, limit=args.limit)
     if args.json:
         print(json.dumps([run.model_dump() for run in runs], indent=2))
         return 0

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from valiqor_trace.analyzer.client._config import ClientConfig, resolve_client_config
 from valiqor_trace.errors import ValidationError
+from valiqor_trace.internal import without_password
 
 if TYPE_CHECKING:
     import httpx
@@ -135,5 +136,5 @@ class ValiqorClient:
 
     def __repr__(self) -> str:
         return (f"ValiqorClient(project_name={self.config.project_name!r}, "
-                + (f"base_url={self.config.base_url!r}, mode='remote')" if self._remote is not None else
+                + (f"base_url={without_password(self.config.base_url or '')!r}, mode='remote')" if self._remote is not None else
                    f"home={os.path.relpath(self.config.home)!r}, mode='embedded')"))

@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from valiqor_trace.internal import CLIENT_SETTINGS, DEFAULT_MAX_FIELD_CHARS, resolve_table
+from valiqor_trace.internal import CLIENT_SETTINGS, DEFAULT_MAX_FIELD_CHARS, repr_without_passwords, resolve_table
 
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Resolved client settings; secrets are kept out of ``repr``."""
+    """Resolved client settings; secrets (keys, URL passwords) are kept out of ``repr``."""
 
     project_name: str
     home: str
@@ -34,6 +34,8 @@ class ClientConfig:
     api_key: str | None = field(default=None, repr=False)
     openai_api_key: str | None = field(default=None, repr=False)
     sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+    __repr__ = repr_without_passwords  # base_url / judge_base_url may carry user:password@
 
     @property
     def trace_store_file(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from valiqor_trace.errors import ValidationError
+from valiqor_trace.internal import without_password
 from valiqor_trace.analyzer.judge._judge import JudgeCache, OpenAIJudge
 from valiqor_trace.analyzer.judge._prompt import PROMPT_VERSION
 from valiqor_trace.analyzer.judge._settings import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSettings
@@ -40,7 +41,7 @@ def build_judge(*, api_key: str | None, key_source: str | None, model: str | Non
     if not api_key and not base_url:
         return None
     if base_url and not base_url.startswith(("http://", "https://")):
-        raise ValidationError(f"judge_base_url {base_url!r} must start with http:// or https:// "
+        raise ValidationError(f"judge_base_url {without_password(base_url)!r} must start with http:// or https:// "
                               "(e.g. http://127.0.0.1:8000/v1 for a local vLLM server)")
     if api_key and not _header_safe(api_key):
         where = "openai_api_key=" if key_source == "argument" else (key_source or "the configured key")

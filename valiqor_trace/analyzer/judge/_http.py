@@ -22,7 +22,7 @@ import httpx
 
 from valiqor_trace.errors import JudgeAuthenticationError, JudgeRequestError
 from valiqor_trace.analyzer.judge._settings import JudgeSettings
-from valiqor_trace.internal import suppress_instrumentation
+from valiqor_trace.internal import split_credentials, suppress_instrumentation
 
 logger = logging.getLogger("valiqor_trace.analyzer.judge")
 
@@ -59,8 +59,9 @@ class ChatClient:
         if settings.api_key:
             headers["Authorization"] = f"Bearer {settings.api_key}"
         limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
+        self._url, auth = split_credentials(settings.chat_url)  # sent as basic auth, not in the (logged) URL
         self._http = httpx.Client(headers=headers, timeout=httpx.Timeout(settings.timeout_s), limits=limits,
-                                  transport=transport)
+                                  transport=transport, auth=auth)
 
     def close(self) -> None:
         self._http.close()
@@ -90,12 +91,12 @@ class ChatClient:
                 logger.debug("judge request failed (%s); retry %d/%d in %.2fs", last, attempt + 1,
                              self.settings.max_retries, delay)
                 self._sleep(delay)
-        raise JudgeRequestError(f"judge request to {self.settings.chat_url} failed after {attempts} attempt(s): "
-                                f"{last}")
+        raise JudgeRequestError(f"judge request to {self.settings.shown_chat_url} failed after {attempts} "
+                                f"attempt(s): {last}")
 
     def _post(self, body: dict[str, Any]) -> tuple[httpx.Response | None, str]:
         try:
-            return self._http.post(self.settings.chat_url, json=body), ""
+            return self._http.post(self._url, json=body), ""
         except httpx.TimeoutException:
             return None, f"timed out after {self.settings.timeout_s:g}s"
         except httpx.TransportError as exc:
@@ -105,14 +106,14 @@ class ChatClient:
         status = response.status_code
         if status in (401, 403):
             raise JudgeAuthenticationError(
-                f"the LLM judge at {self.settings.base_url} refused {self.settings.key_label} (HTTP {status}): "
+                f"the LLM judge at {self.settings.shown_url} refused {self.settings.key_label} (HTTP {status}): "
                 "check that key, or pass another one with openai_api_key=...")
         if status in RETRY_STATUSES:
             return
         message = _server_message(response, self.settings.api_key)
         if with_schema and status in (400, 422) and ("response_format" in message or "json_schema" in message):
             raise SchemaNotSupported(f"HTTP {status}{message}")
-        raise JudgeRequestError(f"judge request to {self.settings.chat_url} was rejected: HTTP {status}{message}")
+        raise JudgeRequestError(f"judge request to {self.settings.shown_chat_url} was rejected: HTTP {status}{message}")
 
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
         hinted = _retry_after(response) if response is not None else None

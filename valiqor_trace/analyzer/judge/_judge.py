@@ -74,7 +74,7 @@ class OpenAIJudge:
         self.cache_hits = 0
 
     def __repr__(self) -> str:
-        return f"OpenAIJudge(model={self.settings.model!r}, base_url={self.settings.base_url!r})"
+        return f"OpenAIJudge(model={self.settings.model!r}, base_url={self.settings.shown_url!r})"
 
     def close(self) -> None:
         """Close the judge's HTTP connections (also done when the judge is garbage-collected)."""

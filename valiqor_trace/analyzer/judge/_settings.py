@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from valiqor_trace.internal import repr_without_passwords, without_password
+
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -41,6 +43,8 @@ class JudgeSettings:
     token_budget: int | None = None
     max_chars: int = 6000
 
+    __repr__ = repr_without_passwords  # base_url may carry user:password@
+
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError(f"judge concurrency must be >= 1, got {self.concurrency}")
@@ -52,6 +56,15 @@ class JudgeSettings:
     @property
     def chat_url(self) -> str:
         return self.base_url.rstrip("/") + "/chat/completions"
+
+    @property
+    def shown_url(self) -> str:
+        """``base_url`` as messages show it: a ``user:password@`` password masked."""
+        return without_password(self.base_url)
+
+    @property
+    def shown_chat_url(self) -> str:
+        return without_password(self.chat_url)
 
     @property
     def key_label(self) -> str:

@@ -185,7 +185,8 @@ class RunJob:
             detectors_skipped=skipped(s for a in analyses for s in a.detectors_skipped),
             duration_ms=round(duration_ms, 3), tokens_used=sum(a.tokens_used for a in analyses),
             created_at=datetime.fromtimestamp(self.created_s, timezone.utc).isoformat(), trace_id=spec.trace_id,
-            inputs=[_run_input(self.items[a.item_index], a) for a in analyses], partial=cancelled,
+            inputs=[_run_input(self.items[a.item_index], a, spec.input_type == "dataset") for a in analyses],
+            partial=cancelled,
             source=spec.source,
         )
 
@@ -201,7 +202,7 @@ def _judge_concurrency(options: AnalysisOptions) -> int:
         return 1
 
 
-def _run_input(item: FAItem, analysis: ItemAnalysis) -> RunInput:
+def _run_input(item: FAItem, analysis: ItemAnalysis, from_dataset: bool) -> RunInput:
     failing = [tag for tag in analysis.tags if tag.decision == "fail"]
     return RunInput(
         item_index=analysis.item_index, input=item.input, output=item.output, context=item.context,
@@ -209,6 +210,7 @@ def _run_input(item: FAItem, analysis: ItemAnalysis) -> RunInput:
         feature_kind=analysis.feature_kind, failures=len(failing),
         max_severity=max((tag.severity for tag in failing), default=0.0),
         root_missing=bool(item.metadata.get(TraceFacts.ROOT_MISSING)),
+        metadata=dict(item.metadata) if from_dataset else {},
     )
 
 

@@ -27,6 +27,9 @@ class RunInput(BaseModel):
     analyzed: bool = True  # False for items a cancelled run never reached
     # the item's trace had no root span (another service's, or dropped): analyzed from the spans there were
     root_missing: bool = False
+    # a dataset item's own metadata, kept with the run (a CSV's extra columns land here); empty for items
+    # rebuilt from a trace, whose metadata is what reconstruction read from the trace, which keeps it
+    metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 class RunStatus(BaseModel):

@@ -17,7 +17,7 @@ import httpx
 from valiqor_trace.errors import AuthenticationError, RateLimitError, SourceError
 from valiqor_trace.analyzer.sources._decode import FieldError, hex_id, span_kind, status_code, unix_nanos
 from valiqor_trace.analyzer.sources._otlp import RecordError, attach_log_events, parse_otlp
-from valiqor_trace.internal import normalize_trace_id
+from valiqor_trace.internal import normalize_trace_id, split_credentials, without_password
 from valiqor_trace.store import SpanEvent, SpanRecord
 
 
@@ -27,13 +27,15 @@ class _HttpSource:
     def __init__(self, base_url: str, *, headers: Mapping[str, str] | None = None, timeout_s: float = 10.0,
                  transport: httpx.BaseTransport | None = None) -> None:
         if not base_url or not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
+            raise ValueError(f"base_url must be an http(s) URL, got {without_password(base_url or '')!r}")
         self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(base_url=self.base_url, headers=dict(headers or {}), timeout=timeout_s,
-                                    transport=transport)
+        self.shown_url = without_password(self.base_url)  # what messages name: never a user:password@
+        root, auth = split_credentials(self.base_url)  # sent as basic auth, not in the (logged) URL
+        self._client = httpx.Client(base_url=root, headers=dict(headers or {}), timeout=timeout_s,
+                                    transport=transport, auth=auth)
 
     def _get_json(self, path: str) -> Any | None:
-        url = f"{self.base_url}{path}"
+        url = f"{self.shown_url}{path}"
         try:
             response = self._client.get(path, headers={"Accept": "application/json"})
         except httpx.HTTPError as exc:
@@ -68,7 +70,7 @@ class JaegerSource(_HttpSource):
             raise ValueError(f"api must be 'v1' or 'v3', got {api!r}")
         super().__init__(base_url, **kwargs)
         self.api = api
-        self.description = f"Jaeger at {self.base_url}"
+        self.description = f"Jaeger at {self.shown_url}"
 
     def get_trace(self, trace_id: str) -> list[SpanRecord]:
         tid = normalize_trace_id(trace_id)
@@ -89,7 +91,7 @@ class TempoSource(_HttpSource):
 
     def __init__(self, base_url: str = "http://localhost:3200", **kwargs: Any) -> None:
         super().__init__(base_url, **kwargs)
-        self.description = f"Tempo at {self.base_url}"
+        self.description = f"Tempo at {self.shown_url}"
 
     def get_trace(self, trace_id: str) -> list[SpanRecord]:
         body = self._get_json(f"/api/traces/{normalize_trace_id(trace_id)}")

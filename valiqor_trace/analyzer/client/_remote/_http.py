@@ -20,6 +20,7 @@ import httpx
 
 from valiqor_trace.errors import AuthenticationError, RateLimitError, ServerUnavailableError, ValiqorError
 from valiqor_trace.analyzer.server._errors import error_from_body
+from valiqor_trace.internal import split_credentials, without_password
 
 logger = logging.getLogger("valiqor_trace.client")
 _RETRY_STATUSES = (429, 502, 503, 504)
@@ -46,13 +47,15 @@ class RemoteSession:
                  max_retries: int = 4, backoff_s: float = 0.25, max_retry_wait_s: float = 10.0,
                  transport: httpx.BaseTransport | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self.base_url = base_url.rstrip("/")
+        self.shown_url = without_password(self.base_url)  # what messages name: never a user:password@
+        self._root, auth = split_credentials(self.base_url)  # sent as basic auth, not in the (logged) URL
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self.max_retry_wait_s = max_retry_wait_s
         self._sleep = sleep
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.Client(transport=transport, timeout=timeout_s)
+        self._client = httpx.Client(transport=transport, timeout=timeout_s, auth=auth)
 
     def close(self) -> None:
         self._client.close()
@@ -67,7 +70,7 @@ class RemoteSession:
         Raises:
             the typed error of the server's answer, or ServerUnavailableError.
         """
-        url = f"{self.base_url}{path}"
+        url, shown = f"{self._root}{path}", f"{self.shown_url}{path}"
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         timeout = httpx.Timeout(self.timeout_s, read=self.timeout_s + wait_s)
         for attempt in range(self.max_retries + 1):
@@ -78,13 +81,13 @@ class RemoteSession:
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if last:
                     raise ServerUnavailableError(
-                        f"cannot reach the valiqor server at {self.base_url} ({type(exc).__name__}: {exc}) after "
+                        f"cannot reach the valiqor server at {self.shown_url} ({type(exc).__name__}: {exc}) after "
                         f"{attempt + 1} attempt(s); is `valiqor serve` running there?") from None
                 self._backoff(attempt, None, f"{type(exc).__name__}")
                 continue
             except httpx.TransportError as exc:
                 if method not in _IDEMPOTENT or last:  # a POST may have been executed: do not repeat it
-                    raise ServerUnavailableError(f"{method} {url} failed: {type(exc).__name__}: {exc}") from None
+                    raise ServerUnavailableError(f"{method} {shown} failed: {type(exc).__name__}: {exc}") from None
                 self._backoff(attempt, None, type(exc).__name__)
                 continue
             if response.status_code in _RETRY_STATUSES and not last:
@@ -92,7 +95,7 @@ class RemoteSession:
                 if retry_after is None or retry_after <= self.max_retry_wait_s:
                     self._backoff(attempt, retry_after, f"HTTP {response.status_code}")
                     continue
-            return _decoded(response, method, url)
+            return _decoded(response, method, shown)
         raise AssertionError("unreachable")  # pragma: no cover - the last attempt returns or raises
 
     def _backoff(self, attempt: int, retry_after: float | None, why: str) -> None:

@@ -121,10 +121,18 @@ def check_entity_fabrication(view: ItemView) -> CheckResult:
     if full:
         return [finding("entity_fabrication", "fail", 0.7 if len(full) == 1 else 0.8,
                         f"Names or identifiers in the answer appear in no source: {shown}.", evidence,
-                        "entity_grounding")]
+                        "entity_grounding", severity_adjustment=0.0 if any(map(_strong_name, full)) else -1.0)]
     return [finding("entity_fabrication", "unsure", 0.45,
                     f"Parts of names in the answer appear in no source: {shown}.", evidence, "entity_grounding",
                     severity_adjustment=-1.0)]
+
+
+def _strong_name(found: tuple[Mention, str]) -> bool:
+    """A letter-digit code or a name of several words found nowhere: evidence of an invented fact strong enough
+    to page for. A lone capitalised word is weaker (a heading word, a demonym, an abbreviation, a brand named in
+    passing): it fails and gates CI one severity point lower, and alerts only when a judge confirms it."""
+    mention, _ = found
+    return mention.kind == "identifier" or len(mention.value) > 1
 
 
 def structured_sources_only(view: ItemView) -> bool:
