@@ -40,6 +40,7 @@ __all__ = [
     "GEN_AI_OUTPUT_TYPE",
     "GEN_AI_PREFIX",
     "GEN_AI_PROMPT",
+    "GEN_AI_PROMPT_VARIABLE_PREFIX",
     "GEN_AI_PROVIDER_NAME",
     "GEN_AI_REQUEST_CHOICE_COUNT",
     "GEN_AI_REQUEST_ENCODING_FORMATS",
@@ -169,6 +170,8 @@ GEN_AI_RETRIEVAL_QUERY_TEXT = "gen_ai.retrieval.query.text"  # content
 GEN_AI_RETRIEVAL_DOCUMENTS = "gen_ai.retrieval.documents"  # content
 GEN_AI_AGENT_NAME = "gen_ai.agent.name"
 GEN_AI_CONVERSATION_ID = "gen_ai.conversation.id"
+# content: one key per prompt template variable, e.g. gen_ai.prompt.variable.context (util-genai >= 1.3)
+GEN_AI_PROMPT_VARIABLE_PREFIX = "gen_ai.prompt.variable."
 GEN_AI_EMBEDDINGS_DIMENSION_COUNT = "gen_ai.embeddings.dimension.count"
 # General OTel keys the GenAI conventions use on the same spans (stable conventions).
 SERVER_ADDRESS = "server.address"

@@ -38,12 +38,28 @@ def run_langchain_app(app: str, question: str, fake: Any, hooks: Any, http: Any)
     if app == "chat":
         prompt = ChatPromptTemplate.from_messages([("system", SYSTEM), ("user", "{question}")])
         result["answer"] = (prompt | llm | StrOutputParser()).invoke({"question": question})
+    elif app == "stream":
+        prompt = ChatPromptTemplate.from_messages([("system", SYSTEM), ("user", "{question}")])
+        streaming = llm.model_copy(update={"stream_usage": True})
+        result["answer"] = "".join((prompt | streaming | StrOutputParser()).stream({"question": question}))
+    elif app == "agent":
+        from langchain.agents import create_agent  # noqa: PLC0415 - only this app needs langchain's agents
+
+        agent = create_agent(llm, [multiply_tool], system_prompt=SYSTEM, name="calculator")
+        state = agent.invoke({"messages": [HumanMessage(question)]})
+        for message in state["messages"]:
+            for call in getattr(message, "tool_calls", None) or []:
+                output = next(m.content for m in state["messages"] if getattr(m, "tool_call_id", None) == call["id"])
+                result["tool_calls"].append({"id": call["id"], "name": call["name"], "arguments": call["args"],
+                                             "output": output})
+        result["answer"] = state["messages"][-1].content
     elif app == "rag":
         prompt = ChatPromptTemplate.from_messages([("system", SYSTEM + "\nContext:\n{context}"), ("user", "{question}")])
         join = (lambda docs: "\n".join(dict.fromkeys(d.page_content for d in docs)))
         rag = {"context": KnowledgeBase() | join, "question": RunnablePassthrough()} | prompt | llm | StrOutputParser()
         result["answer"] = rag.invoke(question)
         result["documents"] = list(DOCUMENTS)
+        result["context_variable"] = "\n".join(dict.fromkeys(DOCUMENTS))  # what the template was given
         result["system_prompt"] = SYSTEM + "\nContext:\n" + "\n".join(dict.fromkeys(DOCUMENTS))
     elif app == "tools":
         @chain

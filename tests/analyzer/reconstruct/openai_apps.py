@@ -20,6 +20,11 @@ def run_openai_app(app: str, question: str, fake: Any, hooks: Any, http: Any) ->
         response = client.chat.completions.create(
             model=MODEL, messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}])
         result["answer"] = response.choices[0].message.content
+    elif app == "stream":
+        stream = client.chat.completions.create(
+            model=MODEL, messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}],
+            stream=True, stream_options={"include_usage": True})
+        result["answer"] = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
     elif app == "rag":
         with hooks.workflow("rag-answer", question, result):
             with hooks.retriever(question, DOCUMENTS):

@@ -4,8 +4,9 @@ Run one peer per process (each patches ``openai`` or LangChain globally)::
 
     python peer_apps.py --peer openinference --out traces.jsonl --truth truth.json [--protobuf traces.pb]
 
-Apps: ``chat`` (one model call), ``rag`` (a retriever, then the model), ``tools``
-(the model requests a tool, the app runs it, the model answers). The OpenAI API
+Apps: ``chat`` (one model call), ``stream`` (one streamed model call), ``rag`` (a
+retriever, then the model), ``tools`` (the model requests a tool, the app runs it,
+the model answers), ``agent`` (LangChain only: ``create_agent`` runs the same tool loop). The OpenAI API
 is faked with a mock transport, so every request and response is known; the
 truth file records, per app, what the app actually sent and received, for the
 tests to compare the reconstructed items against.
@@ -43,7 +44,8 @@ RESPONSE_MODEL = "gpt-4o-mini-2024-07-18"
 DOCUMENTS = ["Paris is the capital of France.", "The Eiffel Tower is 330 metres tall.",
              "Paris is the capital of France."]  # the retriever returns a duplicate on purpose
 QUESTIONS = {"chat": "Say hello to Ada in one word.", "rag": "How tall is the Eiffel Tower?",
-             "tools": "What is 17 times 23?"}
+             "tools": "What is 17 times 23?", "stream": "Say hello to Ada, streamed.",
+             "agent": "What is 17 times 23, agent?"}
 TOOL_SCHEMA = {"type": "function", "function": {"name": "multiply", "description": "Multiply two integers.",
                                                 "parameters": {"type": "object", "properties": {
                                                     "a": {"type": "integer"}, "b": {"type": "integer"}},
@@ -73,9 +75,30 @@ class FakeOpenAI:
             message = {"role": "assistant", "content": f"Answer #{n}: {_answer_for(text)}"}
             finish = "stop"
         self.calls.append({"request": body, "message": message, "finish_reason": finish, "usage": usage})
+        if body.get("stream"):
+            return _streamed(n, message, finish, usage, body)
         return http.Response(200, json={"id": f"chatcmpl-{n}", "object": "chat.completion", "created": 1,
                                         "model": RESPONSE_MODEL, "usage": usage,
                                         "choices": [{"index": 0, "message": message, "finish_reason": finish}]})
+
+
+def _streamed(n: int, message: dict[str, Any], finish: str, usage: dict[str, int], body: dict[str, Any]) -> Any:
+    """The same answer as server-sent events: a role chunk, the text in pieces, the finish, then usage."""
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> str:
+        payload = {"id": f"chatcmpl-{n}", "object": "chat.completion.chunk", "created": 1, "model": RESPONSE_MODEL,
+                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **extra}
+        return f"data: {json.dumps(payload)}\n\n"
+
+    text = message.get("content") or ""
+    pieces = [chunk({"role": "assistant", "content": ""})]
+    pieces += [chunk({"content": text[i:i + 8]}) for i in range(0, len(text), 8)]
+    pieces.append(chunk({}, finish))
+    if (body.get("stream_options") or {}).get("include_usage"):
+        usage_chunk = {"id": f"chatcmpl-{n}", "object": "chat.completion.chunk", "created": 1,
+                       "model": RESPONSE_MODEL, "choices": [], "usage": usage}
+        pieces.append(f"data: {json.dumps(usage_chunk)}\n\n")
+    pieces.append("data: [DONE]\n\n")
+    return http.Response(200, content="".join(pieces).encode(), headers={"content-type": "text/event-stream"})
 
 
 def _answer_for(text: str) -> str:
@@ -92,10 +115,13 @@ def multiply(a: int, b: int) -> str:
 
 def summarize_calls(calls: list[dict[str, Any]]) -> dict[str, Any]:
     """What the model endpoint saw and answered, for the truth file."""
-    return {"llm_calls": len(calls), "model": RESPONSE_MODEL,
+    return {"llm_calls": len(calls), "model": RESPONSE_MODEL, "request_model": MODEL,
             "finish_reasons": [call["finish_reason"] for call in calls],
             "input_tokens": sum(call["usage"]["prompt_tokens"] for call in calls),
-            "output_tokens": sum(call["usage"]["completion_tokens"] for call in calls)}
+            "output_tokens": sum(call["usage"]["completion_tokens"] for call in calls),
+            "call_outputs": [call["message"].get("content") or "" for call in calls],
+            "call_tool_requests": [[c["function"]["name"] for c in call["message"].get("tool_calls") or []]
+                                   for call in calls]}
 
 
 # -- peers: instrument, plus how the app marks its own workflow / tool / retriever steps ---------------
@@ -176,11 +202,17 @@ class GenAIHooks(NoHooks):
 
     @contextlib.contextmanager
     def retriever(self, query, documents):  # noqa: ANN001, ANN201
+        from opentelemetry.util.genai import types
+
         with self.handler.retrieval(data_source_id="kb") as invocation:
             invocation.query_text = query
             yield
-            invocation.documents = [{"id": f"d{i}", "content": text, "score": 1.0 - i / 10}
-                                    for i, text in enumerate(documents)]
+            if hasattr(types, "RetrievalDocument"):  # util-genai >= 1.3: the semconv model, ids and scores only
+                invocation.documents = [types.RetrievalDocument(id=f"d{i}", score=1.0 - i / 10)
+                                        for i in range(len(documents))]
+            else:  # util-genai 1.1 took any mapping, text included
+                invocation.documents = [{"id": f"d{i}", "content": text, "score": 1.0 - i / 10}
+                                        for i, text in enumerate(documents)]
 
 
 def instrument(peer: str, provider: TracerProvider, logger_provider: Any) -> NoHooks:
@@ -191,16 +223,25 @@ def instrument(peer: str, provider: TracerProvider, logger_provider: Any) -> NoH
     if peer == "openinference-langchain":
         from openinference.instrumentation.langchain import LangChainInstrumentor
         LangChainInstrumentor().instrument(tracer_provider=provider)
-    elif peer == "genai":
+    elif peer == "openai-v2":  # recorded only: tests/fixtures/peers/record_openai_v2.py
         os.environ["OTEL_SEMCONV_STABILITY_OPT_IN"] = "gen_ai_latest_experimental"
         os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "SPAN_ONLY"
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
         OpenAIInstrumentor().instrument(tracer_provider=provider)
         return GenAIHooks(provider)
-    elif peer == "genai-default":  # as installed, untouched: no message content is recorded
+    elif peer == "openai-v2-default":  # as installed, untouched: no message content is recorded
         os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "false"
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
         OpenAIInstrumentor().instrument(tracer_provider=provider)
+    elif peer == "genai-openai":  # the official instrumentation on opentelemetry-util-genai >= 1.3
+        os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "SPAN_ONLY"
+        from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor as GenAIOpenAIInstrumentor
+        GenAIOpenAIInstrumentor().instrument(tracer_provider=provider)
+        return GenAIHooks(provider)
+    elif peer == "genai-langchain":
+        os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "SPAN_ONLY"
+        from opentelemetry.instrumentation.genai.langchain import LangChainInstrumentor as GenAILangChainInstrumentor
+        GenAILangChainInstrumentor().instrument(tracer_provider=provider)
     elif peer == "genai-events":  # openai-v2 2.1b0: messages as per-message log events
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
         from opentelemetry.sdk._events import EventLoggerProvider
@@ -232,7 +273,7 @@ def main() -> None:
     logs = _log_pipeline()
     hooks = instrument(args.peer, provider, logs[0] if logs else None)
     fake = FakeOpenAI()
-    if args.peer.endswith("-langchain"):
+    if args.peer.endswith("langchain"):
         from langchain_apps import run_langchain_app as run_app  # noqa: PLC0415 - only LangChain peers need it
     else:
         from openai_apps import run_openai_app as run_app  # noqa: PLC0415

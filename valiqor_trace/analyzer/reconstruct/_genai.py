@@ -3,7 +3,9 @@
 - current attributes: ``gen_ai.input.messages`` / ``gen_ai.output.messages`` /
   ``gen_ai.system_instructions`` (JSON parts), ``gen_ai.tool.definitions``,
   ``execute_tool`` spans (``gen_ai.tool.call.id/arguments/result``), retrieval
-  spans (``gen_ai.retrieval.query.text`` / ``gen_ai.retrieval.documents``);
+  spans (``gen_ai.retrieval.query.text`` / ``gen_ai.retrieval.documents``), prompt template variables
+  named like context (``gen_ai.prompt.variable.context``: util-genai >= 1.3 lists retrieved documents by id
+  and score only, so a template variable may be the only place their text is);
 - the older JSON attributes ``gen_ai.prompt`` / ``gen_ai.completion`` and the
   events that carried them (``gen_ai.content.prompt`` / ``gen_ai.content.completion``);
 - per-message events: ``gen_ai.{system,user,assistant,tool}.message`` and
@@ -15,6 +17,7 @@ Our own instrumentors write the current attributes, so this reader covers them t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +33,7 @@ from valiqor_trace.attributes import (
     GEN_AI_OUTPUT_MESSAGES,
     GEN_AI_OUTPUT_TYPE,
     GEN_AI_PROMPT,
+    GEN_AI_PROMPT_VARIABLE_PREFIX,
     GEN_AI_PROVIDER_NAME,
     GEN_AI_REQUEST_MODEL,
     GEN_AI_REQUEST_STOP_SEQUENCES,
@@ -101,7 +105,30 @@ def read_llm(span: SpanRecord) -> v.LLMCall | None:
     output_type = attrs.get(GEN_AI_OUTPUT_TYPE) or attrs.get(GEN_AI_OPENAI_REQUEST_RESPONSE_FORMAT)
     call.response_format = parse_json(output_type) if output_type else None
     call.stop_sequences = [str(s) for s in as_list(attrs.get(GEN_AI_REQUEST_STOP_SEQUENCES))]
+    call.context_variables = context_variables(attrs)
     return call
+
+
+# Prompt template variables whose name says they hold retrieved text: a RAG prompt's {context}, {documents},
+# {sources}, {passages} (a word of the name, so retrieved_docs and context_str count too).
+_CONTEXT_VARIABLE_WORDS = frozenset({"context", "contexts", "document", "documents", "doc", "docs", "sources",
+                                     "passage", "passages"})
+
+
+def context_variables(attrs: Mapping[str, Any]) -> list[str]:
+    """The text of each context-like prompt variable (``gen_ai.prompt.variable.<name>``), in recorded order:
+    a list value (documents) gives one entry per element, anything else one entry."""
+    texts: list[str] = []
+    for key, value in attrs.items():
+        if not key.startswith(GEN_AI_PROMPT_VARIABLE_PREFIX):
+            continue
+        words = re.split(r"[^a-z0-9]+", key[len(GEN_AI_PROMPT_VARIABLE_PREFIX):].lower())
+        if not _CONTEXT_VARIABLE_WORDS.intersection(words):
+            continue
+        parsed = parse_json(value)
+        entries = parsed if isinstance(parsed, list) else [parsed]
+        texts.extend(text for text in (document_text(entry) for entry in entries) if text and text.strip())
+    return texts
 
 
 def _attribute_messages(attrs: Mapping[str, Any]) -> tuple[list[v.Message], list[v.Message]]:
@@ -175,17 +202,22 @@ def read_retrieval(span: SpanRecord) -> v.Retrieval | None:
     attrs = span.attributes
     if GEN_AI_RETRIEVAL_DOCUMENTS not in attrs and kind(attrs) != v.RETRIEVAL:
         return None
-    docs = [document_text(d) for d in as_list(attrs.get(GEN_AI_RETRIEVAL_DOCUMENTS))]
-    return v.Retrieval(query=_str(attrs.get(GEN_AI_RETRIEVAL_QUERY_TEXT)), documents=[d for d in docs if d])
+    listed = as_list(attrs.get(GEN_AI_RETRIEVAL_DOCUMENTS))
+    docs = [document_text(d) for d in listed]
+    return v.Retrieval(query=_str(attrs.get(GEN_AI_RETRIEVAL_QUERY_TEXT)), documents=[d for d in docs if d],
+                       listed=len(listed) if GEN_AI_RETRIEVAL_DOCUMENTS in attrs else None)
 
 
 def read_io(span: SpanRecord) -> tuple[str | None, str | None]:
-    """Input and output text of an agent/workflow span that records messages."""
+    """Input and output text of an agent/workflow span that records messages.
+
+    A framework's run inputs recorded as a message (OTel GenAI LangChain: ``{"question": ...}`` as JSON
+    text) are unwrapped like any entry span's input."""
     attrs = span.attributes
     inputs, outputs = _attribute_messages(attrs)
     users = [m for m in inputs if role_of(m.role) == "user" and m.text]
     answers = [m for m in outputs if m.text]
-    return (users[-1].text if users else None), (answers[-1].text if answers else text_of(None))
+    return (text_of(users[-1].text) if users else None), (text_of(answers[-1].text, answer=True) if answers else None)
 
 
 def _str(value: Any) -> str | None:

@@ -7,7 +7,8 @@
   one; else the last LLM output that is not a tool request. When the outermost
   agent/chain span recorded no output and ended in error, the run gave no answer:
   the output is empty and the error is ``metadata["output_error"]``.
-- context: every retrieved document, in retrieval order, de-duplicated.
+- context: every retrieved document, in retrieval order, de-duplicated; without document text, the
+  prompt's context variables, else the messages that carried it (see ``_context``).
 - tool_calls: see :mod:`valiqor_trace.analyzer.reconstruct._join`.
 
 ``docs/reconstruction.md`` explains each rule and why.
@@ -21,6 +22,7 @@ from typing import Any
 from valiqor_trace.analyzer.models import FAItem, TraceFacts
 from valiqor_trace.analyzer.reconstruct import _views as v
 from valiqor_trace.analyzer.reconstruct._classify import error_of
+from valiqor_trace.analyzer.reconstruct._context import context_of
 from valiqor_trace.analyzer.reconstruct._join import join_tool_calls
 from valiqor_trace.analyzer.reconstruct._tree import TraceTree
 from valiqor_trace.analyzer.reconstruct._values import finish_reason
@@ -33,7 +35,7 @@ def build_item(tree: TraceTree, views: Sequence[v.SpanView]) -> FAItem:
     input_text, input_ids = _input(tree, views, llm_views)
     failed = _failed_run(tree, views)
     output_text, output_ids = _output(tree, views, llm_views, failed)
-    context, context_ids = _context(views)
+    context, context_ids = context_of(views, llm_views, input_text)
     tool_calls = join_tool_calls(views, tree)
     metadata = _facts(views, llm_views, tool_calls)
     if failed is not None and not output_ids:  # no span above the failed run answered instead
@@ -151,22 +153,6 @@ def _answers_after(tree: TraceTree, failed: v.SpanView, entry: v.SpanView) -> bo
     run's, and at equal depth the span that ended last answers (here: failed to)."""
     failed_depth, entry_depth = tree.depth.get(failed.span_id, 0), tree.depth.get(entry.span_id, 0)
     return entry_depth > failed_depth or (entry_depth == failed_depth and failed.end >= entry.end)
-
-
-def _context(views: Sequence[v.SpanView]) -> tuple[list[str], list[str]]:
-    seen: set[str] = set()
-    texts: list[str] = []
-    span_ids: list[str] = []
-    for view in views:
-        if view.retrieval is None:
-            continue
-        for document in view.retrieval.documents:
-            key = document.strip()
-            if key and key not in seen:
-                seen.add(key)
-                texts.append(document)
-                span_ids.append(view.span_id)
-    return texts, span_ids
 
 
 def _facts(views: Sequence[v.SpanView], llm_views: list[v.SpanView], tool_calls: list[Any]) -> dict[str, Any]:

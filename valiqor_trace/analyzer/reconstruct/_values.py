@@ -105,8 +105,8 @@ def role_of(value: Any) -> str:
 
 def chat_turns(value: Any) -> list[tuple[str, str | None]] | None:
     """``[(role, text)]`` when ``value`` is a list of chat messages in any shape frameworks record
-    (``{"role", "content"}``, LangChain ``{"type": "human", "content"}`` dumps and serialized
-    messages, ``("user", "text")`` tuples); ``None`` when any element is something else."""
+    (``{"role", "content"}``, LangChain ``{"type": "human", "content"}`` and ``{"type", "data"}`` dumps
+    and serialized messages, ``("user", "text")`` tuples); ``None`` when any element is something else."""
     if not isinstance(value, list) or not value:
         return None
     turns = []
@@ -128,6 +128,9 @@ def _chat_turn(item: Any) -> tuple[str, str | None] | None:
         kwargs = declared if isinstance(declared, Mapping) else {}
         role = _LANGCHAIN_CLASSES.get(str(item["id"][-1]), "") or role_of(kwargs.get("role"))
         return (role, content_text(kwargs.get("content")) or None) if role in _CHAT_ROLES else None
+    data = item.get("data")
+    if isinstance(data, Mapping) and "type" in item and "content" in data and "content" not in item:
+        item = {**data, "type": item["type"]}  # LangChain's message_to_dict: {"type": "human", "data": {...}}
     role = role_of(item.get("role") or item.get("type"))
     if role not in _CHAT_ROLES or ("content" not in item and "parts" not in item):
         return None

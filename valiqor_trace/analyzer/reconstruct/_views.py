@@ -60,6 +60,8 @@ class LLMCall:
     output_tokens: int | None = None
     response_format: Any = None
     stop_sequences: list[str] = field(default_factory=list)  # the request's stop sequences (never in the output)
+    # Prompt template variables named like retrieved context (gen_ai.prompt.variable.context, ...), as text.
+    context_variables: list[str] = field(default_factory=list)
 
     @property
     def requests(self) -> list[ToolRequest]:
@@ -90,6 +92,9 @@ class Retrieval:
 
     query: str | None = None
     documents: list[str] = field(default_factory=list)
+    # How many documents the span listed, with text or not (None: it lists none). OTel GenAI's retrieval
+    # model has ids and scores only: such a span says documents came back without saying what they said.
+    listed: int | None = None
 
 
 @dataclass
