@@ -120,3 +120,28 @@ def anthropic_stream(model: str, text: str, chunks: int = 4) -> Reply:
         ("message_stop", {"type": "message_stop"}),
     ]
     return sse_reply(events)
+
+
+# -- Google Gemini API (generateContent / streamGenerateContent?alt=sse) -----------------------------------------
+
+def _gemini_response(model: str, parts: list[dict[str, Any]], finish: str | None = "STOP") -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+    if finish:
+        candidate["finishReason"] = finish
+    return {"candidates": [candidate], "modelVersion": model,
+            "usageMetadata": {"promptTokenCount": 20, "candidatesTokenCount": 12, "totalTokenCount": 32}}
+
+
+def gemini_text(model: str, text: str) -> Reply:
+    return json_reply(_gemini_response(model, [{"text": text}]))
+
+
+def gemini_function_call(model: str, name: str, arguments: dict[str, Any]) -> Reply:
+    return json_reply(_gemini_response(model, [{"functionCall": {"name": name, "args": arguments}}]))
+
+
+def gemini_stream(model: str, text: str, chunks: int = 4) -> Reply:
+    size = max(1, -(-len(text) // chunks))
+    pieces = [text[i:i + size] for i in range(0, len(text), size)]
+    return sse_reply([(None, _gemini_response(model, [{"text": piece}], "STOP" if i == len(pieces) - 1 else None))
+                      for i, piece in enumerate(pieces)])

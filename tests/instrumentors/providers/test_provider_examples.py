@@ -15,6 +15,7 @@ from valiqor_trace import ValiqorClient
 # example -> the modules it needs (the SDK and its instrumentation, from the provider's extra)
 EXAMPLES = {
     "anthropic_app.py": ("anthropic", "opentelemetry.instrumentation.genai.anthropic"),
+    "google_genai_app.py": ("google.genai", "opentelemetry.instrumentation.google_genai"),
     "openai_agents_app.py": ("agents", "opentelemetry.instrumentation.genai.openai_agents"),
 }
 
