@@ -145,3 +145,48 @@ def gemini_stream(model: str, text: str, chunks: int = 4) -> Reply:
     pieces = [text[i:i + size] for i in range(0, len(text), size)]
     return sse_reply([(None, _gemini_response(model, [{"text": piece}], "STOP" if i == len(pieces) - 1 else None))
                       for i, piece in enumerate(pieces)])
+
+
+# -- Amazon Bedrock Runtime (Converse / ConverseStream, AWS event-stream framing) -------------------------------
+
+def _converse(content: list[dict[str, Any]], stop_reason: str) -> Reply:
+    return json_reply({"output": {"message": {"role": "assistant", "content": content}}, "stopReason": stop_reason,
+                       "usage": {"inputTokens": 20, "outputTokens": 12, "totalTokens": 32},
+                       "metrics": {"latencyMs": 5}})
+
+
+def bedrock_text(text: str) -> Reply:
+    return _converse([{"text": text}], "end_turn")
+
+
+def bedrock_tool_use(name: str, arguments: dict[str, Any], call_id: str = "tooluse_01") -> Reply:
+    return _converse([{"toolUse": {"toolUseId": call_id, "name": name, "input": arguments}}], "tool_use")
+
+
+def _event_message(event_type: str, payload: dict[str, Any]) -> bytes:
+    """One AWS event-stream message: prelude (lengths + CRC), string headers, JSON payload, message CRC."""
+    import struct
+    import zlib
+
+    headers = b""
+    for name, value in ((":event-type", event_type), (":content-type", "application/json"),
+                        (":message-type", "event")):
+        headers += bytes([len(name)]) + name.encode() + b"\x07" + struct.pack(">H", len(value)) + value.encode()
+    body = json.dumps(payload).encode()
+    total = 12 + len(headers) + len(body) + 4
+    prelude = struct.pack(">II", total, len(headers))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    message = prelude + headers + body
+    return message + struct.pack(">I", zlib.crc32(message))
+
+
+def bedrock_stream(text: str, chunks: int = 4) -> Reply:
+    size = max(1, -(-len(text) // chunks))
+    events = [_event_message("messageStart", {"role": "assistant"})]
+    events += [_event_message("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": text[i:i + size]}})
+               for i in range(0, len(text), size)]
+    events += [_event_message("contentBlockStop", {"contentBlockIndex": 0}),
+               _event_message("messageStop", {"stopReason": "end_turn"}),
+               _event_message("metadata", {"usage": {"inputTokens": 18, "outputTokens": 14, "totalTokens": 32},
+                                           "metrics": {"latencyMs": 5}})]
+    return Reply(b"".join(events), "application/vnd.amazon.eventstream")

@@ -15,6 +15,7 @@ from valiqor_trace import ValiqorClient
 # example -> the modules it needs (the SDK and its instrumentation, from the provider's extra)
 EXAMPLES = {
     "anthropic_app.py": ("anthropic", "opentelemetry.instrumentation.genai.anthropic"),
+    "bedrock_app.py": ("boto3", "opentelemetry.instrumentation.genai.bedrock"),
     "google_genai_app.py": ("google.genai", "opentelemetry.instrumentation.google_genai"),
     "openai_agents_app.py": ("agents", "opentelemetry.instrumentation.genai.openai_agents"),
 }
@@ -35,7 +36,7 @@ def test_example_traces_are_rebuilt_and_analyzed_by_trace_id(example: str, tmp_p
         pytest.skip(f"needs {', '.join(missing)} (the provider's extra)")
     output = run_python(f"import runpy; runpy.run_path({str(REPO_ROOT / 'examples' / example)!r}, "
                         "run_name='__main__')", cwd=tmp_path,
-                        env={"ANTHROPIC_API_KEY": "", "OPENAI_API_KEY": "", "GOOGLE_API_KEY": "", "GEMINI_API_KEY": ""},
+                        env={"BEDROCK_REAL": "", "ANTHROPIC_API_KEY": "", "OPENAI_API_KEY": "", "GOOGLE_API_KEY": "", "GEMINI_API_KEY": ""},
                         timeout=180)
     assert "chat:      Paris is the capital of France." in output
     assert "streamed: Light travels about 300,000 km every second." in output
