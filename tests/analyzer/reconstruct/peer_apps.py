@@ -191,13 +191,13 @@ def instrument(peer: str, provider: TracerProvider, logger_provider: Any) -> NoH
     if peer == "openinference-langchain":
         from openinference.instrumentation.langchain import LangChainInstrumentor
         LangChainInstrumentor().instrument(tracer_provider=provider)
-    elif peer == "genai":
+    elif peer == "openai-v2":  # recorded only: tests/fixtures/peers/record_openai_v2.py
         os.environ["OTEL_SEMCONV_STABILITY_OPT_IN"] = "gen_ai_latest_experimental"
         os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "SPAN_ONLY"
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
         OpenAIInstrumentor().instrument(tracer_provider=provider)
         return GenAIHooks(provider)
-    elif peer == "genai-default":  # as installed, untouched: no message content is recorded
+    elif peer == "openai-v2-default":  # as installed, untouched: no message content is recorded
         os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "false"
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
         OpenAIInstrumentor().instrument(tracer_provider=provider)

@@ -3,8 +3,9 @@
 Each live peer runs the scripted apps (plain chat, RAG, tool loop) in its own
 subprocess (``peer_apps.py``: peers patch ``openai``/LangChain globally), over the
 real ``openai`` SDK and LangChain against a mock transport, and exports OTLP
-JSON lines with the real OTLP encoder. Peers that need an older ``openai`` were
-recorded once (``tests/fixtures/peers``). Every trace is imported into a real
+JSON lines with the real OTLP encoder. Peers that need an older ``openai``, or an
+``opentelemetry-util-genai`` the current official GenAI instrumentations cannot
+share (openai-v2), were recorded once (``tests/fixtures/peers``). Every trace is imported into a real
 store and reconstructed through ``TracesAPI``, then compared field by field with
 the truth file the app wrote.
 """
@@ -33,22 +34,22 @@ FIXTURES = HERE.parent.parent / "fixtures" / "peers"
 LIVE_PEERS = {  # peer -> the module it needs
     "openinference": "openinference.instrumentation.openai",
     "openinference-langchain": "openinference.instrumentation.langchain",
-    "genai": "opentelemetry.instrumentation.openai_v2",
     "openllmetry": "opentelemetry.instrumentation.openai",
     "openllmetry-langchain": "opentelemetry.instrumentation.langchain",
 }
-# Peers as installed, recording no message content (checked on their own: there is no text to compare).
-NO_CONTENT_PEERS = {"genai-default": "opentelemetry.instrumentation.openai_v2"}
-RECORDED_PEERS = ("openllmetry-legacy", "genai-events")
+# Recorded once (tests/fixtures/peers, README there): peers that cannot share this venv with the live ones.
+RECORDED_PEERS = ("openllmetry-legacy", "genai-events", "openai-v2")
+# openai-v2 as installed, recording no message content (checked on its own: there is no text to compare).
+NO_CONTENT_PEER = "openai-v2-default"
 # Peers whose app code marks workflow, tool and retriever steps (or whose framework does).
-TRACES_APP_STEPS = {"openinference", "openinference-langchain", "genai", "openllmetry-langchain"}
+TRACES_APP_STEPS = {"openinference", "openinference-langchain", "openai-v2", "openllmetry-langchain"}
 RECORDS_TOOL_DEFINITIONS = {"openinference", "openinference-langchain", "openllmetry", "openllmetry-langchain",
                             "openllmetry-legacy"}
 
 
 def _peer_available(peer: str) -> bool:
     try:
-        return importlib.util.find_spec({**LIVE_PEERS, **NO_CONTENT_PEERS}[peer]) is not None
+        return importlib.util.find_spec(LIVE_PEERS[peer]) is not None
     except ModuleNotFoundError:
         return False
 
@@ -62,7 +63,7 @@ def peer_exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Pa
     def run(peer: str) -> tuple[Path, dict[str, Any]]:
         if peer in cache:
             return cache[peer]
-        if peer in RECORDED_PEERS:
+        if peer in (*RECORDED_PEERS, NO_CONTENT_PEER):
             out, truth_file = FIXTURES / f"{peer}.jsonl", FIXTURES / f"{peer}.truth.json"
         else:
             if not _peer_available(peer):
@@ -144,7 +145,7 @@ def test_a_peer_that_records_no_content_is_analyzed_for_span_level_failures_only
                                                                                 tmp_path: Path) -> None:
     """opentelemetry-instrumentation-openai-v2 as installed records no messages: its traces hold the model,
     usage and finish reasons but no text, and an unrecorded answer must not be called an empty one."""
-    items, truth = _items(peer_exports, "genai-default", "chat", tmp_path)
+    items, truth = _items(peer_exports, NO_CONTENT_PEER, "chat", tmp_path)
     item = items[0]
     assert (item.input, item.output, item.metadata[TraceFacts.CONTENT_CAPTURED]) == ("", "", False)
     assert item.metadata[TraceFacts.MODELS] == [truth["model"]]
