@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
+from valiqor_trace._content import ContentPolicy
 from valiqor_trace._export_status import (
     CREDENTIAL_PROVIDER_ENV,
     ExportStatusWatcher,
@@ -114,6 +115,12 @@ def _build_exporter(item: Any, settings: Settings) -> tuple[str, SpanExporter, E
     return f"custom:{type(item).__name__}", item, None
 
 
+def content_policy(settings: Settings) -> ContentPolicy:
+    """The policy ``settings`` ask for (the one ``init()`` makes active)."""
+    return ContentPolicy(capture=settings.capture_content, max_length=settings.max_content_length,
+                         redact=settings.redact)
+
+
 def build_pipelines(settings: Settings) -> list[Pipeline]:
     """One batch pipeline per exporter; a user's SpanProcessor is used as it is."""
     pipelines: list[Pipeline] = []
@@ -124,7 +131,7 @@ def build_pipelines(settings: Settings) -> list[Pipeline]:
             continue
         name, exporter, watcher = _build_exporter(item, settings)
         guarded = GuardedExporter(exporter, name=name, stats=stats, strip_content=not settings.capture_content,
-                                  watcher=watcher)
+                                  watcher=watcher, policy=content_policy(settings))
         processor = CountingBatchSpanProcessor(
             guarded, name=name, stats=stats, max_queue_size=settings.max_queue_size,
             schedule_delay_millis=settings.schedule_delay_ms, export_timeout_millis=settings.export_timeout_ms)

@@ -19,8 +19,8 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
 from valiqor_trace import _state
-from valiqor_trace._content import ContentPolicy, set_content_policy
-from valiqor_trace._exporters import Pipeline, build_pipelines
+from valiqor_trace._content import set_content_policy
+from valiqor_trace._exporters import Pipeline, build_pipelines, content_policy
 from valiqor_trace._guard import handle_internal_errors, log_once, logger
 from valiqor_trace._processors import ExportStats, StampingSpanProcessor, shutdown_processor
 from valiqor_trace._settings import Settings, resolve_settings
@@ -188,8 +188,7 @@ def _sdk_disabled() -> bool:
 
 
 def _start(settings: Settings, explicit_provider: TracerProvider | None) -> ValiqorHandle:
-    set_content_policy(ContentPolicy(capture=settings.capture_content, max_length=settings.max_content_length,
-                                     redact=settings.redact))
+    set_content_policy(content_policy(settings))
     if _sdk_disabled():
         logger.info("valiqor-trace: OTEL_SDK_DISABLED=true, tracing is off")
         return ValiqorHandle(settings, None, owns_provider=False, pipelines=[], processors=[], disabled=True)

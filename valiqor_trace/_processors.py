@@ -4,23 +4,26 @@
 - :class:`CountingBatchSpanProcessor` is the SDK's BatchSpanProcessor, plus a count of what it drops.
 - :class:`GuardedExporter` wraps any exporter: no exception escapes, failures are counted and
   logged once (or explained, for a refused OTLP export), export runs with instrumentation
-  suppressed, and content is stripped when capture is off.
+  suppressed, and content is stripped when capture is off (:func:`without_content`), or, on spans other
+  libraries wrote, redacted and capped (:func:`with_content_policy`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
+from valiqor_trace._content import ContentPolicy
 from valiqor_trace._context import current_session
 from valiqor_trace._guard import log_once
+from valiqor_trace._state import TRACER_NAME
 from valiqor_trace._suppress import suppress_instrumentation
 from valiqor_trace.attributes import (
     CAPTURE_CONTENT,
@@ -108,16 +111,20 @@ class GuardedExporter(SpanExporter):
     """
 
     def __init__(self, exporter: SpanExporter, *, name: str, stats: ExportStats, strip_content: bool,
-                 watcher: ExportStatusWatcher | None = None) -> None:
+                 watcher: ExportStatusWatcher | None = None, policy: ContentPolicy | None = None) -> None:
         self.exporter = exporter
         self.name = name
         self.stats = stats
         self.strip_content = strip_content
         self.watcher = watcher
+        self.policy = policy
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self.strip_content:
             spans = [without_content(span) for span in spans]
+        elif self.policy is not None:
+            policy = self.policy
+            spans = [with_content_policy(span, policy) for span in spans]
         watching = self.watcher.watching() if self.watcher is not None else contextlib.nullcontext()
         try:
             with suppress_instrumentation(), watching:
@@ -163,6 +170,66 @@ def without_content(span: ReadableSpan) -> ReadableSpan:
         attributes=attributes, events=events, links=span.links, kind=span.kind, status=span.status,
         start_time=span.start_time, end_time=span.end_time, instrumentation_scope=span.instrumentation_scope,
     )
+
+
+def is_ours(span: ReadableSpan) -> bool:
+    """True for a span one of our tracers wrote (its content went through the policy when it was recorded)."""
+    scope = span.instrumentation_scope
+    return scope is not None and (scope.name == TRACER_NAME or scope.name.startswith(TRACER_NAME + "."))
+
+
+def with_content_policy(span: ReadableSpan, policy: ContentPolicy) -> ReadableSpan:
+    """``span``, or for a span another library wrote (an official GenAI instrumentation, say) a copy whose
+    content attributes are redacted and capped as ours are when recorded.
+
+    Ours are left alone: their text was redacted and capped once already (a second pass would cut a capped
+    text's marker, or hash a hashed one). A span with nothing to change is returned as it is.
+    """
+    if is_ours(span):
+        return span
+    attributes = _policed(span.attributes, policy, is_content_key)
+    events = [(event, _policed(event.attributes, policy, _is_event_content_key)) for event in span.events]
+    if attributes is None and all(changed is None for _, changed in events):
+        return span
+    return ReadableSpan(
+        name=span.name, context=span.context, parent=span.parent, resource=span.resource,
+        attributes=attributes if attributes is not None else span.attributes,
+        events=[event if changed is None else Event(event.name, changed, event.timestamp)
+                for event, changed in events],
+        links=span.links, kind=span.kind, status=span.status, start_time=span.start_time, end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+def policed(span: ReadableSpan, policy: ContentPolicy) -> ReadableSpan:
+    """``span`` as ``policy`` lets it be kept: another library's span without content when capture is off,
+    else redacted and capped (for readers that see spans before export, like the monitor)."""
+    if policy.capture:
+        return with_content_policy(span, policy)
+    return span if is_ours(span) else without_content(span)
+
+
+def _is_event_content_key(key: str) -> bool:
+    return key in CONTENT_EVENT_KEYS or is_content_key(key)
+
+
+def _policed(attributes: Any, policy: ContentPolicy, is_content: Callable[[str], bool]) -> dict[str, Any] | None:
+    """The attributes with each content text finished by ``policy``, or None when none changes."""
+    changed: dict[str, Any] | None = None
+    for key, value in (attributes or {}).items():
+        if not is_content(key):
+            continue
+        if isinstance(value, str):
+            new: Any = policy.finish(value)
+        elif isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+            new = tuple(policy.finish(item) for item in value)
+        else:
+            continue
+        if new != value and not (isinstance(value, list) and list(new) == value):
+            if changed is None:
+                changed = dict(attributes)
+            changed[key] = new
+    return changed
 
 
 def shutdown_processor(processor: SpanProcessor, timeout_ms: int) -> None:

@@ -96,3 +96,59 @@ def test_a_failing_redact_hook_withholds_content() -> None:
             wf.set_input("private text")
     [span] = spans.get_finished_spans()
     assert "private" not in span.attributes["valiqor.input"]
+
+
+def test_other_libraries_spans_are_redacted_and_capped_before_export_ours_are_not_twice(tracer_provider,
+                                                                                        span_exporter) -> None:
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    from valiqor_trace._content import ContentPolicy
+    from valiqor_trace._processors import ExportStats, GuardedExporter
+
+    foreign = tracer_provider.get_tracer("opentelemetry.instrumentation.genai.someprovider")
+    with foreign.start_as_current_span("chat m") as span:
+        span.set_attribute("gen_ai.input.messages", '[{"role":"user","parts":[{"content":"pin 4242","type":"text"}]}]')
+        span.set_attribute("gen_ai.request.model", "pin 4242")  # not content: left as it is
+    with tracer_provider.get_tracer("valiqor_trace").start_as_current_span("ours") as span:
+        span.set_attribute("valiqor.input", "already recorded pin 4242")  # ours: the policy ran when recorded
+    captured = []
+
+    class Keep:
+        def export(self, spans):  # noqa: ANN001
+            captured.extend(spans)
+            return SpanExportResult.SUCCESS
+
+        def shutdown(self) -> None: ...
+
+        def force_flush(self, timeout_millis: int = 0) -> bool:
+            return True
+
+    policy = ContentPolicy(redact=lambda text: text.replace("4242", "[PIN]"))
+    GuardedExporter(Keep(), name="t", stats=ExportStats(), strip_content=False, policy=policy).export(
+        span_exporter.get_finished_spans())
+    by_name = {span.name: span for span in captured}
+    assert "[PIN]" in by_name["chat m"].attributes["gen_ai.input.messages"]
+    assert by_name["chat m"].attributes["gen_ai.request.model"] == "pin 4242"
+    assert by_name["ours"].attributes["valiqor.input"] == "already recorded pin 4242"
+
+
+def test_capture_content_drives_the_official_instrumentations_switch(monkeypatch) -> None:
+    from valiqor_trace._content import ContentPolicy, set_content_policy
+    from valiqor_trace.instrumentors import _official
+
+    monkeypatch.setattr(_official, "_app_choice", None)
+    env: dict[str, str] = {}
+    set_content_policy(ContentPolicy(capture=False))
+    _official.configure_content_capture(env)
+    assert env[_official.CAPTURE_MESSAGE_CONTENT_ENV] == "NO_CONTENT"
+    set_content_policy(ContentPolicy(capture=True))  # a later init() with capture on: not stuck on ours
+    _official.configure_content_capture(env)
+    assert env[_official.CAPTURE_MESSAGE_CONTENT_ENV] == "SPAN_ONLY"
+
+    monkeypatch.setattr(_official, "_app_choice", None)
+    env = {_official.CAPTURE_MESSAGE_CONTENT_ENV: "SPAN_AND_EVENT"}  # the app's own choice is kept when on
+    _official.configure_content_capture(env)
+    assert env[_official.CAPTURE_MESSAGE_CONTENT_ENV] == "SPAN_AND_EVENT"
+    set_content_policy(ContentPolicy(capture=False))  # ...and overridden when off
+    _official.configure_content_capture(env)
+    assert env[_official.CAPTURE_MESSAGE_CONTENT_ENV] == "NO_CONTENT"

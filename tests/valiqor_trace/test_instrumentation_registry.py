@@ -64,3 +64,30 @@ def test_an_instrumentor_that_cannot_be_imported_is_one_warning_not_silence(capl
     assert len(warnings) == 1
     assert "cannot load the demo-lib instrumentor" in warnings[0].getMessage()
     assert "no_such_module" in warnings[0].getMessage()
+
+
+def test_a_library_without_its_official_instrumentation_says_which_extra_to_install(caplog) -> None:
+    from valiqor_trace.instrumentors import Integration, load_instrumentor
+
+    provider = Integration("demo-provider", "json", "opentelemetry.instrumentation.genai.no_such_provider:X",
+                           "demo-provider", official=True)
+    with caplog.at_level("DEBUG", logger="valiqor_trace"):
+        assert load_instrumentor(provider) is None
+    [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "demo-provider calls are not traced" in warning.getMessage()
+    assert "pip install 'valiqor-trace[demo-provider]'" in warning.getMessage()
+
+
+def test_every_official_integration_is_installed_by_its_extra() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    from valiqor_trace.instrumentors import INTEGRATIONS
+
+    extras = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    for integration in INTEGRATIONS:
+        if integration.official:
+            module = integration.instrumentor.partition(":")[0]
+            distribution = "opentelemetry-instrumentation-" + module.removeprefix(
+                "opentelemetry.instrumentation.").replace(".", "-").replace("_", "-")
+            assert any(req.startswith(distribution) for req in extras[integration.extra]), integration.name

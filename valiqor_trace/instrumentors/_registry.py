@@ -18,6 +18,7 @@ from typing import Any
 
 import wrapt
 
+from valiqor_trace.instrumentors._official import OfficialInstrumentor
 from valiqor_trace.internal import handle_internal_errors, log_once
 
 
@@ -27,6 +28,7 @@ class Integration:
     requires: str  # a module that is importable when the library is installed
     instrumentor: str  # "module:Class"
     extra: str  # pip extra that installs the library
+    official: bool = False  # the OpenTelemetry project's instrumentation (installed by the extra), not ours
 
 
 INTEGRATIONS: tuple[Integration, ...] = (
@@ -34,6 +36,17 @@ INTEGRATIONS: tuple[Integration, ...] = (
     Integration("langchain", "langchain_core", "valiqor_trace.instrumentors.langchain:LangChainInstrumentor", "langchain"),
     Integration("llama_index", "llama_index.core", "valiqor_trace.instrumentors.retrievers.llama_index:LlamaIndexInstrumentor",
                 "llama-index"),
+    # Libraries we do not wrap: their official GenAI instrumentation (_official.py), from the library's extra.
+    Integration("anthropic", "anthropic", "opentelemetry.instrumentation.genai.anthropic:AnthropicInstrumentor",
+                "anthropic", official=True),
+    Integration("google_genai", "google.genai",
+                "opentelemetry.instrumentation.google_genai:GoogleGenAiSdkInstrumentor", "google-genai", official=True),
+    Integration("bedrock", "boto3", "opentelemetry.instrumentation.genai.bedrock:BedrockInstrumentor", "bedrock",
+                official=True),
+    # Agent, workflow and tool spans; the model calls under them are our openai instrumentor's.
+    Integration("openai_agents", "agents",
+                "opentelemetry.instrumentation.genai.openai_agents:OpenAIAgentsInstrumentor", "openai-agents",
+                official=True),
 )
 _BY_NAME = {integration.name: integration for integration in INTEGRATIONS}
 
@@ -64,6 +77,11 @@ def load_instrumentor(integration: Integration) -> Any | None:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
+        if integration.official and not _is_installed(module_name):  # the app has the library, not our extra
+            log_once(f"instrumentor-missing:{integration.name}", "valiqor-trace: %s calls are not traced: its "
+                     "OpenTelemetry instrumentation is not installed (pip install 'valiqor-trace[%s]')",
+                     integration.name, integration.extra)
+            return None
         log_once(f"instrumentor-import:{integration.name}", "valiqor-trace: cannot load the %s instrumentor "
                  "(%s: %s); %s calls are not traced", integration.name, type(exc).__name__, exc, integration.name)
         return None
@@ -103,7 +121,8 @@ class Integrations:
             instrumentor_class = load_instrumentor(integration)
             if instrumentor_class is None:
                 return
-            instrumentor = instrumentor_class()
+            instrumentor = (OfficialInstrumentor(integration.name, instrumentor_class, integration.extra)
+                            if integration.official else instrumentor_class())
             if instrumentor.instrument(tracer_provider=self.tracer_provider):
                 self.active[integration.name] = instrumentor
 

@@ -21,7 +21,9 @@ from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
+from valiqor_trace._content import get_content_policy
 from valiqor_trace._guard import handle_internal_errors, log_once, logger, report_internal_error
+from valiqor_trace._processors import policed
 from valiqor_trace.monitor._buffer import CompletedTrace, MonitorStats, TraceBuffer, completed
 from valiqor_trace.monitor._config import MonitorConfig
 from valiqor_trace.monitor._sampling import LOW_64_BITS, sample_threshold
@@ -109,6 +111,7 @@ class MonitorProcessor(SpanProcessor):
         parent = span.parent
         is_root = parent is None or parent.is_remote
         is_error = span.status.status_code is StatusCode.ERROR
+        span = policed(span, get_content_policy())  # another library's text is analyzed as it is exported
         with self._lock:
             entry = self._buffer.add(trace_id, span, is_error)
             if entry is not None and is_root:

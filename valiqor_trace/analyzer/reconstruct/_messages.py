@@ -61,6 +61,9 @@ def _from_parts(item: Mapping[str, Any]) -> Message:
             message.tool_call_id = _str(part.get("id"))
             texts.append(to_text(part.get("response")) or "")
     message.text = "\n".join(texts) if texts else None
+    if message.tool_call_id and not message.tool_calls and not any(
+            isinstance(p, Mapping) and p.get("type") in ("text", None) for p in item["parts"]):
+        message.role = "tool"  # Anthropic and Gemini send tool results in a user turn: not something the user said
     return message
 
 
