@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def test_after_shutdown_a_later_import_is_not_instrumented(tmp_path: Path) -> No
 def test_an_instrumentor_that_cannot_be_imported_is_one_warning_not_silence(caplog) -> None:
     from valiqor_trace.instrumentors import Integration, load_instrumentor
 
-    broken = Integration("demo-lib", "json", "valiqor_trace.instrumentors.no_such_module:Instrumentor", "demo")
+    broken = Integration("demo-lib", "json", "valiqor_trace.instrumentors.no_such_module:Instrumentor", "demo", "demo-lib")
     with caplog.at_level("DEBUG", logger="valiqor_trace"):
         assert load_instrumentor(broken) is None
         assert load_instrumentor(broken) is None
@@ -64,3 +65,16 @@ def test_an_instrumentor_that_cannot_be_imported_is_one_warning_not_silence(capl
     assert len(warnings) == 1
     assert "cannot load the demo-lib instrumentor" in warnings[0].getMessage()
     assert "no_such_module" in warnings[0].getMessage()
+
+
+def test_each_integration_names_the_distribution_its_instrumentor_checks() -> None:
+    """The entry points tell opentelemetry-instrument the distribution without importing the library."""
+    from valiqor_trace.instrumentors import INTEGRATIONS, load_instrumentor
+
+    checked = 0
+    for integration in INTEGRATIONS:
+        if importlib.util.find_spec(integration.requires.partition(".")[0]) is None:
+            continue
+        assert load_instrumentor(integration).library == integration.distribution
+        checked += 1
+    assert checked >= 1
