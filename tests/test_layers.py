@@ -3,7 +3,8 @@
 core <- instrumentors <- analyzer <- composition root:
 
 - composition root: the facade (``valiqor_trace/__init__.py``), ``init()``'s wiring (``_init.py``), the
-  console entry (``cli/``) and ``testing/`` (helpers built on ``init()``); it may import every layer (lazily);
+  console entry (``cli/``), ``testing/`` (helpers built on ``init()``) and the zero-code start (``run.py``,
+  ``_bootstrap/``); it may import every layer (lazily);
 - analyzer: ``valiqor_trace/analyzer/``; instrumentors: ``valiqor_trace/instrumentors/``;
 - core: every other module of ``valiqor_trace``.
 
@@ -26,8 +27,9 @@ from pathlib import Path
 from tests.helpers import REPO_ROOT
 
 PACKAGE = "valiqor_trace"
-ROOT_MODULES = ("valiqor_trace", "valiqor_trace._init")  # the facade and init()'s wiring
-ROOT_PACKAGES = ("valiqor_trace.cli", "valiqor_trace.testing")
+# the facade, init()'s wiring and the zero-code start (`python -m valiqor_trace.run`)
+ROOT_MODULES = ("valiqor_trace", "valiqor_trace._init", "valiqor_trace.run")
+ROOT_PACKAGES = ("valiqor_trace.cli", "valiqor_trace.testing", "valiqor_trace._bootstrap")
 RANKS = {"core": 0, "instrumentors": 1, "analyzer": 2, "composition root": 3}
 # A dotted name in a string, optionally after "-m " or before ":attribute" (entry-point style).
 _IMPORT_STRING = re.compile(r"^(?:-m\s+)?(valiqor_trace(?:\.\w+)+)(?::[\w.]+)?$")

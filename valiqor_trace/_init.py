@@ -23,13 +23,12 @@ from valiqor_trace._content import set_content_policy
 from valiqor_trace._exporters import Pipeline, build_pipelines, content_policy
 from valiqor_trace._guard import handle_internal_errors, log_once, logger
 from valiqor_trace._processors import ExportStats, StampingSpanProcessor, shutdown_processor
-from valiqor_trace._settings import Settings, resolve_settings
+from valiqor_trace._settings import DEFAULT_PROJECT, Settings, resolve_settings
 from valiqor_trace.instrumentors import Integrations, check_selection
 
 if TYPE_CHECKING:
     from valiqor_trace.monitor import CompletedTrace, MonitorConfig, MonitorStats
 
-DEFAULT_PROJECT = "default"
 _lock = threading.RLock()
 _handle: ValiqorHandle | None = None
 

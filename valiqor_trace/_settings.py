@@ -42,6 +42,7 @@ from valiqor_trace._parsers import (
 )
 
 RC_FILE_NAME = ".valiqorrc"
+DEFAULT_PROJECT = "default"  # the project of spans when neither project_name nor OTEL_SERVICE_NAME names one
 DEFAULT_MAX_FIELD_CHARS = 1_000_000  # longest dataset string the client accepts (valiqor_trace.analyzer.datasets uses it)
 _SHOWN_MAX = 200  # longer values are elided from messages
 

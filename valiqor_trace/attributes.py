@@ -71,6 +71,7 @@ __all__ = [
     "GEN_AI_TOOL_NAME",
     "GEN_AI_TOOL_TYPE",
     "GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS",
+    "GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS_OLD",
     "GEN_AI_USAGE_COMPLETION_TOKENS",
     "GEN_AI_USAGE_INPUT_TOKENS",
     "GEN_AI_USAGE_OUTPUT_TOKENS",
@@ -183,6 +184,7 @@ GEN_AI_PROMPT = "gen_ai.prompt"  # content: JSON messages; OpenLLMetry flattens 
 GEN_AI_COMPLETION = "gen_ai.completion"  # content: the same for the answer
 GEN_AI_USAGE_PROMPT_TOKENS = "gen_ai.usage.prompt_tokens"
 GEN_AI_USAGE_COMPLETION_TOKENS = "gen_ai.usage.completion_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS_OLD = "gen_ai.usage.cache_read_input_tokens"  # OpenLLMetry's spelling
 GEN_AI_OPENAI_REQUEST_RESPONSE_FORMAT = "gen_ai.openai.request.response_format"
 # Event names (span events, or log records attached to their span on import).
 GEN_AI_SYSTEM_MESSAGE_EVENT = "gen_ai.system.message"

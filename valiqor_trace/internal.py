@@ -11,6 +11,8 @@ what crosses a layer line comes from here or from a public module (``tests/test_
 - error guard: :func:`handle_internal_errors` (context manager and decorator), :func:`report_internal_error`
   (from an ``except`` block), :func:`should_raise`, :func:`raise_internal_errors`, :func:`log_once`;
 - content policy: :class:`ContentPolicy`, :func:`get_content_policy`, :func:`to_json`;
+- cost (read time, docs/cost.md): :class:`CallUsage`, :class:`Pricing`, :func:`default_pricing`,
+  :func:`set_default_pricing`;
 - suppression: :func:`suppress_instrumentation`, :func:`is_instrumentation_suppressed`;
 - ids: :func:`normalize_trace_id`;
 - retrieval spans (one convention for every retriever instrumentor): ``RETRIEVAL``, :func:`retrieval_span_name`,
@@ -31,6 +33,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from valiqor_trace._content import ContentPolicy, get_content_policy, to_json
+from valiqor_trace._cost import CallUsage, Pricing, default_pricing, set_default_pricing
 from valiqor_trace._guard import (
     handle_internal_errors,
     log_once,
@@ -59,6 +62,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLIENT_SETTINGS",
+    "CallUsage",
+    "Pricing",
     "DEFAULT_MAX_FIELD_CHARS",
     "RETRIEVAL",
     "VERDICT_RUN_ID",
@@ -67,6 +72,7 @@ __all__ = [
     "add_store_argument",
     "apply_migrations",
     "connect",
+    "default_pricing",
     "documents_of",
     "get_content_policy",
     "handle_internal_errors",
@@ -83,6 +89,7 @@ __all__ = [
     "resolve_table",
     "retrieval_attributes",
     "retrieval_span_name",
+    "set_default_pricing",
     "should_raise",
     "split_credentials",
     "store_path",

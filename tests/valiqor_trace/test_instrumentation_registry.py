@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def test_after_shutdown_a_later_import_is_not_instrumented(tmp_path: Path) -> No
 def test_an_instrumentor_that_cannot_be_imported_is_one_warning_not_silence(caplog) -> None:
     from valiqor_trace.instrumentors import Integration, load_instrumentor
 
-    broken = Integration("demo-lib", "json", "valiqor_trace.instrumentors.no_such_module:Instrumentor", "demo")
+    broken = Integration("demo-lib", "json", "valiqor_trace.instrumentors.no_such_module:Instrumentor", "demo", "demo-lib")
     with caplog.at_level("DEBUG", logger="valiqor_trace"):
         assert load_instrumentor(broken) is None
         assert load_instrumentor(broken) is None
@@ -70,7 +71,7 @@ def test_a_library_without_its_official_instrumentation_says_which_extra_to_inst
     from valiqor_trace.instrumentors import Integration, load_instrumentor
 
     provider = Integration("demo-provider", "json", "opentelemetry.instrumentation.genai.no_such_provider:X",
-                           "demo-provider", official=True)
+                           "demo-provider", "demo-provider", official=True)
     with caplog.at_level("DEBUG", logger="valiqor_trace"):
         assert load_instrumentor(provider) is None
     [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
@@ -91,3 +92,18 @@ def test_every_official_integration_is_installed_by_its_extra() -> None:
             distribution = "opentelemetry-instrumentation-" + module.removeprefix(
                 "opentelemetry.instrumentation.").replace(".", "-").replace("_", "-")
             assert any(req.startswith(distribution) for req in extras[integration.extra]), integration.name
+
+
+def test_each_integration_names_the_distribution_its_instrumentor_checks() -> None:
+    """The entry points tell opentelemetry-instrument the distribution without importing the library."""
+    from valiqor_trace.instrumentors import INTEGRATIONS, load_instrumentor
+
+    checked = 0
+    for integration in INTEGRATIONS:
+        if integration.official:
+            continue  # the OpenTelemetry project's class, not one of our adapters
+        if importlib.util.find_spec(integration.requires.partition(".")[0]) is None:
+            continue
+        assert load_instrumentor(integration).library == integration.distribution
+        checked += 1
+    assert checked >= 1

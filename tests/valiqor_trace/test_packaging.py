@@ -27,7 +27,12 @@ def test_wheel_installs_one_top_level_name_with_three_typed_parts(built_wheel: P
     prompts = sorted(p.name for p in (REPO_ROOT / "valiqor_trace" / "analyzer" / "judge" / "prompts").glob("*.md"))
     assert prompts and all(f"valiqor_trace/analyzer/judge/prompts/{name}" in names for name in prompts)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "valiqor = valiqor_trace.cli:main" in zipfile.ZipFile(built_wheel).read(entry_points).decode()
+    declared = zipfile.ZipFile(built_wheel).read(entry_points).decode()
+    assert "valiqor = valiqor_trace.cli:main" in declared
+    # zero-code start (docs/zero-code.md): valiqor run's bootstrap, and what opentelemetry-instrument loads
+    assert "valiqor_trace/_bootstrap/sitecustomize.py" in names
+    assert "valiqor_openai = valiqor_trace.instrumentors.entry_points:OpenAIEntryPoint" in declared
+    assert "valiqor = valiqor_trace.store:LocalStoreExporter" in declared
     assert not any("/tests/" in n or n.startswith("tests/") for n in names)
 
 

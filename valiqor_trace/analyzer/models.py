@@ -57,6 +57,9 @@ class TraceFacts:
     TOOL_DEFINITIONS = "tool_definitions"  # list[{name, description, parameters}] offered to the model
     FINISH_REASONS = "finish_reasons"  # list[str] of every LLM call, in order
     TOKEN_USAGE = "token_usage"  # {input_tokens, output_tokens}
+    # {usd: float | None, llm_calls: int, unpriced_calls: int}: the estimated cost of the LLM calls counted in
+    # TOKEN_USAGE (docs/cost.md); usd sums the priced calls, None when none could be priced (unknown, not 0).
+    COST = "cost"
     LATENCY_MS = "latency_ms"  # float: root span duration
     ERROR_SPANS = "error_spans"  # list[{span_id, name, kind, error_type, message}]
     LLM_CALL_COUNT = "llm_call_count"  # int
@@ -79,6 +82,7 @@ class TraceFacts:
     # Optional, per LLM call in start order: {span_id, parent_span_id, name, model, finish_reasons: list[str],
     # output: str (the call's text, capped), tool_requests: list[str] (tool names it asked for),
     # tool_call_ids: list[str] (ids of the tool calls it asked for), instructions: str (the first
-    # 2,000 characters of its first and of its last input message with text), stop_sequences: list[str]}.
+    # 2,000 characters of its first and of its last input message with text), stop_sequences: list[str],
+    # cost_usd: float | None (unknown: None)}.
     # Lets FA point at the exact call that truncated, erred or produced a bad step.
     LLM_CALLS = "llm_calls"

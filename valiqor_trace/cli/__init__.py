@@ -17,6 +17,7 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "valiqor_trace.cli._traces",
     "valiqor_trace.cli._demo",
+    "valiqor_trace.cli._run",
     "valiqor_trace.analyzer.cli",
 )
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+from typing import Any
 
 from valiqor_trace.cli._output import span_tree_lines
-from valiqor_trace.internal import add_store_argument, normalize_trace_id, open_store
+from valiqor_trace.internal import add_store_argument, default_pricing, normalize_trace_id, open_store
 
 
 def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
@@ -37,9 +38,31 @@ def show_trace(args: argparse.Namespace) -> int:
         print(json.dumps([span.model_dump() for span in spans], indent=2))
         return 0
     print(f"trace {trace_id}  ({len(spans)} spans, store {store.path})")
-    for line in span_tree_lines(spans):
+    costs, total = _costs(spans)
+    for line in span_tree_lines(spans, {span_id: _cost_note(usd) for span_id, usd in costs.items()}):
         print(line)
+    if total is not None:
+        hint = "" if default_pricing().available else " (no price table: pip install 'valiqor-trace[cost]')"
+        print(f"cost: {total.describe()}{hint}")
     return 0
+
+
+def _costs(spans: list[Any]) -> tuple[dict[str, float | None], Any]:
+    """Per LLM span its estimated cost, and the trace's (docs/cost.md): read now, from the price table."""
+    from valiqor_trace.analyzer.models import TraceFacts
+    from valiqor_trace.analyzer.reconstruct import llm_span_costs, reconstruct_item
+    from valiqor_trace.analyzer.runs import Cost
+
+    costs = llm_span_costs(spans)
+    if not costs:
+        return {}, None
+    return costs, Cost.model_validate(reconstruct_item(spans).metadata[TraceFacts.COST])
+
+
+def _cost_note(usd: float | None) -> str:
+    from valiqor_trace.analyzer.runs import format_usd
+
+    return format_usd(usd) if usd is not None else "cost unknown"
 
 
 def list_traces(args: argparse.Namespace) -> int:

@@ -28,27 +28,34 @@ class Integration:
     requires: str  # a module that is importable when the library is installed
     instrumentor: str  # "module:Class"
     extra: str  # pip extra that installs the library
+    distribution: str  # the library's distribution (the instrumentor's ``library``), named without importing it
     official: bool = False  # the OpenTelemetry project's instrumentation (installed by the extra), not ours
 
 
 INTEGRATIONS: tuple[Integration, ...] = (
-    Integration("openai", "openai", "valiqor_trace.instrumentors.openai:OpenAIInstrumentor", "openai"),
-    Integration("langchain", "langchain_core", "valiqor_trace.instrumentors.langchain:LangChainInstrumentor", "langchain"),
+    Integration("openai", "openai", "valiqor_trace.instrumentors.openai:OpenAIInstrumentor", "openai", "openai"),
+    Integration("langchain", "langchain_core", "valiqor_trace.instrumentors.langchain:LangChainInstrumentor", "langchain",
+                "langchain-core"),
     Integration("llama_index", "llama_index.core", "valiqor_trace.instrumentors.retrievers.llama_index:LlamaIndexInstrumentor",
-                "llama-index"),
+                "llama-index", "llama-index-core"),
     # Libraries we do not wrap: their official GenAI instrumentation (_official.py), from the library's extra.
     Integration("anthropic", "anthropic", "opentelemetry.instrumentation.genai.anthropic:AnthropicInstrumentor",
-                "anthropic", official=True),
+                "anthropic", "anthropic", official=True),
     Integration("google_genai", "google.genai",
-                "opentelemetry.instrumentation.google_genai:GoogleGenAiSdkInstrumentor", "google-genai", official=True),
-    Integration("bedrock", "boto3", "opentelemetry.instrumentation.genai.bedrock:BedrockInstrumentor", "bedrock",
+                "opentelemetry.instrumentation.google_genai:GoogleGenAiSdkInstrumentor", "google-genai", "google-genai", official=True),
+    Integration("bedrock", "boto3", "opentelemetry.instrumentation.genai.bedrock:BedrockInstrumentor", "bedrock", "boto3",
                 official=True),
     # Agent, workflow and tool spans; the model calls under them are our openai instrumentor's.
     Integration("openai_agents", "agents",
                 "opentelemetry.instrumentation.genai.openai_agents:OpenAIAgentsInstrumentor", "openai-agents",
-                official=True),
+                "openai-agents", official=True),
 )
 _BY_NAME = {integration.name: integration for integration in INTEGRATIONS}
+# Which Integrations set instrumented each library in this process. Two sets can be live at once (init()
+# and the opentelemetry-instrument entry points, docs/zero-code.md); the second must not wrap the library
+# again, or every call would record two spans.
+_OWNERS: dict[str, Integrations] = {}
+_OWNERS_LOCK = threading.Lock()
 
 
 def check_selection(selection: bool | list[str]) -> None:
@@ -60,7 +67,7 @@ def check_selection(selection: bool | list[str]) -> None:
                              f"known: {', '.join(_BY_NAME)}")
 
 
-def _is_installed(module: str) -> bool:
+def is_installed(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):
@@ -107,7 +114,7 @@ class Integrations:
             return
         explicit = isinstance(selection, list)
         for integration in [_BY_NAME[name] for name in selection] if isinstance(selection, list) else INTEGRATIONS:
-            if not _is_installed(integration.requires):
+            if not is_installed(integration.requires):
                 if explicit:
                     log_once(f"missing:{integration.name}", "valiqor-trace: cannot instrument %s: the library is "
                              "not installed (pip install 'valiqor-trace[%s]')", integration.name, integration.extra)
@@ -118,13 +125,21 @@ class Integrations:
         with self._lock, handle_internal_errors(f"instrument {integration.name}"):
             if self._stopped or integration.name in self.active:
                 return  # hooks cannot be unregistered: a stopped set ignores them
-            instrumentor_class = load_instrumentor(integration)
-            if instrumentor_class is None:
-                return
-            instrumentor = (OfficialInstrumentor(integration.name, instrumentor_class, integration.extra)
-                            if integration.official else instrumentor_class())
-            if instrumentor.instrument(tracer_provider=self.tracer_provider):
-                self.active[integration.name] = instrumentor
+            with _OWNERS_LOCK:
+                if integration.name in _OWNERS:
+                    return  # already instrumented by another live set
+                _OWNERS[integration.name] = self
+            try:
+                instrumentor_class = load_instrumentor(integration)
+                if instrumentor_class is None:
+                    return
+                instrumentor = (OfficialInstrumentor(integration.name, instrumentor_class, integration.extra)
+                                if integration.official else instrumentor_class())
+                if instrumentor.instrument(tracer_provider=self.tracer_provider):
+                    self.active[integration.name] = instrumentor
+            finally:
+                if integration.name not in self.active:
+                    _release(integration.name, self)
 
     def disable(self) -> None:
         """Uninstrument everything and ignore later imports."""
@@ -134,3 +149,10 @@ class Integrations:
         for name, instrumentor in active.items():
             with handle_internal_errors(f"uninstrument {name}"):
                 instrumentor.uninstrument()
+            _release(name, self)
+
+
+def _release(name: str, owner: Integrations) -> None:
+    with _OWNERS_LOCK:
+        if _OWNERS.get(name) is owner:
+            del _OWNERS[name]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +11,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from valiqor_trace._ids import format_span_id, format_trace_id
+from valiqor_trace._settings import DEFAULT_PROJECT, resolve_settings
 from valiqor_trace.attributes import PROJECT_NAME
 from valiqor_trace.store._records import SpanEvent, SpanLink, SpanRecord
 from valiqor_trace.store._sqlite import SpanStore
@@ -22,11 +24,15 @@ class StoreSpanExporter(SpanExporter):
         store: the store to write to, or a path to open one at.
     """
 
-    def __init__(self, store: SpanStore | str) -> None:
+    def __init__(self, store: SpanStore | str, *, default_project: str | None = None) -> None:
         self.store = store if isinstance(store, SpanStore) else SpanStore(store)
+        self._default_project = default_project
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        self.store.write_rows([span_row(span) for span in spans])
+        rows = [span_row(span) for span in spans]
+        if self._default_project is not None:  # spans nobody stamped (no init() in the process)
+            rows = [row if row[-1] is not None else (*row[:-1], self._default_project) for row in rows]
+        self.store.write_rows(rows)
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
@@ -34,6 +40,21 @@ class StoreSpanExporter(SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+
+class LocalStoreExporter(StoreSpanExporter):
+    """The store exporter configured from the environment, as ``init()`` would configure it.
+
+    Registered as the ``valiqor`` traces exporter (``OTEL_TRACES_EXPORTER=valiqor``), so an app started by
+    ``opentelemetry-instrument`` writes to the local store without ``init()`` (docs/zero-code.md): the
+    file is ``VALIQOR_STORE_PATH`` or ``$VALIQOR_HOME/traces.db``, the project ``VALIQOR_PROJECT_NAME``,
+    else ``OTEL_SERVICE_NAME``, else ``default``.
+    """
+
+    def __init__(self) -> None:
+        settings = resolve_settings({})
+        project = settings.project_name or os.environ.get("OTEL_SERVICE_NAME") or DEFAULT_PROJECT
+        super().__init__(settings.resolved_store_path, default_project=project)
 
 
 def _dumps(value: Any) -> str:

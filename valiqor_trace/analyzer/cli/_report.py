@@ -35,6 +35,8 @@ def format_result(result: FAResult, *, max_rows: int = 50) -> str:
         f"primary {s.primary_failure_name or '-'}  alert {_yes(s.should_alert)}  gate CI {_yes(s.should_gate_ci)}  "
         f"human review {_yes(s.needs_human_review)}",
     ]
+    if result.input_type == "trace" and result.cost.llm_calls:
+        lines.append(f"cost of the traced calls: {result.cost.describe()}")
     if result.security_flags:
         failing = [code for code, verdict in result.security_flags.items() if verdict == "fail"]
         lines.append(f"security: {', '.join(failing) + ' failed' if failing else 'all passed'}"

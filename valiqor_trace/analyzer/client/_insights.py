@@ -45,7 +45,18 @@ def insights(runs: list[tuple[int, dict[str, Any]]], tags: list[tuple[int, Failu
             for group in top[:10]
         ],
         "buckets": dict(Counter(tag.bucket_id for tag in failing).most_common()),
+        "cost": _cost(runs),
     }
+
+
+def _cost(runs: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+    """The estimated cost of the analyzed traces' model calls (docs/cost.md): usd sums the priced calls
+    (None when none was priced); runs stored before costs were read carry none and count nowhere."""
+    costs = [run["cost"] for _, run in runs if isinstance(run.get("cost"), dict)]
+    priced = [cost["usd"] for cost in costs if cost.get("usd") is not None]
+    return {"usd": sum(priced) if priced else None,
+            "llm_calls": sum(int(cost.get("llm_calls") or 0) for cost in costs),
+            "unpriced_calls": sum(int(cost.get("unpriced_calls") or 0) for cost in costs)}
 
 
 def trends(runs: list[tuple[int, dict[str, Any]]], tags: list[tuple[int, FailureTag]], period: str,

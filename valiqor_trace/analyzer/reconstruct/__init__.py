@@ -17,18 +17,30 @@ from collections.abc import Sequence
 
 from valiqor_trace.analyzer.models import FAItem
 from valiqor_trace.analyzer.reconstruct._classify import view_of
+from valiqor_trace.analyzer.reconstruct._cost import call_cost
 from valiqor_trace.analyzer.reconstruct._rules import build_item
 from valiqor_trace.analyzer.reconstruct._tree import TraceTree, build_tree, has_root
 from valiqor_trace.analyzer.reconstruct._turns import split_turns
 from valiqor_trace.analyzer.reconstruct._views import SpanView
 from valiqor_trace.store import SpanRecord
 
-__all__ = ["SpanView", "TraceTree", "build_tree", "has_root", "reconstruct_item", "reconstruct_turns", "span_views"]
+__all__ = ["SpanView", "TraceTree", "build_tree", "has_root", "llm_span_costs", "reconstruct_item", "reconstruct_turns",
+           "span_views"]
 
 
 def span_views(tree: TraceTree) -> dict[str, SpanView]:
     """span id -> what the span means, for every span of ``tree`` (in start order)."""
     return {span.span_id: view_of(span) for span in tree.spans}
+
+
+def llm_span_costs(spans: Sequence[SpanRecord] | TraceTree) -> dict[str, float | None]:
+    """span id -> estimated USD of the model call on it (None: unknown), for every LLM span (docs/cost.md).
+
+    Every LLM span is listed, also one nested in another (a client call under a framework's model span);
+    the item's ``cost`` fact counts such a call once.
+    """
+    tree = spans if isinstance(spans, TraceTree) else build_tree(spans)
+    return {span_id: call_cost(view) for span_id, view in span_views(tree).items() if view.llm is not None}
 
 
 def reconstruct_item(spans: Sequence[SpanRecord] | TraceTree) -> FAItem:

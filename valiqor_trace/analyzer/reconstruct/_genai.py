@@ -50,6 +50,8 @@ from valiqor_trace.attributes import (
     GEN_AI_TOOL_DEFINITIONS,
     GEN_AI_TOOL_MESSAGE_EVENT,
     GEN_AI_TOOL_NAME,
+    GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS_OLD,
     GEN_AI_USAGE_COMPLETION_TOKENS,
     GEN_AI_USAGE_INPUT_TOKENS,
     GEN_AI_USAGE_OUTPUT_TOKENS,
@@ -102,6 +104,9 @@ def read_llm(span: SpanRecord) -> v.LLMCall | None:
     call.input_tokens = as_int(attrs.get(GEN_AI_USAGE_INPUT_TOKENS, attrs.get(GEN_AI_USAGE_PROMPT_TOKENS)))
     call.output_tokens = as_int(attrs.get(GEN_AI_USAGE_OUTPUT_TOKENS,
                                           attrs.get(GEN_AI_USAGE_COMPLETION_TOKENS)))
+    call.cache_read_tokens = as_int(attrs.get(GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+                                              attrs.get(GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS_OLD)))
+    call.provider = _str(attrs.get(GEN_AI_PROVIDER_NAME) or attrs.get(GEN_AI_SYSTEM))
     output_type = attrs.get(GEN_AI_OUTPUT_TYPE) or attrs.get(GEN_AI_OPENAI_REQUEST_RESPONSE_FORMAT)
     call.response_format = parse_json(output_type) if output_type else None
     call.stop_sequences = [str(s) for s in as_list(attrs.get(GEN_AI_REQUEST_STOP_SEQUENCES))]

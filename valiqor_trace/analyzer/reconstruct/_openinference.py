@@ -49,6 +49,8 @@ def read_llm(span: SpanRecord) -> v.LLMCall | None:
     call.finish_reasons = [str(finish)] if finish else [m.finish_reason for m in outputs if m.finish_reason]
     call.input_tokens = as_int(attrs.get("llm.token_count.prompt"))
     call.output_tokens = as_int(attrs.get("llm.token_count.completion"))
+    call.cache_read_tokens = as_int(attrs.get("llm.token_count.prompt_details.cache_read"))
+    call.provider = _str(attrs.get("llm.provider") or attrs.get("llm.system"))
     params = parse_json(attrs.get("llm.invocation_parameters"))
     if isinstance(params, Mapping) and params.get("response_format") is not None:
         call.response_format = params["response_format"]

@@ -22,7 +22,9 @@ from valiqor_trace.attributes import (
     GEN_AI_REQUEST_MODEL,
     GEN_AI_RESPONSE_FINISH_REASONS,
     GEN_AI_RESPONSE_MODEL,
+    GEN_AI_SYSTEM,
     GEN_AI_TOOL_NAME,
+    GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS_OLD,
     GEN_AI_USAGE_COMPLETION_TOKENS,
     GEN_AI_USAGE_INPUT_TOKENS,
     GEN_AI_USAGE_OUTPUT_TOKENS,
@@ -76,6 +78,8 @@ def read_llm(span: SpanRecord) -> v.LLMCall | None:
     call.input_tokens = as_int(attrs.get(GEN_AI_USAGE_PROMPT_TOKENS, attrs.get(GEN_AI_USAGE_INPUT_TOKENS)))
     call.output_tokens = as_int(attrs.get(GEN_AI_USAGE_COMPLETION_TOKENS,
                                           attrs.get(GEN_AI_USAGE_OUTPUT_TOKENS)))
+    call.cache_read_tokens = as_int(attrs.get(GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS_OLD))
+    call.provider = _str(attrs.get(GEN_AI_SYSTEM))
     return call
 
 

@@ -23,6 +23,7 @@ from valiqor_trace.analyzer.models import FAItem, TraceFacts
 from valiqor_trace.analyzer.reconstruct import _views as v
 from valiqor_trace.analyzer.reconstruct._classify import error_of
 from valiqor_trace.analyzer.reconstruct._context import context_of
+from valiqor_trace.analyzer.reconstruct._cost import call_cost, cost_fact
 from valiqor_trace.analyzer.reconstruct._join import join_tool_calls
 from valiqor_trace.analyzer.reconstruct._tree import TraceTree
 from valiqor_trace.analyzer.reconstruct._values import finish_reason
@@ -195,7 +196,9 @@ def _facts(views: Sequence[v.SpanView], llm_views: list[v.SpanView], tool_calls:
     facts[TraceFacts.LATENCY_MS] = (max(ends) - min(starts)) / 1e6 if views else 0.0
     facts[TraceFacts.ERROR_SPANS] = [_error_entry(view) for view in views if view.span.is_error]
     facts[TraceFacts.CONVENTION] = _dominant_convention(views)
-    facts[TraceFacts.LLM_CALLS] = [_llm_call_entry(view) for view in llm_views]
+    costs = [call_cost(view) for view in llm_views]
+    facts[TraceFacts.COST] = cost_fact(costs)
+    facts[TraceFacts.LLM_CALLS] = [_llm_call_entry(view, cost) for view, cost in zip(llm_views, costs)]
     return facts
 
 
@@ -203,7 +206,7 @@ _CALL_OUTPUT_CAP = 4000
 _PROMPT_HEAD = 2000  # instructions open a prompt: the system message, a planning request
 
 
-def _llm_call_entry(view: v.SpanView) -> dict[str, Any]:
+def _llm_call_entry(view: v.SpanView, cost_usd: float | None) -> dict[str, Any]:
     call = view.llm
     assert call is not None
     text = "\n".join(m.text for m in call.output_messages if m.text)
@@ -212,7 +215,7 @@ def _llm_call_entry(view: v.SpanView) -> dict[str, Any]:
             "finish_reasons": [finish_reason(reason) for reason in call.finish_reasons],
             "output": text[:_CALL_OUTPUT_CAP], "tool_requests": [r.name for r in call.requests],
             "tool_call_ids": [r.id for r in call.requests if r.id],
-            "instructions": _instructions(call), "stop_sequences": list(call.stop_sequences)}
+            "instructions": _instructions(call), "stop_sequences": list(call.stop_sequences), "cost_usd": cost_usd}
 
 
 def _instructions(call: v.LLMCall) -> str:

@@ -54,10 +54,12 @@ class LLMCall:
     system_prompt: str | None = None  # from a dedicated attribute (gen_ai.system_instructions)
     request_model: str | None = None
     response_model: str | None = None
+    provider: str | None = None  # as the span names it (gen_ai.provider.name, llm.provider, ...)
     tool_definitions: list[dict[str, Any]] = field(default_factory=list)
     finish_reasons: list[str] = field(default_factory=list)
-    input_tokens: int | None = None
+    input_tokens: int | None = None  # cached ones included
     output_tokens: int | None = None
+    cache_read_tokens: int | None = None
     response_format: Any = None
     stop_sequences: list[str] = field(default_factory=list)  # the request's stop sequences (never in the output)
     # Prompt template variables named like retrieved context (gen_ai.prompt.variable.context, ...), as text.

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from valiqor_trace.analyzer.runs._executor import RunHandle, RunJob, RunSpec, launch, new_run_id
-from valiqor_trace.analyzer.runs._models import FAResult, RunInfo, RunInput, RunStatus
+from valiqor_trace.analyzer.runs._models import Cost, FAResult, RunInfo, RunInput, RunStatus, format_usd
 from valiqor_trace.analyzer.runs._progress import ProgressThrottle
 from valiqor_trace.analyzer.runs._store import RunStore
 
 __all__ = [
+    "Cost",
     "FAResult",
     "ProgressThrottle",
     "RunHandle",
@@ -18,5 +19,6 @@ __all__ = [
     "RunStatus",
     "RunStore",
     "launch",
+    "format_usd",
     "new_run_id",
 ]

@@ -23,7 +23,7 @@ from valiqor_trace.analyzer.fa.engine import AnalysisOptions, analyze_item, need
 from valiqor_trace.analyzer.fa.models import ItemAnalysis
 from valiqor_trace.analyzer.fa.summary import aggregate_eval_metrics, aggregate_security_flags
 from valiqor_trace.analyzer.models import FAItem, TraceFacts
-from valiqor_trace.analyzer.runs._models import FINISHED_STATES, FAResult, RunInput, RunState, RunStatus
+from valiqor_trace.analyzer.runs._models import FINISHED_STATES, Cost, FAResult, RunInput, RunState, RunStatus
 from valiqor_trace.analyzer.runs._progress import ProgressThrottle
 from valiqor_trace.analyzer.runs._store import RunStore, skipped
 
@@ -172,6 +172,7 @@ class RunJob:
         # exactly what ran, so the run level reports what they carry.
         evaluated = spec.options.run_eval or bool(spec.options.mandatory_eval_metrics)
         audited = spec.options.run_security or bool(spec.options.mandatory_security_categories)
+        inputs = [_run_input(self.items[a.item_index], a, spec.input_type == "dataset") for a in analyses]
         return FAResult(
             run_id=self.run_id, status="cancelled" if cancelled else "completed", project_name=spec.project_name,
             input_type=spec.input_type,  # type: ignore[arg-type]
@@ -185,9 +186,8 @@ class RunJob:
             detectors_skipped=skipped(s for a in analyses for s in a.detectors_skipped),
             duration_ms=round(duration_ms, 3), tokens_used=sum(a.tokens_used for a in analyses),
             created_at=datetime.fromtimestamp(self.created_s, timezone.utc).isoformat(), trace_id=spec.trace_id,
-            inputs=[_run_input(self.items[a.item_index], a, spec.input_type == "dataset") for a in analyses],
-            partial=cancelled,
-            source=spec.source,
+            inputs=inputs, partial=cancelled, source=spec.source,
+            cost=Cost.total([item.cost for item in inputs if item.cost is not None]),
         )
 
 
@@ -211,7 +211,18 @@ def _run_input(item: FAItem, analysis: ItemAnalysis, from_dataset: bool) -> RunI
         max_severity=max((tag.severity for tag in failing), default=0.0),
         root_missing=bool(item.metadata.get(TraceFacts.ROOT_MISSING)),
         metadata=dict(item.metadata) if from_dataset else {},
+        cost=_item_cost(item),
     )
+
+
+def _item_cost(item: FAItem) -> Cost | None:
+    fact = item.metadata.get(TraceFacts.COST)
+    if not isinstance(fact, dict):
+        return None  # a dataset item, or one rebuilt before costs were read
+    try:
+        return Cost.model_validate(fact)
+    except ValueError:  # metadata a user wrote by hand: no cost rather than a failed run
+        return None
 
 
 class RunHandle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,6 +11,43 @@ from valiqor_trace.analyzer.fa.models import FailureTag, RunSummary, SkippedDete
 
 RunState = Literal["queued", "running", "completed", "failed", "cancelled"]
 FINISHED_STATES = ("completed", "failed", "cancelled")
+
+
+class Cost(BaseModel):
+    """Estimated cost of model calls (docs/cost.md): of one traced item, or summed over a run's items.
+
+    ``usd`` sums the calls that could be priced; it is None (unknown, not 0) when none could, and a lower
+    bound when ``unpriced_calls`` > 0. Dataset items carry no calls, so no cost.
+    """
+
+    usd: float | None = None
+    llm_calls: int = 0
+    unpriced_calls: int = 0
+
+    @classmethod
+    def total(cls, costs: list[Cost]) -> Cost:
+        priced = [cost.usd for cost in costs if cost.usd is not None]
+        return cls(usd=sum(priced) if priced else None, llm_calls=sum(cost.llm_calls for cost in costs),
+                   unpriced_calls=sum(cost.unpriced_calls for cost in costs))
+
+    def describe(self) -> str:
+        """``$0.0123 (4 LLM calls)``, ``≥ $0.0123 (4 LLM calls, 1 unpriced)``, ``unknown (2 LLM calls, ...)``."""
+        calls = f"{self.llm_calls} LLM call{'s' if self.llm_calls != 1 else ''}"
+        if self.unpriced_calls:
+            calls += f", {self.unpriced_calls} unpriced"
+        if self.usd is None:
+            return f"unknown ({calls})"
+        return f"{'≥ ' if self.unpriced_calls else ''}{format_usd(self.usd)} ({calls})"
+
+
+def format_usd(usd: float) -> str:
+    """Dollars with the digits a small cost needs (three significant ones): $1.23, $0.0123, $0.00000255."""
+    if usd >= 1:
+        return f"${usd:,.2f}"
+    if usd <= 0:
+        return "$0"
+    decimals = max(2, 2 - math.floor(math.log10(usd)))
+    return f"${usd:.{decimals}f}"
 
 
 class RunInput(BaseModel):
@@ -30,6 +68,7 @@ class RunInput(BaseModel):
     # a dataset item's own metadata, kept with the run (a CSV's extra columns land here); empty for items
     # rebuilt from a trace, whose metadata is what reconstruction read from the trace, which keeps it
     metadata: dict[str, Any] = Field(default_factory=dict)
+    cost: Cost | None = None  # of the item's model calls; None for a dataset item (no trace)
 
 
 class RunStatus(BaseModel):
@@ -70,7 +109,8 @@ class FAResult(BaseModel):
     detectors_run: list[str] = Field(default_factory=list)
     detectors_skipped: list[SkippedDetector] = Field(default_factory=list)
     duration_ms: float = 0.0
-    tokens_used: int = 0
+    tokens_used: int = 0  # by the LLM judge
+    cost: Cost = Field(default_factory=Cost)  # of the analyzed traces' own model calls, summed over items
     created_at: str
     trace_id: str | None = None
     inputs: list[RunInput] = Field(default_factory=list)
