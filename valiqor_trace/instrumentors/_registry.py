@@ -84,7 +84,7 @@ def load_instrumentor(integration: Integration) -> Any | None:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        if integration.official and not _is_installed(module_name):  # the app has the library, not our extra
+        if integration.official and not is_installed(module_name):  # the app has the library, not our extra
             log_once(f"instrumentor-missing:{integration.name}", "valiqor-trace: %s calls are not traced: its "
                      "OpenTelemetry instrumentation is not installed (pip install 'valiqor-trace[%s]')",
                      integration.name, integration.extra)
