@@ -1,4 +1,4 @@
-"""An OpenAI tool-loop app traced by ``opentelemetry-instrumentation-openai-v2`` in event mode, wired by
+"""An OpenAI tool-loop app traced by the official OpenAI instrumentation in event mode, wired by
 ``valiqor_trace.init()``: the messages reach the store only as OpenTelemetry log records.
 
 Run in its own process (the instrumentation patches ``openai`` globally and reads its mode from the
@@ -6,14 +6,15 @@ environment)::
 
     python event_mode_app.py --store traces.db [--collector out.jsonl]
 
-With ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=EVENT_ONLY`` the instrumentation (2.4b0, on
-opentelemetry-util-genai 1.1) records no message on its spans: each call's messages go in one
+With ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=EVENT_ONLY`` the instrumentation
+(``opentelemetry-instrumentation-genai-openai`` 1.3b0, or ``-openai-v2`` 2.4b0, on opentelemetry-util-genai)
+records no message on its spans: each call's messages go in one
 ``gen_ai.client.inference.operation.details`` log event carrying ``gen_ai.input.messages`` /
 ``gen_ai.output.messages`` / ``gen_ai.system_instructions``. (Its older per-message events,
 ``gen_ai.user.message`` / ``gen_ai.choice``, are recorded in ``tests/fixtures/peers/genai-events.jsonl``.)
-The OpenAI API is a mock transport. Prints what the app sent and received, as JSON. ``--collector`` also appends the
-spans and log records as the OTel Collector's file exporter writes them (OTLP JSON lines, logs and
-traces interleaved): how ``tests/fixtures/peers/genai-event-mode.jsonl`` was recorded.
+The OpenAI API is a mock transport. Prints what the app sent and received, as JSON. ``--collector``
+also appends the spans and log records as the OTel Collector's file exporter writes them (OTLP JSON
+lines, logs and traces interleaved): how ``tests/fixtures/peers/genai-event-mode.jsonl`` was recorded.
 """
 
 from __future__ import annotations
@@ -35,6 +36,16 @@ def event_mode() -> dict[str, str]:
             "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "EVENT_ONLY"}
 
 
+def openai_instrumentor() -> type:
+    """The official OpenAI instrumentation: ``opentelemetry-instrumentation-genai-openai`` (its new name),
+    else ``opentelemetry-instrumentation-openai-v2``."""
+    try:
+        from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
+    except ImportError:
+        from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+    return OpenAIInstrumentor
+
+
 SYSTEM = "You are a calculator. Use the tool."
 QUESTION = "What is 17 times 23?"
 
@@ -48,7 +59,7 @@ def main() -> None:
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reconstruct"))
     import valiqor_trace
     from opentelemetry import trace
-    from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+    OpenAIInstrumentor = openai_instrumentor()
     from peer_apps import MODEL, TOOL_SCHEMA, FakeOpenAI, http, multiply
 
     handle = valiqor_trace.init("event-mode", exporters=["store"], store_path=args.store, instrument=False)

@@ -158,6 +158,6 @@ def test_a_bad_to_json_line_names_its_line(tmp_path: Path) -> None:
     span["start_time"] = "yesterday"
     lines[1] = json.dumps(span)
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(ImportFormatError, match=r"spans\.jsonl, line 2, record span execute_tool locate: field 'start_time' "
-                                                r"is not a timestamp"):
+    with pytest.raises(ImportFormatError, match=r"spans\.jsonl, line 2, record span execute_tool locate: "
+                                                r"field 'start_time' is not a timestamp"):
         read_trace_file(path)

@@ -37,8 +37,9 @@ def import_file(store: SpanStore, path: str | os.PathLike[str]) -> ImportResult:
 
     A span already stored (same trace and span id) is left alone, and so is a log
     record already stored, so importing a file twice stores nothing twice. Log records
-    join their spans when the trace is read, whichever file or request brought the spans. A file with any bad record raises
-    :class:`valiqor_trace.errors.ImportFormatError` before anything is written.
+    join their spans when the trace is read, whichever file or request brought the spans.
+    A file with any bad record raises :class:`valiqor_trace.errors.ImportFormatError`
+    before anything is written.
     Its traces are marked imported: a file holds all there is of them, so one
     without its root span is analyzed at once instead of waited for.
     """
