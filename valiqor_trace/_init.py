@@ -22,6 +22,7 @@ from valiqor_trace import _state
 from valiqor_trace._content import set_content_policy
 from valiqor_trace._exporters import Pipeline, build_pipelines, content_policy
 from valiqor_trace._guard import handle_internal_errors, log_once, logger
+from valiqor_trace._log_pipeline import LogPipeline, start_log_pipeline
 from valiqor_trace._processors import ExportStats, StampingSpanProcessor, shutdown_processor
 from valiqor_trace._settings import DEFAULT_PROJECT, Settings, resolve_settings
 from valiqor_trace.instrumentors import Integrations, check_selection
@@ -62,6 +63,8 @@ class ValiqorHandle:
         self.active = not disabled
         self._store: Any = None
         self.monitor: Any = None  # the MonitorProcessor (``.stats``, ``.force_flush()``) when monitoring is on
+        # storing span-bound log records (GenAI event mode), when needed (see valiqor_trace._log_pipeline)
+        self.log_pipeline: LogPipeline | None = None
 
     @property
     def instrumented(self) -> list[str]:
@@ -100,6 +103,9 @@ class ValiqorHandle:
         for processor in self._processors:
             with handle_internal_errors("force_flush"):
                 ok = bool(processor.force_flush(timeout_ms)) and ok
+        if self.log_pipeline is not None:
+            with handle_internal_errors("force_flush logs"):
+                ok = self.log_pipeline.force_flush(timeout_ms) and ok
         return ok
 
     def shutdown(self, timeout_ms: int | None = None) -> None:
@@ -118,6 +124,9 @@ class ValiqorHandle:
         for processor in self._processors:
             with handle_internal_errors("shutdown"):
                 shutdown_processor(processor, timeout)
+        if self.log_pipeline is not None:
+            with handle_internal_errors("shutdown logs"):
+                self.log_pipeline.shutdown()
         if self._store is not None:
             with handle_internal_errors("close store"):
                 self._store.close()
@@ -212,6 +221,9 @@ def _start(settings: Settings, explicit_provider: TracerProvider | None) -> Vali
             processors.insert(1, monitor)  # shut down before the exporters, so its last verdicts are exported
     handle = ValiqorHandle(settings, provider, owns_provider=owns, pipelines=pipelines, processors=processors)
     handle.monitor = monitor
+    if provider is not None:
+        with handle_internal_errors("init logs"):
+            handle.log_pipeline = start_log_pipeline(settings, provider.resource)
     handle.integrations.enable(settings.instrument)
     atexit.register(handle.shutdown)
     return handle

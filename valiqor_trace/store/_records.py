@@ -81,3 +81,34 @@ class TraceSummary(BaseModel):
     @property
     def has_error(self) -> bool:
         return self.error_count > 0
+
+
+class LogRecord(BaseModel):
+    """One OpenTelemetry log record that names its span (an event of the Logs API).
+
+    Some instrumentations (the GenAI conventions' event mode) send a model call's
+    messages as log records instead of span attributes; readers see each one as an
+    event of its span (:meth:`as_event`). ``body`` is the record's body as JSON
+    values (a string, a number, a list, an object), ``None`` when it has none.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    trace_id: str
+    span_id: str
+    time_unix_nano: int = 0  # the record's time, else its observed time
+    event_name: str | None = None
+    severity_number: int | None = None
+    severity_text: str | None = None
+    body: Any = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    scope_name: str | None = None
+
+    def as_event(self) -> SpanEvent:
+        """The span event this record stands for: named by its event name (else its ``event.name``
+        attribute, else its scope), with the body under the ``body`` attribute."""
+        attributes = dict(self.attributes)
+        name = self.event_name or attributes.pop("event.name", None) or self.scope_name or "log"
+        if self.body is not None:
+            attributes["body"] = self.body
+        return SpanEvent(name=str(name), time_unix_nano=self.time_unix_nano, attributes=attributes)

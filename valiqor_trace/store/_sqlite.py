@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from valiqor_trace._ids import normalize_trace_id
-from valiqor_trace.store._records import SpanEvent, SpanLink, SpanRecord, TraceArrival, TraceSummary
+from valiqor_trace.store._logs import LOG_COLUMNS, attach_logs, log_row, row_log
+from valiqor_trace.store._records import LogRecord, SpanEvent, SpanLink, SpanRecord, TraceArrival, TraceSummary
 
 # Numbered migrations; PRAGMA user_version records how many have run.
 _MIGRATIONS: tuple[str, ...] = (
@@ -53,6 +54,24 @@ _MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE traces ADD COLUMN imported INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE traces ADD COLUMN last_arrival_ns INTEGER
+    """,
+    # 3: log records that name a span (the GenAI conventions' event mode sends messages as log records);
+    # readers see them as events of their span (valiqor_trace/store/_logs.py). Keyed by a digest of the
+    # record, which has no id of its own, so storing one twice keeps one.
+    """
+    CREATE TABLE logs (
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        record_key TEXT NOT NULL,
+        time_ns INTEGER NOT NULL,
+        event_name TEXT,
+        severity_number INTEGER,
+        severity_text TEXT,
+        body TEXT,
+        attributes TEXT NOT NULL,
+        scope_name TEXT,
+        PRIMARY KEY (trace_id, span_id, record_key)
+    ) WITHOUT ROWID
     """,
 )
 
@@ -138,27 +157,45 @@ class SpanStore:
 
     # -- writing -----------------------------------------------------------------
 
-    def write_rows(self, rows: Sequence[tuple[Any, ...]], *, imported: bool = False) -> int:
-        """Insert span rows (see :func:`span_row`) in one transaction; return how many were new.
+    def write_rows(self, rows: Sequence[tuple[Any, ...]], *, logs: Sequence[tuple[Any, ...]] = (),
+                   imported: bool = False) -> int:
+        """Insert span rows (see :func:`span_row`) and log rows (see :func:`log_row`) in one transaction;
+        return how many spans were new.
 
-        A span already stored (same trace and span id) is left as it is, so
-        writing the same batch twice stores nothing twice. ``imported`` marks
-        the traces as read from a file: their spans are all there will ever be.
+        A span already stored (same trace and span id) is left as it is, and so is
+        a log record already stored, so writing the same batch twice stores nothing
+        twice. ``imported`` marks the traces as read from a file: their spans are
+        all there will ever be.
         """
-        if not rows:
-            return 0
+        return self.write_batch(rows, logs, imported=imported)[0]
+
+    def write_batch(self, rows: Sequence[tuple[Any, ...]], logs: Sequence[tuple[Any, ...]], *,
+                    imported: bool = False) -> tuple[int, int]:
+        """Like :meth:`write_rows`; returns (new spans, new log records)."""
+        if not rows and not logs:
+            return 0, 0
         with self._lock, transaction(self._conn):
             before = self._conn.total_changes
             self._conn.executemany(
                 f"INSERT OR IGNORE INTO spans ({_SPAN_COLUMNS}) VALUES ({', '.join('?' * 16)})", rows)
             inserted = self._conn.total_changes - before
-            if inserted or imported:
+            if inserted or (imported and rows):
                 self._refresh_traces({row[0] for row in rows}, imported=imported)
-        return inserted
+            before = self._conn.total_changes
+            self._conn.executemany(f"INSERT OR IGNORE INTO logs ({LOG_COLUMNS}) VALUES ({', '.join('?' * 10)})",
+                                   logs)
+            logs_inserted = self._conn.total_changes - before
+        return inserted, logs_inserted
 
-    def write_spans(self, spans: Iterable[SpanRecord], *, imported: bool = False) -> int:
-        """Insert :class:`SpanRecord` objects; see :meth:`write_rows`."""
-        return self.write_rows([record_row(span) for span in spans], imported=imported)
+    def write_spans(self, spans: Iterable[SpanRecord], *, logs: Iterable[LogRecord] = (),
+                    imported: bool = False) -> int:
+        """Insert :class:`SpanRecord` (and :class:`LogRecord`) objects; see :meth:`write_rows`."""
+        return self.write_rows([record_row(span) for span in spans], logs=[log_row(log) for log in logs],
+                               imported=imported)
+
+    def write_logs(self, logs: Iterable[LogRecord]) -> int:
+        """Insert log records that name a span; return how many were new."""
+        return self.write_batch((), [log_row(log) for log in logs])[1]
 
     def _refresh_traces(self, trace_ids: set[str], *, imported: bool) -> None:
         # Recomputed from the spans, so late or out-of-order spans keep the summary right.
@@ -189,13 +226,26 @@ class SpanStore:
     # -- reading -----------------------------------------------------------------
 
     def get_trace(self, trace_id: str) -> list[SpanRecord]:
-        """Every stored span of ``trace_id`` (``tr_`` prefix accepted), oldest first; [] if none."""
+        """Every stored span of ``trace_id`` (``tr_`` prefix accepted), oldest first; [] if none.
+
+        The log records that name a span are among its events (see :meth:`get_logs`).
+        """
         tid = normalize_trace_id(trace_id)
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT {_SPAN_COLUMNS} FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id", (tid,)
             ).fetchall()
-        return [row_record(row) for row in rows]
+            log_rows = self._conn.execute(
+                f"SELECT {LOG_COLUMNS} FROM logs WHERE trace_id = ? ORDER BY time_ns", (tid,)).fetchall() \
+                if rows else []
+        return attach_logs([row_record(row) for row in rows], [row_log(row) for row in log_rows])
+
+    def get_logs(self, trace_id: str) -> list[LogRecord]:
+        """The stored log records of ``trace_id``, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {LOG_COLUMNS} FROM logs WHERE trace_id = ? ORDER BY time_ns",
+                                      (normalize_trace_id(trace_id),)).fetchall()
+        return [row_log(row) for row in rows]
 
     def trace_arrival(self, trace_id: str) -> TraceArrival | None:
         """Whether ``trace_id`` was imported from a file and when its spans last arrived; None if not stored."""
@@ -233,6 +283,10 @@ class SpanStore:
     def count_spans(self) -> int:
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM spans").fetchone()[0]
+
+    def count_logs(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM logs").fetchone()[0]
 
     def defer_checkpoints(self, pages: int) -> None:
         """Let the WAL grow to ``pages`` pages before a commit checkpoints it (default 1000).

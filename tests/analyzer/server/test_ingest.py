@@ -243,11 +243,11 @@ class _HeldStore:
     def __getattr__(self, name: str):
         return getattr(self.store, name)
 
-    def write_rows(self, rows) -> int:
+    def write_rows(self, rows, *, logs=()) -> int:
         self.release.wait(10)
         if self.fail:
             raise OSError("disk full")
-        return self.store.write_rows(rows)
+        return self.store.write_rows(rows, logs=logs)
 
 
 def test_full_queue_answers_503_with_retry_after_and_recovers(tmp_path) -> None:

@@ -213,7 +213,7 @@ def test_text_that_is_not_a_trace_is_refused(tmp_path: Path) -> None:
     ("surrogate.jsonl", '{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "\\ud800"}]}]}]}',
      "surrogate.jsonl, line 2, record resourceSpans[0].scopeSpans[0].spans[0].name: the string has a lone UTF-16"),
     ("deep.jsonl", "[" * 100_000 + "]" * 100_000, "deep.jsonl, line 2: the JSON is nested too deeply"),
-    ("deep.json", "[\n" * 100_000 + "]" * 100_000, "deep.json: the JSON is nested too deeply"),  # one document
+    ("deep.json", "[\n" * 100_000 + "]" * 100_000, "deep.json, line 1: the JSON is nested too deeply"),  # one document
 ], ids=["structure", "enum", "lone-surrogate", "deep-line", "deep-document"])
 def test_a_malformed_otlp_file_names_file_line_and_field_instead_of_a_traceback(
         tmp_path: Path, otlp_json_document: dict, name: str, content: str | None, expected: str) -> None:

@@ -49,7 +49,8 @@ def import_files(args: argparse.Namespace) -> int:
             continue
         results.append(result)
         if not args.json:
-            print(f"{path}: {result.spans_read} spans ({result.spans_new} new) in {len(result.trace_ids)} "
+            logs = f", {result.logs_read} log records ({result.logs_new} new)" if result.logs_read else ""
+            print(f"{path}: {result.spans_read} spans ({result.spans_new} new){logs} in {len(result.trace_ids)} "
                   f"trace(s), {result.format}")
     if args.json:
         print(json.dumps([vars(result) for result in results], indent=2))

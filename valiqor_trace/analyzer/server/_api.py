@@ -158,7 +158,8 @@ def import_trace_file(state: ApiState, filename: str, body: bytes) -> ImportSumm
         except ImportFormatError as exc:  # name the user's file, not our temporary copy
             raise ImportFormatError(filename, exc.location, exc.reason) from None
     return ImportSummary(path=filename, format=result.format, spans_read=result.spans_read,
-                         spans_new=result.spans_new, trace_ids=result.trace_ids)
+                         spans_new=result.spans_new, trace_ids=result.trace_ids, logs_read=result.logs_read,
+                         logs_new=result.logs_new)
 
 
 # -- the table ------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The ASGI application of ``valiqor serve``: OTLP ingest, the FA REST API, OpenAPI, health.
+"""The ASGI application of ``valiqor serve``: OTLP ingest (traces, logs), the FA REST API, OpenAPI, health.
 
 Starlette is the stack because the server is a handful of routes over
 blocking SQLite and CPU-bound decoding: it gives routing, request streaming
@@ -150,8 +150,9 @@ def create_app(config: ServerConfig | None = None, *, close_on_shutdown: bool = 
 
     routes = [Route("/health", health, methods=["GET"]),
               Route("/openapi.json", openapi_document, methods=["GET"]),
-              Route("/v1/traces", OtlpReceiver(state.writer, max_body_bytes=config.max_body_bytes,
-                                               decode_pool=state.decode_pool).handle, methods=["POST"]),
+              *(Route(f"/v1/{signal}", OtlpReceiver(state.writer, max_body_bytes=config.max_body_bytes,
+                                                    decode_pool=state.decode_pool, signal=signal).handle,
+                      methods=["POST"]) for signal in ("traces", "logs")),
               *(endpoint.route(state.api) for endpoint in ENDPOINTS)]
     app = Starlette(routes=routes, lifespan=lifespan,
                     middleware=[Middleware(BearerAuth, keys=config.api_keys)])

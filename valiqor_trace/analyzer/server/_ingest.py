@@ -1,4 +1,9 @@
-"""``POST /v1/traces``: the OTLP/HTTP trace receiver.
+"""``POST /v1/traces`` and ``POST /v1/logs``: the OTLP/HTTP trace and log receivers.
+
+Logs matter for the log records that name a span (the GenAI conventions' event
+mode sends a model call's messages that way): they are stored beside the spans
+and read as events of their span; a record that names no span is accepted and
+dropped.
 
 Any standard OTel exporter works unchanged: protobuf or JSON bodies, gzip or
 deflate, the standard ``ExportTraceServiceResponse`` (with ``partial_success``
@@ -16,6 +21,7 @@ import asyncio
 import json
 import logging
 from concurrent.futures import BrokenExecutor, Executor
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -32,7 +38,7 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 class OtlpReceiver:
-    """The ``/v1/traces`` endpoint (``handle``), writing through ``writer``.
+    """The ``/v1/traces`` endpoint (``handle``), or ``/v1/logs`` with ``signal="logs"``, writing through ``writer``.
 
     Decoding is CPU-bound Python; with ``decode_pool`` (a process pool) it runs
     on other cores while this process parses HTTP and commits, which is what
@@ -40,8 +46,9 @@ class OtlpReceiver:
     """
 
     def __init__(self, writer: SpanWriter, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 decode_pool: Executor | None = None) -> None:
+                 decode_pool: Executor | None = None, signal: str = "traces") -> None:
         self.writer = writer
+        self.signal = signal
         self.max_body_bytes = max_body_bytes
         self.decode_pool = decode_pool
 
@@ -57,13 +64,14 @@ class OtlpReceiver:
             batch = await self._decode(body, encoding, media_type)
         except IngestError as exc:
             return _status_response(exc.status, str(exc), media_type)
-        if batch.rows:
+        if batch.rows or batch.log_rows:
             failure = await self._store(batch, media_type)
             if failure is not None:
                 return failure
         if batch.rejected:
-            logger.info("OTLP request: refused %d span(s): %s", batch.rejected, batch.error_message)
-        return _export_response(batch, media_type)
+            logger.info("OTLP %s request: refused %d record(s): %s", self.signal, batch.rejected,
+                        batch.error_message)
+        return _export_response(batch, media_type, self.signal)
 
     async def _read(self, request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -80,19 +88,19 @@ class OtlpReceiver:
         return b"".join(chunks)
 
     async def _decode(self, body: bytes, encoding: str, media_type: str) -> DecodedBatch:
+        arguments = (body, encoding, media_type, self.max_body_bytes, self.signal)
         if self.decode_pool is None:
-            return await run_in_threadpool(decode_body, body, encoding, media_type, self.max_body_bytes)
+            return await run_in_threadpool(decode_body, *arguments)
         try:
-            return await asyncio.wrap_future(
-                self.decode_pool.submit(decode_body, body, encoding, media_type, self.max_body_bytes))
+            return await asyncio.wrap_future(self.decode_pool.submit(decode_body, *arguments))
         except BrokenExecutor:  # a decode process died (killed, out of memory): decode here instead
             logger.warning("the OTLP decode process pool is broken; decoding in-process")
             self.decode_pool = None
-            return await run_in_threadpool(decode_body, body, encoding, media_type, self.max_body_bytes)
+            return await run_in_threadpool(decode_body, *arguments)
 
     async def _store(self, batch: DecodedBatch, media_type: str) -> Response | None:
         try:
-            future = self.writer.submit(batch.rows)
+            future = self.writer.submit(batch.rows, batch.log_rows)
         except QueueFull as exc:
             return _status_response(503, str(exc), media_type, retry_after=exc.retry_after_s)
         except RuntimeError as exc:  # shutting down
@@ -105,18 +113,27 @@ class OtlpReceiver:
         return None
 
 
-def _export_response(batch: DecodedBatch, media_type: str) -> Response:
+def _export_response(batch: DecodedBatch, media_type: str, signal: str) -> Response:
+    """``Export{Trace,Logs}ServiceResponse``: partial success counts ``rejectedSpans`` / ``rejectedLogRecords``."""
+    field = "rejectedLogRecords" if signal == "logs" else "rejectedSpans"
     if media_type == "json":
-        payload = ({"partialSuccess": {"rejectedSpans": str(batch.rejected), "errorMessage": batch.error_message}}
+        payload = ({"partialSuccess": {field: str(batch.rejected), "errorMessage": batch.error_message}}
                    if batch.rejected else {})
         return Response(json.dumps(payload), media_type="application/json")
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-        ExportTraceServiceResponse,
-    )
+    response: Any
+    if signal == "logs":
+        from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
-    response = ExportTraceServiceResponse()
+        response = ExportLogsServiceResponse()
+        if batch.rejected:
+            response.partial_success.rejected_log_records = batch.rejected
+    else:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+        response = ExportTraceServiceResponse()
+        if batch.rejected:
+            response.partial_success.rejected_spans = batch.rejected
     if batch.rejected:
-        response.partial_success.rejected_spans = batch.rejected
         response.partial_success.error_message = batch.error_message
     return Response(response.SerializeToString(), media_type="application/x-protobuf")
 

@@ -42,11 +42,12 @@ def build_openapi(endpoints: tuple[Endpoint, ...], *, version: str, auth: bool) 
     paths["/health"] = {"get": {"operationId": "health", "summary": "Liveness; open without a key",
                                 "tags": ["server"], "security": [],
                                 "responses": {"200": _json_response("the server is up", "Health")}}}
-    paths["/v1/traces"] = {"post": _otlp_operation()}
+    paths["/v1/traces"] = {"post": _otlp_operation("traces")}
+    paths["/v1/logs"] = {"post": _otlp_operation("logs")}
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "valiqor serve", "version": version,
-                 "description": "OTLP/HTTP trace ingest and the Failure Analysis API of ValiqorClient."},
+                 "description": "OTLP/HTTP trace and log ingest and the Failure Analysis API of ValiqorClient."},
         "paths": paths,
         "components": {"schemas": definitions.get("$defs", {})},
     }
@@ -86,7 +87,7 @@ def _schema(name: str | None) -> dict[str, Any]:
     return {"$ref": _REF.format(model=name)}
 
 
-def _otlp_operation() -> dict[str, Any]:
+def _otlp_operation(signal: str) -> dict[str, Any]:
     status = {"type": "object", "properties": {"code": {"type": "integer"}, "message": {"type": "string"}}}
     binary = {"type": "string", "format": "binary"}
 
@@ -94,13 +95,17 @@ def _otlp_operation() -> dict[str, Any]:
         return {"description": description, "content": {"application/json": {"schema": status},
                                                         "application/x-protobuf": {"schema": binary}}}
 
+    summary, refused = {
+        "traces": ("OTLP/HTTP trace export (ExportTraceServiceRequest, protobuf or JSON, gzip/deflate)", "spans"),
+        "logs": ("OTLP/HTTP log export (ExportLogsServiceRequest, protobuf or JSON, gzip/deflate); the records "
+                 "that name a span are stored and read as events of that span", "log records"),
+    }[signal]
     return {
-        "operationId": "otlp_export_traces", "tags": ["otlp"],
-        "summary": "OTLP/HTTP trace export (ExportTraceServiceRequest, protobuf or JSON, gzip/deflate)",
+        "operationId": f"otlp_export_{signal}", "tags": ["otlp"], "summary": summary,
         "requestBody": {"required": True, "content": {"application/x-protobuf": {"schema": binary},
                                                       "application/json": {"schema": {"type": "object"}}}},
         "responses": {
-            "200": {"description": "committed; partialSuccess counts refused spans",
+            "200": {"description": f"committed; partialSuccess counts refused {refused}",
                     "content": {"application/json": {"schema": {"type": "object"}},
                                 "application/x-protobuf": {"schema": binary}}},
             "400": answer("the body is not a readable OTLP request; nothing was stored"),

@@ -1,7 +1,8 @@
 """OTLP protobuf messages -> the OTLP/JSON document shape that :mod:`valiqor_trace.analyzer.sources` decodes.
 
 The server decodes both encodings with the one decoder (``parse_otlp``); this
-module only turns a parsed ``ExportTraceServiceRequest`` into the dict it reads.
+module only turns a parsed ``ExportTraceServiceRequest`` (or ``ExportLogsServiceRequest``) into the
+dict it reads.
 ``google.protobuf.json_format.MessageToDict`` does the same generically but is
 about seven times slower, which is most of the ingest budget, so the fields of
 the trace protocol are mapped directly here (ids as lowercase hex, enums as
@@ -21,6 +22,31 @@ def request_document(request: Any) -> dict[str, Any]:
          "scopeSpans": [{"scope": {"name": ss.scope.name, "version": ss.scope.version},
                          "spans": [_span(span) for span in ss.spans]} for ss in rs.scope_spans]}
         for rs in request.resource_spans]}
+
+
+def logs_request_document(request: Any) -> dict[str, Any]:
+    """The OTLP/JSON form of an ``ExportLogsServiceRequest`` (or ``LogsData``)."""
+    return {"resourceLogs": [
+        {"resource": {"attributes": _key_values(rl.resource.attributes)},
+         "scopeLogs": [{"scope": {"name": sl.scope.name, "version": sl.scope.version},
+                        "logRecords": [_log_record(record) for record in sl.log_records]} for sl in rl.scope_logs]}
+        for rl in request.resource_logs]}
+
+
+def _log_record(record: Any) -> dict[str, Any]:
+    document = {
+        "timeUnixNano": record.time_unix_nano,
+        "observedTimeUnixNano": record.observed_time_unix_nano,
+        "severityNumber": record.severity_number,
+        "severityText": record.severity_text,
+        "attributes": _key_values(record.attributes),
+        "traceId": record.trace_id.hex(),
+        "spanId": record.span_id.hex(),
+        "eventName": getattr(record, "event_name", ""),  # a field since OTLP 1.5
+    }
+    if record.HasField("body"):
+        document["body"] = _any_value(record.body)
+    return document
 
 
 def _span(span: Any) -> dict[str, Any]:

@@ -84,3 +84,5 @@ class ImportSummary(BaseModel):
     spans_read: int
     spans_new: int
     trace_ids: list[str] = Field(default_factory=list)
+    logs_read: int = 0
+    logs_new: int = 0

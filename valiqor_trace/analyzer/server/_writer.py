@@ -1,4 +1,5 @@
-"""The ingest queue: a bounded in-memory queue of span batches, drained into the SpanStore by one thread.
+"""The ingest queue: a bounded in-memory queue of span (and log record) batches, drained into the SpanStore
+by one thread.
 
 Requests hand over a decoded batch and wait for its commit, so a 200 means
 the spans are committed (they survive a crash of the server process). The writer commits what is waiting together (group
@@ -28,6 +29,16 @@ _CHECKPOINT_PAGES = 16_384  # 64 MB of WAL at most between checkpoints
 _IDLE_CHECKPOINT_S = 0.5  # a checkpoint waits for this long a pause in the traffic
 
 
+class _Batch:
+    """One request's rows: spans and log records, stored together or not at all."""
+
+    __slots__ = ("rows", "log_rows", "future", "size")
+
+    def __init__(self, rows: Sequence[Row], log_rows: Sequence[Row], future: Future[None]) -> None:
+        self.rows, self.log_rows, self.future = rows, log_rows, future
+        self.size = len(rows) + len(log_rows)
+
+
 class QueueFull(Exception):
     """The ingest queue is full; the caller should retry after ``retry_after_s``."""
 
@@ -52,7 +63,7 @@ class SpanWriter:
         # Commits are most of ingest's cost when every ~4 MB of WAL triggers a checkpoint (an fsync):
         # let the WAL grow while busy, and checkpoint in the pauses.
         store.defer_checkpoints(_CHECKPOINT_PAGES)
-        self._pending: deque[tuple[Sequence[Row], Future[None]]] = deque()
+        self._pending: deque[_Batch] = deque()
         self._queued_spans = 0
         self.refused_batches = 0  # turned away with QueueFull since start (reported by /health)
         self._cond = threading.Condition()
@@ -64,8 +75,9 @@ class SpanWriter:
     def queued_spans(self) -> int:
         return self._queued_spans
 
-    def submit(self, rows: Sequence[Row]) -> Future[None]:
-        """Queue one batch; its future is done when the batch is committed (or failed, whole).
+    def submit(self, rows: Sequence[Row], log_rows: Sequence[Row] = ()) -> Future[None]:
+        """Queue one batch of span rows and log rows; its future is done when the batch is committed
+        (or failed, whole). Log records count as spans toward ``max_spans``.
 
         Raises:
             QueueFull: back-pressure; nothing was queued.
@@ -75,11 +87,12 @@ class SpanWriter:
         with self._cond:
             if self._stopping:
                 raise RuntimeError("the span writer is stopped")
-            if self._queued_spans and self._queued_spans + len(rows) > self.max_spans:
+            batch = _Batch(rows, log_rows, future)
+            if self._queued_spans and self._queued_spans + batch.size > self.max_spans:
                 self.refused_batches += 1
                 raise QueueFull(self._queued_spans, retry_after_s=1)
-            self._pending.append((rows, future))
-            self._queued_spans += len(rows)
+            self._pending.append(batch)
+            self._queued_spans += batch.size
             self._cond.notify()
         return future
 
@@ -100,9 +113,9 @@ class SpanWriter:
                 continue
             self._commit(group)
             with self._cond:
-                self._queued_spans -= sum(len(rows) for rows, _ in group)
+                self._queued_spans -= sum(batch.size for batch in group)
 
-    def _take_group(self) -> list[tuple[Sequence[Row], Future[None]]] | None:
+    def _take_group(self) -> list[_Batch] | None:
         """The next batches to commit together; ``[]`` when a checkpoint is due; ``None`` once stopped."""
         with self._cond:
             while not self._pending:
@@ -113,24 +126,26 @@ class SpanWriter:
                 elif not self._cond.wait(_IDLE_CHECKPOINT_S) and not self._pending and not self._stopping:
                     return []
             group = [self._pending.popleft()]
-            size = len(group[0][0])
-            while self._pending and size + len(self._pending[0][0]) <= _MAX_ROWS_PER_COMMIT:
+            size = group[0].size
+            while self._pending and size + self._pending[0].size <= _MAX_ROWS_PER_COMMIT:
                 group.append(self._pending.popleft())
-                size += len(group[-1][0])
+                size += group[-1].size
             return group
 
-    def _commit(self, group: list[tuple[Sequence[Row], Future[None]]]) -> None:
-        rows = group[0][0] if len(group) == 1 else [row for batch, _ in group for row in batch]
+    def _commit(self, group: list[_Batch]) -> None:
+        rows = group[0].rows if len(group) == 1 else [row for batch in group for row in batch.rows]
+        log_rows = group[0].log_rows if len(group) == 1 else [row for batch in group for row in batch.log_rows]
         try:
-            self.store.write_rows(rows)  # one transaction: all of these batches, or none of them
+            self.store.write_rows(rows, logs=log_rows)  # one transaction: all of these batches, or none of them
         except Exception as exc:  # noqa: BLE001 - disk full, locked past the busy timeout...: fail these, keep serving
-            logger.warning("could not store %d span batch(es) (%d spans): %s", len(group), len(rows), exc)
-            for _, future in group:
-                future.set_exception(exc)
+            logger.warning("could not store %d batch(es) (%d spans, %d log records): %s", len(group), len(rows),
+                           len(log_rows), exc)
+            for batch in group:
+                batch.future.set_exception(exc)
             return
         self._unchecked = True
-        for _, future in group:
-            future.set_result(None)
+        for batch in group:
+            batch.future.set_result(None)
 
     def _checkpoint(self) -> None:
         self._unchecked = False

@@ -3,7 +3,9 @@
 Formats, told apart by extension and first bytes:
 
 - OTLP JSON lines (the collector ``file`` exporter: one ``{"resourceSpans": ...}``
-  per line, log lines ``{"resourceLogs": ...}`` allowed in between), or one OTLP JSON document;
+  per line, log lines ``{"resourceLogs": ...}`` interleaved), or one OTLP JSON document;
+- what the OTel SDK prints: ``ConsoleSpanExporter`` / ``ConsoleLogExporter`` output (pretty-printed
+  ``to_json()`` objects one after another), or JSON lines of ``to_json(indent=None)``;
 - OTLP protobuf (a serialized ``ExportTraceServiceRequest`` / ``TracesData``, or a sequence of them,
   each after its length: 4 bytes big-endian as the collector's file exporter writes, or a varint;
   ``.pb``, ``.binpb``, ``.protobuf``, or any file that is not text);
@@ -11,43 +13,61 @@ Formats, told apart by extension and first bytes:
 - nested exports: ``{"trace_id", "spans": [...]}`` with children under ``child_spans``;
 - any of these gzip-compressed (``.gz``), told apart by the gzip magic bytes.
 
-Any error stops the read and names the file and the line (JSON lines), or the
-record path and line (one document): a file is imported whole or not at all.
+JSON is read as it streams: line by line, or value by value when values span lines.
+Any error stops the read and names the file and the line (and the column inside a
+value that spans lines), and the record path and field: a file is imported whole or not at all.
 """
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 import os
+import re
 import zlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from io import BufferedIOBase
 from typing import Any
 
 from valiqor_trace.errors import ImportFormatError
 from valiqor_trace.analyzer.sources._decode import LONE_SURROGATE, FieldError, lone_surrogate_path
 from valiqor_trace.analyzer.sources._flat import span_from_dict, spans_of_document
-from valiqor_trace.analyzer.sources._otlp import RecordError, attach_log_events, is_otlp, parse_otlp
-from valiqor_trace.store import SpanEvent, SpanRecord
+from valiqor_trace.analyzer.sources._otlp import RecordError, is_otlp, parse_otlp
+from valiqor_trace.analyzer.sources._sdk_json import is_sdk_log, is_sdk_span, log_from_sdk_json, span_from_sdk_json
+from valiqor_trace.store import LogRecord, SpanRecord, attach_logs
 
 PROTOBUF_EXTENSIONS = (".pb", ".binpb", ".protobuf", ".proto.bin")
 _SNIFF_BYTES = 4096
 _GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK_CHARS = 1 << 16
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
 @dataclass
 class TraceFile:
-    """The spans read from one file."""
+    """The spans and span-bound log records read from one file.
+
+    Attributes:
+        records: the spans as the file has them (what the store keeps).
+        logs: the log records that name a span.
+        spans: the spans as readers see them: each with its log records among its events.
+    """
 
     path: str
-    format: str  # otlp-json | otlp-protobuf | spans-json
-    spans: list[SpanRecord]
+    format: str  # otlp-json | otlp-protobuf | sdk-json | spans-json
+    records: list[SpanRecord]
+    logs: list[LogRecord] = field(default_factory=list)
+
+    @cached_property
+    def spans(self) -> list[SpanRecord]:
+        return attach_logs(self.records, self.logs)
 
     @property
     def trace_ids(self) -> list[str]:
-        return sorted({span.trace_id for span in self.spans})
+        return sorted({span.trace_id for span in self.records} | {log.trace_id for log in self.logs})
 
 
 def read_trace_file(path: str | os.PathLike[str]) -> TraceFile:
@@ -115,9 +135,9 @@ def _read_json(name: str, handle: BufferedIOBase) -> TraceFile:
         except RecursionError:
             raise ImportFormatError(name, f"line {number}", "the JSON is nested too deeply to read") from None
         except ValueError as exc:
-            if first_line is None:  # one document over several lines (pretty-printed JSON)
+            if first_line is None:  # values over several lines: a pretty-printed document, or console output
                 handle.seek(0)
-                return _read_json_document(name, handle)
+                return _read_json_values(name, handle)
             raise ImportFormatError(name, f"line {number}", f"invalid JSON ({_json_reason(exc)})") from None
         first_line = first_line or number
         _check_unicode(name, f"line {number}", text, document)
@@ -127,21 +147,64 @@ def _read_json(name: str, handle: BufferedIOBase) -> TraceFile:
     return collector.result()
 
 
-def _read_json_document(name: str, handle: BufferedIOBase) -> TraceFile:
-    try:
-        text = handle.read().decode("utf-8")
-        document = json.loads(text)
-    except UnicodeDecodeError as exc:
-        raise ImportFormatError(name, f"byte {exc.start}", f"not UTF-8 text ({exc.reason})") from None
-    except RecursionError:
-        raise ImportFormatError(name, None, "the JSON is nested too deeply to read") from None
-    except json.JSONDecodeError as exc:
-        raise ImportFormatError(name, f"line {exc.lineno}, column {exc.colno}",
-                                f"invalid JSON ({exc.msg}); is the file truncated?") from None
-    _check_unicode(name, None, text, document)
+def _read_json_values(name: str, handle: BufferedIOBase) -> TraceFile:
+    """JSON values one after another, each over any number of lines (``ConsoleSpanExporter`` output),
+    or one document: read as they stream, each named by the line it starts on."""
     collector = _Collector(name)
-    collector.add(document, None)
+    for line, text, document in _json_values(name, handle):
+        _check_unicode(name, f"line {line}", text, document)
+        collector.add(document, f"line {line}")
     return collector.result()
+
+
+def _json_values(name: str, handle: BufferedIOBase) -> Iterator[tuple[int, str, Any]]:
+    """(line it starts on, its text, the value) for each top-level JSON value in ``handle``.
+
+    Holds one value (and a chunk) in memory, not the file. A value still incomplete
+    is retried once the text read has doubled, so a large one costs linear time.
+    """
+    decoder = json.JSONDecoder()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    buffer, at, line, eof, retry_at = "", 0, 1, False, 0
+    while True:
+        skipped = _WHITESPACE.match(buffer, at).end()  # type: ignore[union-attr]  # matches the empty string
+        line += buffer.count("\n", at, skipped)
+        at = skipped
+        if not eof and (at == len(buffer) or len(buffer) - at < retry_at):
+            buffer, at, eof = _read_more(name, handle, utf8, buffer, at, line)
+            continue
+        if at == len(buffer):
+            return
+        try:
+            document, end = decoder.raw_decode(buffer, at)
+        except RecursionError:
+            raise ImportFormatError(name, f"line {line}", "the JSON is nested too deeply to read") from None
+        except json.JSONDecodeError as exc:
+            if not eof:
+                retry_at = 2 * (len(buffer) - at)
+                continue
+            column = exc.pos - max(buffer.rfind("\n", 0, exc.pos), at - 1)
+            raise ImportFormatError(name, f"line {line + buffer.count(chr(10), at, exc.pos)}, column {column}",
+                                    f"invalid JSON ({exc.msg}); is the file truncated?") from None
+        if end == len(buffer) and not eof and not isinstance(document, (dict, list)):
+            retry_at = len(buffer) - at + 1  # a number or literal may go on in the next chunk
+            continue
+        retry_at = 0
+        yield line, buffer[at:end], document
+        line += buffer.count("\n", at, end)
+        at = end
+
+
+def _read_more(name: str, handle: BufferedIOBase, utf8: codecs.IncrementalDecoder, buffer: str, at: int,
+               line: int) -> tuple[str, int, bool]:
+    """The unread rest of ``buffer`` with the next chunk of ``handle`` after it; and whether the file ended."""
+    chunk = handle.read(_CHUNK_CHARS)
+    try:
+        text = utf8.decode(chunk, final=not chunk)
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(name, f"line {line + buffer.count(chr(10), at)} or after",
+                                f"not UTF-8 text ({exc.reason})") from None
+    return buffer[at:] + text, 0, not chunk
 
 
 def _check_unicode(name: str, location: str | None, text: str, document: Any) -> None:
@@ -239,13 +302,13 @@ def _varint_frames(data: bytes) -> list[bytes] | None:
 
 
 class _Collector:
-    """Accumulates the spans of one file; any bad record raises with its location."""
+    """Accumulates the spans and log records of one file; any bad record raises with its location."""
 
     def __init__(self, name: str, file_format: str | None = None) -> None:
         self.name = name
         self.format = file_format
         self.spans: list[SpanRecord] = []
-        self.log_events: dict[tuple[str, str], list[SpanEvent]] = {}
+        self.logs: list[LogRecord] = []
 
     def add(self, document: Any, location: str | None) -> None:
         try:
@@ -253,24 +316,40 @@ class _Collector:
                 self.format = self.format or "otlp-json"
                 batch = parse_otlp(document)
                 self.spans.extend(batch.spans)
-                for key, events in batch.log_events.items():
-                    self.log_events.setdefault(key, []).extend(events)
-                return
-            self.format = self.format or "spans-json"
-            default_trace = document.get("trace_id") if isinstance(document, Mapping) else None
-            for path, item, parent in spans_of_document(document):
-                try:
-                    self.spans.append(span_from_dict(item, nesting_parent=parent, default_trace_id=default_trace))
-                except (FieldError, TypeError, ValueError) as exc:
-                    raise RecordError(path, exc) from None
+                self.logs.extend(batch.logs)
+            elif is_sdk_span(document) or is_sdk_log(document):
+                self.format = self.format or "sdk-json"
+                self._add_sdk(document)
+            else:
+                self.format = self.format or "spans-json"
+                self._add_flat(document)
         except RecordError as exc:
             where = ", ".join(part for part in (location, f"record {exc.path}") if part)
             raise ImportFormatError(self.name, where, exc.reason) from None
         except RecursionError:
             raise ImportFormatError(self.name, location, "a record is nested too deeply to read") from None
 
+    def _add_sdk(self, document: Mapping[str, Any]) -> None:
+        kind = "span" if is_sdk_span(document) else "log record"
+        try:
+            if kind == "span":
+                self.spans.append(span_from_sdk_json(document))
+            else:
+                log = log_from_sdk_json(document)
+                if log is not None:
+                    self.logs.append(log)
+        except (FieldError, TypeError, ValueError) as exc:
+            raise RecordError(f"{kind} {document.get('name') or ''}".strip(), exc) from None
+
+    def _add_flat(self, document: Any) -> None:
+        default_trace = document.get("trace_id") if isinstance(document, Mapping) else None
+        for path, item, parent in spans_of_document(document):
+            try:
+                self.spans.append(span_from_dict(item, nesting_parent=parent, default_trace_id=default_trace))
+            except (FieldError, TypeError, ValueError) as exc:
+                raise RecordError(path, exc) from None
+
     def result(self) -> TraceFile:
-        if not self.spans:
+        if not self.spans and not self.logs:
             raise ImportFormatError(self.name, None, "no spans found (expected OTLP resourceSpans or span records)")
-        return TraceFile(path=self.name, format=self.format or "spans-json",
-                         spans=attach_log_events(self.spans, self.log_events))
+        return TraceFile(path=self.name, format=self.format or "spans-json", records=self.spans, logs=self.logs)

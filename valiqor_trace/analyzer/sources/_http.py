@@ -16,9 +16,9 @@ import httpx
 
 from valiqor_trace.errors import AuthenticationError, RateLimitError, SourceError
 from valiqor_trace.analyzer.sources._decode import FieldError, hex_id, span_kind, status_code, unix_nanos
-from valiqor_trace.analyzer.sources._otlp import RecordError, attach_log_events, parse_otlp
+from valiqor_trace.analyzer.sources._otlp import RecordError, parse_otlp
 from valiqor_trace.internal import normalize_trace_id, split_credentials, without_password
-from valiqor_trace.store import SpanEvent, SpanRecord
+from valiqor_trace.store import SpanEvent, SpanRecord, attach_logs
 
 
 class _HttpSource:
@@ -107,7 +107,7 @@ def _otlp_spans(description: str, body: Any) -> list[SpanRecord]:
         batch = parse_otlp(body)
     except RecordError as exc:
         raise SourceError(f"{description}: unreadable OTLP JSON: {exc}") from exc
-    return attach_log_events(batch.spans, batch.log_events)
+    return attach_logs(batch.spans, batch.logs)
 
 
 def _jaeger_trace(trace: Mapping[str, Any]) -> list[SpanRecord]:

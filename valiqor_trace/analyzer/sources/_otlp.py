@@ -5,9 +5,9 @@ OTLP/HTTP JSON write it) and the protobuf JSON mapping (base64 ids, as
 ``MessageToDict`` and Grafana Tempo write it); ``resourceSpans`` or Tempo's
 ``batches``, ``scopeSpans`` or the older ``instrumentationLibrarySpans``.
 
-Log records that belong to a span (the GenAI per-message events, emitted
-through the Logs API by the official OpenAI instrumentation) become events of
-that span, so the reconstruction sees them where the span is.
+Log records (``resourceLogs``) that name a span are read as :class:`LogRecord`:
+the GenAI conventions' event mode sends messages that way, and readers see each
+one as an event of its span (``valiqor_trace.store.attach_logs``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ from typing import Any
 
 from valiqor_trace.analyzer.sources import _otlp_values
 from valiqor_trace.analyzer.sources._decode import FieldError, hex_id, otlp_span_kind, otlp_status_code, unix_nanos
-from valiqor_trace.store import SpanEvent, SpanLink, SpanRecord
+from valiqor_trace.store import LogRecord, SpanEvent, SpanLink, SpanRecord
+
+SIGNALS = ("traces", "logs")
+# OTLP SeverityNumber names (the protobuf JSON mapping writes enums by name): 1-24 after UNSPECIFIED.
+_SEVERITIES = {f"SEVERITY_NUMBER_{name}{n if n > 1 else ''}": 1 + 4 * level + n - 1
+               for level, name in enumerate(("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"))
+               for n in range(1, 5)}
+_SEVERITIES["SEVERITY_NUMBER_UNSPECIFIED"] = 0
 
 
 @dataclass
@@ -26,8 +33,8 @@ class OtlpBatch:
     """What one OTLP document held."""
 
     spans: list[SpanRecord] = field(default_factory=list)
-    # (trace id, span id) -> events from log records that name that span
-    log_events: dict[tuple[str, str], list[SpanEvent]] = field(default_factory=dict)
+    # the log records that name a span (those that name none say nothing about a trace and are skipped)
+    logs: list[LogRecord] = field(default_factory=list)
     # the spans and log records left out (``parse_otlp(..., keep_going=True)``), each naming its path and field
     rejected: list[RecordError] = field(default_factory=list)
 
@@ -46,7 +53,7 @@ def is_otlp(document: Any) -> bool:
         key in document for key in ("resourceSpans", "resource_spans", "batches", "resourceLogs", "resource_logs"))
 
 
-def parse_otlp(document: Any, *, keep_going: bool = False) -> OtlpBatch:
+def parse_otlp(document: Any, *, keep_going: bool = False, signals: tuple[str, ...] = SIGNALS) -> OtlpBatch:
     """All spans and span-bound log records of one OTLP JSON document.
 
     Every field read is type-checked (ids of the right length, known enum
@@ -55,6 +62,7 @@ def parse_otlp(document: Any, *, keep_going: bool = False) -> OtlpBatch:
     Args:
         keep_going: leave out a span or log record with a bad field, keeping its
             error in ``rejected`` (OTLP partial success), instead of raising it.
+        signals: what to read: ``"traces"`` (resourceSpans), ``"logs"`` (resourceLogs), or both.
 
     Raises:
         RecordError: naming the record path and the field at fault; always for
@@ -63,6 +71,14 @@ def parse_otlp(document: Any, *, keep_going: bool = False) -> OtlpBatch:
     if not isinstance(document, dict):
         raise RecordError("document", f"expected an OTLP object with 'resourceSpans', got {_kind(document)}")
     batch = OtlpBatch()
+    if "traces" in signals:
+        _read_spans(document, batch, keep_going)
+    if "logs" in signals:
+        _read_logs(document, batch, keep_going)
+    return batch
+
+
+def _read_spans(document: dict[str, Any], batch: OtlpBatch, keep_going: bool) -> None:
     for path, resource, scope, spans in _walk(document, ("resourceSpans", "resource_spans", "batches"),
                                               ("scopeSpans", "scope_spans", "instrumentationLibrarySpans"), "spans"):
         scope_name, scope_version = _scope(scope, path)
@@ -71,15 +87,20 @@ def parse_otlp(document: Any, *, keep_going: bool = False) -> OtlpBatch:
                 batch.spans.append(_span(span, resource, scope_name, scope_version))
             except (FieldError, TypeError, ValueError) as exc:  # the span path is built only for a bad span
                 _reject(batch, RecordError(f"{path}.spans[{i}]", exc), keep_going)
+
+
+def _read_logs(document: dict[str, Any], batch: OtlpBatch, keep_going: bool) -> None:
     for path, _resource, scope, records in _walk(document, ("resourceLogs", "resource_logs"),
                                                  ("scopeLogs", "scope_logs"), "logRecords"):
         scope_name, _version = _scope(scope, path)
         for i, record in enumerate(records):
             try:
-                _log_event(batch, record, scope_name)
+                log = _log_record(record, scope_name)
             except (FieldError, TypeError, ValueError) as exc:
                 _reject(batch, RecordError(f"{path}.logRecords[{i}]", exc), keep_going)
-    return batch
+                continue
+            if log is not None:
+                batch.logs.append(log)
 
 
 def _reject(batch: OtlpBatch, error: RecordError, keep_going: bool) -> None:
@@ -185,23 +206,45 @@ def _link(link: Any, index: int) -> SpanLink:
                     attributes=_otlp_values.attributes(link.get("attributes"), f"{field_}.attributes"))
 
 
-def _log_event(batch: OtlpBatch, record: Any, scope_name: str | None) -> None:
+def _log_record(record: Any, scope_name: str | None) -> LogRecord | None:
+    """The record, or ``None`` when it names no span (a log line that says nothing about a trace)."""
     if not isinstance(record, dict):
         raise FieldError(f"a log record must be an object, got {_kind(record)}")
     span_id = hex_id(_get(record, "spanId", "span_id"), "spanId", 8, required=False, pad=False)
     trace_id = hex_id(_get(record, "traceId", "trace_id"), "traceId", 16, required=False, pad=False)
+    attributes = _otlp_values.attributes(record.get("attributes"), "attributes")  # checked even when skipped
     if span_id is None or trace_id is None:
-        return  # a log line that belongs to no span says nothing about a trace
-    attributes = _otlp_values.attributes(record.get("attributes"), "attributes")
-    name = record.get("eventName") or attributes.pop("event.name", None) or scope_name or "log"
-    if not isinstance(name, str):
-        raise FieldError(f"field 'eventName' (or attribute 'event.name') must be a string, got {_kind(name)}")
-    if record.get("body") is not None:
-        attributes["body"] = _otlp_values.value(record["body"], "body")
-    time = record.get("timeUnixNano") or record.get("observedTimeUnixNano") or 0
-    batch.log_events.setdefault((trace_id, span_id), []).append(
-        SpanEvent(name=name, time_unix_nano=unix_nanos(time, "timeUnixNano") if time else 0,
-                  attributes=attributes))
+        return None
+    name = _get(record, "eventName", "event_name")
+    if name is not None and not isinstance(name, str):
+        raise FieldError(f"field 'eventName' must be a string, got {_kind(name)}")
+    severity_text = _get(record, "severityText", "severity_text")
+    if severity_text is not None and not isinstance(severity_text, str):
+        raise FieldError(f"field 'severityText' must be a string, got {_kind(severity_text)}")
+    body = record.get("body")
+    time = _get(record, "timeUnixNano", "time_unix_nano") or _get(record, "observedTimeUnixNano",
+                                                                  "observed_time_unix_nano")
+    return LogRecord(trace_id=trace_id, span_id=span_id,
+                     time_unix_nano=unix_nanos(time, "timeUnixNano") if time not in (None, "", "0", 0) else 0,
+                     event_name=name or None, severity_number=_severity(_get(record, "severityNumber",
+                                                                             "severity_number")),
+                     severity_text=severity_text or None,
+                     body=None if body is None else _otlp_values.value(body, "body"),
+                     attributes=attributes, scope_name=scope_name)
+
+
+def _severity(value: Any) -> int | None:
+    """An OTLP ``SeverityNumber``: 0-24 or its name; ``None`` when absent or unspecified."""
+    if value is None:
+        return None
+    number = _SEVERITIES.get(value.strip().upper()) if isinstance(value, str) and not value.strip().isdigit() \
+        else value
+    if isinstance(number, str):
+        number = int(number)
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 24:
+        raise FieldError(f"field 'severityNumber' must be a SeverityNumber (0-24 or SEVERITY_NUMBER_INFO, ...), "
+                         f"got {value!r:.40}")
+    return number or None
 
 
 def _list(value: Any, path: str) -> list[Any]:
@@ -239,18 +282,3 @@ def _items(value: Any, field_: str) -> list[Any]:
 
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
-
-
-def attach_log_events(spans: list[SpanRecord], log_events: dict[tuple[str, str], list[SpanEvent]]) -> list[SpanRecord]:
-    """Spans with the log-record events that name them appended (time order)."""
-    if not log_events:
-        return spans
-    out = []
-    for span in spans:
-        extra = log_events.get((span.trace_id, span.span_id))
-        if extra:
-            events = sorted([*span.events, *extra], key=lambda e: e.time_unix_nano)
-            span = span.model_copy(update={"events": events})
-        out.append(span)
-    return out
-

@@ -45,7 +45,8 @@ class RemoteTracesAPI:
         except ImportFormatError as exc:  # the server saw only the name; say which file, as embedded mode does
             raise ImportFormatError(name, exc.location, exc.reason) from None
         return ImportResult(path=name, format=answer["format"], spans_read=answer["spans_read"],
-                            spans_new=answer["spans_new"], trace_ids=answer["trace_ids"])
+                            spans_new=answer["spans_new"], trace_ids=answer["trace_ids"],
+                            logs_read=answer.get("logs_read", 0), logs_new=answer.get("logs_new", 0))
 
     def get(self, trace_id: str, *, timeout_s: float = 0.0) -> builtins.list[SpanRecord]:
         answer = self._session.request("GET", f"{API}/{_path(trace_id)}", params={"timeout_s": timeout_s},
