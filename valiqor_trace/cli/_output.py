@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from valiqor_trace.attributes import GEN_AI_OPERATION_NAME, SPAN_KIND
 from valiqor_trace.store import SpanRecord
@@ -26,8 +26,12 @@ def _label(span: SpanRecord) -> str:
     return "  ".join(parts)
 
 
-def span_tree_lines(spans: Sequence[SpanRecord]) -> list[str]:
-    """The spans of one trace as an indented tree; spans whose parent is missing become roots."""
+def span_tree_lines(spans: Sequence[SpanRecord], *, marks: Mapping[str, str] | None = None) -> list[str]:
+    """The spans of one trace as an indented tree; spans whose parent is missing become roots.
+
+    ``marks`` (span id -> text, e.g. "evidence: ungrounded_claim") is shown after its span's line, after a ◆.
+    """
+    marks = marks or {}
     ids = {span.span_id for span in spans}
     children: dict[str | None, list[SpanRecord]] = {}
     for span in spans:
@@ -40,7 +44,8 @@ def span_tree_lines(spans: Sequence[SpanRecord]) -> list[str]:
         for index, span in enumerate(kids):
             last = index == len(kids) - 1
             branch = "" if parent is None else ("└─ " if last else "├─ ")
-            lines.append(f"{prefix}{branch}{_label(span)}  ({span.span_id})")
+            mark = f"  ◆ {marks[span.span_id]}" if span.span_id in marks else ""
+            lines.append(f"{prefix}{branch}{_label(span)}  ({span.span_id}){mark}")
             walk(span.span_id, prefix + ("" if parent is None else ("   " if last else "│  ")))
 
     walk(None, "")
