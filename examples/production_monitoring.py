@@ -122,7 +122,7 @@ def main() -> None:
 
     client = valiqor_trace.ValiqorClient(project_name="support-bot", home=args.home) if args.home else \
         valiqor_trace.ValiqorClient(project_name="support-bot")
-    runs = [run for run in client.failure_analysis.list_runs(limit=200) if run.source == "monitor"]
+    runs = client.failure_analysis.list_runs("support-bot", limit=200, source="monitor")
     failing = [run for run in runs if run.primary_failure]
     print(f"\n{len(runs)} monitoring runs stored, {len(failing)} with failures; the first few:")
     for run in failing[:5]:

@@ -89,6 +89,7 @@ __all__ = [
     "RETRIEVAL_QUERY",
     "SERVER_ADDRESS",
     "SERVER_PORT",
+    "SERVICE_NAME",
     "SESSION_ID",
     "SESSION_METADATA_PREFIX",
     "SPAN_KIND",
@@ -101,6 +102,7 @@ __all__ = [
 
 # Stamped on every span started while valiqor-trace is initialised.
 PROJECT_NAME = "valiqor.project_name"
+SERVICE_NAME = "service.name"  # OTel resource attribute: the service that emitted the spans
 SESSION_ID = "session.id"  # OTel general attribute
 USER_ID = "user.id"  # OTel general attribute
 SESSION_METADATA_PREFIX = "valiqor.metadata."

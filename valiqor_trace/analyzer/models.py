@@ -73,6 +73,9 @@ class TraceFacts:
     RESPONSE_FORMAT = "response_format"  # requested response format (e.g. {"type": "json_schema", ...})
     CONVENTION = "convention"  # which instrumentation wrote the spans: valiqor|genai|openinference|openllmetry
     SPAN_COUNT = "span_count"  # int
+    # str: the project the trace belongs to: the ``valiqor.project_name`` its spans carry (root first), else
+    # its resource's ``service.name`` (not OTel's "unknown_service" placeholder). Absent when it names none.
+    PROJECT = "project"
     # bool: False when the trace's text was never recorded (capture_content off, or an instrumentor that
     # records no messages by default): FA then checks only what span structure shows. Absent means True.
     CONTENT_CAPTURED = "content_captured"

@@ -114,15 +114,19 @@ class TracesAPI:
         return reconstruct_turns(tree) if split == "turns" else reconstruct_item(tree)
 
     def list(self, *, project_name: str | None = None, start_ns: int | None = None, end_ns: int | None = None,
-             has_error: bool | None = None, limit: int = 50, offset: int = 0) -> builtins.list[TraceSummary]:
-        """Traces in the local store, newest first (see :meth:`SpanStore.list_traces`); [] without a store."""
+             has_error: bool | None = None, limit: int = 50, offset: int = 0,
+             include_verdicts: bool = True) -> builtins.list[TraceSummary]:
+        """Traces in the local store, newest first (see :meth:`SpanStore.list_traces`); [] without a store.
+
+        ``include_verdicts=False`` leaves out the ``fa.verdict`` traces the production monitor records.
+        """
         if limit < 0 or offset < 0:
             raise ValidationError(f"limit and offset must be >= 0, got limit={limit}, offset={offset}")
         store = self._local.existing_store()
         if store is None:
             return []
         return store.list_traces(project_name=project_name, start_ns=start_ns, end_ns=end_ns,
-                                 has_error=has_error, limit=limit, offset=offset)
+                                 has_error=has_error, limit=limit, offset=offset, include_verdicts=include_verdicts)
 
     def close(self) -> None:
         """Close the local store if this API opened it from a path (it reopens on the next use)."""

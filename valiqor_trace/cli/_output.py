@@ -26,12 +26,15 @@ def _label(span: SpanRecord) -> str:
     return "  ".join(parts)
 
 
-def span_tree_lines(spans: Sequence[SpanRecord], notes: Mapping[str, str] | None = None) -> list[str]:
+def span_tree_lines(spans: Sequence[SpanRecord], notes: Mapping[str, str] | None = None, *,
+                    marks: Mapping[str, str] | None = None) -> list[str]:
     """The spans of one trace as an indented tree; spans whose parent is missing become roots.
 
     ``notes``: span id -> text printed after the span's label (``valiqor traces show``: its cost).
+    ``marks`` (span id -> text, e.g. "evidence: ungrounded_claim") is shown after its span's line, after a ◆.
     """
     notes = notes or {}
+    marks = marks or {}
     ids = {span.span_id for span in spans}
     children: dict[str | None, list[SpanRecord]] = {}
     for span in spans:
@@ -45,7 +48,8 @@ def span_tree_lines(spans: Sequence[SpanRecord], notes: Mapping[str, str] | None
             last = index == len(kids) - 1
             branch = "" if parent is None else ("└─ " if last else "├─ ")
             note = f"  {notes[span.span_id]}" if span.span_id in notes else ""
-            lines.append(f"{prefix}{branch}{_label(span)}{note}  ({span.span_id})")
+            mark = f"  ◆ {marks[span.span_id]}" if span.span_id in marks else ""
+            lines.append(f"{prefix}{branch}{_label(span)}{note}  ({span.span_id}){mark}")
             walk(span.span_id, prefix + ("" if parent is None else ("   " if last else "│  ")))
 
     walk(None, "")

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from valiqor_trace._ids import normalize_trace_id
+from valiqor_trace.monitor._processor import MONITOR_SCOPE
 from valiqor_trace.store._logs import LOG_COLUMNS, attach_logs, log_row, row_log
 from valiqor_trace.store._records import LogRecord, SpanEvent, SpanLink, SpanRecord, TraceArrival, TraceSummary
 
@@ -265,11 +266,19 @@ class SpanStore:
 
     def list_traces(self, *, project_name: str | None = None, start_ns: int | None = None,
                     end_ns: int | None = None, has_error: bool | None = None,
-                    limit: int = 50, offset: int = 0) -> list[TraceSummary]:
-        """Stored traces, newest first, filtered by project, start time range and errors."""
+                    limit: int = 50, offset: int = 0, include_verdicts: bool = True) -> list[TraceSummary]:
+        """Stored traces, newest first, filtered by project, start time range and errors.
+
+        ``include_verdicts=False`` leaves out the production monitor's own traces: each ``fa.verdict``
+        span it records after analyzing a trace starts a trace of its own, rooted in the monitor's scope.
+        """
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must be >= 0")
         clauses, params = _trace_filters(project_name, start_ns, end_ns, has_error)
+        if not include_verdicts:
+            clauses.append("NOT EXISTS (SELECT 1 FROM spans r WHERE r.trace_id = traces.trace_id "
+                           "AND r.parent_span_id IS NULL AND r.scope_name = ?)")
+            params.append(MONITOR_SCOPE)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._lock:
             rows = self._conn.execute(

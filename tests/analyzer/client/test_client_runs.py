@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -250,4 +251,32 @@ def test_an_old_store_file_is_upgraded_with_the_progress_of_its_runs(tmp_path: P
         [("completed", 3, 3), ("cancelled", 2, 5), ("failed", 0, 4)]
     assert seen["run_cut"].progress_percent == 40.0
     assert client.run_store._conn.execute("PRAGMA user_version").fetchone()[0] == len(run_store_module._MIGRATIONS)
+    client.close()
+
+
+def test_an_old_store_names_the_source_of_its_runs_by_their_input(tmp_path: Path) -> None:
+    """Runs stored as "api" (before sources said dataset/trace/monitor/playground) stay readable and filterable."""
+    made = ValiqorClient(home=str(tmp_path / "made"))
+    dataset_result = made.failure_analysis.run(dataset=items(1))
+    made.close()
+    path = tmp_path / "runs.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    apply_migrations(conn, run_store_module._MIGRATIONS[:3])  # the schema before migration 4
+    stored = dataset_result.model_dump(mode="json", exclude={"failure_tags", "inputs"}) | {"source": "api"}
+    for run_id, input_type, source, trace_id in (("run_old_dataset", "dataset", "api", None),
+                                                 ("run_old_trace", "trace", "cli", "ab" * 16),
+                                                 ("run_old_monitor", "trace", "monitor", "cd" * 16)):
+        conn.execute("INSERT INTO runs (run_id, project_name, status, input_type, trace_id, source, created_at, "
+                     "created_ns, total_items, result) VALUES (?, 'p', 'completed', ?, ?, ?, "
+                     "'2026-01-01T00:00:00+00:00', 1, 1, ?)",
+                     (run_id, input_type, trace_id, source,
+                      json.dumps(stored | {"run_id": run_id, "input_type": input_type, "source": source})))
+    conn.close()
+    client = ValiqorClient(home=str(tmp_path), run_store_path=str(path))
+    fa = client.failure_analysis
+    assert {r.run_id: r.source for r in fa.list_runs()} == {
+        "run_old_dataset": "dataset", "run_old_trace": "trace", "run_old_monitor": "monitor"}
+    assert [r.run_id for r in fa.list_runs(source="trace")] == ["run_old_trace"]
+    assert [r.run_id for r in fa.list_runs(trace_id="cd" * 16)] == ["run_old_monitor"]
+    assert fa.get_result("run_old_dataset").source == "dataset" and fa.get_result("run_old_monitor").source == "monitor"
     client.close()

@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from valiqor_trace.analyzer.cli._client import add_data_dir_argument, add_server_argument, cli_client
 from valiqor_trace.analyzer.cli._report import GATE_EXIT_CODE, ProgressBar, format_result
 from valiqor_trace.analyzer.datasets import load_dataset_file
 from valiqor_trace.analyzer.runs import FAResult
-from valiqor_trace.errors import NotFoundError
+from valiqor_trace.analyzer.runs._models import RUN_SOURCES
+from valiqor_trace.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from valiqor_trace.analyzer.client import FailureAnalysisRun, ValiqorClient
@@ -30,10 +32,20 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
                         description=f"Exit codes: 0 ok, 1 error, {GATE_EXIT_CODE} when the CI gate says block "
                                     "(should_gate_ci; --no-gate to always exit 0), 130 on Ctrl-C (the run is "
                                     "cancelled: what was analyzed is kept, stored and printed).")
-    source = run.add_mutually_exclusive_group(required=True)
-    source.add_argument("--dataset", type=Path, help="items in .json, .jsonl or .csv")
-    source.add_argument("--trace-id", help="a trace in the local store (32 hex, tr_ prefix accepted)")
-    run.add_argument("--project-name")
+    given = run.add_mutually_exclusive_group(required=True)
+    given.add_argument("--dataset", type=Path, help="items in .json, .jsonl or .csv")
+    given.add_argument("--trace-id", help="a trace in the trace store or a --source (32 hex, tr_ prefix accepted)")
+    run.add_argument("--project-name", help="file the run under this project (default: a trace's own project, "
+                                            "else $VALIQOR_PROJECT_NAME or 'default')")
+    run.add_argument("--source", action="append", default=[], metavar="SOURCE", dest="trace_sources",
+                     help="also look for --trace-id here: a trace file, jaeger://HOST:PORT or tempo://HOST:PORT "
+                          "(+https: jaeger+https://...); repeatable, tried in order after the trace store")
+    run.add_argument("--store", metavar="FILE", help="the trace store (default: $VALIQOR_STORE_PATH or "
+                                                     "traces.db in the data directory)")
+    run.add_argument("--judge-base-url", metavar="URL",
+                     help="OpenAI-compatible server of the LLM judge (vLLM, Ollama, ...; default: "
+                          "$VALIQOR_JUDGE_BASE_URL); its key only from $VALIQOR_OPENAI_API_KEY or $OPENAI_API_KEY")
+    run.add_argument("--judge-model", metavar="MODEL", help="model of the LLM judge (default: $VALIQOR_JUDGE_MODEL)")
     run.add_argument("--feature-kind", choices=["rag", "agent", "agentic_rag", "generic_llm"])
     run.add_argument("--buckets", help="comma-separated bucket ids")
     run.add_argument("--subcategories", help="comma-separated subcategory ids")
@@ -43,32 +55,55 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
     run.add_argument("--json", action="store_true", help="print the full result as JSON")
     run.add_argument("--output", type=Path, help="also write the full result as JSON to this file")
     run.set_defaults(func=run_command)
+    _add_client_arguments(run)
 
     status = fa.add_parser("status", help="status of a run")
     status.add_argument("--run-id", required=True)
     status.set_defaults(func=status_command)
+    _add_client_arguments(status)
 
     result = fa.add_parser("result", help="the result of a run")
     result.add_argument("--run-id", required=True)
     result.add_argument("--output", type=Path, help="write the result as JSON to this file")
     result.add_argument("--json", action="store_true")
     result.set_defaults(func=result_command)
+    _add_client_arguments(result)
 
-    listing = fa.add_parser("list", help="past runs, newest first")
-    listing.add_argument("--project-name")
+    listing = fa.add_parser("list", help="past runs of every project, newest first")
+    listing.add_argument("--project-name", help="only this project's runs")
+    listing.add_argument("--trace-id", help="only the runs of this trace")
+    listing.add_argument("--source", choices=RUN_SOURCES, help="only runs of this kind of input")
+    listing.add_argument("--since", metavar="WHEN",
+                         help="only runs since: 30m, 24h, 7d, 2w ago, or an ISO 8601 date or time (UTC by default)")
     listing.add_argument("--limit", type=int, default=20)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=list_command)
+    _add_client_arguments(listing)
 
     taxonomy = fa.add_parser("taxonomy", help="the failure taxonomy: buckets and subcategories")
     taxonomy.add_argument("--json", action="store_true")
     taxonomy.set_defaults(func=taxonomy_command)
 
 
-def _client(args: argparse.Namespace) -> ValiqorClient:
-    from valiqor_trace.analyzer.client import ValiqorClient
+def _add_client_arguments(parser: argparse.ArgumentParser) -> None:
+    add_server_argument(parser)
+    add_data_dir_argument(parser)
 
-    return ValiqorClient(project_name=getattr(args, "project_name", None))
+
+def _client(args: argparse.Namespace) -> ValiqorClient:
+    judge = {"judge_base_url": getattr(args, "judge_base_url", None), "judge_model": getattr(args, "judge_model", None)}
+    client = cli_client(args, **judge)
+    if client.config.base_url is not None and any(judge.values()):
+        raise ValidationError("--judge-base-url and --judge-model choose the judge of a local run; a server's runs "
+                              "use the server's judge (set VALIQOR_JUDGE_BASE_URL/MODEL where `valiqor serve` runs)")
+    if getattr(args, "trace_sources", None):
+        from valiqor_trace.analyzer.sources import trace_source
+
+        if args.trace_id is None:
+            raise ValidationError("--source says where to look for --trace-id; a --dataset run reads no trace")
+        for spec in args.trace_sources:
+            client.traces.add_source(trace_source(spec))  # remote: says the server reads its own store
+    return client
 
 
 def _reader(args: argparse.Namespace) -> tuple[ValiqorClient, str | None]:
@@ -104,7 +139,8 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         with _ctrl_c_held() as pressed:  # a run started but not yet handed back could not be cancelled
             handle = client.failure_analysis.run_async(
-                trace_id=args.trace_id, dataset=dataset, feature_kind=args.feature_kind, buckets=_csv(args.buckets),
+                trace_id=args.trace_id, dataset=dataset, project_name=args.project_name,
+                feature_kind=args.feature_kind, buckets=_csv(args.buckets),
                 subcategories=_csv(args.subcategories), run_eval=not args.no_eval,
                 run_security=not args.no_security)
         if pressed:
@@ -192,20 +228,30 @@ def list_command(args: argparse.Namespace) -> int:
     if nothing:  # an empty listing, not an error
         print("[]" if args.json else f"no runs yet: {nothing}")
         return 0
-    runs = client.failure_analysis.list_runs(project_name=args.project_name, limit=args.limit)
+    filters = {"project_name": args.project_name, "trace_id": args.trace_id, "source": args.source,
+               "since": args.since}
+    runs = client.failure_analysis.list_runs(limit=args.limit, **filters)
     if args.json:
         print(json.dumps([run.model_dump() for run in runs], indent=2))
         return 0
     if not runs:
-        print("no runs yet: try `valiqor fa run --dataset FILE`")
+        narrowed = any(value is not None for value in filters.values())
+        print("no runs match" if narrowed else "no runs yet: try `valiqor fa run --dataset FILE`")
         return 0
-    print(f"{'run id':<24}  {'created (UTC)':<19}  {'status':<9}  {'type':<7}  {'items':>5}  {'fail':>4}  "
-          f"{'sev':>3}  primary failure")
+    print(f"{'run id':<24}  {'created (UTC)':<19}  {'project':<16}  {'source':<10}  {'trace id':<32}  "
+          f"{'status':<9}  {'items':>5}  {'fail':>4}  {'sev':>3}  {'gate':<5}  primary failure")
     for run in runs:
-        print(f"{run.run_id:<24}  {run.created_at[:19].replace('T', ' '):<19}  {run.status:<9}  {run.input_type:<7}  "
+        print(f"{run.run_id:<24}  {run.created_at[:19].replace('T', ' '):<19}  {run.project_name[:16]:<16}  "
+              f"{run.source:<10}  {run.trace_id or '-':<32}  {run.status:<9}  "
               f"{run.total_items:>5}  {run.items_with_failures if run.items_with_failures is not None else '-':>4}  "
-              f"{run.overall_severity if run.overall_severity is not None else 0:>3.0f}  {run.primary_failure or '-'}")
+              f"{run.overall_severity if run.overall_severity is not None else 0:>3.0f}  {_gate(run.should_gate_ci):<5}  "
+              f"{run.primary_failure or '-'}")
     return 0
+
+
+def _gate(should_gate_ci: bool | None) -> str:
+    """The CI gate of a listed run: block (``fa run`` exits 3), pass, or - (no result yet)."""
+    return "-" if should_gate_ci is None else ("block" if should_gate_ci else "pass")
 
 
 def taxonomy_command(args: argparse.Namespace) -> int:

@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 
+from valiqor_trace.analyzer.cli._client import add_server_argument, cli_client
 from valiqor_trace.errors import ValiqorError
-from valiqor_trace.internal import add_store_argument, open_store, store_path
+from valiqor_trace.internal import add_store_argument, open_store, store_path, without_password
 
 
 def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
@@ -18,6 +19,7 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
                     "importing a file twice stores nothing twice.")
     importing.add_argument("files", nargs="+", metavar="FILE")
     add_store_argument(importing)
+    add_server_argument(importing)
     importing.add_argument("--json", action="store_true", help="print the results as JSON")
     importing.set_defaults(func=import_files)
 
@@ -36,13 +38,17 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
 
 
 def import_files(args: argparse.Namespace) -> int:
-    from valiqor_trace.analyzer.sources import import_file
+    """Import into the local store, or into the server's with ``--base-url`` / ``VALIQOR_BASE_URL``."""
+    from valiqor_trace.analyzer.traces_api import TracesAPI
 
-    store = open_store(args, create=True)
+    client = cli_client(args)
+    remote = client.config.base_url is not None
+    store = None if remote else open_store(args, create=True)
+    traces = client.traces if store is None else TracesAPI(store)
     results, failed = [], 0
     for path in args.files:
         try:
-            result = import_file(store, path)
+            result = traces.import_file(path)
         except (ValiqorError, OSError) as exc:
             failed += 1
             print(f"error: {exc}", file=sys.stderr)
@@ -55,7 +61,7 @@ def import_files(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([vars(result) for result in results], indent=2))
     elif results:
-        print(f"store: {store.path}")
+        print(f"store: {store.path}" if store is not None else f"server: {without_password(client.config.base_url or '')}")
     return 1 if failed else 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from valiqor_trace.analyzer.client import _insights
@@ -13,8 +14,10 @@ from valiqor_trace.analyzer.fa import taxonomy
 from valiqor_trace.analyzer.fa.engine import AnalysisOptions, validate_options
 from valiqor_trace.analyzer.fa.models import FailureTag, Thresholds
 from valiqor_trace.analyzer.fa.options import FailureAnalysisOptions, option_errors
-from valiqor_trace.analyzer.models import FAItem
+from valiqor_trace.analyzer.models import FAItem, TraceFacts
 from valiqor_trace.analyzer.runs import FAResult, RunHandle, RunInfo, RunInput, RunJob, RunSpec, RunStatus, launch
+from valiqor_trace.analyzer.runs._models import RUN_SOURCES
+from valiqor_trace.analyzer.runs._since import since_ns
 from valiqor_trace.internal import normalize_trace_id
 
 if TYPE_CHECKING:
@@ -74,7 +77,7 @@ class FailureAnalysisAPI:
         return launch(self._prepare(trace_id, dataset, options), background=True)
 
     def _prepare(self, trace_id: str | None, dataset: Sequence[Any] | None, options: FailureAnalysisOptions, *,
-                 source: str = "api") -> RunJob:
+                 source: str = "") -> RunJob:
         """Validate everything and build the run; nothing is stored until it is launched."""
         if (trace_id is None) == (dataset is None):
             raise ValidationError("pass exactly one of trace_id=... (analyze a trace) or dataset=[...] "
@@ -89,7 +92,9 @@ class FailureAnalysisAPI:
             normalized = None
             items = validate_dataset(dataset, max_field_chars=self._client.config.max_field_chars)
         spec = RunSpec(
-            project_name=options.project_name or self._client.config.project_name,
+            # a trace's run goes to the trace's project (its spans say which), unless the call names one
+            project_name=(options.project_name or items[0].metadata.get(TraceFacts.PROJECT) if trace_id is not None
+                          else options.project_name) or self._client.config.project_name,
             input_type="trace" if trace_id is not None else "dataset", options=analysis, trace_id=normalized,
             source=source, recorded_options=analysis.recorded(),
         )
@@ -138,14 +143,33 @@ class FailureAnalysisAPI:
         # run reads the items it analyzed, not its dataset size
         return RunStatus.counting(run_id, row["status"], row["items_done"], row["total_items"], row["error"])
 
-    def list_runs(self, project_name: str | None = None, limit: int = 50, offset: int = 0) -> list[RunInfo]:
-        """Past runs of a project (default: the client's), newest first."""
-        _check_paging(limit, offset)
-        return self._client.run_store.list_runs(project_name=project_name or self._client.config.project_name,
-                                                limit=limit, offset=offset)
+    def list_runs(self, project_name: str | None = None, limit: int = 50, offset: int = 0, *,
+                  trace_id: str | None = None, source: str | None = None,
+                  since: str | datetime | None = None) -> list[RunInfo]:
+        """Past runs, newest first: of every project, or of ``project_name``.
 
-    def count_runs(self, project_name: str | None = None) -> int:
-        return self._client.run_store.count_runs(project_name=project_name or self._client.config.project_name)
+        Args:
+            trace_id: only the runs of this trace.
+            source: only runs of ``"dataset"``, ``"trace"``, ``"monitor"`` or ``"playground"`` input.
+            since: only runs created since then: ``"24h"``, ``"7d"`` (back from now), an ISO 8601 date or
+                time (UTC unless it names a zone), or a datetime.
+        """
+        _check_paging(limit, offset)
+        return self._client.run_store.list_runs(limit=limit, offset=offset,
+                                                **self._run_filters(project_name, trace_id, source, since))
+
+    def count_runs(self, project_name: str | None = None, *, trace_id: str | None = None,
+                   source: str | None = None, since: str | datetime | None = None) -> int:
+        """How many runs :meth:`list_runs` would list with the same filters (and no limit)."""
+        return self._client.run_store.count_runs(**self._run_filters(project_name, trace_id, source, since))
+
+    def _run_filters(self, project_name: str | None, trace_id: str | None, source: str | None,
+                     since: str | datetime | None) -> dict[str, Any]:
+        if source is not None and source not in RUN_SOURCES:
+            raise ValidationError(f"source must be one of {', '.join(RUN_SOURCES)}, got {source!r}")
+        return {"project_name": project_name, "source": source,
+                "trace_id": None if trace_id is None else _trace_id(trace_id),
+                "since_ns": None if since is None else since_ns(since, int(self._clock() * 1e9))}
 
     def get_run_inputs(self, run_id: str) -> list[RunInput]:
         """The items a run analyzed, with per-item stats."""

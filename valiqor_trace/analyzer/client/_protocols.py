@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:  # only type checkers read these: importing the client stays as cheap as it was
     import os
     from collections.abc import Sequence
+    from datetime import datetime
 
     from valiqor_trace.analyzer.fa.models import FailureTag, Thresholds
     from valiqor_trace.analyzer.models import FAItem
@@ -72,9 +73,12 @@ class FailureAnalysis(Protocol):
 
     def get_status(self, run_id: str) -> RunStatus: ...
 
-    def list_runs(self, project_name: str | None = None, limit: int = 50, offset: int = 0) -> list[RunInfo]: ...
+    def list_runs(self, project_name: str | None = None, limit: int = 50, offset: int = 0, *,
+                  trace_id: str | None = None, source: str | None = None,
+                  since: str | datetime | None = None) -> list[RunInfo]: ...
 
-    def count_runs(self, project_name: str | None = None) -> int: ...
+    def count_runs(self, project_name: str | None = None, *, trace_id: str | None = None,
+                   source: str | None = None, since: str | datetime | None = None) -> int: ...
 
     def get_run_inputs(self, run_id: str) -> list[RunInput]: ...
 
@@ -111,4 +115,5 @@ class Traces(Protocol):
                     timeout_s: float = 5.0) -> FAItem | builtins.list[FAItem]: ...  # traces_api.DEFAULT_TIMEOUT_S
 
     def list(self, *, project_name: str | None = None, start_ns: int | None = None, end_ns: int | None = None,
-             has_error: bool | None = None, limit: int = 50, offset: int = 0) -> builtins.list[TraceSummary]: ...
+             has_error: bool | None = None, limit: int = 50, offset: int = 0,
+             include_verdicts: bool = True) -> builtins.list[TraceSummary]: ...

@@ -45,7 +45,9 @@ class FailureAnalysisOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     project_name: str | None = Field(
-        default=None, examples=["my-app"], description="the run's project (default: the client's project_name)")
+        default=None, examples=["my-app"],
+        description="the run's project (default: a trace's own project; for a dataset, or a trace that names none, "
+                    "the client's project_name)")
     feature_kind: str | None = Field(
         default=None, examples=["rag"],
         description="the kind every item is analyzed as: rag, agent, agentic_rag or generic_llm (default: "

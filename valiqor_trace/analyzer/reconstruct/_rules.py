@@ -27,7 +27,7 @@ from valiqor_trace.analyzer.reconstruct._cost import call_cost, cost_fact
 from valiqor_trace.analyzer.reconstruct._join import join_tool_calls
 from valiqor_trace.analyzer.reconstruct._tree import TraceTree
 from valiqor_trace.analyzer.reconstruct._values import finish_reason
-from valiqor_trace.attributes import CAPTURE_CONTENT
+from valiqor_trace.attributes import CAPTURE_CONTENT, PROJECT_NAME, SERVICE_NAME
 
 
 def build_item(tree: TraceTree, views: Sequence[v.SpanView]) -> FAItem:
@@ -49,8 +49,25 @@ def build_item(tree: TraceTree, views: Sequence[v.SpanView]) -> FAItem:
     metadata[TraceFacts.CONTENT_CAPTURED] = _content_captured(views, llm_views, has_text)
     if not tree.has_root:
         metadata[TraceFacts.ROOT_MISSING] = True
+    project = _project(tree)
+    if project:
+        metadata[TraceFacts.PROJECT] = project
     return FAItem(input=input_text, output=output_text, context=context, tool_calls=tool_calls,
                   trace_id=tree.trace_id, metadata=metadata)
+
+
+def _project(tree: TraceTree) -> str | None:
+    """The project the trace's spans name (its roots' first), else the service that emitted them."""
+    ordered = [*tree.roots, *tree.spans]
+    for span in ordered:
+        stamped = span.attributes.get(PROJECT_NAME)
+        if isinstance(stamped, str) and stamped:
+            return stamped
+    for span in ordered:
+        service = span.resource.get(SERVICE_NAME)
+        if isinstance(service, str) and service and not service.startswith("unknown_service"):
+            return service  # "unknown_service[:exe]" is the OTel SDK's placeholder for an unnamed service
+    return None
 
 
 def _content_captured(views: Sequence[v.SpanView], llm_views: list[v.SpanView], has_text: bool) -> bool:

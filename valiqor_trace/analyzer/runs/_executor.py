@@ -42,9 +42,12 @@ class RunSpec:
     input_type: str  # dataset | trace
     options: AnalysisOptions
     trace_id: str | None = None
-    source: str = "api"
+    source: str = ""  # one of RUN_SOURCES; empty: the input type (dataset | trace)
     run_id: str = field(default_factory=new_run_id)
     recorded_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.source = self.source or self.input_type
 
 
 class RunJob:

@@ -11,6 +11,9 @@ from valiqor_trace.analyzer.fa.models import FailureTag, RunSummary, SkippedDete
 
 RunState = Literal["queued", "running", "completed", "failed", "cancelled"]
 FINISHED_STATES = ("completed", "failed", "cancelled")
+# Where a run's input came from: a dataset or a trace someone asked to analyze, a trace the production
+# monitor sampled, or the playground's one pair (``source`` of runs, and the filter of ``list_runs``).
+RUN_SOURCES = ("dataset", "trace", "monitor", "playground")
 
 
 class Cost(BaseModel):
@@ -116,7 +119,7 @@ class FAResult(BaseModel):
     inputs: list[RunInput] = Field(default_factory=list)
     partial: bool = False  # a cancelled run: only the analyzed items are in it
     error: str | None = None
-    source: str = "api"  # api | cli | monitor | playground
+    source: str = "dataset"  # dataset | trace | monitor | playground (RUN_SOURCES)
 
     @property
     def tags(self) -> list[FailureTag]:

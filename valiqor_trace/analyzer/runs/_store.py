@@ -89,6 +89,14 @@ _MIGRATIONS: tuple[str, ...] = (
     UPDATE runs SET items_done = (SELECT COUNT(*) FROM run_inputs i WHERE i.run_id = runs.run_id)
         WHERE status IN ('completed', 'cancelled')
     """,
+    # 4: a run's source says where its input came from: dataset | trace | monitor | playground (RUN_SOURCES).
+    # Runs stored before it said "api" or "cli" for both datasets and traces: they get their input type,
+    # in the row and in the stored result. Runs are listed by trace too.
+    """
+    UPDATE runs SET source = input_type WHERE source NOT IN ('monitor', 'playground');
+    UPDATE runs SET result = json_set(result, '$.source', source) WHERE result IS NOT NULL;
+    CREATE INDEX runs_by_trace ON runs (trace_id, created_ns)
+    """,
 )
 
 
@@ -223,8 +231,10 @@ class RunStore:
             return self._conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is not None
 
     def list_runs(self, *, project_name: str | None = None, limit: int = 50, offset: int = 0,
-                  status: str | None = None, source: str | None = None) -> list[RunInfo]:
-        where, params = _run_filters(project_name, status, source)
+                  status: str | None = None, source: str | None = None, trace_id: str | None = None,
+                  since_ns: int | None = None) -> list[RunInfo]:
+        """Runs, newest first; each filter given narrows them (none: every run of every project)."""
+        where, params = _run_filters(project_name, status, source, trace_id, since_ns)
         with self._lock:
             rows = self._conn.execute(
                 "SELECT run_id, project_name, status, input_type, feature_kind, trace_id, created_at, duration_ms, "
@@ -233,8 +243,8 @@ class RunStore:
         return [_run_info(row) for row in rows]
 
     def count_runs(self, *, project_name: str | None = None, status: str | None = None,
-                   source: str | None = None) -> int:
-        where, params = _run_filters(project_name, status, source)
+                   source: str | None = None, trace_id: str | None = None, since_ns: int | None = None) -> int:
+        where, params = _run_filters(project_name, status, source, trace_id, since_ns)
         with self._lock:
             return self._conn.execute(f"SELECT COUNT(*) FROM runs {where}", params).fetchone()[0]
 
@@ -298,12 +308,18 @@ class RunStore:
         return None
 
 
-def _run_filters(project_name: str | None, status: str | None, source: str | None) -> tuple[str, list[Any]]:
-    clauses, params = [], []
-    for column, value in (("project_name", project_name), ("status", status), ("source", source)):
+def _run_filters(project_name: str | None, status: str | None, source: str | None, trace_id: str | None,
+                 since_ns: int | None) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (("project_name", project_name), ("status", status), ("source", source),
+                          ("trace_id", trace_id)):
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
+    if since_ns is not None:
+        clauses.append("created_ns >= ?")
+        params.append(since_ns)
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
 

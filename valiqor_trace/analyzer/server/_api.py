@@ -15,6 +15,7 @@ from typing import Any
 
 from valiqor_trace.errors import ImportFormatError, ValidationError
 from valiqor_trace.analyzer.runs import FAResult, RunStatus
+from valiqor_trace.analyzer.runs._models import RUN_SOURCES
 from valiqor_trace.errors import RunFailedError
 from valiqor_trace.analyzer.server._endpoints import Endpoint, Later, Reply
 from valiqor_trace.analyzer.server._params import Param, paging_params, period_param, project_param
@@ -45,7 +46,7 @@ class ApiState:
 
 def create_run(state: ApiState, body: RunRequest) -> Later | Reply:
     """Validate and queue the run; answer its result if it ends within ``wait_s``, else 202."""
-    job = state.fa._prepare(body.trace_id, body.dataset, body.options(), source="api")
+    job = state.fa._prepare(body.trace_id, body.dataset, body.options())
     state.runs.submit(job)
 
     def accepted() -> Reply:
@@ -78,12 +79,16 @@ def get_result(state: ApiState, run_id: str) -> FAResult:
     return state.fa.get_result(run_id)
 
 
-def list_runs(state: ApiState, project_name: str | None, limit: int, offset: int) -> Any:
-    return state.fa.list_runs(project_name=project_name, limit=limit, offset=offset)
+def list_runs(state: ApiState, project_name: str | None, limit: int, offset: int, trace_id: str | None,
+              source: str | None, since: str | None) -> Any:
+    return state.fa.list_runs(project_name=project_name, limit=limit, offset=offset, trace_id=trace_id,
+                              source=source, since=since)
 
 
-def count_runs(state: ApiState, project_name: str | None) -> Count:
-    return Count(count=state.fa.count_runs(project_name=project_name))
+def count_runs(state: ApiState, project_name: str | None, trace_id: str | None, source: str | None,
+               since: str | None) -> Count:
+    return Count(count=state.fa.count_runs(project_name=project_name, trace_id=trace_id, source=source,
+                                           since=since))
 
 
 def get_run_inputs(state: ApiState, run_id: str) -> Any:
@@ -130,9 +135,9 @@ def get_security_insights(state: ApiState, project_name: str | None, period: str
 
 
 def list_traces(state: ApiState, project_name: str | None, start_ns: int | None, end_ns: int | None,
-                has_error: bool | None, limit: int, offset: int) -> Any:
+                has_error: bool | None, limit: int, offset: int, include_verdicts: bool) -> Any:
     return state.traces.list(project_name=project_name, start_ns=start_ns, end_ns=end_ns, has_error=has_error,
-                             limit=limit, offset=offset)
+                             limit=limit, offset=offset, include_verdicts=include_verdicts)
 
 
 def get_trace(state: ApiState, trace_id: str, timeout_s: float) -> Any:
@@ -169,6 +174,13 @@ _TRACE_ID = Param("trace_id", where="path", description="32-hex W3C trace id (a 
 _TIMEOUT = Param("timeout_s", float, default=0.0, minimum=0.0, maximum=_MAX_TRACE_WAIT_S,
                  description="seconds to wait for the trace's spans to arrive")
 _NOT_FOUND = ("no such run or trace", "ErrorBody")
+_RUNS_PROJECT = Param("project_name", description="only this project's runs (default: every project)")
+_RUN_FILTERS = (
+    Param("trace_id", description="only the runs of this trace (32 hex; a tr_ prefix is accepted)"),
+    Param("source", enum=RUN_SOURCES, description="only runs of this kind of input"),
+    Param("since", description="only runs created since: 30m, 24h, 7d, 2w back from now, or an ISO 8601 "
+                               "date or time (UTC unless it names a zone)"),
+)
 
 
 def _ok(schema: str, description: str = "OK") -> dict[int, tuple[str, Any]]:
@@ -183,10 +195,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                         404: ("the trace is in no source", "ErrorBody"),
                         409: ("the trace's root span has not arrived", "ErrorBody"),
                         422: ("the run failed", "ErrorBody")}),
-    Endpoint("GET", f"{API}/fa/runs", "list_runs", "Past runs of a project, newest first", list_runs,
-             params=(project_param(), *paging_params()), responses=_ok("list[RunInfo]")),
-    Endpoint("GET", f"{API}/fa/runs/count", "count_runs", "How many runs a project has", count_runs,
-             params=(project_param(),), responses=_ok("Count")),
+    Endpoint("GET", f"{API}/fa/runs", "list_runs", "Past runs, newest first (of every project unless one is named)",
+             list_runs, params=(_RUNS_PROJECT, *paging_params(), *_RUN_FILTERS), responses=_ok("list[RunInfo]")),
+    Endpoint("GET", f"{API}/fa/runs/count", "count_runs", "How many runs list_runs would list", count_runs,
+             params=(_RUNS_PROJECT, *_RUN_FILTERS), responses=_ok("Count")),
     Endpoint("GET", f"{API}/fa/runs/{{run_id}}", "get_run_status", "Status and progress of a run",
              get_run_status, params=(_RUN_ID,), responses={**_ok("RunStatus"), 404: _NOT_FOUND}),
     Endpoint("POST", f"{API}/fa/runs/{{run_id}}/cancel", "cancel_run",
@@ -219,7 +231,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", f"{API}/traces", "list_traces", "Stored traces, newest first", list_traces, tag="traces",
              params=(project_param(), Param("start_ns", int, minimum=0, maximum=2**63 - 1),
                      Param("end_ns", int, minimum=0, maximum=2**63 - 1), Param("has_error", bool),
-                     *paging_params(min_limit=0)), responses=_ok("list[TraceSummary]")),
+                     *paging_params(min_limit=0),
+                     Param("include_verdicts", bool, default=True,
+                           description="false: leave out the fa.verdict traces of the production monitor")),
+             responses=_ok("list[TraceSummary]")),
     Endpoint("GET", f"{API}/traces/{{trace_id}}", "get_trace", "Every span of a trace", get_trace, tag="traces",
              params=(_TRACE_ID, _TIMEOUT), responses={**_ok("list[SpanRecord]"), 404: _NOT_FOUND}),
     Endpoint("GET", f"{API}/traces/{{trace_id}}/reconstruct", "reconstruct_trace",

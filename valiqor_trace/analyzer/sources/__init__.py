@@ -11,6 +11,7 @@ from valiqor_trace.analyzer.sources._base import FileSource, KnowsArrival, Local
 from valiqor_trace.analyzer.sources._files import TraceFile, read_trace_file
 from valiqor_trace.analyzer.sources._http import JaegerSource, TempoSource
 from valiqor_trace.analyzer.sources._import import ImportResult, import_file
+from valiqor_trace.analyzer.sources._spec import trace_source
 
 __all__ = [
     "FileSource",
@@ -23,4 +24,5 @@ __all__ = [
     "TraceSource",
     "import_file",
     "read_trace_file",
+    "trace_source",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -151,13 +152,16 @@ class RemoteFailureAnalysisAPI:
     def get_status(self, run_id: str) -> RunStatus:
         return RunStatus.model_validate(self._session.request("GET", f"{API}/runs/{_path(run_id)}"))
 
-    def list_runs(self, project_name: str | None = None, limit: int = 50, offset: int = 0) -> list[RunInfo]:
-        params = {"project_name": project_name or self._project, "limit": limit, "offset": offset}
+    def list_runs(self, project_name: str | None = None, limit: int = 50, offset: int = 0, *,
+                  trace_id: str | None = None, source: str | None = None,
+                  since: str | datetime | None = None) -> list[RunInfo]:
+        params = {"limit": limit, "offset": offset, **_run_filters(project_name, trace_id, source, since)}
         return _RUN_INFOS.validate_python(self._session.request("GET", f"{API}/runs", params=params))
 
-    def count_runs(self, project_name: str | None = None) -> int:
-        answer = self._session.request("GET", f"{API}/runs/count", params={"project_name": project_name
-                                                                           or self._project})
+    def count_runs(self, project_name: str | None = None, *, trace_id: str | None = None,
+                   source: str | None = None, since: str | datetime | None = None) -> int:
+        answer = self._session.request("GET", f"{API}/runs/count",
+                                       params=_run_filters(project_name, trace_id, source, since))
         return int(answer["count"])
 
     def get_run_inputs(self, run_id: str) -> list[RunInput]:
@@ -196,11 +200,21 @@ _RUN_INPUTS = TypeAdapter(list[RunInput])
 _TAGS = TypeAdapter(list[FailureTag])
 
 
+def _run_filters(project_name: str | None, trace_id: str | None, source: str | None,
+                 since: str | datetime | None) -> dict[str, Any]:
+    """The query of ``list_runs``/``count_runs``; the server checks the values (a relative ``since`` is
+    counted back from the server's clock)."""
+    return {"project_name": project_name, "trace_id": trace_id, "source": source,
+            "since": since.isoformat() if isinstance(since, datetime) else since}
+
+
 def _run_body(trace_id: str | None, dataset: Sequence[Any] | None, options: FailureAnalysisOptions,
               default_project: str, *, wait_s: float) -> dict[str, Any]:
     """The ``RunRequest`` JSON: every option, the input and ``wait_s``. The key is added by name: no dump has it."""
     body = options.model_dump(mode="json")
-    body.update(project_name=options.project_name or default_project, openai_api_key=options.openai_api_key,
+    # A trace's run goes to the trace's project unless one is named: the server knows the trace, so it decides.
+    project = options.project_name or (None if trace_id is not None else default_project)
+    body.update(project_name=project, openai_api_key=options.openai_api_key,
                 trace_id=trace_id, dataset=None if dataset is None else _jsonable_dataset(dataset), wait_s=wait_s)
     return body
 

@@ -60,7 +60,8 @@ class RemoteTracesAPI:
         return _ITEMS.validate_python(answer) if isinstance(answer, builtins.list) else FAItem.model_validate(answer)
 
     def list(self, *, project_name: str | None = None, start_ns: int | None = None, end_ns: int | None = None,
-             has_error: bool | None = None, limit: int = 50, offset: int = 0) -> builtins.list[TraceSummary]:
+             has_error: bool | None = None, limit: int = 50, offset: int = 0,
+             include_verdicts: bool = True) -> builtins.list[TraceSummary]:
         params = {"project_name": project_name, "start_ns": start_ns, "end_ns": end_ns, "has_error": has_error,
-                  "limit": limit, "offset": offset}
+                  "limit": limit, "offset": offset, "include_verdicts": include_verdicts}
         return _SUMMARIES.validate_python(self._session.request("GET", API, params=params))
