@@ -6,8 +6,17 @@ import argparse
 import datetime as dt
 import json
 
-from valiqor_trace.cli._output import span_tree_lines
-from valiqor_trace.internal import add_store_argument, normalize_trace_id, open_store
+from valiqor_trace.cli._output import span_tree
+from valiqor_trace.internal import (
+    TableColumn,
+    add_store_argument,
+    normalize_trace_id,
+    open_store,
+    plain,
+    print_renderable,
+    table,
+)
+from valiqor_trace.store import TraceSummary
 
 
 def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
@@ -37,8 +46,7 @@ def show_trace(args: argparse.Namespace) -> int:
         print(json.dumps([span.model_dump() for span in spans], indent=2))
         return 0
     print(f"trace {trace_id}  ({len(spans)} spans, store {store.path})")
-    for line in span_tree_lines(spans):
-        print(line)
+    print_renderable(span_tree(spans))
     return 0
 
 
@@ -52,9 +60,19 @@ def list_traces(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no traces in {store.path}")
         return 0
-    print(f"{'trace id':32}  {'started (UTC)':19}  {'spans':>5}  {'errors':>6}  project / root")
-    for row in rows:
-        started = dt.datetime.fromtimestamp(row.start_time_unix_nano / 1e9, dt.timezone.utc)
-        print(f"{row.trace_id}  {started:%Y-%m-%d %H:%M:%S}  {row.span_count:>5}  {row.error_count:>6}  "
-              f"{row.project_name} / {row.root_name}")
+    print_renderable(table(TRACE_COLUMNS, rows))
     return 0
+
+
+def _started(row: TraceSummary) -> str:
+    return f"{dt.datetime.fromtimestamp(row.start_time_unix_nano / 1e9, dt.timezone.utc):%Y-%m-%d %H:%M:%S}"
+
+
+TRACE_COLUMNS = [
+    TableColumn("trace id", lambda row: row.trace_id, no_wrap=True),
+    TableColumn("started (UTC)", _started, min_width=10),
+    TableColumn("spans", lambda row: str(row.span_count), justify="right", no_wrap=True),
+    TableColumn("errors", lambda row: plain(row.error_count, "bold red" if row.error_count else ""), justify="right",
+                no_wrap=True),
+    TableColumn("project / root", lambda row: f"{row.project_name} / {row.root_name}"),
+]

@@ -1,14 +1,15 @@
 """The analyzer's ``valiqor`` commands; each sub-module exposes ``register(cli)``.
 
-``format_result`` (an FA run as a terminal report) is here for the core CLI's ``valiqor demo``.
+``format_result`` (an FA run as a terminal report; ``result_report`` the same as a rich renderable, coloured on
+a terminal) is here for the core CLI's ``valiqor demo``.
 """
 
 from __future__ import annotations
 
 from valiqor_trace.analyzer.cli import _fa, _serve, _traces
-from valiqor_trace.analyzer.cli._report import format_result
+from valiqor_trace.analyzer.cli._report import format_result, result_report
 
-__all__ = ["format_result", "register"]
+__all__ = ["format_result", "register", "result_report"]
 
 
 def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from valiqor_trace.errors import ValiqorError
-from valiqor_trace.internal import add_store_argument, open_store, store_path
+from valiqor_trace.internal import ProgressBar, add_store_argument, open_store, printable, store_path
 
 
 def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
@@ -41,16 +42,18 @@ def import_files(args: argparse.Namespace) -> int:
     store = open_store(args, create=True)
     results, failed = [], 0
     for path in args.files:
+        bar = ProgressBar(f"reading {os.path.basename(path)}", in_bytes=True)
         try:
-            result = import_file(store, path)
+            with bar:
+                result = import_file(store, path, reading=bar.reading)
         except (ValiqorError, OSError) as exc:
             failed += 1
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {printable(exc)}", file=sys.stderr)
             continue
         results.append(result)
         if not args.json:
-            print(f"{path}: {result.spans_read} spans ({result.spans_new} new) in {len(result.trace_ids)} "
-                  f"trace(s), {result.format}")
+            print(printable(f"{path}: {result.spans_read} spans ({result.spans_new} new) in "
+                            f"{len(result.trace_ids)} trace(s), {result.format}"))
     if args.json:
         print(json.dumps([vars(result) for result in results], indent=2))
     elif results:
