@@ -24,7 +24,9 @@ what crosses a layer line comes from here or from a public module (``tests/test_
 - ``VERSION``: the distribution's version (instrumentation scopes, the server's health and OpenAPI);
 - loaded on first use (they import SQLite and the span store, which ``import valiqor_trace`` does not):
   SQLite helpers :func:`connect`, :func:`transaction`, :func:`apply_migrations`; the CLI's ``--store``
-  option :func:`add_store_argument`, :func:`store_path`, :func:`open_store`.
+  option :func:`add_store_argument`, :func:`store_path`, :func:`open_store`; terminal output (``rich``) for
+  every command: :func:`printable`, :func:`plain`, :func:`print_renderable`, :func:`stdout_console`,
+  :func:`render`, :class:`TableColumn`, :func:`table`, :func:`longest_word`, :func:`write_csv`, :class:`ProgressBar`.
 """
 
 from __future__ import annotations
@@ -58,6 +60,18 @@ from valiqor_trace.monitor._sampling import VERDICT_RUN_ID
 
 if TYPE_CHECKING:
     from valiqor_trace.store._cli import add_store_argument, open_store, store_path
+    from valiqor_trace._terminal import (
+        ProgressBar,
+        TableColumn,
+        longest_word,
+        plain,
+        print_renderable,
+        printable,
+        render,
+        stdout_console,
+        table,
+        write_csv,
+    )
     from valiqor_trace.store._sqlite import apply_migrations, connect, transaction
 
 __all__ = [
@@ -69,6 +83,8 @@ __all__ = [
     "VERDICT_RUN_ID",
     "VERSION",
     "ContentPolicy",
+    "ProgressBar",
+    "TableColumn",
     "add_store_argument",
     "apply_migrations",
     "connect",
@@ -78,12 +94,17 @@ __all__ = [
     "handle_internal_errors",
     "is_instrumentation_suppressed",
     "log_once",
+    "longest_word",
     "normalize_trace_id",
     "open_store",
     "parse_dir_path",
+    "plain",
+    "print_renderable",
+    "printable",
     "raise_internal_errors",
     "record_documents",
     "record_query",
+    "render",
     "report_internal_error",
     "repr_without_passwords",
     "resolve_table",
@@ -92,17 +113,23 @@ __all__ = [
     "set_default_pricing",
     "should_raise",
     "split_credentials",
+    "stdout_console",
     "store_path",
     "suppress_instrumentation",
+    "table",
     "to_json",
     "transaction",
     "without_password",
+    "write_csv",
 ]
 
 _ON_FIRST_USE = {
     "connect": "valiqor_trace.store._sqlite", "transaction": "valiqor_trace.store._sqlite",
     "apply_migrations": "valiqor_trace.store._sqlite", "add_store_argument": "valiqor_trace.store._cli",
     "store_path": "valiqor_trace.store._cli", "open_store": "valiqor_trace.store._cli",
+    **{name: "valiqor_trace._terminal" for name in (
+        "ProgressBar", "TableColumn", "longest_word", "plain", "print_renderable", "printable", "render",
+        "stdout_console", "table", "write_csv")},
 }
 
 

@@ -17,7 +17,8 @@ def _valiqor(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-def test_demo_traces_into_the_local_store_and_show_prints_the_tree(tmp_path: Path, capsys) -> None:
+def test_demo_traces_into_the_local_store_and_show_prints_the_tree(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "160")  # a wide terminal: one line per trace
     demo = _valiqor("demo", cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr
     trace_id = re.findall(r"^trace ([0-9a-f]{32})", demo.stdout, re.M)[2]  # the LangChain policy RAG
@@ -27,7 +28,7 @@ def test_demo_traces_into_the_local_store_and_show_prints_the_tree(tmp_path: Pat
     tree = capsys.readouterr().out.splitlines()
     assert tree[0].startswith(f"trace {trace_id}  (")
     assert tree[1].startswith("policy-RAG  [workflow]")
-    assert tree[2].startswith("└─ chain RunnableSequence  [chain]")
+    assert tree[2].startswith("└── chain RunnableSequence  [chain]")
     assert any("retrieval PolicyRetriever  [retrieval]" in line for line in tree)
     assert any("chat gpt-4o-mini  [llm]" in line for line in tree)
 

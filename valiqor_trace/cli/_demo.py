@@ -10,9 +10,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import valiqor_trace
+from valiqor_trace.internal import TableColumn, print_renderable, table
 
 PROJECT = "valiqor-demo"
 _NEEDS = ("openai", "langchain_core", "langchain_openai")
+
+
+SUMMARY_COLUMNS = [
+    TableColumn("app", lambda pair: pair[0].title),
+    TableColumn("planted failure", lambda pair: pair[0].expected),
+    TableColumn("primary failure found", lambda pair: pair[1].summary.primary_failure_name or "none"),
+    TableColumn("sev", lambda pair: f"{pair[1].summary.overall_severity:.0f}", justify="right", no_wrap=True),
+]
 
 
 def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
@@ -44,7 +53,7 @@ def run_demo(args: argparse.Namespace) -> int:
     missing = [name for name in _NEEDS if importlib.util.find_spec(name) is None]
     if missing:
         raise RuntimeError(f"the demo needs {', '.join(missing)}: pip install 'valiqor-trace[demo]'")
-    from valiqor_trace.analyzer.cli import format_result
+    from valiqor_trace.analyzer.cli import result_report
     from valiqor_trace.analyzer.client import ValiqorClient
     from valiqor_trace.cli._demo_apps import run_apps
 
@@ -61,13 +70,10 @@ def run_demo(args: argparse.Namespace) -> int:
         results.append(result)
         print(f"── {number}. {run.title} " + "─" * max(0, 60 - len(run.title)))
         print(f"Q: {run.question}\nA: {run.answer}\ntrace {run.trace_id}  (valiqor traces show {run.trace_id})\n")
-        print(format_result(result, max_rows=8))
+        print_renderable(result_report(result, max_rows=8))
         print()
     print("── summary " + "─" * 58)
-    print(f"{'app':<30} {'planted failure':<34} {'primary failure found':<26} {'sev':>3}")
-    for run, result in zip(runs, results):
-        found = result.summary.primary_failure_name or "none"
-        print(f"{run.title:<30} {run.expected:<34} {found:<26} {result.summary.overall_severity:>3.0f}")
+    print_renderable(table(SUMMARY_COLUMNS, zip(runs, results)))
     print(f"\ntraces: {handle.store_path}   runs: {client.config.run_store_file}")
     print("next: valiqor fa list --project-name valiqor-demo   ·   valiqor fa result --run-id RUN_ID")
     client.close()

@@ -9,8 +9,18 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from valiqor_trace.cli._output import span_tree_lines
-from valiqor_trace.internal import add_store_argument, default_pricing, normalize_trace_id, open_store, without_password
+from valiqor_trace.cli._output import span_tree
+from valiqor_trace.internal import (
+    TableColumn,
+    add_store_argument,
+    default_pricing,
+    normalize_trace_id,
+    open_store,
+    plain,
+    print_renderable,
+    table,
+    without_password,
+)
 from valiqor_trace.store import SpanRecord, TraceSummary
 
 
@@ -65,8 +75,7 @@ def show_trace(args: argparse.Namespace) -> int:
         return 0
     print(f"trace {trace_id}  ({len(spans)} spans, {where})")
     costs, total = _costs(spans)
-    for line in span_tree_lines(spans, {span_id: _cost_note(usd) for span_id, usd in costs.items()}, marks=marks):
-        print(line)
+    print_renderable(span_tree(spans, {span_id: _cost_note(usd) for span_id, usd in costs.items()}, marks=marks))
     if total is not None:
         hint = "" if default_pricing().available else " (no price table: pip install 'valiqor-trace[cost]')"
         print(f"cost: {total.describe()}{hint}")
@@ -132,9 +141,19 @@ def list_traces(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no traces in {where}")
         return 0
-    print(f"{'trace id':32}  {'started (UTC)':19}  {'spans':>5}  {'errors':>6}  project / root")
-    for row in rows:
-        started = dt.datetime.fromtimestamp(row.start_time_unix_nano / 1e9, dt.timezone.utc)
-        print(f"{row.trace_id}  {started:%Y-%m-%d %H:%M:%S}  {row.span_count:>5}  {row.error_count:>6}  "
-              f"{row.project_name} / {row.root_name}")
+    print_renderable(table(TRACE_COLUMNS, rows))
     return 0
+
+
+def _started(row: TraceSummary) -> str:
+    return f"{dt.datetime.fromtimestamp(row.start_time_unix_nano / 1e9, dt.timezone.utc):%Y-%m-%d %H:%M:%S}"
+
+
+TRACE_COLUMNS = [
+    TableColumn("trace id", lambda row: row.trace_id, no_wrap=True),
+    TableColumn("started (UTC)", _started, min_width=10),
+    TableColumn("spans", lambda row: str(row.span_count), justify="right", no_wrap=True),
+    TableColumn("errors", lambda row: plain(row.error_count, "bold red" if row.error_count else ""), justify="right",
+                no_wrap=True),
+    TableColumn("project / root", lambda row: f"{row.project_name} / {row.root_name}"),
+]

@@ -32,4 +32,4 @@ def test_reading_before_any_run_creates_nothing_and_points_at_fa_run(tmp_path: P
     assert main(["fa", "run", "--dataset", str(dataset), "--json"]) == 0  # the command that creates runs
     run_id = json.loads(capsys.readouterr().out)["run_id"]
     assert (tmp_path / ".valiqor" / "runs.db").is_file()
-    assert main(["fa", "list"]) == 0 and run_id in capsys.readouterr().out
+    assert main(["fa", "list"]) == 0 and run_id in capsys.readouterr().out  # never cut, whatever the width

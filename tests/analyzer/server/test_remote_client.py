@@ -125,7 +125,9 @@ def test_errors_have_the_same_type_message_and_attributes(remote: ValiqorClient,
     missing = _raised(lambda: remote.failure_analysis.run(trace_id="0af7651916cd43dd8448eb211c80319c"))
     assert isinstance(missing, NotFoundError) and missing.trace_id == "0af7651916cd43dd8448eb211c80319c"
     assert missing.sources and "local store" in missing.sources[0]
-    assert isinstance(_raised(lambda: remote.failure_analysis.get_result("run_nope")), NotFoundError)
+    no_run = _raised(lambda: remote.failure_analysis.get_result("run_nope"))
+    assert isinstance(no_run, NotFoundError) and "no run 'run_nope' on this server" in str(no_run)
+    assert str(remote.config.home) not in str(no_run) and ".db" not in str(no_run)  # not the server's files
     assert isinstance(_raised(lambda: remote.traces.import_file(bad_file)), ImportFormatError)
     assert isinstance(_raised(lambda: remote.failure_analysis.run(dataset=[{}])), DatasetError)
     assert isinstance(_raised(lambda: remote.failure_analysis.list_runs(limit=0)), ValidationError)

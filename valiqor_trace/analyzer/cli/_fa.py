@@ -13,16 +13,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from valiqor_trace.analyzer.cli._client import add_data_dir_argument, add_server_argument, cli_client
-from valiqor_trace.analyzer.cli._report import GATE_EXIT_CODE, ProgressBar, format_result
+from valiqor_trace.analyzer.cli._output import print_result, run_lookup, runs_table, write_runs_csv
+from valiqor_trace.analyzer.cli._report import GATE_EXIT_CODE, RunProgress
 from valiqor_trace.analyzer.datasets import load_dataset_file
 from valiqor_trace.analyzer.runs import FAResult
 from valiqor_trace.analyzer.runs._models import RUN_SOURCES
 from valiqor_trace.errors import NotFoundError, ValidationError
+from valiqor_trace.internal import ProgressBar, print_renderable
 
 if TYPE_CHECKING:
     from valiqor_trace.analyzer.client import FailureAnalysisRun, ValiqorClient
 
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, what shells expect of a Ctrl-C'd command
+FORMATS = ("table", "json", "csv")
 
 
 def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
@@ -53,7 +56,10 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
     run.add_argument("--no-security", action="store_true", help="skip security flags")
     run.add_argument("--no-gate", action="store_true", help="exit 0 even when should_gate_ci is true")
     run.add_argument("--json", action="store_true", help="print the full result as JSON")
-    run.add_argument("--output", type=Path, help="also write the full result as JSON to this file")
+    run.add_argument("--output", type=Path, help="also write the full result as JSON to this file "
+                                                  "(CSV with --format csv)")
+    run.add_argument("--format", choices=FORMATS, default="table",
+                     help="table (default), json (as --json) or csv: one row per failing or unsure tag")
     run.set_defaults(func=run_command)
     _add_client_arguments(run)
 
@@ -64,8 +70,10 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
 
     result = fa.add_parser("result", help="the result of a run")
     result.add_argument("--run-id", required=True)
-    result.add_argument("--output", type=Path, help="write the result as JSON to this file")
+    result.add_argument("--output", type=Path, help="write the result as JSON to this file (CSV with --format csv)")
     result.add_argument("--json", action="store_true")
+    result.add_argument("--format", choices=FORMATS, default="table",
+                        help="table (default), json (as --json) or csv: one row per failing or unsure tag")
     result.set_defaults(func=result_command)
     _add_client_arguments(result)
 
@@ -77,6 +85,8 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
                          help="only runs since: 30m, 24h, 7d, 2w ago, or an ISO 8601 date or time (UTC by default)")
     listing.add_argument("--limit", type=int, default=20)
     listing.add_argument("--json", action="store_true")
+    listing.add_argument("--format", choices=FORMATS, default="table", help="table (default), json (as --json) "
+                                                                           "or csv: one row per run")
     listing.set_defaults(func=list_command)
     _add_client_arguments(listing)
 
@@ -134,7 +144,7 @@ def _csv(value: str | None) -> list[str] | None:
 def run_command(args: argparse.Namespace) -> int:
     client = _client(args)
     dataset = load_dataset_file(args.dataset) if args.dataset is not None else None
-    progress = ProgressBar()
+    progress = RunProgress()
     handle = None
     try:
         with _ctrl_c_held() as pressed:  # a run started but not yet handed back could not be cancelled
@@ -151,6 +161,8 @@ def run_command(args: argparse.Namespace) -> int:
         if handle is None:  # no run was started
             raise
         interrupted = True
+    finally:
+        progress.stop()
     if interrupted:
         return _cancel(handle, progress, args)
     _show(result, args)
@@ -180,16 +192,18 @@ def _ctrl_c_held() -> Iterator[list[bool]]:
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def _cancel(handle: FailureAnalysisRun, progress: ProgressBar, args: argparse.Namespace) -> int:
+def _cancel(handle: FailureAnalysisRun, progress: RunProgress, args: argparse.Namespace) -> int:
     """After Ctrl-C: cancel the run, wait for the item(s) in flight, show and point at the partial result.
 
     A second Ctrl-C quits without keeping it. ``handle`` may be the remote client's: it has the same methods.
     """
-    newline = "\n" if progress.enabled else ""  # off the progress bar's line
-    print(f"{newline}cancelling run {handle.run_id}: finishing the item in progress "
-          "(Ctrl-C again to quit without keeping it)", file=sys.stderr, flush=True)
+    progress.note(f"cancelling run {handle.run_id}: finishing the item in progress "
+                  "(Ctrl-C again to quit without keeping it)")
     handle.cancel()
-    result = handle.wait(on_progress=progress)
+    try:
+        result = handle.wait(on_progress=progress)
+    finally:
+        progress.stop()
     _show(result, args)
     what = (f"cancelled after {result.summary.total_items} of {handle.status().total_items} items; the partial "
             "result is stored" if result.partial else "had finished before the cancel; its result is stored")
@@ -199,59 +213,51 @@ def _cancel(handle: FailureAnalysisRun, progress: ProgressBar, args: argparse.Na
 
 
 def _show(result: FAResult, args: argparse.Namespace) -> None:
-    if args.output:
-        args.output.write_text(result.model_dump_json(indent=2), encoding="utf-8")
-    print(result.model_dump_json(indent=2) if args.json else format_result(result), flush=True)
+    print_result(result, output=args.output, as_format="json" if args.json else args.format, quiet=False)
 
 
 def status_command(args: argparse.Namespace) -> int:
-    status = _run_reader(args).failure_analysis.get_status(args.run_id)
+    client = _run_reader(args)
+    with run_lookup(client, args.run_id):
+        status = client.failure_analysis.get_status(args.run_id)
     print(f"{status.run_id}  {status.status}  {status.progress_percent:.0f}%  "
           f"{status.current_item}/{status.total_items} items" + (f"  {status.error}" if status.error else ""))
     return 0
 
 
 def result_command(args: argparse.Namespace) -> int:
-    result = _run_reader(args).failure_analysis.get_result(args.run_id)
-    if args.output:
-        args.output.write_text(result.model_dump_json(indent=2), encoding="utf-8")
-        print(f"wrote {args.output}")
-    if args.json:
-        print(result.model_dump_json(indent=2))
-    elif not args.output:
-        print(format_result(result))
+    client = _run_reader(args)
+    # a big run takes seconds to read (every tag is loaded): show that it is being read
+    with run_lookup(client, args.run_id), ProgressBar(f"reading run {args.run_id}") as reading:
+        reading.update(0)
+        result = client.failure_analysis.get_result(args.run_id)
+    print_result(result, output=args.output, as_format="json" if args.json else args.format, quiet=True)
     return 0
 
 
 def list_command(args: argparse.Namespace) -> int:
+    as_format = "json" if args.json else args.format
     client, nothing = _reader(args)
     if nothing:  # an empty listing, not an error
-        print("[]" if args.json else f"no runs yet: {nothing}")
+        if as_format == "csv":
+            write_runs_csv([], sys.stdout)
+        else:
+            print("[]" if as_format == "json" else f"no runs yet: {nothing}")
         return 0
     filters = {"project_name": args.project_name, "trace_id": args.trace_id, "source": args.source,
                "since": args.since}
     runs = client.failure_analysis.list_runs(limit=args.limit, **filters)
-    if args.json:
+    if as_format == "json":
         print(json.dumps([run.model_dump() for run in runs], indent=2))
-        return 0
-    if not runs:
+    elif as_format == "csv":
+        write_runs_csv(runs, sys.stdout)
+    elif not runs:
         narrowed = any(value is not None for value in filters.values())
         print("no runs match" if narrowed else "no runs yet: try `valiqor fa run --dataset FILE`")
-        return 0
-    print(f"{'run id':<24}  {'created (UTC)':<19}  {'project':<16}  {'source':<10}  {'trace id':<32}  "
-          f"{'status':<9}  {'items':>5}  {'fail':>4}  {'sev':>3}  {'gate':<5}  primary failure")
-    for run in runs:
-        print(f"{run.run_id:<24}  {run.created_at[:19].replace('T', ' '):<19}  {run.project_name[:16]:<16}  "
-              f"{run.source:<10}  {run.trace_id or '-':<32}  {run.status:<9}  "
-              f"{run.total_items:>5}  {run.items_with_failures if run.items_with_failures is not None else '-':>4}  "
-              f"{run.overall_severity if run.overall_severity is not None else 0:>3.0f}  {_gate(run.should_gate_ci):<5}  "
-              f"{run.primary_failure or '-'}")
+    else:
+        print_renderable(runs_table(runs))
     return 0
 
-
-def _gate(should_gate_ci: bool | None) -> str:
-    """The CI gate of a listed run: block (``fa run`` exits 3), pass, or - (no result yet)."""
-    return "-" if should_gate_ci is None else ("block" if should_gate_ci else "pass")
 
 
 def taxonomy_command(args: argparse.Namespace) -> int:

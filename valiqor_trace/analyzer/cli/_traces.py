@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from valiqor_trace.analyzer.cli._client import add_server_argument, cli_client
 from valiqor_trace.errors import ValiqorError
-from valiqor_trace.internal import add_store_argument, open_store, store_path, without_password
+from valiqor_trace.internal import ProgressBar, add_store_argument, open_store, printable, store_path, without_password
 
 
 def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
@@ -39,25 +40,28 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
 
 def import_files(args: argparse.Namespace) -> int:
     """Import into the local store, or into the server's with ``--base-url`` / ``VALIQOR_BASE_URL``."""
-    from valiqor_trace.analyzer.traces_api import TracesAPI
+    from valiqor_trace.analyzer.sources import import_file
 
     client = cli_client(args)
-    remote = client.config.base_url is not None
-    store = None if remote else open_store(args, create=True)
-    traces = client.traces if store is None else TracesAPI(store)
+    store = None if client.config.base_url is not None else open_store(args, create=True)
     results, failed = [], 0
     for path in args.files:
+        bar = ProgressBar(f"reading {os.path.basename(path)}", in_bytes=True)
         try:
-            result = traces.import_file(path)
+            if store is not None:
+                with bar:
+                    result = import_file(store, path, reading=bar.reading)
+            else:
+                result = client.traces.import_file(path)
         except (ValiqorError, OSError) as exc:
             failed += 1
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {printable(exc)}", file=sys.stderr)
             continue
         results.append(result)
         if not args.json:
             logs = f", {result.logs_read} log records ({result.logs_new} new)" if result.logs_read else ""
-            print(f"{path}: {result.spans_read} spans ({result.spans_new} new){logs} in {len(result.trace_ids)} "
-                  f"trace(s), {result.format}")
+            print(printable(f"{path}: {result.spans_read} spans ({result.spans_new} new){logs} in "
+                            f"{len(result.trace_ids)} trace(s), {result.format}"))
     if args.json:
         print(json.dumps([vars(result) for result in results], indent=2))
     elif results:

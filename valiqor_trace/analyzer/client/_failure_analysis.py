@@ -29,9 +29,12 @@ PLAYGROUND_LIMITS = ((2, 60 * 10**9), (10, 86_400 * 10**9))  # 2 a minute, 10 a 
 class FailureAnalysisAPI:
     """Run Failure Analysis and read its history. Reached as ``ValiqorClient().failure_analysis``."""
 
-    def __init__(self, client: ValiqorClient, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, client: ValiqorClient, *, clock: Callable[[], float] = time.time,
+                 runs_where: str | None = None) -> None:
+        """``runs_where``: where a missing run was looked for, in messages (default: the run store's path)."""
         self._client = client
         self._clock = clock
+        self._runs_where = runs_where
 
     # -- running ---------------------------------------------------------------------
 
@@ -137,8 +140,8 @@ class FailureAnalysisAPI:
         most every 0.5 s or 1,000 items, so it may lag the running process by that much)."""
         row = self._client.run_store.get_status_row(run_id)
         if row is None:
-            raise NotFoundError(f"no run {run_id!r} in {self._client.run_store.path}; "
-                                "list runs with failure_analysis.list_runs()")
+            where = self._runs_where or f"in {self._client.run_store.path}"
+            raise NotFoundError(f"no run {run_id!r} {where}; list runs with failure_analysis.list_runs()")
         # items_done is written by the running process (throttled) and, final, with the result: a cancelled
         # run reads the items it analyzed, not its dataset size
         return RunStatus.counting(run_id, row["status"], row["items_done"], row["total_items"], row["error"])

@@ -66,6 +66,12 @@ class FailureTag(BaseModel):
     trace_id: str | None = None
     detector: str | None = None
 
+    def __repr__(self) -> str:
+        return (f"<FailureTag item {self.item_index} {self.decision} {self.subcategory_id} "
+                f"severity {self.severity:.1f} confidence {self.confidence:.2f}, {len(self.evidence_items)} evidence>")
+
+    __str__ = __repr__
+
 
 class SkippedDetector(BaseModel):
     detector: str

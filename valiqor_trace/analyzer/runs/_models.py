@@ -92,6 +92,12 @@ class RunStatus(BaseModel):
         return cls(run_id=run_id, status=status, current_item=items_done, total_items=total_items,
                    progress_percent=percent, error=error)
 
+    def __repr__(self) -> str:
+        return (f"<RunStatus {self.run_id} [{self.status}] {self.progress_percent:.0f}% "
+                f"{self.current_item}/{self.total_items} items{': ' + self.error if self.error else ''}>")
+
+    __str__ = __repr__
+
 
 class FAResult(BaseModel):
     """The result of a Failure Analysis run (field names as in the seed guide)."""
@@ -130,6 +136,24 @@ class FAResult(BaseModel):
         """The tags whose decision is ``fail``."""
         return [tag for tag in self.failure_tags if tag.decision == "fail"]
 
+    def __repr__(self) -> str:
+        # A few lines, not every field: a result can hold thousands of tags (model_dump() has them all)
+        s = self.summary
+        state = f"{self.status}, partial" if self.partial else self.status
+        source = f"trace {self.trace_id}" if self.trace_id else self.input_type
+        primary = (f"primary failure {s.primary_failure_name} (severity {s.overall_severity:.1f}/5)"
+                   if s.primary_failure_name else "no failure found")
+        gates = ", ".join(name for name, on in (("alert", s.should_alert), ("CI gate: block", s.should_gate_ci),
+                                                 ("needs human review", s.needs_human_review)) if on)
+        return (f"<FAResult {self.run_id} [{state}] project {self.project_name!r}, {source}\n"
+                f"  items {s.total_items}: {s.items_with_failures} with failures, "
+                f"{s.total_failures_detected} failures, {s.total_uncertain} unsure\n"
+                f"  {primary}{'; ' + gates if gates else ''}"
+                + (f"\n  error: {self.error}" if self.error else "")
+                + "\n  print(valiqor_trace.format_result(result)) for the table; .failures(), .summary>")
+
+    __str__ = __repr__
+
 
 class RunInfo(BaseModel):
     """One line of ``list_runs``."""
@@ -149,3 +173,11 @@ class RunInfo(BaseModel):
     primary_failure: str | None
     should_gate_ci: bool | None
     source: str
+
+    def __repr__(self) -> str:
+        failures = "" if self.items_with_failures is None else f", {self.items_with_failures} with failures"
+        return (f"<RunInfo {self.run_id} [{self.status}] project {self.project_name!r}, {self.input_type}, "
+                f"{self.created_at[:19]}: {self.total_items} items{failures}, "
+                f"primary failure {self.primary_failure or '-'}>")
+
+    __str__ = __repr__

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import multiprocessing
 import time
@@ -28,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from valiqor_trace.analyzer.client._client import ValiqorClient
+from valiqor_trace.analyzer.client._failure_analysis import FailureAnalysisAPI
 from valiqor_trace.analyzer.client._config import ClientConfig, resolve_client_config
 from valiqor_trace.analyzer.server._api import ENDPOINTS, ApiState
 from valiqor_trace.analyzer.server._auth import BearerAuth
@@ -83,6 +85,11 @@ class _EmbeddedClient(ValiqorClient):
         self.config = dataclasses.replace(config, base_url=None, api_key=None)
         self._clock = time.time
         self._remote = None
+
+    @functools.cached_property
+    def failure_analysis(self) -> FailureAnalysisAPI:
+        # a remote caller's "no run" names this server, never its file paths
+        return FailureAnalysisAPI(self, clock=self._clock, runs_where="on this server")
 
 
 class ServerState:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from io import BufferedIOBase
-from typing import Any
+from typing import Any, BinaryIO
 
 from valiqor_trace.errors import ImportFormatError
 from valiqor_trace.analyzer.sources._decode import LONE_SURROGATE, FieldError, lone_surrogate_path
@@ -70,15 +70,20 @@ class TraceFile:
         return sorted({span.trace_id for span in self.records} | {log.trace_id for log in self.logs})
 
 
-def read_trace_file(path: str | os.PathLike[str]) -> TraceFile:
+def read_trace_file(path: str | os.PathLike[str], *,
+                    reading: Callable[[BinaryIO, int], BinaryIO] | None = None) -> TraceFile:
     """Every span in ``path``.
+
+    ``reading(file, size)``, when given, wraps the open file (e.g. to show a progress bar in bytes).
 
     Raises:
         ImportFormatError: naming the file, the line or record, and what is wrong.
         FileNotFoundError: when there is no such file.
     """
     name = os.fspath(path)
-    with open(name, "rb") as raw:
+    with open(name, "rb") as opened:
+        # a wrapper only needs read/readline/seek/iteration, as every reader below uses it
+        raw: Any = reading(opened, os.fstat(opened.fileno()).st_size) if reading else opened
         if raw.read(2) != _GZIP_MAGIC:
             raw.seek(0)
             return _read(name, name.lower(), raw)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from valiqor_trace.analyzer.sources._files import read_trace_file
 from valiqor_trace.store import SpanStore
@@ -32,7 +34,8 @@ class ImportResult:
     logs_new: int = 0
 
 
-def import_file(store: SpanStore, path: str | os.PathLike[str]) -> ImportResult:
+def import_file(store: SpanStore, path: str | os.PathLike[str], *,
+                reading: Callable[[BinaryIO, int], BinaryIO] | None = None) -> ImportResult:
     """Read ``path`` whole, then store its spans and log records in one transaction.
 
     A span already stored (same trace and span id) is left alone, and so is a log
@@ -41,9 +44,10 @@ def import_file(store: SpanStore, path: str | os.PathLike[str]) -> ImportResult:
     A file with any bad record raises :class:`valiqor_trace.errors.ImportFormatError`
     before anything is written.
     Its traces are marked imported: a file holds all there is of them, so one
-    without its root span is analyzed at once instead of waited for.
+    without its root span is analyzed at once instead of waited for. ``reading``: as in
+    :func:`read_trace_file` (the CLI's progress bar).
     """
-    trace_file = read_trace_file(path)
+    trace_file = read_trace_file(path, reading=reading)
     from valiqor_trace.store import log_row, record_row
 
     new, logs_new = store.write_batch([record_row(span) for span in trace_file.records],
