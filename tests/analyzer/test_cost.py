@@ -19,6 +19,12 @@ from valiqor_trace.internal import CallUsage, Pricing, default_pricing, set_defa
 from valiqor_trace.store import SpanRecord
 from valiqor_trace.testing.model_server import ModelServer, Reply
 
+
+@pytest.fixture(autouse=True)
+def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One line per span and per row: these tests read values off a line (80 columns would wrap them)."""
+    monkeypatch.setenv("COLUMNS", "200")
+
 CALL_START = 1_750_000_000 * 10**9  # the call's date picks the price in force then
 
 

@@ -63,7 +63,7 @@ def span_tree(spans: Sequence[SpanRecord], notes: Mapping[str, str] | None = Non
 
     roots = []
     for root in sorted(children.get(None, []), key=lambda s: s.start_time_unix_nano):
-        tree = Tree(_label(root), guide_style="dim")
+        tree = Tree(label(root), guide_style="dim")
         grow(tree, root.span_id)
         roots.append(tree)
     return Group(*roots)

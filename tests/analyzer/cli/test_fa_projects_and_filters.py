@@ -68,7 +68,8 @@ def test_a_trace_from_another_sdk_goes_to_its_service_name(home: Path) -> None:
 
 
 def test_fa_list_shows_every_project_and_filters_by_project_trace_source_and_time(
-        shop_trace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        shop_trace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     dataset = tmp_path / "items.jsonl"
     dataset.write_text(json.dumps(ITEM) + "\n", encoding="utf-8")
     trace_run = _json(capsys, ["fa", "run", "--trace-id", shop_trace, "--json", "--no-gate"])["run_id"]
@@ -87,6 +88,7 @@ def test_fa_list_shows_every_project_and_filters_by_project_trace_source_and_tim
     assert listed("--since", "1h") == listed() and listed("--since", "2100-01-01") == []
     assert listed("--project-name", "default", "--source", "dataset") == [dataset_run]
 
+    monkeypatch.setenv("COLUMNS", "220")  # every header on one line (narrower terminals wrap them)
     assert main(["fa", "list"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert all(column in table[0] for column in ("project", "source", "trace id", "gate"))

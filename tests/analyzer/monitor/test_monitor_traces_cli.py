@@ -17,7 +17,8 @@ from valiqor_trace.cli import main
 
 
 def test_verdict_traces_are_hidden_and_evidence_spans_are_marked(tmp_path: Path, app: App,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+                                                                 capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / ".valiqor"  # VALIQOR_HOME: where the CLI reads by default
     handle = valiqor_trace.init(project_name="shop", tracer_provider=TracerProvider(), instrument=["openai"],
                                 exporters=["store"], home=str(home),
@@ -44,6 +45,7 @@ def test_verdict_traces_are_hidden_and_evidence_spans_are_marked(tmp_path: Path,
     (run,) = json.loads(capsys.readouterr().out)
     assert (run["project_name"], run["source"], run["primary_failure"]) == ("shop", "monitor", "truncated_output")
 
+    monkeypatch.setenv("COLUMNS", "200")  # one line per span (a narrower terminal wraps the marks)
     assert main(["traces", "show", truncated, "--run-id", run["run_id"]]) == 0
     tree = capsys.readouterr().out.splitlines()
     marked = {re.search(r"\(([0-9a-f]{16})\)  ◆ (.*)$", line).groups() for line in tree if "◆" in line}

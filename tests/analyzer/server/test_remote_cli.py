@@ -15,6 +15,12 @@ from tests.helpers import LiveServer
 from valiqor_trace.cli import main
 
 
+@pytest.fixture(autouse=True)
+def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One line per span and per row: these tests read values off a line (80 columns would wrap them)."""
+    monkeypatch.setenv("COLUMNS", "200")
+
+
 @pytest.fixture
 def on_server(live: LiveServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> LiveServer:
     monkeypatch.setenv("VALIQOR_BASE_URL", live.url)
