@@ -19,6 +19,7 @@ from typing import Any
 import wrapt
 
 from valiqor_trace.instrumentors._official import OfficialInstrumentor
+from valiqor_trace.instrumentors._official_llama_index import LlamaIndexAgentsInstrumentor
 from valiqor_trace.internal import handle_internal_errors, log_once
 
 
@@ -29,6 +30,7 @@ class Integration:
     instrumentor: str  # "module:Class"
     extra: str  # pip extra that installs the library
     official: bool = False  # the OpenTelemetry project's instrumentation (installed by the extra), not ours
+    adapter: type[OfficialInstrumentor] = OfficialInstrumentor  # how init() drives an official one
 
 
 INTEGRATIONS: tuple[Integration, ...] = (
@@ -47,6 +49,10 @@ INTEGRATIONS: tuple[Integration, ...] = (
     Integration("openai_agents", "agents",
                 "opentelemetry.instrumentation.genai.openai_agents:OpenAIAgentsInstrumentor", "openai-agents",
                 official=True),
+    # LlamaIndex agents and their tools (model calls: the provider's instrumentation; retrievals: ours above).
+    Integration("llama_index_agents", "llama_index.core",
+                "opentelemetry.instrumentation.genai.llama_index:LlamaIndexInstrumentor", "llama-index",
+                official=True, adapter=LlamaIndexAgentsInstrumentor),
 )
 _BY_NAME = {integration.name: integration for integration in INTEGRATIONS}
 
@@ -121,7 +127,7 @@ class Integrations:
             instrumentor_class = load_instrumentor(integration)
             if instrumentor_class is None:
                 return
-            instrumentor = (OfficialInstrumentor(integration.name, instrumentor_class, integration.extra)
+            instrumentor = (integration.adapter(integration.name, instrumentor_class, integration.extra)
                             if integration.official else instrumentor_class())
             if instrumentor.instrument(tracer_provider=self.tracer_provider):
                 self.active[integration.name] = instrumentor
