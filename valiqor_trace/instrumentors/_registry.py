@@ -38,6 +38,8 @@ INTEGRATIONS: tuple[Integration, ...] = (
     Integration("langchain", "langchain_core", "valiqor_trace.instrumentors.langchain:LangChainInstrumentor", "langchain"),
     Integration("llama_index", "llama_index.core", "valiqor_trace.instrumentors.retrievers.llama_index:LlamaIndexInstrumentor",
                 "llama-index"),
+    # LiteLLM traces itself (its "otel" callback, switched on by the app); this only sets that callback up.
+    Integration("litellm", "litellm", "valiqor_trace.instrumentors.litellm:LiteLLMCallbackSetup", "litellm"),
     # Libraries we do not wrap: their official GenAI instrumentation (_official.py), from the library's extra.
     Integration("anthropic", "anthropic", "opentelemetry.instrumentation.genai.anthropic:AnthropicInstrumentor",
                 "anthropic", official=True),
