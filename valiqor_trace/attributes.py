@@ -25,12 +25,6 @@ __all__ = [
     "CONTENT_KEYS",
     "CONTENT_PREFIXES",
     "ERROR_TYPE",
-    "LITELLM_CALL_ID",
-    "LITELLM_NOT_CONTENT",
-    "LITELLM_RAW_CHOICES",
-    "LITELLM_RAW_MESSAGES",
-    "LITELLM_RAW_PREFIX",
-    "LITELLM_SCOPE",
     "GEN_AI_AGENT_NAME",
     "GEN_AI_ASSISTANT_MESSAGE_EVENT",
     "GEN_AI_CHOICE_EVENT",
@@ -84,6 +78,12 @@ __all__ = [
     "GEN_AI_USAGE_REASONING_OUTPUT_TOKENS",
     "GEN_AI_USER_MESSAGE_EVENT",
     "INPUT",
+    "LITELLM_CALL_ID",
+    "LITELLM_NOT_CONTENT",
+    "LITELLM_RAW_CHOICES",
+    "LITELLM_RAW_MESSAGES",
+    "LITELLM_RAW_PREFIX",
+    "LITELLM_SCOPE",
     "OUTPUT",
     "PROJECT_NAME",
     "REQUEST_PREVIOUS_RESPONSE_ID",
@@ -102,7 +102,6 @@ __all__ = [
     "TRUNCATED_SUFFIX",
     "USER_ID",
     "is_content_key",
-    "is_litellm_content_key",
 ]
 
 # Stamped on every span started while valiqor-trace is initialised.
