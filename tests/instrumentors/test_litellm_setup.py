@@ -1,5 +1,5 @@
 """What init() does for LiteLLM's own OpenTelemetry callback, and which of its span keys are content (no
-litellm needed: the live app runs in tests/instrumentors/providers/test_litellm.py)."""
+litellm needed: the live app runs in tests/instrumentors/providers/test_litellm_live.py)."""
 
 from __future__ import annotations
 
