@@ -28,11 +28,13 @@ from valiqor_trace._suppress import suppress_instrumentation
 from valiqor_trace.attributes import (
     CAPTURE_CONTENT,
     CONTENT_EVENT_KEYS,
+    LITELLM_SCOPE,
     PROJECT_NAME,
     SESSION_ID,
     SESSION_METADATA_PREFIX,
     USER_ID,
     is_content_key,
+    is_litellm_content_key,
 )
 
 if TYPE_CHECKING:
@@ -157,12 +159,20 @@ class GuardedExporter(SpanExporter):
             return False
 
 
+def content_key_test(span: ReadableSpan) -> Callable[[str], bool]:
+    """Which of ``span``'s attribute keys carry content: the conventions' keys, and on a LiteLLM span its
+    raw request and response fields too (``llm.{provider}.{field}``, named by the provider's API)."""
+    scope = span.instrumentation_scope
+    return is_litellm_content_key if scope is not None and scope.name == LITELLM_SCOPE else is_content_key
+
+
 def without_content(span: ReadableSpan) -> ReadableSpan:
     """A copy of ``span`` with every content-carrying attribute and event attribute removed."""
-    attributes = {k: v for k, v in (span.attributes or {}).items() if not is_content_key(k)}
+    is_content = content_key_test(span)
+    attributes = {k: v for k, v in (span.attributes or {}).items() if not is_content(k)}
     events = [
         Event(event.name, {k: v for k, v in (event.attributes or {}).items()
-                           if k not in CONTENT_EVENT_KEYS and not is_content_key(k)}, event.timestamp)
+                           if k not in CONTENT_EVENT_KEYS and not is_content(k)}, event.timestamp)
         for event in span.events
     ]
     return ReadableSpan(
@@ -187,7 +197,7 @@ def with_content_policy(span: ReadableSpan, policy: ContentPolicy) -> ReadableSp
     """
     if is_ours(span):
         return span
-    attributes = _policed(span.attributes, policy, is_content_key)
+    attributes = _policed(span.attributes, policy, content_key_test(span))
     events = [(event, _policed(event.attributes, policy, _is_event_content_key)) for event in span.events]
     if attributes is None and all(changed is None for _, changed in events):
         return span

@@ -79,6 +79,12 @@ __all__ = [
     "GEN_AI_USAGE_REASONING_OUTPUT_TOKENS",
     "GEN_AI_USER_MESSAGE_EVENT",
     "INPUT",
+    "LITELLM_CALL_ID",
+    "LITELLM_NOT_CONTENT",
+    "LITELLM_RAW_CHOICES",
+    "LITELLM_RAW_MESSAGES",
+    "LITELLM_RAW_PREFIX",
+    "LITELLM_SCOPE",
     "OUTPUT",
     "PROJECT_NAME",
     "REQUEST_PREVIOUS_RESPONSE_ID",
@@ -197,6 +203,18 @@ GEN_AI_CHOICE_EVENT = "gen_ai.choice"
 GEN_AI_CONTENT_PROMPT_EVENT = "gen_ai.content.prompt"
 GEN_AI_CONTENT_COMPLETION_EVENT = "gen_ai.content.completion"
 
+# -- LiteLLM's OpenTelemetry callback (litellm.callbacks=["otel"]; docs/providers.md#litellm) ---------------
+LITELLM_SCOPE = "litellm"  # its tracer's name (its OTEL_TRACER_NAME setting renames it)
+LITELLM_CALL_ID = "litellm.call_id"  # on the span that carries its gen_ai.* attributes for one request
+# Its raw-request span (a child of that span): every field of the provider's request body and response as
+# llm.{provider}.{field}, each value as Python repr text (llm.openai.messages = "[{'role': 'user', ...}]").
+LITELLM_RAW_PREFIX = "llm."
+LITELLM_RAW_MESSAGES = "messages"
+LITELLM_RAW_CHOICES = "choices"
+# The only llm.* keys LiteLLM writes that are no content (on its request span); every other llm.* key of a
+# LiteLLM span is a request or response field, or a tool definition (llm.request.functions.*): content.
+LITELLM_NOT_CONTENT = frozenset({"llm.request.type", "llm.is_streaming"})
+
 # Attribute keys (or prefixes) that carry content, ours and other conventions'.
 # With capture_content off, every one of them is dropped before export.
 CONTENT_KEYS = frozenset({
@@ -219,3 +237,9 @@ CONTENT_EVENT_KEYS = frozenset({"content", "message", "body", GEN_AI_PROMPT, GEN
 def is_content_key(key: str) -> bool:
     """True when an attribute with this key carries prompt, completion or argument text."""
     return key in CONTENT_KEYS or key.startswith(CONTENT_PREFIXES)
+
+
+def is_litellm_content_key(key: str) -> bool:
+    """``is_content_key`` for a span LiteLLM wrote (scope :data:`LITELLM_SCOPE`), whose raw request and
+    response fields are ``llm.{provider}.{field}`` keys: a provider's field names cannot be listed."""
+    return is_content_key(key) or (key.startswith(LITELLM_RAW_PREFIX) and key not in LITELLM_NOT_CONTENT)

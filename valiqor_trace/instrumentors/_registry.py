@@ -19,6 +19,7 @@ from typing import Any
 import wrapt
 
 from valiqor_trace.instrumentors._official import OfficialInstrumentor
+from valiqor_trace.instrumentors._official_llama_index import LlamaIndexAgentsInstrumentor
 from valiqor_trace.internal import handle_internal_errors, log_once
 
 
@@ -30,6 +31,7 @@ class Integration:
     extra: str  # pip extra that installs the library
     distribution: str  # the library's distribution (the instrumentor's ``library``), named without importing it
     official: bool = False  # the OpenTelemetry project's instrumentation (installed by the extra), not ours
+    adapter: type[OfficialInstrumentor] = OfficialInstrumentor  # how init() drives an official one
 
 
 INTEGRATIONS: tuple[Integration, ...] = (
@@ -38,6 +40,8 @@ INTEGRATIONS: tuple[Integration, ...] = (
                 "langchain-core"),
     Integration("llama_index", "llama_index.core", "valiqor_trace.instrumentors.retrievers.llama_index:LlamaIndexInstrumentor",
                 "llama-index", "llama-index-core"),
+    # LiteLLM traces itself (its "otel" callback, switched on by the app); this only sets that callback up.
+    Integration("litellm", "litellm", "valiqor_trace.instrumentors.litellm:LiteLLMCallbackSetup", "litellm"),
     # Libraries we do not wrap: their official GenAI instrumentation (_official.py), from the library's extra.
     Integration("anthropic", "anthropic", "opentelemetry.instrumentation.genai.anthropic:AnthropicInstrumentor",
                 "anthropic", "anthropic", official=True),
@@ -49,6 +53,10 @@ INTEGRATIONS: tuple[Integration, ...] = (
     Integration("openai_agents", "agents",
                 "opentelemetry.instrumentation.genai.openai_agents:OpenAIAgentsInstrumentor", "openai-agents",
                 "openai-agents", official=True),
+    # LlamaIndex agents and their tools (model calls: the provider's instrumentation; retrievals: ours above).
+    Integration("llama_index_agents", "llama_index.core",
+                "opentelemetry.instrumentation.genai.llama_index:LlamaIndexInstrumentor", "llama-index",
+                "llama-index-core", official=True, adapter=LlamaIndexAgentsInstrumentor),
 )
 _BY_NAME = {integration.name: integration for integration in INTEGRATIONS}
 # Which Integrations set instrumented each library in this process. Two sets can be live at once (init()
@@ -133,7 +141,7 @@ class Integrations:
                 instrumentor_class = load_instrumentor(integration)
                 if instrumentor_class is None:
                     return
-                instrumentor = (OfficialInstrumentor(integration.name, instrumentor_class, integration.extra)
+                instrumentor = (integration.adapter(integration.name, instrumentor_class, integration.extra)
                                 if integration.official else instrumentor_class())
                 if instrumentor.instrument(tracer_provider=self.tracer_provider):
                     self.active[integration.name] = instrumentor

@@ -344,3 +344,40 @@ def test_an_answer_request_a_managed_agent_returned_is_not_an_unexecuted_tool_ca
     assert len(unexecuted(_managed_agent(agent_error="AgentError: gave up"))) == 1  # the agent failed
     assert len(unexecuted(_managed_agent(agent_output="Report: unknown."))) == 1  # not what it returned
     assert len(unexecuted(_managed_agent(answer_in_last_call=False))) == 1  # more model calls followed
+
+
+def _asks_genai(call_id: str, name: str, arguments: dict[str, Any]) -> str:
+    return json.dumps([{"role": "assistant", "finish_reason": "stop",
+                        "parts": [{"type": "tool_call", "id": call_id, "name": name, "arguments": arguments}]}])
+
+
+def _runs_genai(span_id: str, call_id: str, name: str, arguments: dict[str, Any], result: str, start: int) -> SpanRecord:
+    return _span(span_id, f"execute_tool {name}", {
+        "gen_ai.operation.name": "execute_tool", GEN_AI_TOOL_NAME: name, GEN_AI_TOOL_CALL_ID: call_id,
+        "gen_ai.tool.call.arguments": json.dumps(arguments), GEN_AI_TOOL_CALL_RESULT: result},
+        parent="a" * 16, start=start)
+
+
+def test_made_up_call_ids_that_disagree_still_join_by_name_and_real_ones_keep_calls_apart() -> None:
+    # Gemini sends no call ids: its instrumentation writes "get_weather_0", LlamaIndex's agent "get_weather".
+    root = _span("a" * 16, "request", {}, start=0)
+    asks = _span("1" * 16, "generate_content m", {"gen_ai.operation.name": "chat",
+                                                  "gen_ai.output.messages": _asks_genai("get_weather_0", "get_weather",
+                                                                                        {"city": "Paris"})},
+                 parent="a" * 16, start=1)
+    item = reconstruct_item([root, asks, _runs_genai("2" * 16, "get_weather", "get_weather", {"city": "Paris"},
+                                                     "18°C", start=20)])
+    assert [(c.id, c.name, c.output, c.executed) for c in item.tool_calls] == [
+        ("get_weather_0", "get_weather", "18°C", True)]
+
+    # Two calls of one tool with real ids: each execution joins its own request, whatever the order.
+    both = json.dumps([{"role": "assistant", "finish_reason": "tool_calls", "parts": [
+        {"type": "tool_call", "id": "call_A", "name": "get_weather", "arguments": {"city": "Paris"}},
+        {"type": "tool_call", "id": "call_B", "name": "get_weather", "arguments": {"city": "Rome"}}]}])
+    asks_two = _span("1" * 16, "chat m", {"gen_ai.operation.name": "chat", "gen_ai.output.messages": both},
+                     parent="a" * 16, start=1)
+    item = reconstruct_item([root, asks_two,
+                             _runs_genai("2" * 16, "call_B", "get_weather", {"city": "Rome"}, "25°C", start=20),
+                             _runs_genai("3" * 16, "call_A", "get_weather", {"city": "Paris"}, "18°C", start=30)])
+    assert [(c.id, c.arguments, c.output) for c in item.tool_calls] == [
+        ("call_B", {"city": "Rome"}, "25°C"), ("call_A", {"city": "Paris"}, "18°C")]

@@ -2,7 +2,7 @@
 
 Reads the spans of valiqor-trace itself, the OpenTelemetry GenAI semantic
 conventions (current attributes, the older ``gen_ai.prompt``/``gen_ai.completion``
-attributes and per-message events), OpenInference and OpenLLMetry. The rules
+attributes and per-message events), OpenInference, OpenLLMetry and LiteLLM's callback. The rules
 are in :mod:`valiqor_trace.analyzer.reconstruct._rules` and ``docs/reconstruction.md``.
 
 Example:
@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from valiqor_trace.analyzer.models import FAItem
 from valiqor_trace.analyzer.reconstruct._classify import view_of
 from valiqor_trace.analyzer.reconstruct._cost import call_cost
+from valiqor_trace.analyzer.reconstruct._litellm import merge_raw_requests
 from valiqor_trace.analyzer.reconstruct._rules import build_item
 from valiqor_trace.analyzer.reconstruct._tree import TraceTree, build_tree, has_root
 from valiqor_trace.analyzer.reconstruct._turns import split_turns
@@ -30,7 +31,9 @@ __all__ = ["SpanView", "TraceTree", "build_tree", "has_root", "llm_span_costs", 
 
 def span_views(tree: TraceTree) -> dict[str, SpanView]:
     """span id -> what the span means, for every span of ``tree`` (in start order)."""
-    return {span.span_id: view_of(span) for span in tree.spans}
+    views = {span.span_id: view_of(span) for span in tree.spans}
+    merge_raw_requests(tree, views)  # a view that needs its child's: LiteLLM's request span and its raw request
+    return views
 
 
 def llm_span_costs(spans: Sequence[SpanRecord] | TraceTree) -> dict[str, float | None]:

@@ -1,7 +1,9 @@
 """Tool calls: the model's requests joined with the tool executions.
 
 - A tool span joins the request with the same call id; without ids on both
-  sides, the earliest unjoined request of the same name made before the tool
+  sides (an id that matches nothing on the other side counts as none: two
+  instrumentations that each make up an id for a provider that sends none,
+  like Gemini's, disagree), the earliest unjoined request of the same name made before the tool
   started (equal arguments preferred) by a model call of the tool's own agent or
   of an agent around it: a request made inside a sub-agent is that sub-agent's
   to run, so an outer agent's tool never takes it.
@@ -64,11 +66,12 @@ def join_tool_calls(views: Sequence[v.SpanView], tree: TraceTree | None = None) 
     scopes = _Scopes(tree, views) if tree is not None else None
     if scopes is not None and not scopes.agents:
         scopes = None  # no agent spans: nothing to scope
+    tool_ids = {view.tool.call_id for view in views if view.tool is not None and view.tool.call_id}
     lone: list[tuple[tuple[int, int], ToolCall]] = []
     for view in views:
         if view.tool is None:
             continue
-        request = _match(view, requests, by_id, by_name, scopes)
+        request = _match(view, by_id, by_name, scopes, tool_ids)
         call = _executed(view, request, results)
         if request is None:
             lone.append(((view.start, len(requests)), call))
@@ -236,8 +239,8 @@ def _tool_results(views: Sequence[v.SpanView]) -> dict[str, str]:
     return results
 
 
-def _match(view: v.SpanView, requests: list[_Request], by_id: dict[str, _Request],
-           by_name: dict[str, list[_Request]], scopes: _Scopes | None) -> _Request | None:
+def _match(view: v.SpanView, by_id: dict[str, _Request], by_name: dict[str, list[_Request]],
+           scopes: _Scopes | None, tool_ids: set[str]) -> _Request | None:
     tool = view.tool
     assert tool is not None  # called for tool views only
     if tool.call_id:
@@ -251,8 +254,9 @@ def _match(view: v.SpanView, requests: list[_Request], by_id: dict[str, _Request
     while queue and queue[0].joined:  # drop requests joined by id since
         queue.pop(0)
     # The earliest few unjoined requests made before the tool started; equal arguments win.
+    tool_id = tool.call_id if tool.call_id in by_id else None  # one no request has is no id to keep apart
     candidates = [r for r in queue[:_LOOKAHEAD] if not r.joined and r.llm.start <= view.start
-                  and (r.request.id is None or tool.call_id is None)]
+                  and (r.request.id is None or r.request.id not in tool_ids or tool_id is None)]
     if candidates and scopes is not None:
         candidates = scopes.within(candidates, view)
     if not candidates:

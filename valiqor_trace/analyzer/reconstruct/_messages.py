@@ -61,6 +61,7 @@ def _from_parts(item: Mapping[str, Any]) -> Message:
             message.tool_call_id = _str(part.get("id"))
             texts.append(to_text(part.get("response")) or "")
     message.text = "\n".join(texts) if texts else None
+    _add_openai_keys(message, item)  # LiteLLM writes its history's tool calls and results OpenAI-style next to parts
     if message.tool_call_id and not message.tool_calls and not any(
             isinstance(p, Mapping) and p.get("type") in ("text", None) for p in item["parts"]):
         message.role = "tool"  # Anthropic and Gemini send tool results in a user turn: not something the user said
@@ -72,15 +73,23 @@ def _from_openai(item: Mapping[str, Any]) -> Message:
                       tool_call_id=_str(item.get("tool_call_id")) or (
                           _str(item.get("id")) if role_of(item.get("role")) == "tool" else None),
                       finish_reason=_str(item.get("finish_reason")))
-    for call in parse_json(item.get("tool_calls")) or []:
-        request = tool_request_of(call)
-        if request is not None:
-            message.tool_calls.append(request)
+    _add_openai_keys(message, item)
     function_call = parse_json(item.get("function_call"))
     if isinstance(function_call, Mapping) and function_call.get("name"):  # the pre-tools API
         message.tool_calls.append(ToolRequest(id=None, name=str(function_call["name"]),
                                               arguments=normalize_arguments(function_call.get("arguments"))))
     return message
+
+
+def _add_openai_keys(message: Message, item: Mapping[str, Any]) -> None:
+    """The OpenAI-shape ``tool_calls`` and ``tool_call_id`` of ``item``, where the parts had none."""
+    if not message.tool_calls:
+        calls = parse_json(item.get("tool_calls"))
+        for call in calls if isinstance(calls, list) else []:
+            request = tool_request_of(call)
+            if request is not None:
+                message.tool_calls.append(request)
+    message.tool_call_id = message.tool_call_id or _str(item.get("tool_call_id"))
 
 
 def tool_request_of(call: Any) -> ToolRequest | None:

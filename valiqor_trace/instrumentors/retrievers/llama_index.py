@@ -41,17 +41,22 @@ class LlamaIndexInstrumentor(BaseInstrumentor):
     name: ClassVar[str] = "llama_index"
     library: ClassVar[str] = "llama-index-core"
     supported_versions: ClassVar[str] = ">=0.10,<1"
+    # How many of us wrap the retrievers now: while one does, the official LlamaIndex instrumentation's
+    # retrieval spans are skipped (_official_llama_index.py), so a retrieval is recorded once, with its text.
+    active: ClassVar[int] = 0
 
     def _instrument(self, *, tracer_provider: Any = None, **options: Any) -> None:
         assert self.tracer is not None
         wrap_function_wrapper(_MODULE, "BaseRetriever.retrieve", _retrieve(self.tracer))
         wrap_function_wrapper(_MODULE, "BaseRetriever.aretrieve", _aretrieve(self.tracer))
+        type(self).active += 1
 
     def _uninstrument(self) -> None:
         from llama_index.core.base.base_retriever import BaseRetriever
 
         unwrap(BaseRetriever, "retrieve")
         unwrap(BaseRetriever, "aretrieve")
+        type(self).active -= 1
 
 
 def _start(tracer: trace.Tracer, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Span | None:
