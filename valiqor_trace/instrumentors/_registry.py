@@ -41,7 +41,8 @@ INTEGRATIONS: tuple[Integration, ...] = (
     Integration("llama_index", "llama_index.core", "valiqor_trace.instrumentors.retrievers.llama_index:LlamaIndexInstrumentor",
                 "llama-index", "llama-index-core"),
     # LiteLLM traces itself (its "otel" callback, switched on by the app); this only sets that callback up.
-    Integration("litellm", "litellm", "valiqor_trace.instrumentors.litellm:LiteLLMCallbackSetup", "litellm"),
+    Integration("litellm", "litellm", "valiqor_trace.instrumentors.litellm:LiteLLMCallbackSetup", "litellm",
+                "litellm"),
     # Libraries we do not wrap: their official GenAI instrumentation (_official.py), from the library's extra.
     Integration("anthropic", "anthropic", "opentelemetry.instrumentation.genai.anthropic:AnthropicInstrumentor",
                 "anthropic", "anthropic", official=True),

@@ -15,7 +15,7 @@ import pytest
 from tests.helpers import REPO_ROOT, run_python
 from valiqor_trace import ValiqorClient
 
-pytest.importorskip("litellm", reason="litellm is not installed (pip install 'valiqor-trace[litellm]')")
+pytest.importorskip("litellm", reason="litellm is not installed (pip install 'valiqor-trace[litellm]'); .ci/run tests it in a venv of its own")
 
 pytestmark = pytest.mark.slow
 APP = Path(__file__).with_name("litellm_app.py")
