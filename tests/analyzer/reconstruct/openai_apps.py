@@ -28,7 +28,7 @@ def run_openai_app(app: str, question: str, fake: Any, hooks: Any, http: Any) ->
     elif app == "rag":
         with hooks.workflow("rag-answer", question, result):
             with hooks.retriever(question, DOCUMENTS):
-                documents = list(DOCUMENTS)
+                documents = hooks.retriever_function(_search)(question)
             result["documents"] = documents
             system = f"{SYSTEM}\nContext:\n" + "\n".join(dict.fromkeys(documents))
             result["system_prompt"] = system
@@ -43,6 +43,11 @@ def run_openai_app(app: str, question: str, fake: Any, hooks: Any, http: Any) ->
     return {**result, **summarize_calls(fake.calls[first_call:])}
 
 
+def _search(query: str) -> list[str]:
+    """The app's retriever: the fixed documents, in rank order."""
+    return list(DOCUMENTS)
+
+
 def _tool_loop(client: Any, question: str, hooks: Any, result: dict[str, Any]) -> str:
     messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]
     response = client.chat.completions.create(model=MODEL, messages=messages, tools=[TOOL_SCHEMA])
@@ -52,7 +57,7 @@ def _tool_loop(client: Any, question: str, hooks: Any, result: dict[str, Any]) -
         arguments = json.loads(call.function.arguments)
         outcome: dict[str, Any] = {}
         with hooks.tool(call.function.name, call.id, arguments, outcome):
-            outcome["output"] = multiply(**arguments)
+            outcome["output"] = hooks.tool_function(multiply)(**arguments)
         result["tool_calls"].append({"id": call.id, "name": call.function.name, "arguments": arguments,
                                      "output": outcome["output"]})
         messages.append({"role": "tool", "tool_call_id": call.id, "content": outcome["output"]})

@@ -1,4 +1,4 @@
-"""Scripted LLM apps traced by a peer instrumentation, exported as OTLP JSON lines.
+"""Scripted LLM apps traced by a peer instrumentation (or ours: ``valiqor``, ``valiqor-langchain``), as OTLP JSON lines.
 
 Run one peer per process (each patches ``openai`` or LangChain globally)::
 
@@ -127,7 +127,17 @@ def summarize_calls(calls: list[dict[str, Any]]) -> dict[str, Any]:
 # -- peers: instrument, plus how the app marks its own workflow / tool / retriever steps ---------------
 
 class NoHooks:
-    """Peers that trace only model calls: the app's own steps leave no spans."""
+    """Peers that trace only model calls: the app's own steps leave no spans.
+
+    ``tool_function`` / ``retriever_function`` are what an app built on a tracer's decorators
+    would call instead of the plain function (ours: ``@valiqor_trace.tool``, ``@valiqor_trace.retriever``).
+    """
+
+    def tool_function(self, func: Any) -> Any:
+        return func
+
+    def retriever_function(self, func: Any) -> Any:
+        return func
 
     @contextlib.contextmanager
     def workflow(self, name: str, question: str, result: dict[str, Any]):  # noqa: ANN201
@@ -215,7 +225,37 @@ class GenAIHooks(NoHooks):
                                         for i, text in enumerate(documents)]
 
 
+class ValiqorHooks(NoHooks):
+    """Our public API, as README "Tracing your app" shows it: a workflow, a decorated tool and retriever."""
+
+    @contextlib.contextmanager
+    def workflow(self, name, question, result):  # noqa: ANN001, ANN201
+        import valiqor_trace
+
+        with valiqor_trace.trace_workflow(name) as wf:
+            wf.set_input(question)
+            yield
+            wf.set_output(result["answer"])
+
+    def tool_function(self, func: Any) -> Any:
+        import valiqor_trace
+
+        return valiqor_trace.tool(TOOL_SCHEMA["function"]["name"],
+                                  description=TOOL_SCHEMA["function"]["description"])(func)
+
+    def retriever_function(self, func: Any) -> Any:
+        import valiqor_trace
+
+        return valiqor_trace.retriever("kb")(func)
+
+
 def instrument(peer: str, provider: TracerProvider, logger_provider: Any) -> NoHooks:
+    if peer in ("valiqor", "valiqor-langchain"):  # ours, as an app turns it on; LangChain's calls nest OpenAI's
+        import valiqor_trace
+
+        valiqor_trace.init(project_name="peer-app", tracer_provider=provider, exporters="none",
+                           instrument=["openai"] if peer == "valiqor" else ["langchain", "openai"])
+        return ValiqorHooks()
     if peer == "openinference":
         from openinference.instrumentation.openai import OpenAIInstrumentor
         OpenAIInstrumentor().instrument(tracer_provider=provider)
