@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from valiqor_trace._cost import Pricing, set_default_pricing
 from valiqor_trace.analyzer.reconstruct import reconstruct_item
 from valiqor_trace.analyzer.sources import import_file, read_trace_file
 from valiqor_trace.store import SpanRecord, SpanStore
@@ -37,10 +38,10 @@ def _llm_attributes(convention: str, step: int, history: list[dict[str, Any]]) -
                                                       "content": m["content"]}]} for m in history]),
                 "gen_ai.output.messages": json.dumps([{"role": "assistant", "parts": [dict(type="tool_call", **call)],
                                                        "finish_reason": "tool_call"}]),
-                "gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": 10}
+                "gen_ai.usage.input_tokens": 100 + step, "gen_ai.usage.output_tokens": 10}
     if convention == "openinference":
         attrs: dict[str, Any] = {"openinference.span.kind": "LLM", "llm.model_name": "gpt-4o-mini",
-                                 "llm.token_count.prompt": 100, "llm.token_count.completion": 10}
+                                 "llm.token_count.prompt": 100 + step, "llm.token_count.completion": 10}
         for i, m in enumerate(history):
             attrs[f"llm.input_messages.{i}.message.role"] = m["role"]
             attrs[f"llm.input_messages.{i}.message.content"] = m["content"]
@@ -48,7 +49,7 @@ def _llm_attributes(convention: str, step: int, history: list[dict[str, Any]]) -
         attrs.update({"llm.output_messages.0.message.role": "assistant", prefix + "id": call["id"],
                       prefix + "function.name": "search", prefix + "function.arguments": json.dumps(call["arguments"])})
         return attrs
-    attrs = {"llm.request.type": "chat", "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.prompt_tokens": 100}
+    attrs = {"llm.request.type": "chat", "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.prompt_tokens": 100 + step}
     for i, m in enumerate(history):
         attrs[f"gen_ai.prompt.{i}.role"] = m["role"]
         attrs[f"gen_ai.prompt.{i}.content"] = m["content"]
@@ -134,6 +135,11 @@ def main() -> None:
         item = reconstruct_item(spans)
         assert item.output == "found" and len(item.tool_calls) > args.spans // 3, "benchmark trace misread"
         rows.append((f"reconstruct {convention}", len(spans), best_of(args.repeat, lambda: reconstruct_item(spans))))
+        if convention == "genai":  # what pricing each LLM call costs (docs/cost.md): the same trace with no table
+            installed = set_default_pricing(Pricing(None, available=False))
+            rows.append(("reconstruct genai, no price table", len(spans),
+                         best_of(args.repeat, lambda: reconstruct_item(spans))))
+            set_default_pricing(installed)
     trail = [read_trace_file(path).spans for path in sorted(glob.glob(os.path.join(
         os.path.dirname(__file__), "..", "..", "shared", "data", "trail", "traces", "*.json")))]
     if trail:

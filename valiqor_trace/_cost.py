@@ -53,16 +53,25 @@ def table_price(usage: CallUsage, genai_prices: Any) -> float | None:
     """The price in USD from ``genai_prices``' table, or None when the table does not price this call."""
     if not usage.model or usage.input_tokens is None or usage.output_tokens is None:
         return None
-    provider = usage.provider.lower() if usage.provider else None
-    when = (dt.datetime.fromtimestamp(usage.started_unix_nano / 1e9, dt.timezone.utc)
-            if usage.started_unix_nano else None)
+    day = (dt.datetime.fromtimestamp(usage.started_unix_nano / 1e9, dt.timezone.utc).date()
+           if usage.started_unix_nano else None)
+    return _table_price(usage.model, usage.provider.lower() if usage.provider else None, usage.input_tokens,
+                        usage.output_tokens, usage.cache_read_tokens or None, day, genai_prices)
+
+
+# A table lookup costs ~0.1 ms (model matching); calls that repeat a model, counts and day cost it once. Prices
+# change by date, so the day of the call is as exact as its time.
+@functools.lru_cache(maxsize=4096)
+def _table_price(model: str, provider: str | None, input_tokens: int, output_tokens: int,
+                 cache_read_tokens: int | None, day: dt.date | None, genai_prices: Any) -> float | None:
+    when = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc) if day else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the table warns of a stale snapshot; the price is still its own
             result = genai_prices.calc_price(
-                genai_prices.Usage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-                                   cache_read_tokens=usage.cache_read_tokens or None),
-                usage.model, provider_id=_PROVIDER_IDS.get(provider, provider) if provider else None,
+                genai_prices.Usage(input_tokens=input_tokens, output_tokens=output_tokens,
+                                   cache_read_tokens=cache_read_tokens),
+                model, provider_id=_PROVIDER_IDS.get(provider, provider) if provider else None,
                 genai_request_timestamp=when)
     except (LookupError, ValueError):  # a model or provider the table does not know, or counts it rejects
         return None
