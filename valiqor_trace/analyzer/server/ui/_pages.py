@@ -143,12 +143,12 @@ class UI:
         if self.sessions is None:  # no keys: nothing to log in to
             return RedirectResponse("/traces", status_code=303)
         if request.method == "GET":
-            return self.render("login.html", nav="", next=safe_next(request.query_params.get("next")), error=None)
+            return self.render("login.html", title="Log in", nav="", next=safe_next(request.query_params.get("next")), error=None)
         form = parse_qs((await request.body())[:8192].decode("utf-8", "replace"))
         target = safe_next((form.get("next") or [""])[0])
         token = self.sessions.login((form.get("key") or [""])[0].strip())
         if token is None:
-            return self.render("login.html", http_status=401, nav="", next=target, error="That key is not valid here.")
+            return self.render("login.html", http_status=401, title="Log in", nav="", next=target, error="That key is not valid here.")
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(COOKIE, token, max_age=int(SESSION_TTL_S), httponly=True, samesite="strict",
                             secure=request.url.scheme == "https", path="/")
