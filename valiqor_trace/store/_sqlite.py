@@ -13,7 +13,7 @@ from typing import Any
 
 from valiqor_trace import attributes
 from valiqor_trace._ids import normalize_trace_id
-from valiqor_trace.monitor._processor import MONITOR_SCOPE
+from valiqor_trace.monitor._processor import MONITOR_SCOPE, VERDICT_SPAN_NAME
 from valiqor_trace.store._logs import LOG_COLUMNS, attach_logs, log_row, row_log
 from valiqor_trace.store._records import LogRecord, SpanEvent, SpanLink, SpanRecord, TraceArrival, TraceSummary
 
@@ -245,6 +245,18 @@ class SpanStore:
                 if rows else []
         return attach_logs([row_record(row) for row in rows], [row_log(row) for row in log_rows])
 
+    def get_span(self, trace_id: str, span_id: str) -> SpanRecord | None:
+        """One stored span (with the log records that name it among its events), or None."""
+        tid = normalize_trace_id(trace_id)
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {_SPAN_COLUMNS} FROM spans WHERE trace_id = ? AND span_id = ?",
+                                      (tid, span_id.lower())).fetchall()
+            log_rows = self._conn.execute(
+                f"SELECT {LOG_COLUMNS} FROM logs WHERE trace_id = ? AND span_id = ? ORDER BY time_ns",
+                (tid, span_id.lower())).fetchall() if rows else []
+        spans = attach_logs([row_record(row) for row in rows], [row_log(row) for row in log_rows])
+        return spans[0] if spans else None
+
     def get_logs(self, trace_id: str) -> list[LogRecord]:
         """The stored log records of ``trace_id``, oldest first."""
         with self._lock:
@@ -317,9 +329,10 @@ class SpanStore:
             clauses.append("trace_id NOT IN (SELECT value FROM json_each(?))")
             params.append(json.dumps(list(exclude_ids)))
         if not include_verdicts:
-            clauses.append("NOT EXISTS (SELECT 1 FROM spans r WHERE r.trace_id = traces.trace_id "
-                           "AND r.parent_span_id IS NULL AND r.scope_name = ?)")
-            params.append(MONITOR_SCOPE)
+            # the root's name first: only a trace named like a verdict costs a look at its root span's scope
+            clauses.append("(root_name IS NOT ? OR NOT EXISTS (SELECT 1 FROM spans r WHERE r.trace_id = "
+                           "traces.trace_id AND r.parent_span_id IS NULL AND r.scope_name = ?))")
+            params += [VERDICT_SPAN_NAME, MONITOR_SCOPE]
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._lock:
             total = self._conn.execute(f"SELECT COUNT(*) FROM traces {where}", params).fetchone()[0]

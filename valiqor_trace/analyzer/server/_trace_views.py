@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from valiqor_trace.errors import NotFoundError
+from valiqor_trace.internal import normalize_trace_id
+from valiqor_trace.errors import NotFoundError, ValidationError
 from valiqor_trace.analyzer.reconstruct import SpanView
 from valiqor_trace.analyzer.reconstruct._classify import view_of
 from valiqor_trace.analyzer.server._schemas import (
@@ -60,10 +61,17 @@ def list_projects(state: Any) -> list[str]:
 
 def get_span_detail(state: Any, trace_id: str, span_id: str) -> SpanDetail:
     """One span of a stored trace, read the way reconstruction reads it."""
-    span = next((s for s in state.traces.get(trace_id) if s.span_id == span_id.lower()), None)
+    span = state.traces.store.get_span(_trace_id(trace_id), span_id)
     if span is None:
         raise NotFoundError(f"trace {trace_id} has no span {span_id[:40]!r} on this server", trace_id=trace_id)
     return span_detail(view_of(span))
+
+
+def _trace_id(value: str) -> str:
+    try:
+        return normalize_trace_id(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def span_detail(view: SpanView) -> SpanDetail:

@@ -2,7 +2,7 @@
 and headless Chromium (the system's `chromium` package, driven by Playwright; no browser is downloaded).
 
 Browser tests skip, saying why, where Chromium or Playwright is missing (CI installs both and fails on skips).
-Set VALIQOR_UI_SCREENSHOTS=DIR to keep a screenshot of each page there (docs/ui.md shows them).
+Set UI_SCREENSHOTS_DIR=DIR to keep a screenshot of each page there (docs/ui.md shows them).
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ pytest.importorskip("jinja2")
 from tests.helpers import REPO_ROOT, LiveServer
 from valiqor_trace.analyzer.server import ServerConfig, create_app
 
+# CHROMIUM_PATH (environment) names another Chromium binary; names without VALIQOR_ survive tests/conftest.py
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium")
 
 
 def chromium_path() -> str | None:
-    for path in (os.environ.get("VALIQOR_CHROMIUM"), *CHROMIUM_PATHS, shutil.which("chromium")):
+    for path in (os.environ.get("CHROMIUM_PATH"), *CHROMIUM_PATHS, shutil.which("chromium")):
         if path and os.path.exists(path):
             return path
     return None
@@ -81,8 +82,8 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def screenshot(page: Any, name: str) -> None:
-    """Keep a screenshot of the page for docs/ui.md when VALIQOR_UI_SCREENSHOTS names a directory."""
-    folder = os.environ.get("VALIQOR_UI_SCREENSHOTS")
+    """Keep a screenshot of the page for docs/ui.md when UI_SCREENSHOTS_DIR names a directory."""
+    folder = os.environ.get("UI_SCREENSHOTS_DIR")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"ui-{name}.png"), full_page=False)

@@ -38,6 +38,9 @@ PAGE_SIZE = 50
 TIME_RANGES = OrderedDict([("", "any time"), ("1h", "last hour"), ("24h", "last 24 hours"), ("7d", "last 7 days"),
                            ("30d", "last 30 days")])
 _PERIODS = ("7d", "30d", "90d")
+# the pages (HTML for browsers, not part of the REST API or its OpenAPI document)
+PAGE_PATHS = ("/", "/login", "/logout", "/traces", "/traces/{trace_id}", "/traces/{trace_id}/spans/{span_id}", "/runs",
+              "/runs/{run_id}", "/monitoring", "/taxonomy")
 
 
 def _environment() -> jinja2.Environment:
@@ -98,19 +101,15 @@ class UI:
         self.env = _environment()
 
     def routes(self) -> list[BaseRoute]:
-        return [
-            Route("/", self.home, methods=["GET"]),
-            Route("/login", self.login, methods=["GET", "POST"]),
-            Route("/logout", self.logout, methods=["POST"]),
-            Route("/traces", self.traces, methods=["GET"]),
-            Route("/traces/{trace_id}", self.trace, methods=["GET"]),
-            Route("/traces/{trace_id}/spans/{span_id}", self.span, methods=["GET"]),
-            Route("/runs", self.runs, methods=["GET"]),
-            Route("/runs/{run_id}", self.run, methods=["GET"]),
-            Route("/monitoring", self.monitoring, methods=["GET"]),
-            Route("/taxonomy", self.taxonomy, methods=["GET"]),
-            Mount("/static", StaticFiles(directory=os.path.join(_HERE, "static")), name="static"),
-        ]
+        handlers = {"/": (self.home, ["GET"]), "/login": (self.login, ["GET", "POST"]),
+                    "/logout": (self.logout, ["POST"]), "/traces": (self.traces, ["GET"]),
+                    "/traces/{trace_id}": (self.trace, ["GET"]),
+                    "/traces/{trace_id}/spans/{span_id}": (self.span, ["GET"]), "/runs": (self.runs, ["GET"]),
+                    "/runs/{run_id}": (self.run, ["GET"]), "/monitoring": (self.monitoring, ["GET"]),
+                    "/taxonomy": (self.taxonomy, ["GET"])}
+        assert tuple(handlers) == PAGE_PATHS
+        return [*(Route(path, handler, methods=methods) for path, (handler, methods) in handlers.items()),
+                Mount("/static", StaticFiles(directory=os.path.join(_HERE, "static")), name="static")]
 
     # -- rendering ----------------------------------------------------------------------
 
@@ -156,7 +155,7 @@ class UI:
 
     async def logout(self, request: Request) -> Response:
         if self.sessions is not None:
-            self.sessions.logout(cookie_of(request.scope, COOKIE))
+            self.sessions.logout(cookie_of(dict(request.scope), COOKIE))
         response = RedirectResponse("/login" if self.sessions is not None else "/traces", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
@@ -203,7 +202,7 @@ class UI:
         evidence: dict[str, list[Any]] = {}
         for tag in failures:
             for item in tag.evidence_items:
-                if item.span_id in span_ids:
+                if item.span_id is not None and item.span_id in span_ids:
                     evidence.setdefault(item.span_id, []).append(tag)
         selected = (args.get("span") or "").lower() or None
         if selected not in span_ids:
@@ -264,7 +263,7 @@ class UI:
         return await self.page(request, "monitoring.html", self._monitoring, dict(request.query_params))
 
     def _monitoring(self, args: dict[str, str]) -> dict[str, Any]:
-        period = args.get("period") if args.get("period") in _PERIODS else "7d"
+        period = args["period"] if args.get("period") in _PERIODS else "7d"
         project = args.get("project")
         if not project:  # the project of the newest run: what was analyzed last
             newest = _api.list_runs(self.api, None, 1, 0, None, None, None)
