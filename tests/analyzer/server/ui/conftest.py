@@ -56,8 +56,10 @@ def demo_server(demo_home: Path, tmp_path: Path) -> Iterator[LiveServer]:
     app.state.server.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # per module, not per session: Playwright's sync API runs an event loop in this thread while it is
+    # open, which would break every later asyncio test of the session
     path = chromium_path()
     if path is None:
         pytest.skip("no Chromium here (apt-get install chromium); the browser tests need it")
