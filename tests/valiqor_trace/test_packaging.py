@@ -26,6 +26,10 @@ def test_wheel_installs_one_top_level_name_with_three_typed_parts(built_wheel: P
     # the judge's versioned prompts are package data: a wheel without them cannot judge
     prompts = sorted(p.name for p in (REPO_ROOT / "valiqor_trace" / "analyzer" / "judge" / "prompts").glob("*.md"))
     assert prompts and all(f"valiqor_trace/analyzer/judge/prompts/{name}" in names for name in prompts)
+    # the web UI's templates and static files (vendored uPlot and its licence) are package data too
+    ui = REPO_ROOT / "valiqor_trace" / "analyzer" / "server" / "ui"
+    ui_files = [p.relative_to(REPO_ROOT).as_posix() for folder in ("templates", "static") for p in (ui / folder).iterdir()]
+    assert "valiqor_trace/analyzer/server/ui/static/uPlot.LICENSE" in ui_files and set(ui_files) <= set(names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     declared = zipfile.ZipFile(built_wheel).read(entry_points).decode()
     assert "valiqor = valiqor_trace.cli:main" in declared

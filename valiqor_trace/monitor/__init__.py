@@ -14,7 +14,7 @@ from typing import Any
 
 from valiqor_trace.monitor._buffer import CompletedTrace, MonitorStats
 from valiqor_trace.monitor._config import ENV_FIELDS, MonitorConfig, parse_monitor
-from valiqor_trace.monitor._processor import MONITOR_SCOPE, MonitorProcessor
+from valiqor_trace.monitor._processor import MONITOR_SCOPE, VERDICT_SPAN_NAME, MonitorProcessor
 from valiqor_trace.monitor._sampling import (
     RecordUnsampledSampler,
     record_unsampled,
@@ -25,6 +25,7 @@ from valiqor_trace.monitor._sampling import (
 __all__ = [
     "ENV_FIELDS",
     "MONITOR_SCOPE",
+    "VERDICT_SPAN_NAME",
     "CompletedTrace",
     "MonitorConfig",
     "MonitorProcessor",

@@ -31,6 +31,7 @@ from valiqor_trace.monitor._worker import Worker
 
 # Spans of this instrumentation scope (the verdicts) are never buffered, analyzed or alerted on.
 MONITOR_SCOPE = "valiqor_trace.monitor"
+VERDICT_SPAN_NAME = "fa.verdict"  # the one span the monitor emits under MONITOR_SCOPE (a trace of its own)
 _IDLE_POLL_S = 1.0
 
 

@@ -11,8 +11,9 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from valiqor_trace import attributes
 from valiqor_trace._ids import normalize_trace_id
-from valiqor_trace.monitor._processor import MONITOR_SCOPE
+from valiqor_trace.monitor._processor import MONITOR_SCOPE, VERDICT_SPAN_NAME
 from valiqor_trace.store._logs import LOG_COLUMNS, attach_logs, log_row, row_log
 from valiqor_trace.store._records import LogRecord, SpanEvent, SpanLink, SpanRecord, TraceArrival, TraceSummary
 
@@ -79,6 +80,9 @@ _MIGRATIONS: tuple[str, ...] = (
 _SPAN_COLUMNS = ("trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status_code, status_message, "
                  "attributes, events, links, resource, scope_name, scope_version, project_name")
 _BUSY_TIMEOUT_S = 30.0
+# (input, output) token keys, current GenAI names first: a span carrying both spellings counts once
+_USAGE_KEYS = ((attributes.GEN_AI_USAGE_INPUT_TOKENS, attributes.GEN_AI_USAGE_OUTPUT_TOKENS),
+               (attributes.GEN_AI_USAGE_PROMPT_TOKENS, attributes.GEN_AI_USAGE_COMPLETION_TOKENS))
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -241,6 +245,18 @@ class SpanStore:
                 if rows else []
         return attach_logs([row_record(row) for row in rows], [row_log(row) for row in log_rows])
 
+    def get_span(self, trace_id: str, span_id: str) -> SpanRecord | None:
+        """One stored span (with the log records that name it among its events), or None."""
+        tid = normalize_trace_id(trace_id)
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {_SPAN_COLUMNS} FROM spans WHERE trace_id = ? AND span_id = ?",
+                                      (tid, span_id.lower())).fetchall()
+            log_rows = self._conn.execute(
+                f"SELECT {LOG_COLUMNS} FROM logs WHERE trace_id = ? AND span_id = ? ORDER BY time_ns",
+                (tid, span_id.lower())).fetchall() if rows else []
+        spans = attach_logs([row_record(row) for row in rows], [row_log(row) for row in log_rows])
+        return spans[0] if spans else None
+
     def get_logs(self, trace_id: str) -> list[LogRecord]:
         """The stored log records of ``trace_id``, oldest first."""
         with self._lock:
@@ -289,6 +305,71 @@ class SpanStore:
         return [TraceSummary(trace_id=r[0], project_name=r[1], root_name=r[2], start_time_unix_nano=r[3],
                              end_time_unix_nano=r[4], span_count=r[5], error_count=r[6]) for r in rows]
 
+    def search_traces(self, *, project_name: str | None = None, start_ns: int | None = None,
+                      end_ns: int | None = None, has_error: bool | None = None, text: str | None = None,
+                      only_ids: Sequence[str] | None = None, exclude_ids: Sequence[str] | None = None,
+                      include_verdicts: bool = True,
+                      limit: int = 50, offset: int = 0) -> tuple[int, list[TraceSummary]]:
+        """(how many traces match, one page of them newest first): :meth:`list_traces` plus a text filter.
+
+        ``text`` matches the root span's name, the project or the trace id (case-insensitive substring);
+        ``only_ids`` keeps those traces only, ``exclude_ids`` leaves those out (the web UI's "has failures"
+        filter, from the run store).
+        """
+        clauses, params = _trace_filters(project_name, start_ns, end_ns, has_error)
+        if text:
+            pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            clauses.append("(lower(root_name) LIKE ? ESCAPE '\\' OR lower(project_name) LIKE ? ESCAPE '\\' "
+                           "OR trace_id LIKE ? ESCAPE '\\')")
+            params += [pattern, pattern, pattern]
+        if only_ids is not None:
+            clauses.append("trace_id IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(list(only_ids)))
+        if exclude_ids:
+            clauses.append("trace_id NOT IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(list(exclude_ids)))
+        if not include_verdicts:
+            # the root's name first: only a trace named like a verdict costs a look at its root span's scope
+            clauses.append("(root_name IS NOT ? OR NOT EXISTS (SELECT 1 FROM spans r WHERE r.trace_id = "
+                           "traces.trace_id AND r.parent_span_id IS NULL AND r.scope_name = ?))")
+            params += [VERDICT_SPAN_NAME, MONITOR_SCOPE]
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._lock:
+            total = self._conn.execute(f"SELECT COUNT(*) FROM traces {where}", params).fetchone()[0]
+            rows = self._conn.execute(
+                "SELECT trace_id, project_name, root_name, start_ns, end_ns, span_count, error_count "
+                f"FROM traces {where} ORDER BY start_ns DESC, trace_id LIMIT ? OFFSET ?",
+                (*params, limit, offset)).fetchall()
+        return total, [TraceSummary(trace_id=r[0], project_name=r[1], root_name=r[2], start_time_unix_nano=r[3],
+                                    end_time_unix_nano=r[4], span_count=r[5], error_count=r[6]) for r in rows]
+
+    def token_usage(self, trace_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """trace id -> (input tokens, output tokens) summed over its model-call spans.
+
+        A model call recorded twice (a framework's span with the client library's span as its child, both
+        carrying usage) counts once: a span whose parent carries usage is left out.
+        """
+        if not trace_ids:
+            return {}
+        keys_in = ", ".join(f"json_extract(s.attributes, '{_json_path(k)}')" for k, _ in _USAGE_KEYS)
+        keys_out = ", ".join(f"json_extract(s.attributes, '{_json_path(k)}')" for _, k in _USAGE_KEYS)
+        has_usage = " OR ".join(f"json_extract(p.attributes, '{_json_path(k)}') IS NOT NULL" for k, _ in _USAGE_KEYS)
+        tokens_in, tokens_out = f"COALESCE({keys_in}, 0)", f"COALESCE({keys_out}, 0)"
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT s.trace_id, SUM({tokens_in}), SUM({tokens_out}) FROM spans s "
+                "WHERE s.trace_id IN (SELECT value FROM json_each(?)) AND NOT EXISTS (SELECT 1 FROM spans p "
+                f"WHERE p.trace_id = s.trace_id AND p.span_id = s.parent_span_id AND ({has_usage})) "
+                "GROUP BY s.trace_id", (json.dumps(list(trace_ids)),)).fetchall()
+        return {row[0]: (int(row[1] or 0), int(row[2] or 0)) for row in rows}
+
+    def project_names(self) -> list[str]:
+        """The projects that have traces, sorted."""
+        with self._lock:
+            rows = self._conn.execute("SELECT DISTINCT project_name FROM traces WHERE project_name IS NOT NULL "
+                                      "ORDER BY project_name").fetchall()
+        return [row[0] for row in rows]
+
     def count_spans(self) -> int:
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM spans").fetchone()[0]
@@ -328,6 +409,10 @@ def _trace_filters(project_name: str | None, start_ns: int | None, end_ns: int |
     if has_error is not None:
         clauses.append("error_count > 0" if has_error else "error_count = 0")
     return clauses, params
+
+
+def _json_path(key: str) -> str:
+    return '$."' + key + '"'
 
 
 def _dumps(value: Any) -> str:

@@ -61,27 +61,36 @@ def _cost(runs: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
 
 def trends(runs: list[tuple[int, dict[str, Any]]], tags: list[tuple[int, FailureTag]], period: str,
            now_ns: int) -> dict:
-    """One point per day of the period: runs, items, failures and average severity."""
+    """One point per day of the period: runs, items, failures (in all and per bucket), average severity,
+    and the runs that met the alert thresholds (``alerting_runs``; of them, ``monitor_alerting_runs`` were
+    the production monitor's)."""
     days = PERIODS[period]
     start_day = _day(now_ns - (days - 1) * _DAY_NS)
-    points = {_shift(start_day, offset): {"runs": 0, "items": 0, "items_with_failures": 0, "failures": 0,
-                                          "severity_sum": 0.0} for offset in range(days)}
+    points: dict[str, dict[str, Any]] = {
+        _shift(start_day, offset): {"runs": 0, "items": 0, "items_with_failures": 0, "alerting_runs": 0,
+                                    "monitor_alerting_runs": 0, "failures": 0, "severity_sum": 0.0,
+                                    "buckets": Counter()} for offset in range(days)}
     for created_ns, run in runs:
         point = points.get(_day(created_ns))
         if point is not None:
             point["runs"] += 1
             point["items"] += run["summary"]["total_items"]
             point["items_with_failures"] += run["summary"]["items_with_failures"]
+            if run["summary"].get("should_alert"):
+                point["alerting_runs"] += 1
+                point["monitor_alerting_runs"] += run.get("source") == "monitor"
     for created_ns, tag in tags:
         point = points.get(_day(created_ns))
         if point is not None and tag.decision == "fail":
             point["failures"] += 1
             point["severity_sum"] += tag.severity
+            point["buckets"][tag.bucket_id] += 1
     series = []
     for day, point in points.items():
         failures = point.pop("failures")
         severity_sum = point.pop("severity_sum")
-        series.append({"date": day, **point, "failures": failures,
+        buckets = dict(sorted(point.pop("buckets").items()))
+        series.append({"date": day, **point, "failures": failures, "failures_by_bucket": buckets,
                        "average_severity": round(severity_sum / failures, 3) if failures else 0.0})
     return {"period": period, "points": series}
 

@@ -16,9 +16,8 @@ from opentelemetry.trace import Link, SpanKind
 
 from valiqor_trace.analyzer.runs import FAResult
 from valiqor_trace.internal import VERDICT_RUN_ID, VERSION
-from valiqor_trace.monitor import MONITOR_SCOPE, CompletedTrace
+from valiqor_trace.monitor import MONITOR_SCOPE, VERDICT_SPAN_NAME, CompletedTrace
 
-VERDICT_SPAN_NAME = "fa.verdict"
 # valiqor.fa.* keys of the verdict span.
 FA_RUN_ID = VERDICT_RUN_ID  # "valiqor.fa.run_id": the sampler recognizes verdict spans by it
 FA_TRACE_ID = "valiqor.fa.trace_id"

@@ -242,6 +242,28 @@ class RunStore:
                 (*params, limit, offset)).fetchall()
         return [_run_info(row) for row in rows]
 
+    def latest_runs_of_traces(self, trace_ids: Sequence[str]) -> dict[str, RunInfo]:
+        """trace id -> its newest run, for the traces among ``trace_ids`` that have one."""
+        if not trace_ids:
+            return {}
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT run_id, project_name, status, input_type, feature_kind, trace_id, created_at, duration_ms, "
+                "total_items, summary, source FROM runs r WHERE trace_id IN (SELECT value FROM json_each(?)) "
+                "AND created_ns = (SELECT MAX(created_ns) FROM runs n WHERE n.trace_id = r.trace_id)",
+                (json.dumps(list(trace_ids)),)).fetchall()
+        return {row[5]: _run_info(row) for row in rows}
+
+    def traces_with_failures(self) -> list[str]:
+        """The traces whose newest finished run found at least one failure."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT trace_id FROM runs r WHERE trace_id IS NOT NULL AND summary IS NOT NULL "
+                "AND created_ns = (SELECT MAX(created_ns) FROM runs n WHERE n.trace_id = r.trace_id "
+                "AND n.summary IS NOT NULL) "
+                "AND json_extract(summary, '$.total_failures_detected') > 0").fetchall()
+        return [row[0] for row in rows]
+
     def count_runs(self, *, project_name: str | None = None, status: str | None = None,
                    source: str | None = None, trace_id: str | None = None, since_ns: int | None = None) -> int:
         where, params = _run_filters(project_name, status, source, trace_id, since_ns)

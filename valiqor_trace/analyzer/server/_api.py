@@ -20,6 +20,7 @@ from valiqor_trace.errors import RunFailedError
 from valiqor_trace.analyzer.server._endpoints import Endpoint, Later, Reply
 from valiqor_trace.analyzer.server._params import Param, paging_params, period_param, project_param
 from valiqor_trace.analyzer.server._runs import RunPool
+from valiqor_trace.analyzer.server._trace_views import get_span_detail, list_projects, search_traces
 from valiqor_trace.analyzer.server._schemas import (
     Count,
     ImportSummary,
@@ -235,6 +236,26 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                      Param("include_verdicts", bool, default=True,
                            description="false: leave out the fa.verdict traces of the production monitor")),
              responses=_ok("list[TraceSummary]")),
+    Endpoint("GET", f"{API}/traces/search", "search_traces",
+             "Stored traces, newest first, with token usage and the verdict of each one's newest FA run; "
+             "filtered by project, time, status, failures and text", search_traces, tag="traces",
+             params=(Param("project_name", description="only this project's traces (default: every project)"),
+                     Param("start_ns", int, minimum=0, maximum=2**63 - 1,
+                           description="only traces starting at or after (Unix ns)"),
+                     Param("end_ns", int, minimum=0, maximum=2**63 - 1, description="only traces starting before"),
+                     Param("status", enum=("error", "ok"), description="error: a span failed; ok: none did"),
+                     Param("has_failures", bool, description="true: the trace's newest FA run found failures; "
+                                                             "false: it has no such run"),
+                     Param("q", description="text in the root span's name, the project or the trace id"),
+                     *paging_params(), Param("include_verdicts", bool, default=False,
+                                             description="true: list the production monitor's fa.verdict traces too")),
+             responses=_ok("TracePage")),
+    Endpoint("GET", f"{API}/projects", "list_projects", "The projects that have stored traces", list_projects,
+             tag="traces", responses=_ok("list[string]")),
+    Endpoint("GET", f"{API}/traces/{{trace_id}}/spans/{{span_id}}", "get_span_detail",
+             "One span, read as a model call (chat messages), tool call or retrieval", get_span_detail, tag="traces",
+             params=(_TRACE_ID, Param("span_id", where="path", description="16-hex span id")),
+             responses={**_ok("SpanDetail"), 404: _NOT_FOUND}),
     Endpoint("GET", f"{API}/traces/{{trace_id}}", "get_trace", "Every span of a trace", get_trace, tag="traces",
              params=(_TRACE_ID, _TIMEOUT), responses={**_ok("list[SpanRecord]"), 404: _NOT_FOUND}),
     Endpoint("GET", f"{API}/traces/{{trace_id}}/reconstruct", "reconstruct_trace",

@@ -1,4 +1,5 @@
-"""The ASGI application of ``valiqor serve``: OTLP ingest (traces, logs), the FA REST API, OpenAPI, health.
+"""The ASGI application of ``valiqor serve``: OTLP ingest (traces, logs), the FA REST API, OpenAPI, health,
+and the web UI (:mod:`valiqor_trace.analyzer.server.ui`).
 
 Starlette is the stack because the server is a handful of routes over
 blocking SQLite and CPU-bound decoding: it gives routing, request streaming
@@ -40,6 +41,7 @@ from valiqor_trace.analyzer.server._otlp_decode import decode_body
 from valiqor_trace.analyzer.server._runs import RunPool, fail_interrupted_runs
 from valiqor_trace.analyzer.server._schemas import Health
 from valiqor_trace.analyzer.server._writer import SpanWriter
+from valiqor_trace.analyzer.server.ui import UI, SecurityHeaders, Sessions
 from valiqor_trace.internal import VERSION, parse_dir_path
 
 logger = logging.getLogger("valiqor_trace.server")
@@ -155,14 +157,17 @@ def create_app(config: ServerConfig | None = None, *, close_on_shutdown: bool = 
         if close_on_shutdown:
             state.close()
 
+    sessions = Sessions(config.api_keys) if config.api_keys else None
     routes = [Route("/health", health, methods=["GET"]),
               Route("/openapi.json", openapi_document, methods=["GET"]),
               *(Route(f"/v1/{signal}", OtlpReceiver(state.writer, max_body_bytes=config.max_body_bytes,
                                                     decode_pool=state.decode_pool, signal=signal).handle,
                       methods=["POST"]) for signal in ("traces", "logs")),
-              *(endpoint.route(state.api) for endpoint in ENDPOINTS)]
+              *(endpoint.route(state.api) for endpoint in ENDPOINTS),
+              *UI(state.api, sessions, auth=bool(config.api_keys)).routes()]
     app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(BearerAuth, keys=config.api_keys)])
+                    middleware=[Middleware(SecurityHeaders), Middleware(BearerAuth, keys=config.api_keys,
+                                                                         sessions=sessions)])
     app.state.server = state
     return app
 

@@ -13,6 +13,8 @@ import ipaddress
 import logging
 import os
 import socket
+from collections.abc import Callable
+from typing import Any
 
 from valiqor_trace.errors import ServerStartError, ValidationError
 from valiqor_trace.analyzer.server._app import ServerConfig, create_app
@@ -95,8 +97,11 @@ def _bound_socket(family: int, kind: int, proto: int, sockaddr: tuple, address: 
 
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, config: ServerConfig | None = None, *,
-          insecure: bool = False, log_level: str = "info") -> None:
+          insecure: bool = False, log_level: str = "info", on_ready: Callable[[str], Any] | None = None) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM stop it cleanly).
+
+    ``on_ready(url)`` is called once the address is bound and the app is built, before serving
+    (``valiqor ui`` prints the URL and opens a browser there).
 
     Raises:
         ValidationError: a non-loopback ``host`` without an API key (see :func:`check_bind`).
@@ -114,8 +119,11 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, config: ServerConfi
         _close(sockets)
         raise
     state = app.state.server
-    logger.warning("valiqor serve: http://%s:%d (OTLP: /v1/traces, API: /api/v1, docs: /openapi.json), data in %s",
-                   host, sockets[0].getsockname()[1], state.client.config.home)
+    bound_port = sockets[0].getsockname()[1]
+    logger.warning("valiqor serve: http://%s:%d (web UI: /, OTLP: /v1/traces, API: /api/v1, docs: /openapi.json), "
+                   "data in %s", host, bound_port, state.client.config.home)
+    if on_ready is not None:
+        on_ready(f"http://{host}:{bound_port}/")
     server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on"))
     try:
         server.run(sockets=sockets)

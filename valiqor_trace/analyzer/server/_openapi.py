@@ -18,11 +18,13 @@ from valiqor_trace.analyzer.server._schemas import (
     PlaygroundRequest,
     RunAccepted,
     RunRequest,
+    SpanDetail,
+    TracePage,
 )
 from valiqor_trace.store import SpanRecord, TraceSummary
 
 _RESPONSE_MODELS = (FAResult, RunStatus, RunInfo, RunInput, FailureTag, TraceSummary, SpanRecord, FAItem,
-                    RunAccepted, Count, Health, ErrorBody, ImportSummary)
+                    RunAccepted, Count, Health, ErrorBody, ImportSummary, TracePage, SpanDetail)
 _REQUEST_MODELS = (RunRequest, PlaygroundRequest)
 _REF = "#/components/schemas/{model}"
 _SECURED_ERRORS = {
@@ -80,6 +82,8 @@ def _json_response(description: str, schema: str | None) -> dict[str, Any]:
 def _schema(name: str | None) -> dict[str, Any]:
     if name is None or name == "object":
         return {"type": "object"}
+    if name == "string":
+        return {"type": "string"}
     if "|" in name:
         return {"anyOf": [_schema(part) for part in name.split("|")]}
     if name.startswith("list[") and name.endswith("]"):

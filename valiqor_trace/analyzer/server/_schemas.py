@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from valiqor_trace.analyzer.fa.options import ApiKey, FailureAnalysisOptions
+from valiqor_trace.store import SpanRecord
 
 MAX_WAIT_S = 60.0
 
@@ -86,3 +87,82 @@ class ImportSummary(BaseModel):
     trace_ids: list[str] = Field(default_factory=list)
     logs_read: int = 0
     logs_new: int = 0
+
+
+class TraceVerdict(BaseModel):
+    """The newest FA run of a trace, as the trace list shows it."""
+
+    run_id: str
+    status: str
+    failures: int | None
+    severity: float | None
+    primary_failure: str | None
+
+
+class TraceRow(BaseModel):
+    """One line of ``GET /api/v1/traces/search``: a stored trace with its token usage and FA verdict."""
+
+    trace_id: str
+    project_name: str | None
+    root_name: str | None
+    start_time_unix_nano: int
+    duration_ms: float | None
+    span_count: int
+    error_count: int
+    input_tokens: int = 0
+    output_tokens: int = 0
+    verdict: TraceVerdict | None = None
+
+
+class TracePage(BaseModel):
+    """One page of a trace search, and how many traces match in all."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[TraceRow]
+
+
+class ToolCallView(BaseModel):
+    id: str | None = None
+    name: str
+    arguments: str  # as JSON text when it was not a string
+
+
+class ChatMessage(BaseModel):
+    """One message of a model call: ``direction`` says whether it went in or came out."""
+
+    direction: str  # input | output
+    role: str  # system | user | assistant | tool | ...
+    text: str | None = None
+    tool_calls: list[ToolCallView] = Field(default_factory=list)
+    tool_call_id: str | None = None
+    finish_reason: str | None = None
+
+
+class ToolExecution(BaseModel):
+    name: str
+    call_id: str | None = None
+    arguments: str | None = None
+    output: str | None = None
+
+
+class RetrievalView(BaseModel):
+    query: str | None = None
+    documents: list[str] = Field(default_factory=list)
+
+
+class SpanDetail(BaseModel):
+    """``GET /api/v1/traces/{trace_id}/spans/{span_id}``: one span and what it means, whatever convention wrote it."""
+
+    span: SpanRecord
+    kind: str  # llm | tool | retrieval | agent | chain | workflow | function | embedding | other
+    model: str | None = None
+    system_prompt: str | None = None
+    messages: list[ChatMessage] = Field(default_factory=list)
+    tool: ToolExecution | None = None
+    retrieval: RetrievalView | None = None
+    input: str | None = None
+    output: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
