@@ -6,7 +6,8 @@ Writes two files in a temporary directory (``--mb`` and ``--small-mb`` megabytes
 GenAI agent traces as the Collector's ``file`` exporter writes them: one ``resourceSpans`` request a
 line, each an agent run (an ``invoke_agent`` root, two chat calls with their messages' content, a tool
 call). Each file is imported into a new store by a child process; the table gives its wall and CPU
-seconds, spans a second, and peak RSS (``ru_maxrss`` of that child alone, from ``os.wait4``). A row
+seconds, spans a second (of wall and of CPU time: on a shared machine the CPU figure is the steady
+one), and peak RSS (``ru_maxrss`` of that child alone, from ``os.wait4``). A row
 "no file" is the child's fixed cost (interpreter, imports, an empty store). ``--before DIR``: also
 import with the code in DIR (e.g. ``git archive COMMIT | tar -x -C DIR``), for a before/after table.
 """
@@ -146,15 +147,15 @@ def main() -> None:
             path = os.path.join(folder, f"traces-{megabytes:g}mb.jsonl")
             write_file(path, megabytes)
             files.append(path)
-        print("| code | file | spans | wall s | CPU s | spans/s | peak RSS MB |")
-        print("|---|---|---:|---:|---:|---:|---:|")
+        print("| code | file | spans | wall s | CPU s | spans/s (wall) | spans/CPU s | peak RSS MB |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
         for label, code in codes:
             for path in (None, *files):
                 row = measure(code, folder, path)
                 size = f"{os.path.getsize(path) / 1e6:.0f} MB" if path else "no file"
-                rate = f"{row['spans'] / row['wall']:,.0f}" if row["spans"] else ""
-                print(f"| {label} | {size} | {row['spans']:,} | {row['wall']:.1f} | {row['cpu']:.1f} | {rate} "
-                      f"| {row['rss_mb']:.0f} |", flush=True)
+                rates = [f"{row['spans'] / row[key]:,.0f}" if row["spans"] else "" for key in ("wall", "cpu")]
+                print(f"| {label} | {size} | {row['spans']:,} | {row['wall']:.1f} | {row['cpu']:.1f} | "
+                      f"{' | '.join(rates)} | {row['rss_mb']:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -74,8 +74,8 @@ def cancel_run(state: ApiState, run_id: str) -> RunStatus:
     return state.runs.cancel(run_id) or state.fa.get_status(run_id)
 
 
-def get_result(state: ApiState, run_id: str) -> FAResult:
-    return state.fa.get_result(run_id)
+def get_result(state: ApiState, run_id: str, include_passing: bool) -> FAResult:
+    return state.fa.get_result(run_id, include_passing=include_passing)
 
 
 def list_runs(state: ApiState, project_name: str | None, limit: int, offset: int, trace_id: str | None,
@@ -203,7 +203,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Stop a run after the item being analyzed (what was analyzed is kept)", cancel_run,
              params=(_RUN_ID,), responses={**_ok("RunStatus"), 404: _NOT_FOUND}),
     Endpoint("GET", f"{API}/fa/runs/{{run_id}}/result", "get_result", "The result of a finished run", get_result,
-             params=(_RUN_ID,), responses={**_ok("FAResult"), 404: ("no such run, or it has no result (yet)",
+             params=(_RUN_ID, Param("include_passing", bool, default=True,
+                                    description="false: failure_tags without the passing tags (what a report "
+                                                "shows; the summary still counts them)")),
+             responses={**_ok("FAResult"), 404: ("no such run, or it has no result (yet)",
                                                                     "ErrorBody")}),
     Endpoint("GET", f"{API}/fa/runs/{{run_id}}/inputs", "get_run_inputs", "The items a run analyzed",
              get_run_inputs, params=(_RUN_ID,), responses={**_ok("list[RunInput]"), 404: _NOT_FOUND}),
