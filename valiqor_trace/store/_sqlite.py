@@ -8,7 +8,9 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from valiqor_trace import attributes
@@ -16,6 +18,15 @@ from valiqor_trace._ids import normalize_trace_id
 from valiqor_trace.monitor._processor import MONITOR_SCOPE, VERDICT_SPAN_NAME
 from valiqor_trace.store._logs import LOG_COLUMNS, attach_logs, log_row, row_log
 from valiqor_trace.store._records import LogRecord, SpanEvent, SpanLink, SpanRecord, TraceArrival, TraceSummary
+
+@dataclass(frozen=True)
+class BatchesWritten:
+    """What :meth:`SpanStore.write_batches` stored: new spans, new log records, and the traces they name."""
+
+    spans_new: int
+    logs_new: int
+    trace_ids: list[str]
+
 
 # Numbered migrations; PRAGMA user_version records how many have run.
 _MIGRATIONS: tuple[str, ...] = (
@@ -112,9 +123,9 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
 
 
 @contextlib.contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
     """All-or-nothing writes; IMMEDIATE so concurrent writers queue up instead of deadlocking."""
-    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(begin)
     try:
         yield conn
     except BaseException:
@@ -191,6 +202,44 @@ class SpanStore:
                                    logs)
             logs_inserted = self._conn.total_changes - before
         return inserted, logs_inserted
+
+    def write_batches(self, batches: Iterable[tuple[Sequence[tuple[Any, ...]], Sequence[tuple[Any, ...]]]], *,
+                      imported: bool = False) -> BatchesWritten:
+        """Store (span rows, log rows) batches all or nothing, as :meth:`write_batch` stores one.
+
+        For input too large to hold at once (a trace file): each batch is staged as it comes in
+        temporary tables of this connection (SQLite keeps them on disk past its page cache), and the
+        whole is copied in one transaction at the end. If ``batches`` raises, nothing is stored; the
+        store's write lock is held only for the copy, not while the input is read.
+        """
+        stage = f"temp.staged_{uuid.uuid4().hex}"
+        with self._lock:
+            self._conn.execute(f"CREATE TABLE {stage}_spans AS SELECT {_SPAN_COLUMNS} FROM spans WHERE 0")
+            self._conn.execute(f"CREATE TABLE {stage}_logs AS SELECT {LOG_COLUMNS} FROM logs WHERE 0")
+        try:
+            for rows, logs in batches:
+                with self._lock, transaction(self._conn, "BEGIN"):  # the temp schema only: takes no store lock
+                    self._conn.executemany(f"INSERT INTO {stage}_spans VALUES ({', '.join('?' * 16)})", rows)
+                    self._conn.executemany(f"INSERT INTO {stage}_logs VALUES ({', '.join('?' * 10)})", logs)
+            with self._lock, transaction(self._conn):
+                before = self._conn.total_changes
+                self._conn.execute(f"INSERT OR IGNORE INTO spans ({_SPAN_COLUMNS}) "
+                                   f"SELECT {_SPAN_COLUMNS} FROM {stage}_spans ORDER BY rowid")
+                inserted = self._conn.total_changes - before
+                span_traces = {row[0] for row in self._conn.execute(f"SELECT DISTINCT trace_id FROM {stage}_spans")}
+                if inserted or (imported and span_traces):
+                    self._refresh_traces(span_traces, imported=imported)
+                before = self._conn.total_changes
+                self._conn.execute(f"INSERT OR IGNORE INTO logs ({LOG_COLUMNS}) "
+                                   f"SELECT {LOG_COLUMNS} FROM {stage}_logs ORDER BY rowid")
+                logs_inserted = self._conn.total_changes - before
+                trace_ids = [row[0] for row in self._conn.execute(
+                    f"SELECT trace_id FROM {stage}_spans UNION SELECT trace_id FROM {stage}_logs ORDER BY 1")]
+        finally:
+            with self._lock:
+                self._conn.execute(f"DROP TABLE IF EXISTS {stage}_spans")
+                self._conn.execute(f"DROP TABLE IF EXISTS {stage}_logs")
+        return BatchesWritten(spans_new=inserted, logs_new=logs_inserted, trace_ids=trace_ids)
 
     def write_spans(self, spans: Iterable[SpanRecord], *, logs: Iterable[LogRecord] = (),
                     imported: bool = False) -> int:

@@ -160,6 +160,29 @@ def test_csv_of_a_result_and_of_the_runs_reads_back(result: FAResult, home: Path
     assert json.loads(capsys.readouterr().out)["run_id"] == result.run_id
 
 
+def test_fa_result_leaves_passing_tags_unread_only_where_nothing_shows_them(result: FAResult, home: Path,
+                                                                           capsys, monkeypatch) -> None:
+    assert any(t.decision == "pass" for t in result.failure_tags)  # else there is nothing to leave out
+    client = ValiqorClient()
+    try:
+        stored = client.failure_analysis.get_result(result.run_id)
+        shown = client.failure_analysis.get_result(result.run_id, include_passing=False)
+    finally:
+        client.close()
+    assert {t.tag_id for t in stored.failure_tags} == {t.tag_id for t in result.failure_tags}
+    assert [t.tag_id for t in shown.failure_tags] == [t.tag_id for t in stored.failure_tags if t.decision != "pass"]
+    assert shown.summary == stored.summary
+
+    monkeypatch.setenv("COLUMNS", "160")
+    assert main(["fa", "result", "--run-id", result.run_id]) == 0
+    assert capsys.readouterr().out.strip() == format_result(stored, width=160).strip()
+    assert main(["fa", "result", "--run-id", result.run_id, "--json"]) == 0  # every tag, as stored
+    assert json.loads(capsys.readouterr().out) == json.loads(stored.model_dump_json())
+    out = home / "result.json"
+    assert main(["fa", "result", "--run-id", result.run_id, "--output", str(out)]) == 0
+    assert json.loads(out.read_text()) == json.loads(stored.model_dump_json())
+
+
 def test_a_missing_run_names_the_command_to_type_next(result: FAResult, capsys) -> None:
     assert main(["fa", "status", "--run-id", "run_nope"]) == 1
     err = capsys.readouterr().err

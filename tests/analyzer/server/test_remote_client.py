@@ -29,6 +29,11 @@ def test_dataset_run_equals_embedded(remote: ValiqorClient, embedded: ValiqorCli
     assert result_identity_free(there) == result_identity_free(here)
     assert (result_identity_free(remote.failure_analysis.get_result(there.run_id))
             == result_identity_free(embedded.failure_analysis.get_result(here.run_id)))
+    shown = remote.failure_analysis.get_result(there.run_id, include_passing=False)  # what `fa result` prints
+    assert result_identity_free(shown) == result_identity_free(
+        embedded.failure_analysis.get_result(here.run_id, include_passing=False))
+    assert shown.failure_tags and all(tag.decision != "pass" for tag in shown.failure_tags)
+    assert any(tag.decision == "pass" for tag in there.failure_tags)
 
 
 def test_history_methods_equal_embedded(remote: ValiqorClient, embedded: ValiqorClient) -> None:

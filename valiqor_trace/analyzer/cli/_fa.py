@@ -227,11 +227,14 @@ def status_command(args: argparse.Namespace) -> int:
 
 def result_command(args: argparse.Namespace) -> int:
     client = _run_reader(args)
-    # a big run takes seconds to read (every tag is loaded): show that it is being read
+    # The report and CSV show only failing and unsure tags: a big run's passing ones (most of its tags) are
+    # left unread unless the whole result is written as JSON. Reading it can still take seconds: say so.
+    as_format = "json" if args.json else args.format
+    whole = as_format == "json" or (args.output is not None and as_format != "csv")
     with run_lookup(client, args.run_id), ProgressBar(f"reading run {args.run_id}") as reading:
         reading.update(0)
-        result = client.failure_analysis.get_result(args.run_id)
-    print_result(result, output=args.output, as_format="json" if args.json else args.format, quiet=True)
+        result = client.failure_analysis.get_result(args.run_id, include_passing=whole)
+    print_result(result, output=args.output, as_format=as_format, quiet=True)
     return 0
 
 

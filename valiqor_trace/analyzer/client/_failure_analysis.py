@@ -126,9 +126,13 @@ class FailureAnalysisAPI:
 
     # -- reading ---------------------------------------------------------------------
 
-    def get_result(self, run_id: str) -> FAResult:
-        """The stored result of a finished run."""
-        result = self._client.run_store.get_result(run_id)
+    def get_result(self, run_id: str, *, include_passing: bool = True) -> FAResult:
+        """The stored result of a finished run.
+
+        ``include_passing=False``: ``failure_tags`` holds only the failing and unsure tags (what a report
+        shows), which reads a big run many times faster; the summary still counts every tag.
+        """
+        result = self._client.run_store.get_result(run_id, include_passing=include_passing)
         if result is None:
             status = self.get_status(run_id)
             raise NotFoundError(f"run {run_id} has no result: it is {status.status}"

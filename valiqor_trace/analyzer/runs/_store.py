@@ -191,7 +191,9 @@ class RunStore:
 
     # -- reading -----------------------------------------------------------------
 
-    def get_result(self, run_id: str) -> FAResult | None:
+    def get_result(self, run_id: str, *, include_passing: bool = True) -> FAResult | None:
+        """The stored result; ``include_passing=False`` leaves the passing tags out of ``failure_tags``
+        (most of a big run's tags, and all a report shows no row for; the summary still counts them)."""
         with self._lock:
             row = self._conn.execute("SELECT result, status, error FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
@@ -199,7 +201,7 @@ class RunStore:
         if row[0] is None:  # still running, or failed before it had a result
             return None
         data = json.loads(row[0])
-        data["failure_tags"] = self.get_tags(run_id)
+        data["failure_tags"] = self.get_tags(run_id) if include_passing else self.get_tags(run_id, passing=False)
         data["inputs"] = self.get_inputs(run_id)
         return FAResult.model_validate(data)
 
@@ -216,12 +218,15 @@ class RunStore:
                                       (run_id,)).fetchall()
         return [RunInput.model_validate_json(row[0]) for row in rows]
 
-    def get_tags(self, run_id: str, *, decision: str | None = None) -> list[FailureTag]:
+    def get_tags(self, run_id: str, *, decision: str | None = None, passing: bool = True) -> list[FailureTag]:
+        """The run's tags: of one ``decision`` if given; without the passing ones if ``passing`` is False."""
         query = "SELECT payload FROM tags WHERE run_id = ?"
         params: list[Any] = [run_id]
         if decision is not None:
             query += " AND decision = ?"
             params.append(decision)
+        if not passing:
+            query += " AND decision != 'pass'"
         with self._lock:
             rows = self._conn.execute(query + " ORDER BY item_index, severity DESC, tag_id", params).fetchall()
         return [FailureTag.model_validate_json(row[0]) for row in rows]

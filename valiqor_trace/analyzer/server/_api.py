@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,8 +75,8 @@ def cancel_run(state: ApiState, run_id: str) -> RunStatus:
     return state.runs.cancel(run_id) or state.fa.get_status(run_id)
 
 
-def get_result(state: ApiState, run_id: str) -> FAResult:
-    return state.fa.get_result(run_id)
+def get_result(state: ApiState, run_id: str, include_passing: bool) -> FAResult:
+    return state.fa.get_result(run_id, include_passing=include_passing)
 
 
 def list_runs(state: ApiState, project_name: str | None, limit: int, offset: int, trace_id: str | None,
@@ -149,20 +148,19 @@ def reconstruct_trace(state: ApiState, trace_id: str, split: str | None, timeout
     return state.traces.reconstruct(trace_id, split=split, timeout_s=timeout_s)
 
 
-def import_trace_file(state: ApiState, filename: str, body: bytes) -> ImportSummary:
-    """Store an uploaded trace file; the name's extension tells its format, as for a local file."""
+def import_trace_file(state: ApiState, filename: str, body: str) -> ImportSummary:
+    """Store an uploaded trace file (``body``: where it was saved); the name's extension tells its format,
+    as for a local file. It is read as it streams, like a local file (memory follows the batch size)."""
     name = os.path.basename(filename)
     if not name or not re.fullmatch(r"[\w.\-]+", name):
         raise ValidationError(f"parameter 'filename' must be a plain file name (letters, digits, . _ -), "
                               f"got {filename[:60]!r}")
-    with tempfile.TemporaryDirectory(prefix="valiqor-import-") as folder:
-        path = os.path.join(folder, name)
-        with open(path, "wb") as handle:
-            handle.write(body)
-        try:
-            result = state.traces.import_file(path)
-        except ImportFormatError as exc:  # name the user's file, not our temporary copy
-            raise ImportFormatError(filename, exc.location, exc.reason) from None
+    path = os.path.join(os.path.dirname(body), f"upload-{name}")  # the upload's own directory
+    os.replace(body, path)
+    try:
+        result = state.traces.import_file(path)
+    except ImportFormatError as exc:  # name the user's file, not our temporary copy
+        raise ImportFormatError(filename, exc.location, exc.reason) from None
     return ImportSummary(path=filename, format=result.format, spans_read=result.spans_read,
                          spans_new=result.spans_new, trace_ids=result.trace_ids, logs_read=result.logs_read,
                          logs_new=result.logs_new)
@@ -206,7 +204,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Stop a run after the item being analyzed (what was analyzed is kept)", cancel_run,
              params=(_RUN_ID,), responses={**_ok("RunStatus"), 404: _NOT_FOUND}),
     Endpoint("GET", f"{API}/fa/runs/{{run_id}}/result", "get_result", "The result of a finished run", get_result,
-             params=(_RUN_ID,), responses={**_ok("FAResult"), 404: ("no such run, or it has no result (yet)",
+             params=(_RUN_ID, Param("include_passing", bool, default=True,
+                                    description="false: failure_tags without the passing tags (what a report "
+                                                "shows; the summary still counts them)")),
+             responses={**_ok("FAResult"), 404: ("no such run, or it has no result (yet)",
                                                                     "ErrorBody")}),
     Endpoint("GET", f"{API}/fa/runs/{{run_id}}/inputs", "get_run_inputs", "The items a run analyzed",
              get_run_inputs, params=(_RUN_ID,), responses={**_ok("list[RunInput]"), 404: _NOT_FOUND}),
@@ -266,7 +267,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                         404: _NOT_FOUND, 409: ("the trace's root span has not arrived", "ErrorBody")}),
     Endpoint("POST", f"{API}/traces/import", "import_trace_file",
              "Store a trace file (OTLP JSON/JSONL/protobuf, span lists); its name tells the format",
-             import_trace_file, tag="traces", body="bytes",
+             import_trace_file, tag="traces", body="file",
              params=(Param("filename", default="upload.json", description="the file's name (extension matters)"),),
              responses=_ok("ImportSummary")),
 )

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +71,8 @@ class Endpoint:
 
     ``handler(state, **params, body=...)`` runs in a worker thread (the stores
     are blocking SQLite). ``body`` is a pydantic model class (a JSON body),
-    ``"bytes"`` (a raw upload) or ``None``. ``responses`` maps a status to
+    ``"file"`` (a raw upload, written to a temporary file as it arrives: the handler gets
+    its path, in a directory of its own, removed after) or ``None``. ``responses`` maps a status to
     (description, schema); every endpoint also answers 400 and 401.
     """
 
@@ -92,11 +95,14 @@ def _asgi_handler(endpoint: Endpoint, state: Any) -> Callable[[Request], Any]:
         try:
             kwargs = {p.name: p.parse(request.path_params.get(p.name) if p.where == "path"
                                       else request.query_params.get(p.name)) for p in endpoint.params}
-            if endpoint.body == "bytes":
-                kwargs["body"] = await _read_body(request)
-            elif endpoint.body is not None:
-                kwargs["body"] = _validated_body(endpoint.body, await _read_body(request))
-            result = await run_in_threadpool(endpoint.handler, state, **kwargs)
+            if endpoint.body == "file":
+                with tempfile.TemporaryDirectory(prefix="valiqor-upload-") as folder:
+                    kwargs["body"] = await _save_body(request, os.path.join(folder, "body"))
+                    result = await run_in_threadpool(endpoint.handler, state, **kwargs)
+            else:
+                if endpoint.body is not None:
+                    kwargs["body"] = _validated_body(endpoint.body, await _read_body(request))
+                result = await run_in_threadpool(endpoint.handler, state, **kwargs)
             if isinstance(result, Later):
                 result = await result.settle()
             reply = result if isinstance(result, Reply) else Reply(result)
@@ -109,14 +115,25 @@ def _asgi_handler(endpoint: Endpoint, state: Any) -> Callable[[Request], Any]:
 
 async def _read_body(request: Request) -> bytes:
     """The body, refused as soon as it passes the limit (never buffered whole when too large)."""
-    chunks, size = [], 0
+    return b"".join([chunk async for chunk in _body_chunks(request)])
+
+
+async def _save_body(request: Request, path: str) -> str:
+    """``path``, holding the body: memory holds a chunk of it at a time, not the upload."""
+    with open(path, "wb") as handle:
+        async for chunk in _body_chunks(request):
+            handle.write(chunk)  # to the page cache: quick enough not to need a worker thread
+    return path
+
+
+async def _body_chunks(request: Request) -> AsyncIterator[bytes]:
+    size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > _MAX_BODY:
             raise ValidationError(f"the request body exceeds {_MAX_BODY // 2**20} MiB; send less (split the "
                                   "dataset into several runs, or the trace file into several files)")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        yield chunk
 
 
 def _validated_body(model: type[pydantic.BaseModel], raw: bytes) -> pydantic.BaseModel:

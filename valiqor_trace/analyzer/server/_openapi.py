@@ -66,7 +66,7 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         "responses": {str(status): _json_response(description, schema)
                       for status, (description, schema) in {**_SECURED_ERRORS, **endpoint.responses}.items()},
     }
-    if endpoint.body == "bytes":
+    if endpoint.body == "file":
         operation["requestBody"] = {"required": True, "content": {
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
     elif endpoint.body is not None:

@@ -2,13 +2,13 @@
 
 Every source implements :class:`TraceSource` (``description`` and
 ``get_trace(trace_id) -> list[SpanRecord]``). Files can also be imported into
-the local store with :func:`import_file`.
+the local store with :func:`import_file`, or read in batches with :func:`iter_trace_batches`.
 """
 
 from __future__ import annotations
 
 from valiqor_trace.analyzer.sources._base import FileSource, KnowsArrival, LocalStoreSource, TraceSource
-from valiqor_trace.analyzer.sources._files import TraceFile, read_trace_file
+from valiqor_trace.analyzer.sources._files import TraceBatch, TraceFile, iter_trace_batches, read_trace_file
 from valiqor_trace.analyzer.sources._http import JaegerSource, TempoSource
 from valiqor_trace.analyzer.sources._import import ImportResult, import_file
 from valiqor_trace.analyzer.sources._spec import trace_source
@@ -20,9 +20,11 @@ __all__ = [
     "KnowsArrival",
     "LocalStoreSource",
     "TempoSource",
+    "TraceBatch",
     "TraceFile",
     "TraceSource",
     "import_file",
+    "iter_trace_batches",
     "read_trace_file",
     "trace_source",
 ]

@@ -1,13 +1,13 @@
-"""Import trace files into the local store: whole files, idempotently."""
+"""Import trace files into the local store: whole files, idempotently, streamed in batches."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from valiqor_trace.analyzer.sources._files import read_trace_file
+from valiqor_trace.analyzer.sources._files import BATCH_RECORDS, iter_trace_batches
 from valiqor_trace.store import SpanStore
 
 
@@ -35,23 +35,33 @@ class ImportResult:
 
 
 def import_file(store: SpanStore, path: str | os.PathLike[str], *,
-                reading: Callable[[BinaryIO, int], BinaryIO] | None = None) -> ImportResult:
-    """Read ``path`` whole, then store its spans and log records in one transaction.
+                reading: Callable[[BinaryIO, int], BinaryIO] | None = None,
+                batch_records: int = BATCH_RECORDS) -> ImportResult:
+    """Store the spans and log records of ``path``, all or nothing.
 
+    The file is read as it streams, in batches of about ``batch_records`` records (see
+    :func:`iter_trace_batches`), so memory follows the batch size, not the file size; the
+    batches are stored in one go at the end (:meth:`SpanStore.write_batches`).
     A span already stored (same trace and span id) is left alone, and so is a log
     record already stored, so importing a file twice stores nothing twice. Log records
     join their spans when the trace is read, whichever file or request brought the spans.
     A file with any bad record raises :class:`valiqor_trace.errors.ImportFormatError`
-    before anything is written.
+    and nothing of it is stored.
     Its traces are marked imported: a file holds all there is of them, so one
     without its root span is analyzed at once instead of waited for. ``reading``: as in
     :func:`read_trace_file` (the CLI's progress bar).
     """
-    trace_file = read_trace_file(path, reading=reading)
     from valiqor_trace.store import log_row, record_row
 
-    new, logs_new = store.write_batch([record_row(span) for span in trace_file.records],
-                                      [log_row(log) for log in trace_file.logs], imported=True)
-    return ImportResult(path=trace_file.path, format=trace_file.format, spans_read=len(trace_file.records),
-                        spans_new=new, trace_ids=trace_file.trace_ids, logs_read=len(trace_file.logs),
-                        logs_new=logs_new)
+    result = ImportResult(path=os.fspath(path), format="spans-json", spans_read=0, spans_new=0)
+
+    def rows() -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
+        for batch in iter_trace_batches(path, reading=reading, batch_records=batch_records):
+            result.spans_read += len(batch.spans)
+            result.logs_read += len(batch.logs)
+            result.format = batch.format
+            yield [record_row(span) for span in batch.spans], [log_row(log) for log in batch.logs]
+
+    written = store.write_batches(rows(), imported=True)
+    result.spans_new, result.logs_new, result.trace_ids = written.spans_new, written.logs_new, written.trace_ids
+    return result

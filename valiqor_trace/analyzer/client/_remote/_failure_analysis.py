@@ -146,8 +146,10 @@ class RemoteFailureAnalysisAPI:
                 "openai_api_key": openai_api_key}
         return FAResult.model_validate(self._session.request("POST", f"{API}/playground", json=body, wait_s=60))
 
-    def get_result(self, run_id: str) -> FAResult:
-        return FAResult.model_validate(self._session.request("GET", f"{API}/runs/{_path(run_id)}/result"))
+    def get_result(self, run_id: str, *, include_passing: bool = True) -> FAResult:
+        params = None if include_passing else {"include_passing": False}
+        return FAResult.model_validate(self._session.request("GET", f"{API}/runs/{_path(run_id)}/result",
+                                                             params=params))
 
     def get_status(self, run_id: str) -> RunStatus:
         return RunStatus.model_validate(self._session.request("GET", f"{API}/runs/{_path(run_id)}"))
