@@ -194,7 +194,7 @@ class UI:
         result = None
         if run_id:
             try:
-                result = _api.get_result(self.api, run_id)
+                result = _api.get_result(self.api, run_id, False)
             except (NotFoundError, ValidationError):
                 result = None  # running, failed or unknown: the page offers to analyze
         failures = result.failures() if result is not None else []
@@ -247,7 +247,7 @@ class UI:
         if status.status != "completed" and status.status != "cancelled":
             return {"nav": "runs", "title": f"Run {run_id}", "status": status, "result": None, "groups": {},
                     "security": {}}
-        result = _api.get_result(self.api, run_id)
+        result = _api.get_result(self.api, run_id, False)
         groups: dict[str, list[Any]] = {}
         for tag in sorted(result.failure_tags, key=lambda t: (t.decision != "fail", -t.severity)):
             if tag.decision != "pass":
