@@ -1,27 +1,33 @@
-"""Added cost per LangChain RAG chain call, and trace correctness: valiqor-trace vs the other LangChain tracers.
+"""Added CPU per LangChain request, recorded and not sampled: valiqor-trace vs the other tracers, and the span floor.
 
 Run it::
 
-    python benchmarks/langchain_overhead.py             # ~1 minute on 2 cores
-    python benchmarks/langchain_overhead.py --quick     # smaller, noisier
-    python benchmarks/langchain_overhead.py --json out.json
+    python benchmarks/langchain_overhead.py              # ~5 minutes on 2 cores
+    python benchmarks/langchain_overhead.py --quick      # smaller, noisier
+    python benchmarks/langchain_overhead.py --only valiqor --json out.json
 
-The app is the RAG chain of the tests (``{context: retriever | format, question} | prompt |
-ChatOpenAI | StrOutputParser``: 10 LangChain runs per call), with the real ``langchain-openai``
-client on an ``httpx2.MockTransport`` answering at once, so only LangChain, the SDK and the
-instrumentation are measured. Every variant (and an uninstrumented baseline) runs in fresh
-processes on the same setup, an SDK provider with a ``BatchSpanProcessor`` to a no-op exporter
-plus an in-memory exporter for the correctness columns; the variants take turns, one process
-each per round, so load from elsewhere hits them alike. Peers' uninstrument/re-instrument is not
-clean (wrappers stack, contexts leak), so no variant is switched off and on inside a process:
-the added cost is the variant's median call minus the baseline's.
+Two request shapes, on the real ``langchain-openai`` client over an ``httpx2.MockTransport``
+that answers at once (only LangChain, the SDK and the instrumentation are measured):
 
-Correctness columns, from the same process: how many traces 50 concurrent ``ainvoke`` calls
-produce (one per call is right; fewer means requests glued together, more means split), and
-whether the retriever's span holds both retrieved documents' text.
+- *invoke*: ``ChatOpenAI.invoke`` (a LangChain chat run; with the OpenAI client instrumented
+  too, a nested client span);
+- *RAG chain*: ``{context: retriever | format, question} | prompt | ChatOpenAI |
+  StrOutputParser`` (10 LangChain runs).
 
-Peers are not dependencies of valiqor-trace (``pip install 'valiqor-trace[peers]'``); a missing
-one gets a row that says so.
+Each row (an instrumentation, or a pair that records the full tree: LangChain and OpenAI) runs
+in its own processes, the rows taking turns round by round. In a process: the shapes are timed
+uninstrumented, then the *span floor* (one SDK span with 10 attributes started and ended right
+after each uninstrumented request, timed alone), then the row is instrumented and blocks
+alternate between *recorded* and *not sampled* (a ``ParentBased`` sampler whose root decision
+is switched between ALWAYS_ON and ALWAYS_OFF: the same process, the same wrappers). Everything
+is timed in thread CPU time, so other jobs on a shared machine add little; the provider has a
+``BatchSpanProcessor`` to a no-op exporter. Added cost = median block (instrumented) - median
+block (uninstrumented); the ratio divides it by spans per request x the floor of that process.
+
+Correctness columns, from the same process after the timing: how many traces 50 concurrent
+``ainvoke`` calls of the RAG chain produce (one per call is right), and whether the retriever's
+span holds both documents' text. Peers are not dependencies of valiqor-trace; a missing one
+gets a row that says so.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -37,17 +44,45 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-BASELINE = "no instrumentation"
-VARIANTS = [BASELINE, "valiqor-trace", "valiqor-trace (capture_content=False)",
-            "openinference-instrumentation-langchain", "opentelemetry-instrumentation-langchain (OpenLLMetry)"]
-INSTRUMENTORS: list[Any] = []  # ours, to switch off again for the in-process A/B measurement
 DOCS = ["The Eiffel Tower is 330 metres tall.", "The tower was completed in 1889."]
+SHAPES = ("invoke", "rag")
+SHAPE_NAMES = {"invoke": "LangChain invoke", "rag": "LCEL RAG chain"}
+FLOOR_ATTRIBUTES = {
+    "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini",
+    "gen_ai.request.temperature": 0.2, "gen_ai.request.max_tokens": 64, "server.address": "bench.test",
+    "gen_ai.response.id": "chatcmpl-bench", "gen_ai.response.model": "gpt-4o-mini",
+    "gen_ai.usage.input_tokens": 20, "gen_ai.usage.output_tokens": 8,
+}
+OFFICIAL_CONTENT = {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_ONLY",
+                    "OTEL_SEMCONV_STABILITY_OPT_IN": "gen_ai_latest_experimental"}
+
+# row -> (what it instruments, distributions for the version column, extra environment)
+ROWS: dict[str, tuple[tuple[str, ...], tuple[str, ...], dict[str, str]]] = {
+    "valiqor-trace (langchain + openai)": (("valiqor:langchain", "valiqor:openai"), ("valiqor-trace",), {}),
+    "valiqor-trace (langchain)": (("valiqor:langchain",), ("valiqor-trace",), {}),
+    "openinference (langchain + openai)": (
+        ("openinference:langchain", "openinference:openai"),
+        ("openinference-instrumentation-langchain", "openinference-instrumentation-openai"), {}),
+    "openinference (langchain)": (("openinference:langchain",), ("openinference-instrumentation-langchain",), {}),
+    "OpenLLMetry (langchain + openai)": (
+        ("openllmetry:langchain", "openllmetry:openai"),
+        ("opentelemetry-instrumentation-langchain", "opentelemetry-instrumentation-openai"),
+        {"TRACELOOP_TRACE_CONTENT": "true"}),
+    "OpenLLMetry (langchain)": (("openllmetry:langchain",), ("opentelemetry-instrumentation-langchain",),
+                                {"TRACELOOP_TRACE_CONTENT": "true"}),
+    "official genai (langchain + openai)": (
+        ("official:langchain", "official:openai"),
+        ("opentelemetry-instrumentation-genai-langchain", "opentelemetry-instrumentation-genai-openai"),
+        OFFICIAL_CONTENT),
+    "official genai (langchain)": (("official:langchain",), ("opentelemetry-instrumentation-genai-langchain",),
+                                   OFFICIAL_CONTENT),
+}
 
 
-# --- the worker: one variant, one process ---------------------------------------------------------------
+# --- the worker: one row, one process -------------------------------------------------------------------
 
 
-def _chain() -> Any:
+def _model_and_chain() -> tuple[Any, Any]:
     import httpx2
     from langchain_core.documents import Document
     from langchain_core.output_parsers import StrOutputParser
@@ -74,56 +109,116 @@ def _chain() -> Any:
                        http_async_client=httpx2.AsyncClient(transport=transport))
     prompt = ChatPromptTemplate.from_messages([("system", "Context:\n{context}"), ("human", "{question}")])
     format_docs = (lambda docs: "\n".join(d.page_content for d in docs))  # noqa: E731
-    return {"context": Docs() | format_docs, "question": RunnablePassthrough()} | prompt | model | StrOutputParser()
+    chain = {"context": Docs() | format_docs, "question": RunnablePassthrough()} | prompt | model | StrOutputParser()
+    return model, chain
 
 
-def _provider() -> tuple[Any, Any]:
+class _Switch:
+    """The root decision of a ``ParentBased`` sampler, switched between recording and dropping."""
+
+    def __init__(self) -> None:
+        from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
+
+        self.on, self.off = ALWAYS_ON, ALWAYS_OFF
+        self.sampled = True
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> Any:
+        return (self.on if self.sampled else self.off).should_sample(*args, **kwargs)
+
+    def get_description(self) -> str:
+        return "bench switch"
+
+
+class _Counter:
+    """Counts ended spans (spans per request)."""
+
+    def __init__(self) -> None:
+        self.ended = 0
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        pass
+
+    def _on_ending(self, span: Any) -> None:
+        pass
+
+    def on_end(self, span: Any) -> None:
+        self.ended += 1
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def _provider() -> tuple[Any, _Switch, _Counter]:
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+    from opentelemetry.sdk.trace.sampling import ParentBased
 
     class NoOp(SpanExporter):
         def export(self, spans: Any) -> SpanExportResult:
             return SpanExportResult.SUCCESS
 
-    memory = InMemorySpanExporter()
-    provider = TracerProvider()
+    switch, counter = _Switch(), _Counter()
+    provider = TracerProvider(sampler=ParentBased(switch))  # type: ignore[arg-type]
     provider.add_span_processor(BatchSpanProcessor(NoOp(), max_queue_size=65536))
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    return provider, memory
+    provider.add_span_processor(counter)  # type: ignore[arg-type]
+    return provider, switch, counter
 
 
-def _instrument(variant: str, provider: Any) -> str:
-    """Turn ``variant`` on in this process (the baseline turns nothing on); returns the variant's content mode."""
-    if variant == BASELINE:
-        return "-"
-    if variant.startswith("valiqor-trace"):
-        from valiqor_trace.instrumentors.langchain import LangChainInstrumentor
-        from valiqor_trace._content import ContentPolicy, set_content_policy
-
-        capture = "capture_content=False" not in variant
-        set_content_policy(ContentPolicy(capture=capture))
-        INSTRUMENTORS.append(LangChainInstrumentor())
-        INSTRUMENTORS[-1].instrument(tracer_provider=provider)
-        return "yes" if capture else "no"
-    if variant.startswith("openinference"):
-        from openinference.instrumentation.langchain import LangChainInstrumentor as OpenInference
+def _instrument(part: str, provider: Any) -> None:
+    library, _, target = part.partition(":")
+    if library == "valiqor":
+        if target == "langchain":
+            from valiqor_trace.instrumentors.langchain import LangChainInstrumentor as Ours
+        else:
+            from valiqor_trace.instrumentors.openai import OpenAIInstrumentor as Ours  # type: ignore[assignment]
+        Ours().instrument(tracer_provider=provider)
+    elif library == "openinference":
+        if target == "langchain":
+            from openinference.instrumentation.langchain import LangChainInstrumentor as OpenInference
+        else:
+            from openinference.instrumentation.openai import OpenAIInstrumentor as OpenInference
         OpenInference().instrument(tracer_provider=provider)
-        return "yes"
-    from opentelemetry.instrumentation.langchain import LangchainInstrumentor as OpenLLMetry
-    OpenLLMetry().instrument(tracer_provider=provider)
-    return "yes (TRACELOOP_TRACE_CONTENT)"
+    elif library == "openllmetry":
+        if target == "langchain":
+            from opentelemetry.instrumentation.langchain import LangchainInstrumentor as OpenLLMetry
+        else:
+            from opentelemetry.instrumentation.openai import OpenAIInstrumentor as OpenLLMetry
+        OpenLLMetry().instrument(tracer_provider=provider)
+    else:
+        if target == "langchain":
+            from opentelemetry.instrumentation.genai.langchain import LangChainInstrumentor as Official
+        else:
+            from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor as Official
+        Official().instrument(tracer_provider=provider)
 
 
-def _timed(chain: Any, samples: list[float], calls: int) -> None:
-    for index in range(calls):
-        start = time.perf_counter_ns()
-        chain.invoke(f"How tall is it? ({index})")
-        samples.append((time.perf_counter_ns() - start) / 1000)
+def _block(request: Any, calls: int) -> float:
+    start = time.thread_time_ns()
+    for _ in range(calls):
+        request()
+    return (time.thread_time_ns() - start) / calls / 1000
 
 
-def _correctness(chain: Any, memory: Any) -> dict[str, Any]:
-    memory.clear()
+def _floor_block(request: Any, tracer: Any, calls: int) -> float:
+    """One bare span right after each request, only the span timed: what a span costs in such a process."""
+    spent = 0
+    for _ in range(calls):
+        request()
+        start = time.thread_time_ns()
+        tracer.start_span("chat gpt-4o-mini", attributes=FLOOR_ATTRIBUTES).end()
+        spent += time.thread_time_ns() - start
+    return spent / calls / 1000
+
+
+def _correctness(chain: Any, provider: Any) -> dict[str, Any]:
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    memory = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
 
     async def burst() -> None:
         await asyncio.gather(*(chain.ainvoke(f"question {i}") for i in range(50)))
@@ -136,125 +231,163 @@ def _correctness(chain: Any, memory: Any) -> dict[str, Any]:
             "docs_on_retriever": f"{len(with_docs)}/{len(retrievers)}"}
 
 
-def _measure(variant: str, calls: int) -> dict[str, Any]:
-    provider, memory = _provider()
-    chain = _chain()
-    content = _instrument(variant, provider)
-    _timed(chain, [], 30)  # warm up
-    memory.clear()
-    samples: list[float] = []
-    _timed(chain, samples, calls)
-    result = {"median_us": statistics.median(samples), "spans_per_call": len(memory.get_finished_spans()) / calls,
-              "content": content, **_correctness(chain, memory)}
-    if variant.startswith("valiqor-trace"):
-        INSTRUMENTORS.pop().uninstrument()
-        result["ab_added_us"] = _in_process_added(chain, provider, calls)
+def _requests() -> dict[str, Any]:
+    model, chain = _model_and_chain()
+    return {"invoke": lambda: model.invoke("How tall is it?"), "rag": lambda: chain.invoke("How tall is it?"),
+            "chain": chain}
+
+
+def _measure(row: str, calls: int, blocks: int) -> dict[str, Any]:
+    from valiqor_trace._content import ContentPolicy, set_content_policy
+
+    set_content_policy(ContentPolicy(capture=True))
+    provider, switch, counter = _provider()
+    requests = _requests()
+    tracer = provider.get_tracer("bench-floor")
+    result: dict[str, Any] = {}
+    for shape in SHAPES:
+        request = requests[shape]
+        _block(request, calls * 2)  # warm up
+        result[shape] = {"off": [_block(request, calls) for _ in range(blocks)],
+                         "floor": [_floor_block(request, tracer, calls) for _ in range(blocks)]}
+    for part in ROWS[row][0]:
+        _instrument(part, provider)
+    # New clients: the OpenAI SDK binds ``create`` into ``with_raw_response`` on first use, so a client
+    # used before instrumenting would bypass the client instrumentation.
+    requests = _requests()
+    for shape in SHAPES:
+        request = requests[shape]
+        samples = result[shape]
+        samples["recorded"], samples["not_sampled"] = [], []
+        switch.sampled = True
+        _block(request, calls * 2)
+        before = counter.ended
+        request()
+        samples["spans"] = counter.ended - before
+        for index in range(blocks * 2):
+            state = ("recorded", "not_sampled")[index % 2]
+            switch.sampled = state == "recorded"
+            request()  # the first request after a switch is not timed
+            ended = counter.ended
+            samples[state].append(_block(request, calls))
+            if state == "not_sampled":
+                samples["spans_not_sampled"] = samples.get("spans_not_sampled", 0) + counter.ended - ended
+        for key in ("off", "floor", "recorded", "not_sampled"):
+            samples[key] = statistics.median(samples[key])
+    switch.sampled = True
+    result.update(_correctness(requests["chain"], provider))
     provider.shutdown()
     return result
 
 
-def _in_process_added(chain: Any, provider: Any, calls: int) -> float:
-    """Our uninstrument/instrument round trip is clean, so ours is also measured A/B in one process:
-    blocks alternate off/on, and the added cost is the median "on" call minus the median "off" call."""
-    from valiqor_trace.instrumentors.langchain import LangChainInstrumentor
-
-    instrumentor = LangChainInstrumentor()
-    samples: dict[str, list[float]] = {"off": [], "on": []}
-    block = max(calls // 10, 5)
-    for index in range(20):
-        state = ("on", "off")[index % 2]
-        if state == "on":
-            instrumentor.instrument(tracer_provider=provider)
-        _timed(chain, samples[state], block)
-        if state == "on":
-            instrumentor.uninstrument()
-    return statistics.median(samples["on"]) - statistics.median(samples["off"])
+# --- the driver: every row in its own processes, taking turns ---------------------------------------------
 
 
-# --- the driver -------------------------------------------------------------------------------------------
-
-
-def _version(variant: str) -> str:
+def _version(distribution: str) -> str:
     import importlib.metadata
 
-    if variant == BASELINE:
-        return "-"
     try:
-        return importlib.metadata.version(variant.split(" ")[0])
+        return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return "not installed"
 
 
-def _env() -> dict[str, str]:
-    import os
-
+def _env(row: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("VALIQOR_", "OTEL_", "TRACELOOP_"))}
-    return {**clean, "TRACELOOP_TRACE_CONTENT": "true", "PYTHONPATH": str(REPO_ROOT)}
+    return {**clean, **ROWS[row][2], "PYTHONPATH": str(REPO_ROOT)}
 
 
-def _run_once(variant: str, calls: int) -> dict[str, Any]:
-    process = subprocess.run([sys.executable, __file__, "--worker", variant, "--calls", str(calls)],
-                             capture_output=True, text=True, cwd=REPO_ROOT, env=_env(), timeout=900)
+def _run_once(row: str, calls: int, blocks: int) -> dict[str, Any]:
+    process = subprocess.run([sys.executable, __file__, "--worker", row, "--calls", str(calls),
+                              "--blocks", str(blocks)],
+                             capture_output=True, text=True, cwd=REPO_ROOT, env=_env(row), timeout=1800)
     if process.returncode != 0:
-        return {"error": (process.stderr.strip().splitlines() or ["failed"])[-1][:80]}
+        return {"error": (process.stderr.strip().splitlines() or ["failed"])[-1][:100]}
     return json.loads(process.stdout.strip().splitlines()[-1])
 
 
-def _collect(calls: int, rounds: int) -> dict[str, list[dict[str, Any]]]:
-    """Every variant once per round, in turn, so drift and other processes' load hit all of them alike."""
-    runs: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS if _version(v) != "not installed"}
-    for _ in range(rounds):
-        for variant in runs:
-            runs[variant].append(_run_once(variant, calls))
+def _collect(rows: list[str], calls: int, blocks: int, rounds: int) -> dict[str, list[dict[str, Any]]]:
+    runs: dict[str, list[dict[str, Any]]] = {r: [] for r in rows
+                                             if all(_version(d) != "not installed" for d in ROWS[r][1])}
+    for index in range(rounds):
+        for row in runs:
+            print(f"round {index + 1}/{rounds}: {row} ...", file=sys.stderr, flush=True)
+            runs[row].append(_run_once(row, calls, blocks))
     return runs
 
 
-def _print_table(runs: dict[str, list[dict[str, Any]]], calls: int, rounds: int) -> dict[str, Any]:
-    medians = {v: statistics.median(r["median_us"] for r in rs) for v, rs in runs.items()
-               if all("error" not in r for r in rs)}
-    baseline = medians.get(BASELINE)
-    header = (f"{'instrumentation':<54} {'version':<8} {'call':>8} {'added':>8} {'A/B':>8} {'spans/call':>10} "
-              f"{'traces, 50 concurrent':>21} {'retriever spans with both docs':>30}  content")
-    print(header)
-    print("-" * len(header))
+def _summary(rows: list[dict[str, Any]], shape: str) -> dict[str, float]:
+    """Per process: added = instrumented - uninstrumented; then the median over processes."""
+    added = [r[shape]["recorded"] - r[shape]["off"] for r in rows]
+    dropped = [r[shape]["not_sampled"] - r[shape]["off"] for r in rows]
+    floors = [r[shape]["floor"] for r in rows]
+    ratios = [(r[shape]["recorded"] - r[shape]["off"]) / (r[shape]["spans"] * r[shape]["floor"])
+              for r in rows if r[shape]["spans"]]
+    return {"recorded": statistics.median(added), "not_sampled": statistics.median(dropped),
+            "floor": statistics.median(floors), "spans": rows[-1][shape]["spans"],
+            "spans_not_sampled": rows[-1][shape].get("spans_not_sampled", 0),
+            "ratio": statistics.median(ratios) if ratios else float("nan"),
+            "off": statistics.median(r[shape]["off"] for r in rows)}
+
+
+def _print_table(runs: dict[str, list[dict[str, Any]]], rows: list[str]) -> dict[str, Any]:
+    print("| instrumentation | versions | shape | spans/request | recorded µs | ÷ (spans × floor) | "
+          "not sampled µs | not sampled ÷ recorded | traces of 50 concurrent | retriever spans with both docs |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     table: dict[str, Any] = {}
-    for variant in VARIANTS:
-        rows = runs.get(variant)
-        if rows is None or variant not in medians:
-            error = "not installed" if rows is None else next(r["error"] for r in rows if "error" in r)
-            print(f"{variant:<54} {_version(variant):<8} {error}")
-            table[variant] = {"error": error}
+    for row in rows:
+        versions = "/".join(_version(d) for d in ROWS[row][1])
+        results = runs.get(row)
+        if results is None or any("error" in r for r in results):
+            error = "not installed" if results is None else next(r["error"] for r in results if "error" in r)
+            print(f"| {row} | {versions} | - | - | - | - | - | - | - | {error} |")
+            table[row] = {"error": error}
             continue
-        last = rows[-1]
-        added = medians[variant] - baseline if baseline is not None else float("nan")
-        traces = sorted({r["traces_for_50"] for r in rows})
-        print(f"{variant:<54} {_version(variant):<8} {medians[variant] / 1000:>6.2f}ms "
-              f"{added / 1000 if variant != BASELINE else 0:>6.2f}ms {_ab(rows):>8} {last['spans_per_call']:>10.1f} "
-              f"{'/'.join(map(str, traces)):>21} {last['docs_on_retriever']:>30}  {last['content']}")
-        table[variant] = {"median_us": medians[variant], "added_us": added, "runs": rows}
-    print(f"\ncall = median over {rounds} processes of the median of {calls} sequential invokes; "
-          f"added = call - '{BASELINE}' call.\nA/B = ours switched off and on in blocks inside one process "
-          "(median on - median off): less noisy; peers' switch-off is not clean, so they have none.")
+        table[row] = {"runs": results}
+        for shape in SHAPES:
+            s = _summary(results, shape)
+            table[row][shape] = s
+            traces = "/".join(map(str, sorted({r["traces_for_50"] for r in results}))) if shape == "rag" else ""
+            docs = results[-1]["docs_on_retriever"] if shape == "rag" else ""
+            dropped_spans = f" ({s['spans_not_sampled']} spans!)" if s["spans_not_sampled"] else ""
+            print(f"| {row} | {versions} | {SHAPE_NAMES[shape]} | {s['spans']} | {s['recorded']:.0f} | "
+                  f"{s['ratio']:.1f}x | {s['not_sampled']:.0f}{dropped_spans} | "
+                  f"{100 * s['not_sampled'] / s['recorded']:.0f}% | {traces} | {docs} |")
     return table
 
 
-def _ab(rows: list[dict[str, Any]]) -> str:
-    values = [r["ab_added_us"] for r in rows if "ab_added_us" in r]
-    return f"{statistics.median(values) / 1000:.2f}ms" if values else "-"
+def _floors(runs: dict[str, list[dict[str, Any]]]) -> str:
+    values = {shape: [r[shape]["floor"] for rs in runs.values() for r in rs if "error" not in r] for shape in SHAPES}
+    off = {shape: [r[shape]["off"] for rs in runs.values() for r in rs if "error" not in r] for shape in SHAPES}
+    return "; ".join(f"{SHAPE_NAMES[s]}: uninstrumented {statistics.median(off[s]):.0f} µs, span floor "
+                     f"{statistics.median(values[s]):.0f} µs ({min(values[s]):.0f}-{max(values[s]):.0f})"
+                     for s in SHAPES if values[s])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="1 round, fewer blocks: faster, noisier")
+    parser.add_argument("--rounds", type=int, default=3, help="processes per row (default 3)")
+    parser.add_argument("--only", action="append", help="only rows whose name contains this")
     parser.add_argument("--json", help="also write the raw numbers here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--calls", type=int, default=200, help=argparse.SUPPRESS)
+    parser.add_argument("--calls", type=int, default=10, help="requests per timed block (default 10)")
+    parser.add_argument("--blocks", type=int, default=15, help="timed blocks per state (default 15)")
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(_measure(args.worker, args.calls)))
+        print(json.dumps(_measure(args.worker, args.calls, args.blocks)))
         return
-    calls, rounds = (60, 2) if args.quick else (args.calls, 5)
-    table = _print_table(_collect(calls, rounds), calls, rounds)
+    if args.quick:
+        args.rounds, args.blocks = 1, 8
+    rows = [r for r in ROWS if not args.only or any(part in r for part in args.only)]
+    runs = _collect(rows, args.calls, args.blocks, args.rounds)
+    print(f"\nPython {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
+          f"{args.rounds} processes per row, {args.blocks} blocks of {args.calls} requests per state")
+    print(_floors(runs) + "\n")
+    table = _print_table(runs, rows)
+    print("\nrecorded / not sampled = added thread-CPU µs per request (median over processes of the median "
+          "block minus the uninstrumented median block); ÷ (spans × floor) divides the recorded cost by "
+          "spans per request times one bare span's cost in the same process.")
     if args.json:
         Path(args.json).write_text(json.dumps(table, indent=2))
 

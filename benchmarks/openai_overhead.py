@@ -34,6 +34,9 @@ Floors:
   exactly like the instrumentations: the least an instrumentation can cost (for a
   stream it ends the span before the first chunk, so it does no per-chunk work).
 
+Every instrumentation also has a "(not sampled)" row: the same measurement on a provider
+whose sampler is ALWAYS_OFF, i.e. what a request that is not sampled pays.
+
 Peers are not dependencies of valiqor-trace; install them to compare (benchmarks/README.md).
 A peer that is missing, fails to instrument, or emits no spans gets a row that says so.
 """
@@ -72,7 +75,16 @@ VARIANTS: dict[str, tuple[str | None, dict[str, str], str]] = {
     "opentelemetry-instrumentation-openai (OpenLLMetry)": (
         "opentelemetry-instrumentation-openai", {"TRACELOOP_TRACE_CONTENT": "true"}, "yes (default)"),
     "openinference-instrumentation-openai": ("openinference-instrumentation-openai", {}, "yes (default)"),
+    "opentelemetry-instrumentation-genai-openai (official)": (
+        "opentelemetry-instrumentation-genai-openai",
+        {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_ONLY",
+         "OTEL_SEMCONV_STABILITY_OPT_IN": "gen_ai_latest_experimental"}, "yes"),
 }
+# Every instrumentation again with an ALWAYS_OFF sampler: what a request that is not sampled pays.
+NOT_SAMPLED = " (not sampled)"
+VARIANTS.update({f"{row}{NOT_SAMPLED}": (distribution, {**env, "BENCH_NOT_SAMPLED": "1"}, captured)
+                 for row, (distribution, env, captured) in list(VARIANTS.items())
+                 if not row.startswith("floor") and "capture_content=False" not in row})
 FLOOR_ATTRIBUTES = {
     "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini",
     "gen_ai.request.temperature": 0.2, "gen_ai.request.max_tokens": 64, "server.address": "bench.test",
@@ -167,8 +179,10 @@ def _provider() -> tuple[Any, _SpanCounter]:
         def export(self, spans: Any) -> SpanExportResult:
             return SpanExportResult.SUCCESS
 
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
     counter = _SpanCounter()
-    provider = TracerProvider()
+    provider = TracerProvider(sampler=ALWAYS_OFF if os.environ.get("BENCH_NOT_SAMPLED") else None)
     provider.add_span_processor(BatchSpanProcessor(NoOpExporter()))
     provider.add_span_processor(counter)
     return provider, counter
@@ -225,6 +239,7 @@ class SpanAfterCall:
 
 
 def _instrumentor(row: str) -> Any:
+    row = row.removesuffix(NOT_SAMPLED)
     if row == MINIMAL:
         return MinimalInstrumentor()
     if row == SPAN_AFTER_CALL:
@@ -235,6 +250,9 @@ def _instrumentor(row: str) -> Any:
 
         set_content_policy(ContentPolicy(capture="capture_content=False" not in row))
         return OpenAIInstrumentor()
+    if row.startswith("opentelemetry-instrumentation-genai-openai"):
+        from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor as Official
+        return Official()
     if row.startswith("opentelemetry-instrumentation-openai-v2"):
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor as OtelV2
         return OtelV2()
@@ -392,7 +410,10 @@ def _row(row: str, result: dict[str, Any], floor: dict[str, Any]) -> str:
     if "error" in result:
         return f"| {row} | {_version(distribution)} | - | - | - | - | {captured} | - | {result['error']} |"
     notes = []
-    if result["spans_per_call"] == 0:
+    if row.endswith(NOT_SAMPLED):
+        if result["spans_per_call"]:
+            notes.append(f"{result['spans_per_call']:.2f} spans per call exported despite ALWAYS_OFF")
+    elif result["spans_per_call"] == 0:
         notes.append("emits no spans with this openai version")
     elif abs(result["spans_per_call"] - 1.0) > 0.01:
         notes.append(f"{result['spans_per_call']:.2f} spans per call")
@@ -409,7 +430,8 @@ def _row(row: str, result: dict[str, Any], floor: dict[str, Any]) -> str:
 
 def _verdict(results: dict[str, dict[str, Any]], floor: dict[str, Any]) -> str:
     """The issue's target, stated plainly: lowest of the instrumentations, within 2x of the bare span."""
-    measured = {row: result for row, result in results.items() if not row.startswith("floor") and "error" not in result}
+    measured = {row: result for row, result in results.items()
+                if not row.startswith("floor") and not row.endswith(NOT_SAMPLED) and "error" not in result}
     ours = measured.get("valiqor-trace")
     if ours is None or "error" in floor:
         return "\ntarget: not evaluated (valiqor-trace or the bare-span floor was not measured)"

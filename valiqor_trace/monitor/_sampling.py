@@ -54,7 +54,8 @@ class RecordUnsampledSampler(Sampler):
             return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
         result = self.base.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
         if result.decision is Decision.DROP:
-            return SamplingResult(Decision.RECORD_ONLY, result.attributes, result.trace_state)
+            # The span's own attributes: a dropping sampler returns none, and the SDK records what we return.
+            return SamplingResult(Decision.RECORD_ONLY, attributes, result.trace_state)
         return result
 
     def get_description(self) -> str:

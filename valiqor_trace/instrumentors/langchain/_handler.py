@@ -9,6 +9,12 @@ active span (a ``trace_workflow``, a web request), so one request is one trace.
 
 The handler never attaches a context in a callback; see :mod:`._scopes` for how
 run bodies get their span as the current one.
+
+A run that is not recorded (the sampler drops it, instrumentation is suppressed, the
+SDK is disabled) is decided once: its descendants share its :class:`_Run`, and their
+callbacks do nothing but that bookkeeping (no attributes, no serialization, no message
+conversion). The run's non-recording span stays current in their bodies, so a client
+span inside (OpenAI) sees an unsampled parent and is not recorded either.
 """
 
 from __future__ import annotations
@@ -56,16 +62,18 @@ _NOT_ERRORS = ("GraphBubbleUp", "GraphInterrupt", "ParentCommand")  # LangGraph 
 
 
 class _Run:
-    """A run we saw start: its span, or (hidden/suppressed runs) the span its children attach to."""
+    """A run we saw start: its span, or (hidden/unrecorded runs) the span its children attach to."""
 
-    __slots__ = ("span", "stand_in", "kind", "name", "graph")
+    __slots__ = ("span", "stand_in", "kind", "name", "graph", "recorded")
 
-    def __init__(self, span: Span | None, kind: str, name: str, stand_in: Span | None = None) -> None:
+    def __init__(self, span: Span | None, kind: str, name: str, stand_in: Span | None = None,
+                 recorded: bool = True) -> None:
         self.span = span
         self.stand_in = stand_in
         self.kind = kind
         self.name = name
         self.graph = False
+        self.recorded = recorded  # False: neither this run nor anything under it is recorded
 
     @property
     def parent_span(self) -> Span | None:
@@ -74,14 +82,33 @@ class _Run:
 
 
 def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Our code inside LangChain's callbacks: never raises into the app (re-raised under tests)."""
+    """Our code inside LangChain's callbacks: never raises into the app (re-raised under tests).
+
+    Callbacks of runs under an unrecorded run return here, before any of the method's work.
+    """
     where = f"langchain {method.__name__}"
 
     starts_a_run = method.__name__.endswith("_start")
+    ends_a_run = method.__name__.endswith(("_end", "_error"))
 
     def guarded(self: ValiqorCallbackHandler, *args: Any, **kwargs: Any) -> None:
-        if starts_a_run and not self.enabled:
-            return  # uninstrumented: start nothing new, but still end the runs already started
+        if starts_a_run:
+            if not self.enabled:
+                return  # uninstrumented: start nothing new, but still end the runs already started
+            parent = self._runs.get(kwargs.get("parent_run_id"))  # type: ignore[arg-type]
+            if parent is not None and not parent.recorded:
+                self._put(kwargs["run_id"], parent)  # the same decision, and the same stand-in, for the child
+                return
+            if is_instrumentation_suppressed():  # children attach to the visible parent, as hidden runs' do
+                stand_in = parent.parent_span if parent is not None else None
+                self._put(kwargs["run_id"], _Run(None, "", "", stand_in, recorded=False))
+                return
+        else:
+            run = self._runs.get(kwargs.get("run_id"))  # type: ignore[arg-type]
+            if run is not None and not run.recorded:
+                if ends_a_run:
+                    self._pop(kwargs["run_id"])
+                return
         with handle_internal_errors(where):
             method(self, *args, **kwargs)
     guarded.__name__ = method.__name__
@@ -139,17 +166,25 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
         return run.parent_span if run is not None else None
 
     def _start(self, run_id: UUID, parent_run_id: UUID | None, kind: str, name: str, span_name: str,
-               attributes: dict[str, Any], tags: Sequence[str] | None = None) -> Span | None:
+               attributes: dict[str, Any], tags: Sequence[str] | None = None, scope: str | None = None) -> Span | None:
+        """Start the run's span; None when the run records nothing (its callbacks then add nothing).
+
+        ``scope``: the kind of :mod:`._scopes` slot the run's span claims (it becomes current in the body).
+        """
         parent = self.span_of(parent_run_id)
-        if is_instrumentation_suppressed() or (tags and HIDDEN_TAG in tags):
+        if tags and HIDDEN_TAG in tags:
             self._put(run_id, _Run(None, kind, name, stand_in=parent))
             return None
         context = None  # the current context: the app's span, or a span started inside the parent's body
         if parent is not None and not _started_inside(trace.get_current_span(), parent):
             context = trace.set_span_in_context(parent)
         span = self.tracer.start_span(span_name, context=context, attributes={SPAN_KIND: kind, **attributes})
-        self._put(run_id, _Run(span, kind, name))
-        return span
+        recorded = span.is_recording()
+        # Not recorded (sampled out, SDK disabled): the unsampled span stays the parent of what runs inside.
+        self._put(run_id, _Run(span, kind, name) if recorded else _Run(None, kind, name, span, recorded=False))
+        if scope is not None:
+            _scopes.claim(scope, span)
+        return span if recorded else None
 
     def _put(self, run_id: UUID, run: _Run) -> None:
         with self._lock:
@@ -242,8 +277,8 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
     @_guarded
     def on_agent_finish(self, finish: Any, *, run_id: UUID, **kwargs: Any) -> None:
         span = self._span(run_id)
-        text = get_content_policy().text(getattr(finish, "return_values", None))
         if span is not None:
+            text = get_content_policy().text(getattr(finish, "return_values", None))
             span.add_event("agent_finish", {"output": text} if text is not None else {})
 
     # --- chat models and LLMs -------------------------------------------------------------------------------
@@ -254,11 +289,8 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
         model, attributes = attrs.model_request(serialized, metadata, kwargs)
         attributes[GEN_AI_OPERATION_NAME] = operation
         name = attrs.run_name(serialized, kwargs, operation)
-        span = self._start(run_id, parent_run_id, "llm", name, f"{operation} {model}" if model else operation,
-                           attributes, tags)
-        if span is not None:
-            _scopes.claim(_scopes.LLM, span)
-        return span
+        return self._start(run_id, parent_run_id, "llm", name, f"{operation} {model}" if model else operation,
+                           attributes, tags, _scopes.LLM)
 
     @_guarded
     def on_chat_model_start(self, serialized: dict[str, Any], messages: list[list[Any]], *, run_id: UUID,
@@ -304,9 +336,8 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
                            metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
         name = attrs.run_name(serialized, kwargs, "retriever")
         span = self._start(run_id, parent_run_id, RETRIEVAL, name, retrieval_span_name(name),
-                           retrieval_attributes(), tags)
+                           retrieval_attributes(), tags, _scopes.RETRIEVAL)
         if span is not None:
-            _scopes.claim(_scopes.RETRIEVAL, span)
             record_query(span, query)
 
     @_guarded

@@ -27,6 +27,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, 
 from typing import Any
 
 from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from valiqor_trace.instrumentors._nesting import span_context
@@ -247,7 +248,7 @@ def config_context_hook(span_of: Callable[[Any], Span | None], handler: Any) -> 
             parent_run_id = getattr(callbacks, "parent_run_id", None)
             if parent_run_id is not None and handler in (getattr(callbacks, "handlers", None) or ()):
                 span = span_of(parent_run_id)
-                if span is not None:
+                if span is not None and trace.get_current_span() is not span:  # already current: runs under an unrecorded run share one
                     # Never detached, on purpose: this context is a copy LangChain discards after the child.
                     attach_span(span, None)
         return result

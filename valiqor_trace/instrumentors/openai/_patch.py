@@ -13,7 +13,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
-from opentelemetry.trace import SpanKind, Tracer, set_span_in_context
+from opentelemetry.trace import SpanKind, Tracer, get_current_span, set_span_in_context
 
 from valiqor_trace.attributes import GEN_AI_REQUEST_MODEL
 from valiqor_trace.instrumentors._nesting import FRAMEWORK_LLM_SPAN_KEY, NESTED_IN, framework_llm_span, span_context
@@ -21,7 +21,7 @@ from valiqor_trace.instrumentors.openai._call import Call, Endpoint
 from valiqor_trace.instrumentors.openai._common import given
 from valiqor_trace.instrumentors.openai._raw import RAW_RESPONSE_TYPES, wrap_raw_response
 from valiqor_trace.instrumentors.openai._streams import end_helper_stream, wrap_stream
-from valiqor_trace.internal import get_content_policy, report_internal_error
+from valiqor_trace.internal import ContentPolicy, get_content_policy, report_internal_error
 
 try:
     from openai import AsyncStream, Stream
@@ -31,6 +31,7 @@ except ImportError:  # pragma: no cover - every supported SDK has them
     _STREAM_TYPES = ()
 
 
+NO_CONTENT = ContentPolicy(capture=False)
 # The "framework" name our own outer span takes when the SDK method it wraps calls another wrapped one.
 SDK_HELPER = "openai"
 
@@ -53,21 +54,34 @@ def _start(tracer: Tracer, endpoint: Endpoint, resource: Any, kwargs: dict[str, 
         if framework is not None and framework[0] == SDK_HELPER:
             return None  # the SDK's own helper runs this call and its span already records it: one call, one span
         policy = get_content_policy()
-        attributes = endpoint.request_attributes(resource, kwargs, policy)
+        # Under a parent that is not recorded (a sampled-out chain), the content is left out until the
+        # sampler has decided: a parent-based sampler drops this span too, and nobody reads its messages.
+        unsampled_parent = policy.capture and _unsampled(get_current_span(context))
+        attributes = endpoint.request_attributes(resource, kwargs, NO_CONTENT if unsampled_parent else policy)
         if framework is not None:  # this call is a framework's model call too: same call, nested span
             attributes[NESTED_IN] = framework[0]
         model = attributes.get(GEN_AI_REQUEST_MODEL)
         name = f"{endpoint.operation} {model}" if model else endpoint.operation
         span = tracer.start_span(name, context, kind=SpanKind.CLIENT, attributes=attributes)
+        if unsampled_parent and span.is_recording():  # a sampler that records it anyway: the content too
+            span.set_attributes(endpoint.request_attributes(resource, kwargs, policy))
         return Call(span, endpoint, policy)
     except Exception:
         report_internal_error("openai: start span")
         return None
 
 
+def _unsampled(span: Any) -> bool:
+    """A real span that is not recorded: sampled out (not the invalid span of "no parent")."""
+    return not span.is_recording() and span.get_span_context().is_valid
+
+
 def _finish(call: Call, result: Any, kwargs: dict[str, Any]) -> Any:
     """What the app gets: ``result`` itself, or a proxy that will end the span."""
     try:
+        if not call.span.is_recording():  # sampled out: nothing to read from the response or the stream
+            call.end_plain()
+            return result
         if isinstance(result, _STREAM_TYPES):
             return wrap_stream(result, call)
         if isinstance(result, RAW_RESPONSE_TYPES):
