@@ -15,7 +15,7 @@ from valiqor_trace.analyzer.fa.engine import AnalysisOptions, validate_options
 from valiqor_trace.analyzer.fa.models import FailureTag, Thresholds
 from valiqor_trace.analyzer.fa.options import FailureAnalysisOptions, option_errors
 from valiqor_trace.analyzer.models import FAItem, TraceFacts
-from valiqor_trace.analyzer.runs import FAResult, RunHandle, RunInfo, RunInput, RunJob, RunSpec, RunStatus, launch
+from valiqor_trace.analyzer.runs import AlertRecord, FAResult, RunHandle, RunInfo, RunInput, RunJob, RunSpec, RunStatus, launch
 from valiqor_trace.analyzer.runs._models import RUN_SOURCES
 from valiqor_trace.analyzer.runs._since import since_ns
 from valiqor_trace.internal import normalize_trace_id
@@ -178,6 +178,20 @@ class FailureAnalysisAPI:
                 "trace_id": None if trace_id is None else _trace_id(trace_id),
                 "since_ns": None if since is None else since_ns(since, int(self._clock() * 1e9))}
 
+    def list_alerts(self, project_name: str | None = None, *, since: str | datetime | None = None,
+                    limit: int = 50) -> list[AlertRecord]:
+        """The production monitor's alert decisions, newest first: sent, suppressed by the cooldown, or failed.
+
+        Args:
+            project_name: only this project's alerts (default: every project).
+            since: only alerts since then (as for :meth:`list_runs`).
+            limit: at most this many (1 to 1000).
+        """
+        _check_paging(limit, 0)
+        return self._client.run_store.list_alerts(
+            project_name=project_name, limit=limit,
+            since_ns=None if since is None else since_ns(since, int(self._clock() * 1e9)))
+
     def get_run_inputs(self, run_id: str) -> list[RunInput]:
         """The items a run analyzed, with per-item stats."""
         self.get_status(run_id)
@@ -206,7 +220,10 @@ class FailureAnalysisAPI:
     def get_trends(self, period: str = "7d", project_name: str | None = None) -> dict[str, Any]:
         """One point per day: runs, items, failures, average severity."""
         runs, tags = self._period_data(project_name, period)
-        return _insights.trends(runs, tags, period, int(self._clock() * 1e9))
+        since = _insights.period_start_ns(period, int(self._clock() * 1e9))
+        alerts = self._client.run_store.list_alerts(project_name=project_name or self._client.config.project_name,
+                                                    since_ns=since, limit=None)
+        return _insights.trends(runs, tags, period, int(self._clock() * 1e9), alerts)
 
     def get_security_insights(self, project_name: str | None = None, period: str = "30d") -> dict[str, Any]:
         """Per security category (S1, S2, ...), how many runs passed and failed."""

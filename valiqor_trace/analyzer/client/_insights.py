@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from valiqor_trace.errors import ValidationError
 from valiqor_trace.analyzer.fa.models import FailureTag
+from valiqor_trace.analyzer.runs._models import AlertRecord
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90}
 _DAY_NS = 86_400 * 10**9
@@ -60,15 +62,17 @@ def _cost(runs: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
 
 
 def trends(runs: list[tuple[int, dict[str, Any]]], tags: list[tuple[int, FailureTag]], period: str,
-           now_ns: int) -> dict:
+           now_ns: int, alerts: Sequence[AlertRecord] = ()) -> dict:
     """One point per day of the period: runs, items, failures (in all and per bucket), average severity,
-    and the runs that met the alert thresholds (``alerting_runs``; of them, ``monitor_alerting_runs`` were
-    the production monitor's)."""
+    the runs that met the alert thresholds (``alerting_runs``; of them, ``monitor_alerting_runs`` were
+    the production monitor's), and the monitor's alerts by outcome (``alerts_sent``, ``alerts_suppressed``
+    by the cooldown, ``alerts_failed`` to deliver)."""
     days = PERIODS[period]
     start_day = _day(now_ns - (days - 1) * _DAY_NS)
     points: dict[str, dict[str, Any]] = {
         _shift(start_day, offset): {"runs": 0, "items": 0, "items_with_failures": 0, "alerting_runs": 0,
-                                    "monitor_alerting_runs": 0, "failures": 0, "severity_sum": 0.0,
+                                    "monitor_alerting_runs": 0, "alerts_sent": 0, "alerts_suppressed": 0,
+                                    "alerts_failed": 0, "failures": 0, "severity_sum": 0.0,
                                     "buckets": Counter()} for offset in range(days)}
     for created_ns, run in runs:
         point = points.get(_day(created_ns))
@@ -79,6 +83,10 @@ def trends(runs: list[tuple[int, dict[str, Any]]], tags: list[tuple[int, Failure
             if run["summary"].get("should_alert"):
                 point["alerting_runs"] += 1
                 point["monitor_alerting_runs"] += run.get("source") == "monitor"
+    for alert in alerts:
+        point = points.get(_day(alert.created_ns))
+        if point is not None:
+            point[f"alerts_{alert.outcome}"] += 1
     for created_ns, tag in tags:
         point = points.get(_day(created_ns))
         if point is not None and tag.decision == "fail":

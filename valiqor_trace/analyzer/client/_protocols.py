@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # only type checkers read these: importing the client stays a
 
     from valiqor_trace.analyzer.fa.models import FailureTag, Thresholds
     from valiqor_trace.analyzer.models import FAItem
-    from valiqor_trace.analyzer.runs import FAResult, RunInfo, RunInput, RunStatus
+    from valiqor_trace.analyzer.runs import AlertRecord, FAResult, RunInfo, RunInput, RunStatus
     from valiqor_trace.analyzer.runs._executor import ProgressCallback
     from valiqor_trace.analyzer.sources import ImportResult, TraceSource
     from valiqor_trace.store import SpanRecord, TraceSummary
@@ -79,6 +79,9 @@ class FailureAnalysis(Protocol):
 
     def count_runs(self, project_name: str | None = None, *, trace_id: str | None = None,
                    source: str | None = None, since: str | datetime | None = None) -> int: ...
+
+    def list_alerts(self, project_name: str | None = None, *, since: str | datetime | None = None,
+                    limit: int = 50) -> list[AlertRecord]: ...
 
     def get_run_inputs(self, run_id: str) -> list[RunInput]: ...
 

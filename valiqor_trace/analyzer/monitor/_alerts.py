@@ -10,6 +10,10 @@ type per cooldown, not one per request.
 Delivery, in order: a log line (WARNING, logger ``valiqor_trace.monitor``), the
 ``on_alert`` callback, the webhook. A failing callback or webhook is logged and counted
 in ``stats.alert_failures``; it never stops the monitor.
+
+Each decision (sent, suppressed by the cooldown, failed on some channel) is handed to ``record``
+(the monitor stores it in the run store's ``alerts`` table for the monitoring page); it carries the
+channels' names only, never the webhook URL or its headers.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from valiqor_trace.analyzer.fa.models import FailureTag, Thresholds
-from valiqor_trace.analyzer.runs import FAResult
+from valiqor_trace.analyzer.runs import AlertRecord, FAResult
+from valiqor_trace.analyzer.runs._models import AlertOutcome
 
 logger = logging.getLogger("valiqor_trace.monitor")
 
@@ -101,15 +106,20 @@ class Alerter:
         on_alert: optional callback receiving each :class:`Alert`.
         webhook: optional :class:`~valiqor_trace.analyzer.monitor._webhook.Webhook`.
         stats: the monitor's counters (``alerted``, ``alerts_suppressed``, ``alert_failures``).
+        record: optional sink of each decision as an :class:`AlertRecord` (e.g. ``RunStore.record_alert``);
+            a failing sink is logged, never raised.
     """
 
     def __init__(self, *, thresholds: Thresholds, cooldown: Cooldown, on_alert: Callable[[Alert], Any] | None,
-                 webhook: Any, stats: Any) -> None:
+                 webhook: Any, stats: Any, record: Callable[[AlertRecord], Any] | None = None) -> None:
         self.thresholds = thresholds
         self.cooldown = cooldown
         self.on_alert = on_alert
         self.webhook = webhook
         self.stats = stats
+        self.record = record
+        self.channel = ",".join(["log", *(["callback"] if on_alert is not None else []),
+                                 *(["webhook"] if webhook is not None else [])])
 
     def alerts_for(self, result: FAResult, trace_id: str, sample_reason: str) -> list[Alert]:
         """The alerts this run fires now (after the cooldown); suppressed ones are counted."""
@@ -121,10 +131,11 @@ class Alerter:
         alerts = []
         for failure_type, tags in by_type.items():
             allowed, held = self.cooldown.allow((result.project_name, failure_type))
+            worst = max(tags, key=lambda tag: (tag.severity, tag.confidence))
             if not allowed:
                 self.stats.add("alerts_suppressed")
+                self._record(result.project_name, result.run_id, trace_id, worst, "suppressed")
                 continue
-            worst = max(tags, key=lambda tag: (tag.severity, tag.confidence))
             alerts.append(Alert(
                 failure_type=failure_type, failure_name=worst.subcategory_name, bucket_id=worst.bucket_id,
                 severity=worst.severity, confidence=worst.confidence, trace_id=trace_id, run_id=result.run_id,
@@ -134,18 +145,42 @@ class Alerter:
         return alerts
 
     def deliver(self, alert: Alert) -> None:
-        """Log, call back, POST; count failures; never raise."""
+        """Log, call back, POST; count failures; record the outcome; never raise."""
         self.stats.add("alerted")
         logger.warning("%s", alert.message())
+        delivered = True
         if self.on_alert is not None:
             try:
                 self.on_alert(alert)
             except Exception as exc:  # noqa: BLE001 - the user's callback may raise anything; the monitor goes on
                 self.stats.add("alert_failures")
+                delivered = False
                 logger.error("valiqor monitor: on_alert raised %s: %s (alert for trace %s)", type(exc).__name__,
                              exc, alert.trace_id)
         if self.webhook is not None and not self.webhook.post(alert.to_payload()):
             self.stats.add("alert_failures")
+            delivered = False
+        self._store(AlertRecord(
+            created_at=alert.created_at, created_ns=time.time_ns(), project_name=alert.project_name,
+            run_id=alert.run_id, trace_id=alert.trace_id, subcategory_id=alert.failure_type,
+            subcategory_name=alert.failure_name, severity=alert.severity, channel=self.channel,
+            outcome="sent" if delivered else "failed"))
+
+    def _record(self, project_name: str, run_id: str, trace_id: str, tag: FailureTag, outcome: AlertOutcome) -> None:
+        now_ns = time.time_ns()
+        self._store(AlertRecord(
+            created_at=datetime.fromtimestamp(now_ns / 1e9, timezone.utc).isoformat(), created_ns=now_ns,
+            project_name=project_name, run_id=run_id, trace_id=trace_id, subcategory_id=tag.subcategory_id,
+            subcategory_name=tag.subcategory_name, severity=tag.severity, channel=self.channel,
+            outcome=outcome))
+
+    def _store(self, record: AlertRecord) -> None:
+        if self.record is None:
+            return
+        try:
+            self.record(record)
+        except Exception as exc:  # noqa: BLE001 - a full disk or locked store must not stop the alerts
+            logger.error("valiqor monitor: could not store an alert (%s: %s)", type(exc).__name__, exc)
 
 
 def _summary(result: FAResult) -> dict[str, Any]:

@@ -88,14 +88,15 @@ class TraceAnalysis:
         if config.webhook_url:
             webhook = Webhook(config.webhook_url, headers=config.webhook_headers, timeout_s=config.webhook_timeout_s,
                               max_attempts=config.webhook_max_attempts, backoff_s=config.webhook_backoff_s)
+        run_store = RunStore(run_store_path)
         alerter = Alerter(thresholds=thresholds, cooldown=Cooldown(config.alert_cooldown_s),
-                          on_alert=config.on_alert, webhook=webhook, stats=stats)
+                          on_alert=config.on_alert, webhook=webhook, stats=stats, record=run_store.record_alert)
         if config.executor == "process" and fa is run_fa:
             from valiqor_trace.analyzer.monitor._process import ProcessFA
 
             fa = ProcessFA(options, run_store_path=run_store_path, project_name=project_name,
                            processes=config.workers)
-        return cls(options=options, run_store=RunStore(run_store_path), project_name=project_name, alerter=alerter,
+        return cls(options=options, run_store=run_store, project_name=project_name, alerter=alerter,
                    verdicts=VerdictRecorder(tracer_provider) if config.emit_verdict else None, stats=stats,
                    feature_kinds=config.feature_kinds, fa=fa, sample_rate=config.sample_rate)
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from valiqor_trace.analyzer.runs._executor import RunHandle, RunJob, RunSpec, launch, new_run_id
-from valiqor_trace.analyzer.runs._models import Cost, FAResult, RunInfo, RunInput, RunStatus, format_usd
+from valiqor_trace.analyzer.runs._models import AlertRecord, Cost, FAResult, RunInfo, RunInput, RunStatus, format_usd
 from valiqor_trace.analyzer.runs._progress import ProgressThrottle
 from valiqor_trace.analyzer.runs._store import RunStore
 
 __all__ = [
+    "AlertRecord",
     "Cost",
     "FAResult",
     "ProgressThrottle",

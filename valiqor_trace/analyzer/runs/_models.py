@@ -181,3 +181,24 @@ class RunInfo(BaseModel):
                 f"primary failure {self.primary_failure or '-'}>")
 
     __str__ = __repr__
+
+
+# What the monitor did with one alert: delivered on every channel, held back by the per-failure-type
+# cooldown, or tried and failed on some channel (the callback raised, the webhook did not answer 2xx).
+ALERT_OUTCOMES = ("sent", "suppressed", "failed")
+AlertOutcome = Literal["sent", "suppressed", "failed"]
+
+
+class AlertRecord(BaseModel):
+    """One alert decision of the production monitor, as stored (never the webhook URL, headers or a secret)."""
+
+    created_at: str  # ISO 8601, UTC
+    created_ns: int
+    project_name: str
+    run_id: str
+    trace_id: str
+    subcategory_id: str  # the alert's failure type
+    subcategory_name: str
+    severity: float
+    channel: str  # the channels tried, e.g. "log,webhook"
+    outcome: AlertOutcome

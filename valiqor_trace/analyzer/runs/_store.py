@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from valiqor_trace.analyzer.fa.models import FailureTag, RunSummary, SkippedDetector
-from valiqor_trace.analyzer.runs._models import FAResult, RunInfo, RunInput
+from valiqor_trace.analyzer.runs._models import AlertRecord, FAResult, RunInfo, RunInput
 from valiqor_trace.internal import apply_migrations, connect, transaction
 
 _MIGRATIONS: tuple[str, ...] = (
@@ -97,7 +97,26 @@ _MIGRATIONS: tuple[str, ...] = (
     UPDATE runs SET result = json_set(result, '$.source', source) WHERE result IS NOT NULL;
     CREATE INDEX runs_by_trace ON runs (trace_id, created_ns)
     """,
+    # 5: the production monitor's alert decisions (sent, suppressed by the cooldown, failed), for the
+    # monitoring page. Stores opened by older versions simply lack them; no secret is kept.
+    """
+    CREATE TABLE alerts (
+        created_ns INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        project_name TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        subcategory_id TEXT NOT NULL,
+        subcategory_name TEXT NOT NULL,
+        severity REAL NOT NULL,
+        channel TEXT NOT NULL,
+        outcome TEXT NOT NULL
+    );
+    CREATE INDEX alerts_by_project ON alerts (project_name, created_ns)
+    """,
 )
+_ALERT_COLUMNS = ("created_ns", "created_at", "project_name", "run_id", "trace_id", "subcategory_id",
+                  "subcategory_name", "severity", "channel", "outcome")
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -297,6 +316,26 @@ class RunStore:
         with self._lock:
             rows = self._conn.execute(query, params).fetchall()
         return [(row[0], json.loads(row[1])) for row in rows]
+
+    # -- alerts of the production monitor --------------------------------------------------
+
+    def record_alert(self, alert: AlertRecord) -> None:
+        with self._lock:
+            self._conn.execute(f"INSERT INTO alerts ({', '.join(_ALERT_COLUMNS)}) VALUES "
+                               f"({', '.join('?' * len(_ALERT_COLUMNS))})",
+                               tuple(getattr(alert, column) for column in _ALERT_COLUMNS))
+
+    def list_alerts(self, *, project_name: str | None = None, since_ns: int | None = None,
+                    limit: int | None = 50) -> list[AlertRecord]:
+        """Alert decisions, newest first; ``limit=None``: all of them."""
+        where, params = _run_filters(project_name, None, None, None, since_ns)
+        query = f"SELECT {', '.join(_ALERT_COLUMNS)} FROM alerts {where} ORDER BY created_ns DESC, rowid DESC"
+        if limit is not None:
+            query += " LIMIT ?"
+            params.append(limit)
+        with self._lock:
+            rows = self._conn.execute(query, params).fetchall()
+        return [AlertRecord(**dict(zip(_ALERT_COLUMNS, row))) for row in rows]
 
     # -- judge cache (valiqor_trace.analyzer.judge.JudgeCache) ------------------------------------
 

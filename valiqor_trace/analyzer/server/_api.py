@@ -91,6 +91,10 @@ def count_runs(state: ApiState, project_name: str | None, trace_id: str | None, 
                                            since=since))
 
 
+def list_alerts(state: ApiState, project_name: str | None, since: str | None, limit: int) -> Any:
+    return state.fa.list_alerts(project_name, since=since, limit=limit)
+
+
 def get_run_inputs(state: ApiState, run_id: str) -> Any:
     return state.fa.get_run_inputs(run_id)
 
@@ -198,6 +202,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              list_runs, params=(_RUNS_PROJECT, *paging_params(), *_RUN_FILTERS), responses=_ok("list[RunInfo]")),
     Endpoint("GET", f"{API}/fa/runs/count", "count_runs", "How many runs list_runs would list", count_runs,
              params=(_RUNS_PROJECT, *_RUN_FILTERS), responses=_ok("Count")),
+    Endpoint("GET", f"{API}/fa/alerts", "list_alerts", "The production monitor's alerts, newest first: sent, "
+             "suppressed by the cooldown, or failed to deliver (of every project unless one is named)", list_alerts,
+             params=(Param("project_name", description="only this project's alerts (default: every project)"),
+                     Param("since", description="only alerts since: 30m, 24h, 7d, 2w back from now, or an ISO 8601 "
+                                                "date or time (UTC unless it names a zone)"),
+                     paging_params()[0]),
+             responses=_ok("list[AlertRecord]")),
     Endpoint("GET", f"{API}/fa/runs/{{run_id}}", "get_run_status", "Status and progress of a run",
              get_run_status, params=(_RUN_ID,), responses={**_ok("RunStatus"), 404: _NOT_FOUND}),
     Endpoint("POST", f"{API}/fa/runs/{{run_id}}/cancel", "cancel_run",

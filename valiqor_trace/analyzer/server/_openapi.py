@@ -8,7 +8,7 @@ from pydantic.json_schema import models_json_schema
 
 from valiqor_trace.analyzer.fa.models import FailureTag
 from valiqor_trace.analyzer.models import FAItem
-from valiqor_trace.analyzer.runs import FAResult, RunInfo, RunInput, RunStatus
+from valiqor_trace.analyzer.runs import AlertRecord, FAResult, RunInfo, RunInput, RunStatus
 from valiqor_trace.analyzer.server._endpoints import Endpoint
 from valiqor_trace.analyzer.server._schemas import (
     Count,
@@ -23,8 +23,8 @@ from valiqor_trace.analyzer.server._schemas import (
 )
 from valiqor_trace.store import SpanRecord, TraceSummary
 
-_RESPONSE_MODELS = (FAResult, RunStatus, RunInfo, RunInput, FailureTag, TraceSummary, SpanRecord, FAItem,
-                    RunAccepted, Count, Health, ErrorBody, ImportSummary, TracePage, SpanDetail)
+_RESPONSE_MODELS = (FAResult, RunStatus, RunInfo, RunInput, AlertRecord, FailureTag, TraceSummary, SpanRecord,
+                    FAItem, RunAccepted, Count, Health, ErrorBody, ImportSummary, TracePage, SpanDetail)
 _REQUEST_MODELS = (RunRequest, PlaygroundRequest)
 _REF = "#/components/schemas/{model}"
 _SECURED_ERRORS = {

@@ -20,7 +20,7 @@ from valiqor_trace.analyzer.client._remote._http import RemoteSession
 from valiqor_trace.errors import RunNotFinishedError, ValidationError
 from valiqor_trace.analyzer.fa.models import FailureTag, Thresholds
 from valiqor_trace.analyzer.fa.options import FailureAnalysisOptions, option_errors
-from valiqor_trace.analyzer.runs import FAResult, RunInfo, RunInput, RunStatus
+from valiqor_trace.analyzer.runs import AlertRecord, FAResult, RunInfo, RunInput, RunStatus
 from valiqor_trace.errors import RunFailedError
 from valiqor_trace.analyzer.runs._models import FINISHED_STATES
 
@@ -166,6 +166,11 @@ class RemoteFailureAnalysisAPI:
                                        params=_run_filters(project_name, trace_id, source, since))
         return int(answer["count"])
 
+    def list_alerts(self, project_name: str | None = None, *, since: str | datetime | None = None,
+                    limit: int = 50) -> list[AlertRecord]:
+        params = {"limit": limit, **_run_filters(project_name, None, None, since)}
+        return _ALERTS.validate_python(self._session.request("GET", f"{API}/alerts", params=params))
+
     def get_run_inputs(self, run_id: str) -> list[RunInput]:
         return _RUN_INPUTS.validate_python(self._session.request("GET", f"{API}/runs/{_path(run_id)}/inputs"))
 
@@ -200,6 +205,7 @@ class RemoteFailureAnalysisAPI:
 _RUN_INFOS = TypeAdapter(list[RunInfo])
 _RUN_INPUTS = TypeAdapter(list[RunInput])
 _TAGS = TypeAdapter(list[FailureTag])
+_ALERTS = TypeAdapter(list[AlertRecord])
 
 
 def _run_filters(project_name: str | None, trace_id: str | None, source: str | None,

@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 from valiqor_trace.errors import NotFoundError, ValidationError
 from valiqor_trace.analyzer.fa.security import SECURITY_CATEGORIES
-from valiqor_trace.analyzer.runs._models import RUN_SOURCES
+from valiqor_trace.analyzer.runs._models import ALERT_OUTCOMES, RUN_SOURCES
 from valiqor_trace.analyzer.runs._since import since_ns
 from valiqor_trace.analyzer.server import _api
 from valiqor_trace.analyzer.server._errors import error_status
@@ -277,14 +277,14 @@ class UI:
             "days": [point["date"] for point in trends["points"]],
             "buckets": {b: [point["failures_by_bucket"].get(b, 0) for point in trends["points"]] for b in buckets},
             "severity": [point["average_severity"] for point in trends["points"]],
-            "runs": [point["runs"] for point in trends["points"]],
-            "alerting": [point["alerting_runs"] for point in trends["points"]],
-            "monitor_alerting": [point["monitor_alerting_runs"] for point in trends["points"]],
+            **{f"alerts_{outcome}": [point[f"alerts_{outcome}"] for point in trends["points"]]
+               for outcome in ALERT_OUTCOMES},
         }
+        alerts = _api.list_alerts(self.api, project, period, 20) if project else []
         projects = sorted({*list_projects(self.api), *([project] if project else [])})
         return {"nav": "monitoring", "title": "Monitoring", "project": project, "projects": projects,
                 "period": period, "periods": _PERIODS, "insights": insights, "security": security,
-                "sample": sample, "charts": charts}
+                "sample": sample, "charts": charts, "alerts": alerts}
 
     async def taxonomy(self, request: Request) -> Response:
         return await self.page(request, "taxonomy.html", lambda: {

@@ -140,9 +140,9 @@
     chart("chart-buckets", buckets.length ? buckets.map(function (b) { return {label: b}; }) : [{label: "failures"}],
           buckets.length ? buckets.map(function (b) { return data.buckets[b]; }) : [data.days.map(function () { return 0; })], true);
     chart("chart-severity", [{label: "average severity", color: "#d1495b"}], [data.severity], false);
-    chart("chart-alerts", [{label: "runs", color: "#30638e"}, {label: "met alert thresholds", color: "#d1495b"},
-                           {label: "of them the monitor's", color: "#edae49"}],
-          [data.runs, data.alerting, data.monitor_alerting], false);
+    chart("chart-alerts", [{label: "sent", color: "#30638e"}, {label: "suppressed", color: "#edae49"},
+                           {label: "failed", color: "#d1495b"}],
+          [data.alerts_sent, data.alerts_suppressed, data.alerts_failed], true);
   }
 
   onReady(function () { wireWaterfall(); wireAnalyze(); drawCharts(); });
