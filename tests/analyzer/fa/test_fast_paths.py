@@ -9,7 +9,7 @@ import pytest
 from collections import Counter
 
 from valiqor_trace.analyzer.fa import facts, instructions, lang, source_index, text
-from valiqor_trace.analyzer.fa.detectors import agent, compliance, leaks, unsafe
+from valiqor_trace.analyzer.fa.detectors import agent, compliance, leaks, retrieval, unsafe
 from valiqor_trace.analyzer.fa.detectors.base import ItemView
 from valiqor_trace.analyzer.fa.detectors.claims import SPECULATION, TOOL_CLAIM
 from valiqor_trace.analyzer.fa.detectors import contradiction
@@ -129,7 +129,8 @@ def test_clip_of_a_long_text_is_the_clip_of_the_whole_text() -> None:
 
     word = "lorem ipsum\n\t dolor "
     for sample in [word * 40, " " * 700 + "x", " " * 630 + word * 3, "a" + " " * 1000 + "b", "ab " * 214, "ab " * 215,
-                   "\u2003".join(["x"] * 400), "y" * 5000]:
+                   "\u2003".join(["x"] * 400), "y" * 5000, "\x1c\x85\xa0\u2028z " * 150, "a" * 159 + " " * 600,
+                   "a" * 160 + " " * 600, "a" * 161 + "\n" * 600, "b " * 80 + " " * 480 + "c", " " * 641]:
         for limit in (160, 40, 10):
             assert text.clip(sample, limit) == plain(sample, limit)
 
@@ -168,7 +169,10 @@ def test_negation_check_reads_each_sentence_as_a_whole_scan_would() -> None:
 
 
 def test_ascii_tokenising_finds_the_unicode_pattern_tokens() -> None:
-    for sample in [*TRICKY, *TEXTS, "x_y a-b-c don't -lead trail- 'q' 3.14 A1-B2", "naïve café—über's", "\x1c\x1f"]:
+    pieces = ["a", "Bc", "9", "'", "-", "--", "''", "x-", "-y", "'s", " ", "\t", ".", "_", "\x1c", "\n", "don't"]
+    cut_up = ["".join(pieces[(i * 5 + j * 7) % len(pieces)] for j in range(i % 11 + 1)) for i in range(600)]
+    for sample in [*TRICKY, *TEXTS, "x_y a-b-c don't -lead trail- 'q' 3.14 A1-B2", "naïve café—über's", "\x1c\x1f",
+                   "rock-'n'-roll well--known a - b 'quoted' -- it's e-mail x-'y", *cut_up]:
         normalized = text.normalize_quotes(sample)
         assert text.word_pattern(normalized).findall(normalized) == text.WORD_RE.findall(normalized)
         assert text.tokens(sample) == tuple(text.WORD_RE.findall(normalized))
@@ -196,6 +200,12 @@ GUARDED = [
      ["I'm sorry, but I cannot do it", "I am afraid I'm not able", "I can't help", "I am unable to assist",
       "i won't provide", "I will not answer", "I must decline to share", "As an AI language model, I do not",
       "as an ai i am not", "I'm not allowed to discuss", "im not permitted to help"]),
+    (ABSTENTION.pattern, retrieval._ABSTENTION_HINTS,
+     ["I am unable to answer", "I CANNOT ANSWER that", "we can't answer", "it does not contain it", "they didn't mention",
+      "do not provide x", "doesn't include", "did not say", "does not specify", "don't cover", "no information about",
+      "no relevant information on", "no information is provided", "the cause is not mentioned", "it is not specified",
+      "they are not covered", "are not included", "I don't know", "i do not have enough information",
+      "not enough information", "insufficient information"]),
     (agent._STEP_LIMIT, agent._STEP_LIMIT_HINTS,
      ["Max steps reached", "maximum number of iterations (10) exceeded", "hit the max turns", "step limit reached",
       "stopped due to iteration limit", "recursion limit of 25", "GraphRecursionError", "MaxTurnsExceeded",
@@ -352,3 +362,26 @@ def test_kept_opposite_words_are_read_afresh_and_never_changed() -> None:
             assert kept == (contradiction._opposites(_sentence(one)), contradiction._opposites(_sentence(other)))
             assert got == contradiction._polarities(_sentence(one, source=False), _sentence(other))
             assert (answer.opposites, source.opposites) == kept  # the kept ones are never added to
+
+
+def test_a_text_without_negation_words_has_no_negation() -> None:
+    parts = ["not", "No", "never", "NONE", "nothing", "neither", "nor", "without", "cannot", "unable", "refused",
+             "fails to", "lacking", "can't", "n't", "won’t", "-", "'", "_", "5", "x", " ", ".", "to", "knot", "note",
+             "failure", "lack-", "nor-", "o'", "’"]
+    samples = [*TRICKY, *TEXTS, "fail-safe, non-stop, a'not, not's, x-not, not5, _not, fail to, failed  to"]
+    samples += [f"A {word} b." for word in (*contradiction._NEGATION_WORDS, "fail to", "fails to", "failed to", "isn't")]
+    samples += ["".join(parts[(i * 7 + j * 5) % len(parts)] for j in range(i % 9 + 1)) for i in range(3000)]
+    skipped = 0
+    for sample in samples:
+        if not contradiction._may_negate(sample, sample.lower()):
+            skipped += 1
+            assert NEGATION.search(sample) is None, sample
+    assert skipped > 100  # the test exercises the skip
+
+
+def test_mentions_built_without_init_are_the_dataclass_ones() -> None:
+    args = [("number", "12", 3, 5, 12.0, 1, False), ("entity", "Game Grumps", 0, 11, ("game", "grumps")),
+            ("quote", "a b", 1, 4)]
+    for values in args:
+        fast, plain = facts._mention(*values), facts.Mention(*values)
+        assert (fast, hash(fast), repr(fast), vars(fast)) == (plain, hash(plain), repr(plain), vars(plain))

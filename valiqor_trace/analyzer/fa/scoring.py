@@ -78,13 +78,15 @@ def _built(values: dict[str, Any]) -> FailureTag:
     """
     tag = FailureTag.__new__(FailureTag)
     object.__setattr__(tag, "__dict__", values)
-    # pydantic's own slots, set through their descriptors (a third faster than ``object.__setattr__``)
-    _set_fields_set(tag, set(values))
+    # pydantic's own slots, set through their descriptors (a third faster than ``object.__setattr__``); every
+    # field is given, so the fields set is a copy of the full one (copying a set beats building one from the keys)
+    _set_fields_set(tag, _ALL_FIELDS.copy())
     _set_extra(tag, None)
     _set_private(tag, None)
     return tag
 
 
+_ALL_FIELDS = set(FailureTag.model_fields)
 _set_fields_set, _set_extra, _set_private = (BaseModel.__dict__[slot].__set__ for slot in (
     "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"))
 

@@ -57,6 +57,18 @@ from valiqor_trace.analyzer.fa.text import (
 NEGATION = FoldedPattern(r"[cflnruw](?:(?<![\w-].)(?:(?<=n)(?:ot|o|ever|one|othing|either|or)|(?<=w)ithout|"
                          r"(?<=c)annot|(?<=u)nable|(?<=r)efus(?:e|es|ed|ing)|(?<=f)ail(?:s|ed)? to|"
                          r"(?<=l)ack(?:s|ed|ing)?)\b(?!-)|(?<=n)['’]t\b)")
+# The words NEGATION matches (whole: it needs a word boundary on both sides), besides "n't". An ASCII text whose
+# vocabulary holds none of them and no "n't" has no negation: that set test saves most answers a scan.
+_NEGATION_WORDS = frozenset("""not no never none nothing neither nor without cannot unable refuse refuses refused
+    refusing fail fails failed lack lacks lacked lacking""".split())
+
+
+def _may_negate(text: str, folded: str) -> bool:
+    """Whether :data:`NEGATION` can match ``text`` (``folded``: its lower case). Exact on ASCII text; other text
+    is always scanned (Unicode case folding matches "ſ" with "s", which lower-casing does not map)."""
+    return not text.isascii() or "n't" in folded or not vocabulary(text).isdisjoint(_NEGATION_WORDS)
+
+
 # Negation words that do not deny the clause's claim ("not only", "no more than three").
 # "Not all"/"not always" deny a quantifier, which "some"/"often" on the other side do not contradict.
 _IDIOM = FoldedPattern(r"(?:\bnot|n['’]t) (?:only|just|least|to mention|all|every|always|necessarily|"
@@ -605,7 +617,7 @@ def _conflicts(view: ItemView, sources: list[tuple[str, bool, int]]) -> list[_Co
     # what in the answer can conflict: a negation, a number/date or name found in no source, a word whose
     # opposite a source has; or a source sentence that negates what it says. Most answers' sentences have
     # none of these and are never aligned.
-    negations = [m.start() for m in NEGATION.finditer(output, folded)]
+    negations = [m.start() for m in NEGATION.finditer(output, folded)] if _may_negate(output, folded) else []
     marks = [m.start for m in unsupported_answer_facts(view) if m.strong and m.kind in _VALUE_KINDS]
     marks += [m.start for m in unsupported_answer_facts(view) if m.kind == "entity"]
     marks += _opposite_marks(output, folded, frozenset().union(*(c[1] for c in cues)), sources)

@@ -11,6 +11,7 @@ from valiqor_trace.analyzer.fa.models import EvidenceItem, Finding
 from valiqor_trace.analyzer.fa.text import WORD_RE, ngrams, words
 
 _STUTTER = re.compile(r"(?<!\S)(\S+)(?: \1(?!\S)){7,}")  # one word 8+ times in a row
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 _LENGTH_REASONS = frozenset({"length", "max_tokens", "max_output_tokens", "max_completion_tokens", "token_limit"})
 _FILTER_REASONS = frozenset({"content_filter", "safety", "recitation", "blocklist", "prohibited_content"})
 _DANGLING_END = re.compile(r"\b(?:the|a|an|and|or|of|to|with|for|in|on|by|that|which|because|is|are)\s*$", re.I)
@@ -118,7 +119,8 @@ def check_degenerate_repetition(view: ItemView) -> CheckResult:
         token_at, longest = stutter.group(1), len(stutter.group(0).split())
         return [_repetition(view, f"The word {token_at!r} repeats {longest} times in a row.", token_at, 0.9)]
     grams = len(tokens) - 3 if len(tokens) >= 40 else 0  # how many 4-grams (long outputs only)
-    distinct = len(set(ngrams(tokens, 4))) if grams else 0
+    # (the 4-grams as ``ngrams(tokens, 4)`` yields them, zipped directly: a quarter cheaper)
+    distinct = len(set(zip(tokens, tokens[1:], tokens[2:], tokens[3:]))) if grams else 0
     # if half the 4-grams were repeats, at most 3/4 of them could be distinct: skip the count otherwise
     if grams and distinct <= 0.75 * grams:
         counts = Counter(ngrams(tokens, 4))
@@ -130,8 +132,7 @@ def check_degenerate_repetition(view: ItemView) -> CheckResult:
                                 min(0.95, 0.5 + share / 2))]
     if grams and distinct > grams - 6:
         return []  # a sentence of 5+ words said 3 times repeats at least six 4-grams
-    sentence_counts = Counter(s.strip().lower() for s in re.split(r"(?<=[.!?])\s+|\n+", view.output)
-                              if len(s.split()) >= 5)
+    sentence_counts = Counter(s.strip().lower() for s in _SENTENCE_SPLIT.split(view.output) if len(s.split()) >= 5)
     if sentence_counts:
         sentence, count = sentence_counts.most_common(1)[0]
         if count >= 3:

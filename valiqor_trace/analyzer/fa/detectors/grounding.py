@@ -24,7 +24,7 @@ from valiqor_trace.analyzer.fa.facts import (
 )
 from valiqor_trace.analyzer.fa.detectors.structured import parse_structured
 from valiqor_trace.analyzer.fa.models import Finding
-from valiqor_trace.analyzer.fa.text import STOPWORDS, sentences, word_pattern, words
+from valiqor_trace.analyzer.fa.text import STOPWORDS, WORD_RE, ascii_tokens, sentences, words
 from valiqor_trace.analyzer.fa.vocab import PLACE_ABBREVIATIONS
 
 _DIGIT = re.compile(r"\d")
@@ -192,7 +192,7 @@ def check_unsupported_claim(view: ItemView) -> CheckResult:
 def _novel_sentences(view: ItemView, novel: set[str], limit: int = 3) -> list:
     scored = []
     for start, end, sentence in sentences(view.output):
-        found = word_pattern(sentence).findall(sentence)
+        found = ascii_tokens(sentence) if sentence.isascii() else WORD_RE.findall(sentence)
         hits = list(compress(found, map(novel.__contains__, map(str.lower, found))))  # the words in ``novel``
         if hits:
             scored.append((len(hits), start, end, hits))

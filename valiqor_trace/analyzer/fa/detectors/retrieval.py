@@ -6,7 +6,7 @@ import re
 
 from valiqor_trace.analyzer.fa.detectors.base import CheckResult, Detector, ItemView, finding
 from valiqor_trace.analyzer.fa.models import Finding
-from valiqor_trace.analyzer.fa.text import FoldedPattern, content_terms, lowered
+from valiqor_trace.analyzer.fa.text import FoldedPattern, content_terms, lowered, may_contain
 
 RAG_KINDS = ("rag", "agentic_rag")
 ABSTENTION = FoldedPattern(
@@ -15,9 +15,10 @@ ABSTENTION = FoldedPattern(
     r"(?:is|are) not (?:mentioned|provided|specified|included|covered)|i (?:do not|don't) (?:know|have (?:enough )?"
     r"information)|not enough information|insufficient information)\b",
 )
-# Every ABSTENTION match contains one of these (a substring test is far cheaper than the regex).
-_ABSTENTION_HINTS = ("answer", "contain", "mention", "provide", "include", "say", "specif", "cover", "information",
-                     "know", "enough")
+# Every ABSTENTION match contains one of these (a substring test is far cheaper than the regex, and these are
+# specific enough that most answers hold none: "t " is the end of "not"/"n't" before the verb).
+_ABSTENTION_HINTS = ("to answer", "t answer", "information", "t contain", "t mention", "t provide", "t include",
+                     "t say", "t specif", "t cover", "i do not", "i don't")
 _SEARCH_TOOL = re.compile(r"search|retriev|lookup|look_up|query|find|knowledge|docs?\b|documents?|rag", re.IGNORECASE)
 _NO_RESULTS = re.compile(r"^\s*(?:\[\s*\]|\{\s*\}|null|none|no (?:results?|documents?|matches|hits)(?: found)?\b.*|"
                          r"0 results?\b.*|nothing found\b.*)\s*$", re.IGNORECASE | re.DOTALL)
@@ -83,7 +84,7 @@ def check_context_use(view: ItemView) -> CheckResult:
         return None
     coverage = max(question_coverage(view) or [0.0])
     folded = lowered(view.output)
-    abstained = ABSTENTION.search(view.output, folded) if any(h in folded for h in _ABSTENTION_HINTS) else None
+    abstained = ABSTENTION.search(view.output, folded) if may_contain(view.output, folded, _ABSTENTION_HINTS) else None
     if abstained:
         if coverage < 0.3:
             return [finding("missing_context", "fail", 0.6,
