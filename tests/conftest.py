@@ -57,3 +57,15 @@ def _reset_valiqor_state(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # 
     yield
     valiqor_trace.shutdown(timeout_ms=2000)
     set_content_policy(ContentPolicy())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest):  # noqa: ANN201 - a generator fixture
+    """Run the test on each engine: None (the SQLite files, the default) and a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield None
+        return
+    from tests.postgres import fresh_schema
+
+    with fresh_schema() as url:
+        yield url

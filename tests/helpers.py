@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -126,3 +127,13 @@ class LiveServer:
         import httpx
 
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+def store_file_at(path: Path, component: str, migrations: tuple) -> "sqlite3.Connection":
+    """A SQLite store file with only ``migrations`` run (the schema an older release left), and an
+    autocommit connection to fill it with that release's rows."""
+    from valiqor_trace.internal import apply_migrations, open_database
+
+    db = open_database(str(path))
+    apply_migrations(db, component, migrations)
+    return db.raw

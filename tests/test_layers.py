@@ -11,7 +11,7 @@ core <- instrumentors <- analyzer <- composition root:
 An import is any way one module names another: ``import``/``from ... import`` at module level or inside a
 function (lazy), and import strings (``"pkg.mod:Attr"``, ``importlib.import_module("pkg.mod")``,
 ``[sys.executable, "-m", "pkg.mod"]``). A module is private to its layer when a part of its name below the
-layer's root starts with ``_`` (``valiqor_trace._guard``, ``valiqor_trace.store._sqlite``,
+layer's root starts with ``_`` (``valiqor_trace._guard``, ``valiqor_trace.store._span_store``,
 ``valiqor_trace.analyzer.cli._report``); what layers share comes from ``valiqor_trace.internal`` or a public
 module. The facade and ``_init.py`` live in the core's own package and assemble its private parts into the
 public API, so they may import the core's private modules.
@@ -146,7 +146,7 @@ def test_the_check_catches_upward_and_private_imports_in_every_form() -> None:
         [found] = violations(core, source)
         assert problem in found, source
     analyzer = "valiqor_trace.analyzer.runs._store"
-    assert "private module of the core" in violations(analyzer, "from valiqor_trace.store._sqlite import connect")[0]
+    assert "private module of the core" in violations(analyzer, "from valiqor_trace.store._span_store import connect")[0]
     assert "private module of the core" in violations(analyzer, "from valiqor_trace import _guard")[0]
     assert "private module of the instrumentors" in violations(analyzer, "from ...instrumentors._genai import X")[0]
     assert "private module of the analyzer" in violations("valiqor_trace.cli._demo",

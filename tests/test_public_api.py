@@ -33,7 +33,7 @@ EXPORTED = {
         "JaegerSource", "JudgeAuthenticationError", "JudgeRequestError", "LangChainInstrumentor", "LocalStoreSource",
         "MonitorConfig", "NotFoundError", "OpenAIInstrumentor", "RateLimitError", "RunFailedError",
         "RunNotFinishedError", "ServerStartError", "ServerUnavailableError", "SourceError", "SpanRecord", "SpanScope",
-        "SpanStore", "TempoSource", "Thresholds", "TraceIncompleteError", "TraceSource", "Traces", "ValidationError",
+        "SpanStore", "StoreUnavailableError", "TempoSource", "Thresholds", "TraceIncompleteError", "TraceSource", "Traces", "ValidationError",
         "ValiqorClient", "ValiqorError", "ValiqorHandle", "__version__", "current_span_id", "current_trace_id",
         "force_flush", "format_result", "format_trace", "get_handle", "init", "load_dataset_file",
         "normalize_trace_id", "retriever", "serve", "session", "shutdown", "suppress_instrumentation", "tool",
@@ -42,7 +42,8 @@ EXPORTED = {
     "valiqor_trace.errors": [
         "AuthenticationError", "DatasetError", "ImportFormatError", "JudgeAuthenticationError", "JudgeRequestError",
         "NotFoundError", "RateLimitError", "RunFailedError", "RunNotFinishedError", "ServerStartError",
-        "ServerUnavailableError", "SourceError", "TraceIncompleteError", "ValidationError", "ValiqorError",
+        "ServerUnavailableError", "SourceError", "StoreUnavailableError", "TraceIncompleteError", "ValidationError",
+        "ValiqorError",
     ],
     "valiqor_trace.testing": [
         "InMemorySpanExporter", "JudgeServer", "JudgeStep", "ModelServer", "RecordedJudgeRequest", "RecordedRequest",

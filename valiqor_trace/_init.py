@@ -146,6 +146,7 @@ def init(
     headers: Mapping[str, str] | None = None,
     store_path: str | os.PathLike[str] | None = None,
     home: str | os.PathLike[str] | None = None,
+    database_url: str | None = None,
     sample_rate: float | None = None,
     capture_content: bool | None = None,
     max_content_length: int | None = None,
@@ -170,7 +171,8 @@ def init(
     arguments = {
         "project_name": project_name, "exporters": exporters, "endpoint": endpoint, "protocol": protocol,
         "headers": headers, "store_path": os.fspath(store_path) if store_path is not None else None,
-        "home": os.fspath(home) if home is not None else None, "sample_rate": sample_rate,
+        "home": os.fspath(home) if home is not None else None, "database_url": database_url,
+        "sample_rate": sample_rate,
         "capture_content": capture_content, "max_content_length": max_content_length, "redact": redact,
         "instrument": instrument, "max_queue_size": max_queue_size, "schedule_delay_ms": schedule_delay_ms,
         "export_timeout_ms": export_timeout_ms, "resource_attributes": resource_attributes, "monitor": monitor,
@@ -237,7 +239,8 @@ def _start_monitor(config: MonitorConfig, settings: Settings, provider: TracerPr
         # sys.modules while another thread is still importing it (the openai SDK does so for httpx).
         import httpx  # noqa: F401
     analysis = _fa_analysis(config, provider, project_name=settings.project_name or _service_name() or DEFAULT_PROJECT,
-                            run_store_path=config.run_store_path or os.path.join(settings.home, "runs.db"))
+                            run_store_path=config.run_store_path or settings.database_url
+                            or os.path.join(settings.home, "runs.db"))
     monitor = build_monitor(config, default_analysis=analysis)
     provider.add_span_processor(monitor)
     return monitor

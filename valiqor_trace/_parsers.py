@@ -30,6 +30,7 @@ _KEY_LIKE_WORD = 20
 # user:password@ at the start of a URL's authority (with or without the scheme people forget); the password runs
 # to the authority's last '@' (one typed unencoded is still all masked).
 _URL_PASSWORD = re.compile(r"(^|://)([^/@\s:]*):[^/\s]*@")
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&\s]*", re.IGNORECASE)  # libpq URLs may carry it there
 
 
 def parse_bool(value: Any) -> bool:
@@ -178,7 +179,16 @@ def _header_pairs(text: str) -> list[tuple[str, str]]:
 def without_password(text: str) -> str:
     """``text`` with the password of a URL's ``user:password@`` masked: a URL setting is shown in messages
     (what is wrong with it), and a collector's basic-auth password must not reach a log with it."""
-    return _URL_PASSWORD.sub(r"\1\2:...@", text)
+    return _QUERY_PASSWORD.sub(r"\1...", _URL_PASSWORD.sub(r"\1\2:...@", text))
+
+
+def parse_database_url(value: Any) -> str:
+    """A PostgreSQL URL (``postgresql://user@host:5432/db``): where the stores live instead of SQLite files."""
+    text = parse_str(value)
+    if not text.lower().startswith(("postgresql://", "postgres://")):
+        raise ValueError("is not a postgresql:// URL (e.g. 'postgresql://valiqor@db:5432/valiqor'); "
+                         "leave it unset for the embedded SQLite stores")
+    return text
 
 
 def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:

@@ -25,6 +25,7 @@ from valiqor_trace._parsers import (
     parse_bool,
     parse_callable,
     parse_count,
+    parse_database_url,
     parse_dir_path,
     parse_exporters,
     parse_headers,
@@ -87,6 +88,8 @@ SETTINGS: tuple[Setting, ...] = (
             doc="SQLite file of the embedded trace store; default $VALIQOR_HOME/traces.db."),
     Setting("home", parse_dir_path, default_home, ("VALIQOR_HOME",),
             doc="Directory for local data (trace store, run store); default ./.valiqor."),
+    Setting("database_url", parse_database_url, lambda: None, ("VALIQOR_DATABASE_URL",),
+            doc="PostgreSQL URL of the trace store instead of the SQLite file (extra `postgres`)."),
     Setting("sample_rate", parse_rate, lambda: None, ("VALIQOR_SAMPLE_RATE",),
             doc="Share of new traces recorded (parent-based trace-id ratio). Unset: the SDK default, "
                 "which honours OTEL_TRACES_SAMPLER/OTEL_TRACES_SAMPLER_ARG."),
@@ -124,6 +127,9 @@ CLIENT_SETTINGS: tuple[Setting, ...] = (
             doc="Trace store file; default $VALIQOR_HOME/traces.db (the one init() writes)."),
     Setting("run_store_path", file_path_parser("runs.db"), lambda: None, ("VALIQOR_RUN_STORE_PATH",),
             doc="Run store file; default $VALIQOR_HOME/runs.db."),
+    Setting("database_url", parse_database_url, lambda: None, ("VALIQOR_DATABASE_URL",),
+            doc="PostgreSQL URL holding both stores instead of the SQLite files (extra `postgres`); "
+                "takes precedence over store_path and run_store_path."),
     Setting("openai_api_key", parse_str, lambda: None, ("VALIQOR_OPENAI_API_KEY", "OPENAI_API_KEY"),
             from_file=False, secret=True, doc="Key for LLM-judge detectors (BYOK). Never stored or logged."),
     Setting("judge_model", parse_str, lambda: None, ("VALIQOR_JUDGE_MODEL",), doc="Model of the LLM judge."),
@@ -158,6 +164,7 @@ class Settings:
     headers: dict[str, str] | None = field(default=None, repr=False)  # a secret setting: auth headers carry keys
     store_path: str | None = None
     home: str = ".valiqor"
+    database_url: str | None = None
     sample_rate: float | None = None
     capture_content: bool = True
     max_content_length: int = 65536
@@ -174,7 +181,8 @@ class Settings:
 
     @property
     def resolved_store_path(self) -> str:
-        return self.store_path or os.path.join(self.home, "traces.db")
+        """Where spans are stored: the PostgreSQL URL, else the SQLite file."""
+        return self.database_url or self.store_path or os.path.join(self.home, "traces.db")
 
 
 def find_rc_file(start: str | os.PathLike[str] | None = None) -> Path | None:

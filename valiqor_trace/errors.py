@@ -24,6 +24,7 @@ Every class is importable from here and from ``valiqor_trace``::
      ├── RateLimitError                             too many requests (HTTP 429, or a local quota); retry later
      ├── ServerStartError                           valiqor serve / serve() could not listen (e.g. port taken)
      ├── ServerUnavailableError   (ConnectionError) remote mode: the server could not be reached after every retry
+     ├── StoreUnavailableError    (ConnectionError) the PostgreSQL behind a store could not be reached
      ├── RunFailedError                             the FA run failed; the message names the run and why
      └── RunNotFinishedError                        handle.result() before the run ended: not a failure,
                                                     wait() for it, or poll is_running() first
@@ -47,6 +48,7 @@ __all__ = [
     "ServerStartError",
     "ServerUnavailableError",
     "SourceError",
+    "StoreUnavailableError",
     "TraceIncompleteError",
     "ValidationError",
     "ValiqorError",
@@ -184,6 +186,11 @@ class ServerStartError(ValiqorError):
 
 class ServerUnavailableError(ValiqorError, ConnectionError):
     """The ``valiqor serve`` server could not be reached, or kept answering "busy", after every retry."""
+
+
+class StoreUnavailableError(ValiqorError, ConnectionError):
+    """The database behind a store (PostgreSQL) could not be reached; the message names it (never its
+    password) and what to check."""
 
 
 class RunFailedError(ValiqorError):

@@ -23,7 +23,8 @@ what crosses a layer line comes from here or from a public module (``tests/test_
 - monitoring: ``VERDICT_RUN_ID`` (the attribute the sampler recognizes verdict spans by);
 - ``VERSION``: the distribution's version (instrumentation scopes, the server's health and OpenAPI);
 - loaded on first use (they import SQLite and the span store, which ``import valiqor_trace`` does not):
-  SQLite helpers :func:`connect`, :func:`transaction`, :func:`apply_migrations`; the CLI's ``--store``
+  the stores' database (SQLite or PostgreSQL) :class:`Database`, :func:`open_database`, :func:`apply_migrations`,
+  :func:`is_database_url`, :func:`describe_store`; the CLI's ``--store``
   option :func:`add_store_argument`, :func:`store_path`, :func:`open_store`; terminal output (``rich``) for
   every command: :func:`printable`, :func:`plain`, :func:`print_renderable`, :func:`stdout_console`,
   :func:`render`, :class:`TableColumn`, :func:`table`, :func:`longest_word`, :func:`write_csv`, :class:`ProgressBar`.
@@ -72,7 +73,8 @@ if TYPE_CHECKING:
         table,
         write_csv,
     )
-    from valiqor_trace.store._sqlite import apply_migrations, connect, transaction
+    from valiqor_trace.store._database import Database, apply_migrations, is_database_url, open_database
+    from valiqor_trace.store._database import describe as describe_store
 
 __all__ = [
     "CLIENT_SETTINGS",
@@ -86,8 +88,9 @@ __all__ = [
     "ProgressBar",
     "TableColumn",
     "add_store_argument",
+    "Database",
     "apply_migrations",
-    "connect",
+    "describe_store",
     "default_pricing",
     "documents_of",
     "get_content_policy",
@@ -116,16 +119,18 @@ __all__ = [
     "stdout_console",
     "store_path",
     "suppress_instrumentation",
+    "is_database_url",
+    "open_database",
     "table",
     "to_json",
-    "transaction",
     "without_password",
     "write_csv",
 ]
 
 _ON_FIRST_USE = {
-    "connect": "valiqor_trace.store._sqlite", "transaction": "valiqor_trace.store._sqlite",
-    "apply_migrations": "valiqor_trace.store._sqlite", "add_store_argument": "valiqor_trace.store._cli",
+    **{name: "valiqor_trace.store._database" for name in (
+        "Database", "apply_migrations", "is_database_url", "open_database")},
+    "add_store_argument": "valiqor_trace.store._cli",
     "store_path": "valiqor_trace.store._cli", "open_store": "valiqor_trace.store._cli",
     **{name: "valiqor_trace._terminal" for name in (
         "ProgressBar", "TableColumn", "longest_word", "plain", "print_renderable", "printable", "render",
@@ -134,6 +139,8 @@ _ON_FIRST_USE = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "describe_store":
+        return importlib.import_module("valiqor_trace.store._database").describe
     if name in _ON_FIRST_USE:
         return getattr(importlib.import_module(_ON_FIRST_USE[name]), name)
     raise AttributeError(f"module 'valiqor_trace.internal' has no attribute {name!r}")

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from tests.helpers import run_python
 from valiqor_trace.store import SpanStore, StoreLogRecordExporter, span_row
-from valiqor_trace.store._sqlite import _MIGRATIONS
+from valiqor_trace.store._span_store import _MIGRATIONS
 
 
 def _emit_inside_and_outside_a_span(store: SpanStore) -> tuple[str, str]:

@@ -10,11 +10,12 @@ import argparse
 import os
 
 from valiqor_trace._settings import resolve_settings
-from valiqor_trace.store._sqlite import SpanStore
+from valiqor_trace.store._span_store import SpanStore
 
 
 def add_store_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", help="trace store file (default: $VALIQOR_STORE_PATH or ./.valiqor/traces.db)")
+    parser.add_argument("--store", help="trace store: a SQLite file or a postgresql:// URL (default: "
+                        "$VALIQOR_DATABASE_URL, $VALIQOR_STORE_PATH or ./.valiqor/traces.db)")
 
 
 def store_path(args: argparse.Namespace) -> str:

@@ -13,20 +13,30 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from valiqor_trace._ids import format_span_id, format_trace_id
 from valiqor_trace._settings import DEFAULT_PROJECT, resolve_settings
 from valiqor_trace.attributes import PROJECT_NAME
+from valiqor_trace.store._database import is_database_url
 from valiqor_trace.store._records import SpanEvent, SpanLink, SpanRecord
-from valiqor_trace.store._sqlite import SpanStore
+from valiqor_trace.store._span_store import SpanStore
 
 
 class StoreSpanExporter(SpanExporter):
-    """Writes spans to SQLite. Meant to sit behind a BatchSpanProcessor (it does I/O).
+    """Writes spans to the store (SQLite or PostgreSQL). Meant to sit behind a BatchSpanProcessor (it does I/O).
 
     Args:
-        store: the store to write to, or a path to open one at.
+        store: the store to write to, or a path or PostgreSQL URL to open one at. A URL is connected to at
+            the first export, on the exporter's thread: ``init()`` never waits for a database server.
     """
 
     def __init__(self, store: SpanStore | str, *, default_project: str | None = None) -> None:
-        self.store = store if isinstance(store, SpanStore) else SpanStore(store)
+        self._target = store
+        if not isinstance(store, SpanStore) and not is_database_url(store):
+            self._target = SpanStore(store)
         self._default_project = default_project
+
+    @property
+    def store(self) -> SpanStore:
+        if not isinstance(self._target, SpanStore):
+            self._target = SpanStore(self._target)
+        return self._target
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         rows = [span_row(span) for span in spans]
@@ -36,7 +46,8 @@ class StoreSpanExporter(SpanExporter):
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
-        self.store.close()
+        if isinstance(self._target, SpanStore):
+            self._target.close()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True

@@ -16,7 +16,8 @@ from opentelemetry.sdk._logs import export as _log_export
 
 from valiqor_trace._ids import format_span_id, format_trace_id
 from valiqor_trace.store._records import LogRecord
-from valiqor_trace.store._sqlite import SpanStore
+from valiqor_trace.store._database import is_database_url
+from valiqor_trace.store._span_store import SpanStore
 
 # LogRecordExporter / LogRecordExportResult since SDK 1.39; LogExporter / LogExportResult before.
 _ExporterBase: Any = getattr(_log_export, "LogRecordExporter", None) or getattr(_log_export, "LogExporter")
@@ -24,14 +25,22 @@ _ExportResult: Any = getattr(_log_export, "LogRecordExportResult", None) or geta
 
 
 class StoreLogRecordExporter(_ExporterBase):
-    """Writes span-bound log records to SQLite. Meant to sit behind a BatchLogRecordProcessor.
+    """Writes span-bound log records to the store. Meant to sit behind a BatchLogRecordProcessor.
 
     Args:
-        store: the store to write to, or a path to open one at.
+        store: the store to write to, or a path or PostgreSQL URL to open one at (a URL at the first export).
     """
 
     def __init__(self, store: SpanStore | str) -> None:
-        self.store = store if isinstance(store, SpanStore) else SpanStore(store)
+        self._target = store
+        if not isinstance(store, SpanStore) and not is_database_url(store):
+            self._target = SpanStore(store)
+
+    @property
+    def store(self) -> SpanStore:
+        if not isinstance(self._target, SpanStore):
+            self._target = SpanStore(self._target)
+        return self._target
 
     def export(self, batch: Sequence[Any]) -> Any:
         records = [record for record in map(log_record, batch) if record is not None]
@@ -40,7 +49,8 @@ class StoreLogRecordExporter(_ExporterBase):
         return _ExportResult.SUCCESS
 
     def shutdown(self) -> None:
-        self.store.close()
+        if isinstance(self._target, SpanStore):
+            self._target.close()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True

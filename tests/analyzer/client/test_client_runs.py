@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -20,9 +19,8 @@ from valiqor_trace.errors import NotFoundError, RunFailedError, RunNotFinishedEr
 from valiqor_trace.analyzer.fa.engine import AnalysisOptions, validate_options
 from valiqor_trace.analyzer.runs import ProgressThrottle, RunJob, RunSpec, RunStore, launch
 from tests.analyzer.client.run_helpers import GatedJudge, held_run, items
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, store_file_at
 from valiqor_trace import ValiqorClient
-from valiqor_trace.store._sqlite import apply_migrations
 
 
 def _items(n: int) -> list[dict]:
@@ -109,7 +107,7 @@ def test_a_run_left_running_by_a_dead_process_is_marked_failed(tmp_path: Path) -
     store = RunStore(tmp_path / "runs.db")
     store.start_run(run_id="run_dead", project_name="p", input_type="dataset", feature_kind=None, trace_id=None,
                     source="api", created_at="2026-01-01T00:00:00+00:00", created_ns=1, total_items=3, options={})
-    store._conn.execute("UPDATE runs SET owner_pid = 999999999 WHERE run_id = 'run_dead'")
+    store._db.execute("UPDATE runs SET owner_pid = 999999999 WHERE run_id = 'run_dead'")
     store.close()
     client = ValiqorClient(home=str(tmp_path))
     status = client.failure_analysis.get_status("run_dead")
@@ -235,8 +233,7 @@ def test_progress_throttle_writes_the_first_item_then_every_half_second_or_thous
 
 def test_an_old_store_file_is_upgraded_with_the_progress_of_its_runs(tmp_path: Path) -> None:
     path = tmp_path / "runs.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    apply_migrations(conn, run_store_module._MIGRATIONS[:2])  # the schema before progress was stored
+    conn = store_file_at(path, "runs", run_store_module._MIGRATIONS[:2])  # the schema before progress was stored
     for run_id, status, total, analyzed in (("run_done", "completed", 3, 3), ("run_cut", "cancelled", 5, 2),
                                             ("run_dead", "failed", 4, 0)):
         conn.execute("INSERT INTO runs (run_id, project_name, status, input_type, source, created_at, created_ns, "
@@ -250,7 +247,7 @@ def test_an_old_store_file_is_upgraded_with_the_progress_of_its_runs(tmp_path: P
     assert [(s.status, s.current_item, s.total_items) for s in seen.values()] == \
         [("completed", 3, 3), ("cancelled", 2, 5), ("failed", 0, 4)]
     assert seen["run_cut"].progress_percent == 40.0
-    assert client.run_store._conn.execute("PRAGMA user_version").fetchone()[0] == len(run_store_module._MIGRATIONS)
+    assert client.run_store._db.execute("PRAGMA user_version").fetchone()[0] == len(run_store_module._MIGRATIONS)
     client.close()
 
 
@@ -260,8 +257,7 @@ def test_an_old_store_names_the_source_of_its_runs_by_their_input(tmp_path: Path
     dataset_result = made.failure_analysis.run(dataset=items(1))
     made.close()
     path = tmp_path / "runs.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    apply_migrations(conn, run_store_module._MIGRATIONS[:3])  # the schema before migration 4
+    conn = store_file_at(path, "runs", run_store_module._MIGRATIONS[:3])  # the schema before migration 4
     stored = dataset_result.model_dump(mode="json", exclude={"failure_tags", "inputs"}) | {"source": "api"}
     for run_id, input_type, source, trace_id in (("run_old_dataset", "dataset", "api", None),
                                                  ("run_old_trace", "trace", "cli", "ab" * 16),

@@ -4,7 +4,6 @@ the REST API (``GET /api/v1/fa/alerts``) and the monitoring page show them, neve
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +12,12 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import valiqor_trace
 from tests.analyzer.monitor.conftest import App
-from tests.helpers import LiveServer
+from tests.helpers import LiveServer, store_file_at
 from valiqor_trace import MonitorConfig
 from valiqor_trace.analyzer.client import ValiqorClient
 from valiqor_trace.analyzer.runs import RunStore
 from valiqor_trace.analyzer.runs._store import _MIGRATIONS
 from valiqor_trace.analyzer.server import ServerConfig, create_app
-from valiqor_trace.internal import apply_migrations
 
 SECRET = "hook-SECRET-7f3a"
 
@@ -92,8 +90,7 @@ def test_an_alert_the_webhook_could_not_take_is_stored_as_failed(tmp_path: Path,
 
 
 def test_a_store_from_before_alerts_were_stored_opens_and_lists_none(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "runs.db")
-    apply_migrations(conn, _MIGRATIONS[:4])
+    conn = store_file_at(tmp_path / "runs.db", "runs", _MIGRATIONS[:4])
     conn.close()
     store = RunStore(tmp_path / "runs.db")
     assert store.list_alerts() == [] and store.list_runs() == []

@@ -34,8 +34,10 @@ def _deterministic_fa(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def server_config(tmp_path: Path) -> ServerConfig:
-    return ServerConfig(data_dir=str(tmp_path / "server"), api_keys=(KEY,), trace_timeout_s=0.2)
+def server_config(tmp_path: Path, database_url: str | None) -> ServerConfig:
+    """Every server test runs on SQLite and on PostgreSQL (the ``database_url`` parameter)."""
+    return ServerConfig(data_dir=str(tmp_path / "server"), database_url=database_url, api_keys=(KEY,),
+                        trace_timeout_s=0.2)
 
 
 @pytest.fixture

@@ -91,7 +91,7 @@ def test_runs_left_in_flight_are_failed_when_the_server_restarts(tmp_path: Path)
         store.start_run(run_id=run_id, project_name="p", input_type="dataset", feature_kind=None, trace_id=None,
                         source="api", created_at="2026-01-01T00:00:00+00:00", created_ns=1, total_items=3,
                         options={})
-        store._conn.execute("UPDATE runs SET owner_pid = ? WHERE run_id = ?", (pid, run_id))
+        store._db.execute("UPDATE runs SET owner_pid = ? WHERE run_id = ?", (pid, run_id))
     store.close()
     app = create_app(ServerConfig(data_dir=str(data), api_keys=(KEY,)))
     try:

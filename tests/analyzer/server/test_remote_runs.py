@@ -65,7 +65,7 @@ def test_remote_result_before_the_run_ends_is_not_a_failure(remote_live: Valiqor
 
 def test_server_status_shows_progress_of_a_run_another_process_runs(live: LiveServer,
                                                                     server_config: ServerConfig) -> None:
-    neighbour = ValiqorClient(home=server_config.data_dir)  # another process on the server's data directory
+    neighbour = ValiqorClient(home=server_config.data_dir, database_url=server_config.database_url)  # another process
     judge = GatedJudge(hold_at=1)
     handle = held_run(neighbour.run_store, judge, 4)
     try:

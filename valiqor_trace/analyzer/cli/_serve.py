@@ -10,7 +10,7 @@ import threading
 import webbrowser
 from typing import Any
 
-from valiqor_trace.errors import ServerStartError
+from valiqor_trace.errors import ServerStartError, StoreUnavailableError
 
 
 def register(cli) -> None:
@@ -18,6 +18,9 @@ def register(cli) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine)")
     parser.add_argument("--port", type=int, default=4318, help="port (default 4318, the OTLP/HTTP port)")
     parser.add_argument("--data-dir", metavar="DIR", help="where traces.db and runs.db live (default $VALIQOR_HOME)")
+    parser.add_argument("--database-url", metavar="URL",
+                        help="keep traces and runs in PostgreSQL instead (postgresql://user@host:5432/db; env "
+                             "VALIQOR_DATABASE_URL; extra `postgres`): several servers may share it")
     parser.add_argument("--api-key", action="append", default=[], metavar="KEY",
                         help="accept this bearer key (repeat for several; write --api-key=KEY when a key starts "
                              "with '-'; env VALIQOR_SERVER_API_KEYS, comma-separated); without one, no auth")
@@ -90,12 +93,16 @@ def run_server(args: argparse.Namespace) -> int:
         return 1
     ServerConfig, serve = loaded  # noqa: N806 - the class's own name
     keys = [*args.api_key, *filter(None, (k.strip() for k in os.environ.get("VALIQOR_SERVER_API_KEYS", "").split(",")))]
-    config = ServerConfig(data_dir=args.data_dir, api_keys=tuple(keys), project_name=args.project_name,
+    config = ServerConfig(data_dir=args.data_dir, database_url=args.database_url, api_keys=tuple(keys),
+                          project_name=args.project_name,
                           max_body_bytes=int(args.max_body_mb * 1024 * 1024), run_workers=args.workers,
                           decode_workers=_decode_workers(args.decode_workers))
     try:
         serve(args.host, args.port, config, insecure=args.insecure, log_level="warning")
     except ServerStartError as exc:  # one line naming the flags to change; exit 1, like every other failure
         print(f"valiqor serve: {exc.describe(host='--host', port='--port')}", file=sys.stderr)
+        return 1
+    except StoreUnavailableError as exc:
+        print(f"valiqor serve: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -31,7 +31,7 @@ class ValiqorClient:
         transport: remote mode only: the ``httpx`` transport to send with (default: the network;
             ``httpx.MockTransport`` in tests).
         **settings: any other client setting (see the README): ``home``, ``store_path``,
-            ``run_store_path``, ``openai_api_key``, ``judge_model``, ``judge_base_url``,
+            ``run_store_path``, ``database_url`` (PostgreSQL, for both stores), ``openai_api_key``, ``judge_model``, ``judge_base_url``,
             ``trace_timeout_s``, ``max_field_chars``.
 
     Example:
@@ -56,7 +56,7 @@ class ValiqorClient:
 
     @functools.cached_property
     def run_store(self) -> Any:
-        """The run store (SQLite) of this client."""
+        """The run store (SQLite or PostgreSQL) of this client."""
         from valiqor_trace.analyzer.runs import RunStore
 
         return RunStore(self.config.run_store_file)

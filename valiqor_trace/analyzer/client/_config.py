@@ -23,6 +23,7 @@ class ClientConfig:
     base_url: str | None = None
     store_path: str | None = None
     run_store_path: str | None = None
+    database_url: str | None = None
     judge_model: str | None = None
     judge_base_url: str | None = None
     judge_timeout_s: float = 60.0
@@ -39,11 +40,13 @@ class ClientConfig:
 
     @property
     def trace_store_file(self) -> str:
-        return self.store_path or os.path.join(self.home, "traces.db")
+        """The trace store: the PostgreSQL URL, else the SQLite file."""
+        return self.database_url or self.store_path or os.path.join(self.home, "traces.db")
 
     @property
     def run_store_file(self) -> str:
-        return self.run_store_path or os.path.join(self.home, "runs.db")
+        """The run store: the PostgreSQL URL, else the SQLite file."""
+        return self.database_url or self.run_store_path or os.path.join(self.home, "runs.db")
 
 
 def resolve_client_config(arguments: Mapping[str, Any]) -> ClientConfig:

@@ -1,4 +1,4 @@
-"""The run store: FA runs, their inputs and tags, in SQLite (WAL, numbered migrations).
+"""The run store: FA runs, their inputs and tags, in SQLite (WAL) or PostgreSQL, with numbered migrations.
 
 A run's row is written when it starts (so it can be listed and polled) and
 its items and tags in one transaction when it ends, so a run is never stored
@@ -12,16 +12,43 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from valiqor_trace.analyzer.fa.models import FailureTag, RunSummary, SkippedDetector
 from valiqor_trace.analyzer.runs._models import AlertRecord, FAResult, RunInfo, RunInput
-from valiqor_trace.internal import apply_migrations, connect, transaction
+from valiqor_trace.internal import apply_migrations, describe_store, open_database
 
-_MIGRATIONS: tuple[str, ...] = (
+if TYPE_CHECKING:
+    from valiqor_trace.internal import Database
+
+Migration = str | dict[str, str]
+_HOST = socket.gethostname()
+
+# Rows are kept in insertion order for a listing's tie-break: SQLite has rowid, PostgreSQL a sequence.
+_ALERTS_TABLE = """
+    CREATE TABLE alerts (
+        created_ns INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        project_name TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        subcategory_id TEXT NOT NULL,
+        subcategory_name TEXT NOT NULL,
+        severity REAL NOT NULL,
+        channel TEXT NOT NULL,
+        outcome TEXT NOT NULL{order}
+    );
+    CREATE INDEX alerts_by_project ON alerts (project_name, created_ns)
+    """
+
+# Numbered migrations, written for SQLite; PostgreSQL's column types are mapped from them
+# (valiqor_trace/store/_database.py), or given beside them where the two differ. Never edit one that has
+# shipped: add the next.
+_MIGRATIONS: tuple[Migration, ...] = (
     """
     CREATE TABLE runs (
         run_id TEXT PRIMARY KEY,
@@ -92,28 +119,24 @@ _MIGRATIONS: tuple[str, ...] = (
     # 4: a run's source says where its input came from: dataset | trace | monitor | playground (RUN_SOURCES).
     # Runs stored before it said "api" or "cli" for both datasets and traces: they get their input type,
     # in the row and in the stored result. Runs are listed by trace too.
-    """
-    UPDATE runs SET source = input_type WHERE source NOT IN ('monitor', 'playground');
-    UPDATE runs SET result = json_set(result, '$.source', source) WHERE result IS NOT NULL;
-    CREATE INDEX runs_by_trace ON runs (trace_id, created_ns)
-    """,
+    {"sqlite": """
+     UPDATE runs SET source = input_type WHERE source NOT IN ('monitor', 'playground');
+     UPDATE runs SET result = json_set(result, '$.source', source) WHERE result IS NOT NULL;
+     CREATE INDEX runs_by_trace ON runs (trace_id, created_ns)
+     """,
+     "postgresql": """
+     UPDATE runs SET source = input_type WHERE source NOT IN ('monitor', 'playground');
+     UPDATE runs SET result = jsonb_set(result::jsonb, '{source}', to_jsonb(source))::text WHERE result IS NOT NULL;
+     CREATE INDEX runs_by_trace ON runs (trace_id, created_ns)
+     """},
     # 5: the production monitor's alert decisions (sent, suppressed by the cooldown, failed), for the
     # monitoring page. Stores opened by older versions simply lack them; no secret is kept.
-    """
-    CREATE TABLE alerts (
-        created_ns INTEGER NOT NULL,
-        created_at TEXT NOT NULL,
-        project_name TEXT NOT NULL,
-        run_id TEXT NOT NULL,
-        trace_id TEXT NOT NULL,
-        subcategory_id TEXT NOT NULL,
-        subcategory_name TEXT NOT NULL,
-        severity REAL NOT NULL,
-        channel TEXT NOT NULL,
-        outcome TEXT NOT NULL
-    );
-    CREATE INDEX alerts_by_project ON alerts (project_name, created_ns)
-    """,
+    {"sqlite": _ALERTS_TABLE.format(order=""),
+     "postgresql": _ALERTS_TABLE.format(order=",\n        seq BIGSERIAL").replace("INTEGER", "BIGINT").replace(
+         "REAL", "DOUBLE PRECISION")},
+    # 6: the host of the process that runs a run, beside its pid: a pid says whether a run's owner is alive
+    # only on the host that started it (several servers may share one PostgreSQL database).
+    "ALTER TABLE runs ADD COLUMN owner_host TEXT",
 )
 _ALERT_COLUMNS = ("created_ns", "created_at", "project_name", "run_id", "trace_id", "subcategory_id",
                   "subcategory_name", "severity", "channel", "outcome")
@@ -132,25 +155,39 @@ def _pid_alive(pid: int | None) -> bool:
 
 
 class RunStore:
-    """Read and write FA runs. Thread-safe; several processes may share the file."""
+    """Read and write FA runs. Thread-safe; several processes may share the store.
+
+    Args:
+        path: the SQLite file, or a ``postgresql://`` URL.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self._lock = threading.Lock()
-        self._conn = connect(self.path)
-        apply_migrations(self._conn, _MIGRATIONS)
+        self._db: Database = open_database(self.path)
+        apply_migrations(self._db, "runs", _MIGRATIONS)
         self._fail_orphaned_runs()
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._db.dialect
+
+    def __repr__(self) -> str:
+        return f"RunStore({describe_store(self.path)!r})"
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self._db.close()
 
     def _fail_orphaned_runs(self) -> None:
         with self._lock:
-            rows = self._conn.execute("SELECT run_id, owner_pid FROM runs WHERE status IN ('queued', 'running')")
+            # a pid tells whether its process lives only on the host that started it
+            rows = self._db.execute("SELECT run_id, owner_pid FROM runs WHERE status IN ('queued', 'running') "
+                                    "AND (owner_host IS NULL OR owner_host = ?)", (_HOST,))
             orphans = [run_id for run_id, pid in rows.fetchall() if not _pid_alive(pid)]
             for run_id in orphans:
-                self._conn.execute("UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?",
+                self._db.execute("UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?",
                                    ("interrupted: the process running it stopped before it finished", run_id))
 
     # -- writing -----------------------------------------------------------------
@@ -159,27 +196,27 @@ class RunStore:
                   trace_id: str | None, source: str, created_at: str, created_ns: int, total_items: int,
                   options: dict[str, Any]) -> None:
         with self._lock:
-            self._conn.execute(
+            self._db.execute(
                 "INSERT INTO runs (run_id, project_name, status, input_type, feature_kind, trace_id, source, "
-                "created_at, created_ns, owner_pid, total_items, options) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, "
-                "?, ?, ?)",
+                "created_at, created_ns, owner_pid, owner_host, total_items, options) "
+                "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, project_name, input_type, feature_kind, trace_id, source, created_at, created_ns,
-                 os.getpid(), total_items, json.dumps(options, default=str)))
+                 os.getpid(), _HOST, total_items, json.dumps(options, default=str)))
 
     def finish_run(self, result: FAResult, created_ns: int) -> None:
         """Store the run's outcome, inputs and tags together."""
         payload = result.model_dump(mode="json", exclude={"failure_tags", "inputs"})
-        with self._lock, transaction(self._conn):
-            self._conn.execute(
+        with self._lock, self._db.transaction():
+            self._db.execute(
                 "UPDATE runs SET status = ?, feature_kind = ?, duration_ms = ?, tokens_used = ?, partial = ?, "
                 "error = ?, summary = ?, result = ?, items_done = ? WHERE run_id = ?",
                 (result.status, result.feature_kind, result.duration_ms, result.tokens_used, int(result.partial),
                  result.error, result.summary.model_dump_json(), json.dumps(payload), len(result.inputs),
                  result.run_id))
-            self._conn.executemany(
+            self._db.executemany(
                 "INSERT INTO run_inputs (run_id, item_index, payload) VALUES (?, ?, ?)",
                 [(result.run_id, item.item_index, item.model_dump_json()) for item in result.inputs])
-            self._conn.executemany(
+            self._db.executemany(
                 "INSERT INTO tags (tag_id, run_id, item_index, bucket_id, subcategory_id, decision, severity, "
                 "confidence, created_ns, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(tag.tag_id, result.run_id, tag.item_index, tag.bucket_id, tag.subcategory_id, tag.decision,
@@ -188,12 +225,12 @@ class RunStore:
     def set_progress(self, run_id: str, items_done: int) -> None:
         """Record how many items an unfinished run has analyzed (callers throttle: one commit per call)."""
         with self._lock:
-            self._conn.execute("UPDATE runs SET items_done = ? WHERE run_id = ? AND status IN ('queued', 'running')",
+            self._db.execute("UPDATE runs SET items_done = ? WHERE run_id = ? AND status IN ('queued', 'running')",
                                (items_done, run_id))
 
     def fail_run(self, run_id: str, error: str) -> None:
         with self._lock:
-            self._conn.execute("UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?", (error, run_id))
+            self._db.execute("UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?", (error, run_id))
 
     def fail_runs_of_pid(self, pid: int, error: str) -> list[str]:
         """Mark failed every unfinished run recorded by process ``pid``; return their ids.
@@ -201,10 +238,11 @@ class RunStore:
         For a server that restarted with the same pid (pid 1 in a container), whose
         old runs the dead-owner check at open takes for alive.
         """
-        with self._lock, transaction(self._conn):
-            run_ids = [row[0] for row in self._conn.execute(
-                "SELECT run_id FROM runs WHERE status IN ('queued', 'running') AND owner_pid = ?", (pid,))]
-            self._conn.executemany("UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?",
+        with self._lock, self._db.transaction():
+            run_ids = [row[0] for row in self._db.execute(
+                "SELECT run_id FROM runs WHERE status IN ('queued', 'running') AND owner_pid = ? "
+                "AND (owner_host IS NULL OR owner_host = ?)", (pid, _HOST))]
+            self._db.executemany("UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?",
                                    [(error, run_id) for run_id in run_ids])
         return run_ids
 
@@ -214,7 +252,7 @@ class RunStore:
         """The stored result; ``include_passing=False`` leaves the passing tags out of ``failure_tags``
         (most of a big run's tags, and all a report shows no row for; the summary still counts them)."""
         with self._lock:
-            row = self._conn.execute("SELECT result, status, error FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            row = self._db.execute("SELECT result, status, error FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
             return None
         if row[0] is None:  # still running, or failed before it had a result
@@ -226,14 +264,14 @@ class RunStore:
 
     def get_status_row(self, run_id: str) -> dict[str, Any] | None:
         with self._lock:
-            row = self._conn.execute("SELECT status, total_items, error, items_done FROM runs WHERE run_id = ?",
+            row = self._db.execute("SELECT status, total_items, error, items_done FROM runs WHERE run_id = ?",
                                      (run_id,)).fetchone()
         return None if row is None else {"status": row[0], "total_items": row[1], "error": row[2],
                                          "items_done": row[3]}
 
     def get_inputs(self, run_id: str) -> list[RunInput]:
         with self._lock:
-            rows = self._conn.execute("SELECT payload FROM run_inputs WHERE run_id = ? ORDER BY item_index",
+            rows = self._db.execute("SELECT payload FROM run_inputs WHERE run_id = ? ORDER BY item_index",
                                       (run_id,)).fetchall()
         return [RunInput.model_validate_json(row[0]) for row in rows]
 
@@ -247,12 +285,12 @@ class RunStore:
         if not passing:
             query += " AND decision != 'pass'"
         with self._lock:
-            rows = self._conn.execute(query + " ORDER BY item_index, severity DESC, tag_id", params).fetchall()
+            rows = self._db.execute(query + " ORDER BY item_index, severity DESC, tag_id", params).fetchall()
         return [FailureTag.model_validate_json(row[0]) for row in rows]
 
     def has_run(self, run_id: str) -> bool:
         with self._lock:
-            return self._conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is not None
+            return self._db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is not None
 
     def list_runs(self, *, project_name: str | None = None, limit: int = 50, offset: int = 0,
                   status: str | None = None, source: str | None = None, trace_id: str | None = None,
@@ -260,7 +298,7 @@ class RunStore:
         """Runs, newest first; each filter given narrows them (none: every run of every project)."""
         where, params = _run_filters(project_name, status, source, trace_id, since_ns)
         with self._lock:
-            rows = self._conn.execute(
+            rows = self._db.execute(
                 "SELECT run_id, project_name, status, input_type, feature_kind, trace_id, created_at, duration_ms, "
                 f"total_items, summary, source FROM runs {where} ORDER BY created_ns DESC, run_id LIMIT ? OFFSET ?",
                 (*params, limit, offset)).fetchall()
@@ -270,29 +308,30 @@ class RunStore:
         """trace id -> its newest run, for the traces among ``trace_ids`` that have one."""
         if not trace_ids:
             return {}
+        in_traces, trace_list = self._db.in_list("trace_id", trace_ids)
         with self._lock:
-            rows = self._conn.execute(
+            rows = self._db.execute(
                 "SELECT run_id, project_name, status, input_type, feature_kind, trace_id, created_at, duration_ms, "
-                "total_items, summary, source FROM runs r WHERE trace_id IN (SELECT value FROM json_each(?)) "
+                f"total_items, summary, source FROM runs r WHERE {in_traces} "
                 "AND created_ns = (SELECT MAX(created_ns) FROM runs n WHERE n.trace_id = r.trace_id)",
-                (json.dumps(list(trace_ids)),)).fetchall()
+                (trace_list,)).fetchall()
         return {row[5]: _run_info(row) for row in rows}
 
     def traces_with_failures(self) -> list[str]:
         """The traces whose newest finished run found at least one failure."""
         with self._lock:
-            rows = self._conn.execute(
+            rows = self._db.execute(
                 "SELECT trace_id FROM runs r WHERE trace_id IS NOT NULL AND summary IS NOT NULL "
                 "AND created_ns = (SELECT MAX(created_ns) FROM runs n WHERE n.trace_id = r.trace_id "
                 "AND n.summary IS NOT NULL) "
-                "AND json_extract(summary, '$.total_failures_detected') > 0").fetchall()
+                f"AND {self._db.json_number('summary', 'total_failures_detected')} > 0").fetchall()
         return [row[0] for row in rows]
 
     def count_runs(self, *, project_name: str | None = None, status: str | None = None,
                    source: str | None = None, trace_id: str | None = None, since_ns: int | None = None) -> int:
         where, params = _run_filters(project_name, status, source, trace_id, since_ns)
         with self._lock:
-            return self._conn.execute(f"SELECT COUNT(*) FROM runs {where}", params).fetchone()[0]
+            return self._db.execute(f"SELECT COUNT(*) FROM runs {where}", params).fetchone()[0]
 
     def tags_since(self, since_ns: int, *, project_name: str | None = None) -> list[tuple[int, FailureTag]]:
         """(created_ns, tag) of every tag stored since ``since_ns``, for insights and trends."""
@@ -303,7 +342,7 @@ class RunStore:
             query += " AND r.project_name = ?"
             params.append(project_name)
         with self._lock:
-            rows = self._conn.execute(query, params).fetchall()
+            rows = self._db.execute(query, params).fetchall()
         return [(row[0], FailureTag.model_validate_json(row[1])) for row in rows]
 
     def runs_since(self, since_ns: int, *, project_name: str | None = None) -> list[tuple[int, dict[str, Any]]]:
@@ -314,14 +353,14 @@ class RunStore:
             query += " AND project_name = ?"
             params.append(project_name)
         with self._lock:
-            rows = self._conn.execute(query, params).fetchall()
+            rows = self._db.execute(query, params).fetchall()
         return [(row[0], json.loads(row[1])) for row in rows]
 
     # -- alerts of the production monitor --------------------------------------------------
 
     def record_alert(self, alert: AlertRecord) -> None:
         with self._lock:
-            self._conn.execute(f"INSERT INTO alerts ({', '.join(_ALERT_COLUMNS)}) VALUES "
+            self._db.execute(f"INSERT INTO alerts ({', '.join(_ALERT_COLUMNS)}) VALUES "
                                f"({', '.join('?' * len(_ALERT_COLUMNS))})",
                                tuple(getattr(alert, column) for column in _ALERT_COLUMNS))
 
@@ -329,12 +368,13 @@ class RunStore:
                     limit: int | None = 50) -> list[AlertRecord]:
         """Alert decisions, newest first; ``limit=None``: all of them."""
         where, params = _run_filters(project_name, None, None, None, since_ns)
-        query = f"SELECT {', '.join(_ALERT_COLUMNS)} FROM alerts {where} ORDER BY created_ns DESC, rowid DESC"
+        query = f"SELECT {', '.join(_ALERT_COLUMNS)} FROM alerts {where} ORDER BY created_ns DESC, " \
+                f"{self._db.insertion_order} DESC"
         if limit is not None:
             query += " LIMIT ?"
             params.append(limit)
         with self._lock:
-            rows = self._conn.execute(query, params).fetchall()
+            rows = self._db.execute(query, params).fetchall()
         return [AlertRecord(**dict(zip(_ALERT_COLUMNS, row))) for row in rows]
 
     # -- judge cache (valiqor_trace.analyzer.judge.JudgeCache) ------------------------------------
@@ -342,16 +382,18 @@ class RunStore:
     def get_judge_verdicts(self, cache_key: str) -> str | None:
         """The cached verdicts (JSON) for a judge request hash, or None."""
         with self._lock:
-            row = self._conn.execute("SELECT verdicts FROM judge_cache WHERE cache_key = ?", (cache_key,)).fetchone()
+            row = self._db.execute("SELECT verdicts FROM judge_cache WHERE cache_key = ?", (cache_key,)).fetchone()
         return None if row is None else row[0]
 
     def put_judge_verdicts(self, cache_key: str, *, model: str, prompt_version: str, verdicts: str,
                            tokens: int) -> None:
         """Cache a judge answer (verdicts and cost only) under its request hash."""
         with self._lock:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO judge_cache (cache_key, model, prompt_version, verdicts, tokens, created_ns) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (cache_key, model, prompt_version, verdicts, tokens, time.time_ns()))
+            self._db.execute(
+                "INSERT INTO judge_cache (cache_key, model, prompt_version, verdicts, tokens, created_ns) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cache_key) DO UPDATE SET model = excluded.model, "
+                "prompt_version = excluded.prompt_version, verdicts = excluded.verdicts, tokens = excluded.tokens, "
+                "created_ns = excluded.created_ns", (cache_key, model, prompt_version, verdicts, tokens, time.time_ns()))
 
     # -- rate limits ---------------------------------------------------------------
 
@@ -362,15 +404,16 @@ class RunStore:
             None when the use was recorded, else how many ns until a slot frees up.
         """
         longest = max(window for _, window in limits)
-        with self._lock, transaction(self._conn):
-            self._conn.execute("DELETE FROM rate_events WHERE name = ? AND at_ns < ?", (name, now_ns - longest))
-            times = [row[0] for row in self._conn.execute(
+        with self._lock, self._db.transaction():
+            self._db.lock(f"rate:{name}")  # PostgreSQL: servers sharing the database count each use once
+            self._db.execute("DELETE FROM rate_events WHERE name = ? AND at_ns < ?", (name, now_ns - longest))
+            times = [row[0] for row in self._db.execute(
                 "SELECT at_ns FROM rate_events WHERE name = ? ORDER BY at_ns", (name,)).fetchall()]
             for max_count, window in limits:
                 recent = [t for t in times if t > now_ns - window]
                 if len(recent) >= max_count:
                     return recent[len(recent) - max_count] + window - now_ns
-            self._conn.execute("INSERT INTO rate_events (name, at_ns) VALUES (?, ?)", (name, now_ns))
+            self._db.execute("INSERT INTO rate_events (name, at_ns) VALUES (?, ?)", (name, now_ns))
         return None
 
 

@@ -53,6 +53,8 @@ class ServerConfig:
 
     Args:
         data_dir: where ``traces.db`` and ``runs.db`` live (default: ``$VALIQOR_HOME``).
+        database_url: a ``postgresql://`` URL: both stores live there instead (default:
+            ``$VALIQOR_DATABASE_URL``), and several servers may share it (docs/deploy.md).
         api_keys: accepted bearer keys; empty: no auth (loopback only, unless insecure).
         project_name: project of runs that name none.
         max_body_bytes: largest OTLP body (and decompressed size) accepted.
@@ -64,6 +66,7 @@ class ServerConfig:
     """
 
     data_dir: str | None = None
+    database_url: str | None = dataclasses.field(default=None, repr=False)  # may carry a password
     api_keys: tuple[str, ...] = dataclasses.field(default=(), repr=False)
     project_name: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -98,7 +101,7 @@ class ServerState:
     """Everything the server holds open: the stores, the span writer and the run pool."""
 
     def __init__(self, config: ServerConfig) -> None:
-        settings = {"home": config.data_dir, "project_name": config.project_name,
+        settings = {"home": config.data_dir, "database_url": config.database_url, "project_name": config.project_name,
                     "trace_timeout_s": config.trace_timeout_s}
         self.config = config
         self.client = _EmbeddedClient(resolve_client_config({k: v for k, v in settings.items() if v is not None}))

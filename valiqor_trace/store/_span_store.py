@@ -1,21 +1,29 @@
-"""The embedded trace store: spans in one SQLite file (WAL), safe for several writing processes."""
+"""The trace store: spans in a SQLite file (WAL, the embedded default) or in PostgreSQL, safe for several
+writing processes."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from valiqor_trace import attributes
 from valiqor_trace._ids import normalize_trace_id
 from valiqor_trace.monitor._processor import MONITOR_SCOPE, VERDICT_SPAN_NAME
+from valiqor_trace.store._database import (
+    PostgresDatabase,
+    SQLiteDatabase,
+    apply_migrations,
+    describe,
+    is_database_url,
+    open_database,
+)
 from valiqor_trace.store._logs import LOG_COLUMNS, attach_logs, log_row, row_log
 from valiqor_trace.store._records import LogRecord, SpanEvent, SpanLink, SpanRecord, TraceArrival, TraceSummary
 
@@ -28,7 +36,8 @@ class BatchesWritten:
     trace_ids: list[str]
 
 
-# Numbered migrations; PRAGMA user_version records how many have run.
+# Numbered migrations, written for SQLite; PostgreSQL's column types are mapped from them
+# (valiqor_trace/store/_database.py). Never edit one that has shipped: add the next.
 _MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE spans (
@@ -90,86 +99,55 @@ _MIGRATIONS: tuple[str, ...] = (
 
 _SPAN_COLUMNS = ("trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status_code, status_message, "
                  "attributes, events, links, resource, scope_name, scope_version, project_name")
-_BUSY_TIMEOUT_S = 30.0
 # (input, output) token keys, current GenAI names first: a span carrying both spellings counts once
 _USAGE_KEYS = ((attributes.GEN_AI_USAGE_INPUT_TOKENS, attributes.GEN_AI_USAGE_OUTPUT_TOKENS),
                (attributes.GEN_AI_USAGE_PROMPT_TOKENS, attributes.GEN_AI_USAGE_COMPLETION_TOKENS))
-
-
-def connect(path: str) -> sqlite3.Connection:
-    """A connection for a store shared by threads (with a lock) and processes (WAL, busy timeout).
-
-    The directory is created if missing. Autocommit mode: callers open their own transactions.
-    """
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
-    _enable_wal(conn)
-    conn.execute("PRAGMA synchronous=NORMAL")
-    return conn
-
-
-def _enable_wal(conn: sqlite3.Connection) -> None:
-    # Two processes creating the same new file race to switch it to WAL, and SQLite answers the loser
-    # "database is locked" at once, without its busy handler: retry within the busy timeout.
-    deadline = time.monotonic() + _BUSY_TIMEOUT_S
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
-
-
-@contextlib.contextmanager
-def transaction(conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
-    """All-or-nothing writes; IMMEDIATE so concurrent writers queue up instead of deadlocking."""
-    conn.execute(begin)
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def apply_migrations(conn: sqlite3.Connection, migrations: Sequence[str]) -> None:
-    """Run the migrations not yet applied (``PRAGMA user_version`` counts them), one process at a time."""
-    with transaction(conn):
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(migrations[version:], start=version + 1):
-            for statement in filter(str.strip, script.split(";")):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number}")
+# PostgreSQL: writers of the same trace take one of these locks (by a hash of the trace id) before they
+# store its spans, so the trace's summary is recomputed by the last of them with every span in view. A fixed
+# number, because an import of many traces in one transaction must not take one lock per trace.
+_TRACE_LOCKS = 64
+_Batch = tuple[Sequence[tuple[Any, ...]], Sequence[tuple[Any, ...]]]
 
 
 class SpanStore:
-    """Read and write spans in a SQLite file.
+    """Read and write spans in a SQLite file (the default) or a PostgreSQL database.
 
     One connection per instance, guarded by a lock, so an instance may be
-    shared between threads. Several processes may write the same file: WAL
-    mode lets readers run beside one writer, and writers wait for each other
-    (``busy_timeout``) instead of failing.
+    shared between threads. Several processes may write the same store: on
+    SQLite, WAL mode lets readers run beside one writer, and writers wait for
+    each other (busy timeout) instead of failing; on PostgreSQL, several
+    servers write at once (``docs/deploy.md``).
 
     Args:
-        path: the database file; its directory is created if missing.
+        path: the SQLite file (its directory is created if missing), or a ``postgresql://`` URL.
         create: False for readers: a missing file raises ``FileNotFoundError`` instead of
             being created empty (a look-up from the wrong directory must not leave a store behind).
+
+    Raises:
+        StoreUnavailableError: PostgreSQL could not be reached.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
         self.path = os.fspath(path)
-        if not create and not os.path.exists(self.path):
+        if not create and not is_database_url(self.path) and not os.path.exists(self.path):
             raise FileNotFoundError(f"no trace store at {os.path.abspath(self.path)}: nothing has been written "
                                     "there (valiqor_trace.init() writes it; valiqor traces import FILE fills it)")
         self._lock = threading.Lock()
-        self._conn = connect(self.path)
-        apply_migrations(self._conn, _MIGRATIONS)
+        self._db = open_database(self.path)
+        self._staging_for: object = None  # the PostgreSQL connection the staging tables were made on
+        apply_migrations(self._db, "spans", _MIGRATIONS)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._db.dialect
+
+    def __repr__(self) -> str:
+        return f"SpanStore({describe(self.path)!r})"
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self._db.close()
 
     # -- writing -----------------------------------------------------------------
 
@@ -190,56 +168,86 @@ class SpanStore:
         """Like :meth:`write_rows`; returns (new spans, new log records)."""
         if not rows and not logs:
             return 0, 0
-        with self._lock, transaction(self._conn):
-            before = self._conn.total_changes
-            self._conn.executemany(
-                f"INSERT OR IGNORE INTO spans ({_SPAN_COLUMNS}) VALUES ({', '.join('?' * 16)})", rows)
-            inserted = self._conn.total_changes - before
+        if isinstance(self._db, PostgresDatabase):
+            written = self._write_postgres([(rows, logs)], imported=imported)
+            return written.spans_new, written.logs_new
+        with self._lock, self._db.transaction():
+            inserted = self._db.executemany(
+                f"INSERT INTO spans ({_SPAN_COLUMNS}) VALUES ({', '.join('?' * 16)}) ON CONFLICT DO NOTHING", rows)
             if inserted or (imported and rows):
                 self._refresh_traces({row[0] for row in rows}, imported=imported)
-            before = self._conn.total_changes
-            self._conn.executemany(f"INSERT OR IGNORE INTO logs ({LOG_COLUMNS}) VALUES ({', '.join('?' * 10)})",
-                                   logs)
-            logs_inserted = self._conn.total_changes - before
+            logs_inserted = self._db.executemany(
+                f"INSERT INTO logs ({LOG_COLUMNS}) VALUES ({', '.join('?' * 10)}) ON CONFLICT DO NOTHING", logs)
         return inserted, logs_inserted
 
-    def write_batches(self, batches: Iterable[tuple[Sequence[tuple[Any, ...]], Sequence[tuple[Any, ...]]]], *,
-                      imported: bool = False) -> BatchesWritten:
+    def write_batches(self, batches: Iterable[_Batch], *, imported: bool = False) -> BatchesWritten:
         """Store (span rows, log rows) batches all or nothing, as :meth:`write_batch` stores one.
 
-        For input too large to hold at once (a trace file): each batch is staged as it comes in
-        temporary tables of this connection (SQLite keeps them on disk past its page cache), and the
-        whole is copied in one transaction at the end. If ``batches`` raises, nothing is stored; the
-        store's write lock is held only for the copy, not while the input is read.
+        For input too large to hold at once (a trace file): each batch is staged as it comes (SQLite:
+        temporary tables of this connection, kept on disk past its page cache; PostgreSQL: ``COPY`` into
+        a temporary table inside the one transaction), and the whole is copied in at the end. If
+        ``batches`` raises, nothing is stored; other writers are not locked out while the input is read.
         """
+        if isinstance(self._db, PostgresDatabase):
+            return self._write_postgres(batches, imported=imported)
         stage = f"temp.staged_{uuid.uuid4().hex}"
+        db = self._db
+        assert isinstance(db, SQLiteDatabase)
         with self._lock:
-            self._conn.execute(f"CREATE TABLE {stage}_spans AS SELECT {_SPAN_COLUMNS} FROM spans WHERE 0")
-            self._conn.execute(f"CREATE TABLE {stage}_logs AS SELECT {LOG_COLUMNS} FROM logs WHERE 0")
+            db.execute(f"CREATE TABLE {stage}_spans AS SELECT {_SPAN_COLUMNS} FROM spans WHERE 1 = 0")
+            db.execute(f"CREATE TABLE {stage}_logs AS SELECT {LOG_COLUMNS} FROM logs WHERE 1 = 0")
         try:
             for rows, logs in batches:
-                with self._lock, transaction(self._conn, "BEGIN"):  # the temp schema only: takes no store lock
-                    self._conn.executemany(f"INSERT INTO {stage}_spans VALUES ({', '.join('?' * 16)})", rows)
-                    self._conn.executemany(f"INSERT INTO {stage}_logs VALUES ({', '.join('?' * 10)})", logs)
-            with self._lock, transaction(self._conn):
-                before = self._conn.total_changes
-                self._conn.execute(f"INSERT OR IGNORE INTO spans ({_SPAN_COLUMNS}) "
-                                   f"SELECT {_SPAN_COLUMNS} FROM {stage}_spans ORDER BY rowid")
-                inserted = self._conn.total_changes - before
-                span_traces = {row[0] for row in self._conn.execute(f"SELECT DISTINCT trace_id FROM {stage}_spans")}
+                with self._lock, db.transaction("BEGIN"):  # the temp schema only: takes no store lock
+                    db.executemany(f"INSERT INTO {stage}_spans VALUES ({', '.join('?' * 16)})", rows)
+                    db.executemany(f"INSERT INTO {stage}_logs VALUES ({', '.join('?' * 10)})", logs)
+            with self._lock, db.transaction():
+                inserted = db.execute(f"INSERT INTO spans ({_SPAN_COLUMNS}) SELECT {_SPAN_COLUMNS} "
+                                      f"FROM {stage}_spans WHERE 1 = 1 ORDER BY rowid ON CONFLICT DO NOTHING").rowcount
+                span_traces = {row[0] for row in db.execute(f"SELECT DISTINCT trace_id FROM {stage}_spans")}
                 if inserted or (imported and span_traces):
                     self._refresh_traces(span_traces, imported=imported)
-                before = self._conn.total_changes
-                self._conn.execute(f"INSERT OR IGNORE INTO logs ({LOG_COLUMNS}) "
-                                   f"SELECT {LOG_COLUMNS} FROM {stage}_logs ORDER BY rowid")
-                logs_inserted = self._conn.total_changes - before
-                trace_ids = [row[0] for row in self._conn.execute(
+                logs_inserted = db.execute(f"INSERT INTO logs ({LOG_COLUMNS}) SELECT {LOG_COLUMNS} "
+                                           f"FROM {stage}_logs WHERE 1 = 1 ORDER BY rowid ON CONFLICT DO NOTHING"
+                                           ).rowcount
+                trace_ids = [row[0] for row in db.execute(
                     f"SELECT trace_id FROM {stage}_spans UNION SELECT trace_id FROM {stage}_logs ORDER BY 1")]
         finally:
             with self._lock:
-                self._conn.execute(f"DROP TABLE IF EXISTS {stage}_spans")
-                self._conn.execute(f"DROP TABLE IF EXISTS {stage}_logs")
+                db.execute(f"DROP TABLE IF EXISTS {stage}_spans")
+                db.execute(f"DROP TABLE IF EXISTS {stage}_logs")
         return BatchesWritten(spans_new=inserted, logs_new=logs_inserted, trace_ids=trace_ids)
+
+    def _write_postgres(self, batches: Iterable[_Batch], *, imported: bool) -> BatchesWritten:
+        # COPY into per-connection staging tables, then one INSERT ... ON CONFLICT each: the bulk path, and
+        # a retry or a second replica storing the same spans keeps one of each.
+        db = self._db
+        assert isinstance(db, PostgresDatabase)
+        with self._lock:
+            db.reconnect_if_closed()
+            if self._staging_for is not db.raw:  # made outside a transaction: a rollback must not drop them
+                for table, columns in (("spans", _SPAN_COLUMNS), ("logs", LOG_COLUMNS)):
+                    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS stage_{table} AS SELECT {columns} FROM {table} "
+                               "WITH NO DATA")
+                self._staging_for = db.raw
+            with db.transaction():
+                db.execute("DELETE FROM stage_spans")  # ON COMMIT DELETE ROWS would truncate at every commit
+                db.execute("DELETE FROM stage_logs")
+                for rows, logs in batches:
+                    db.copy_rows("stage_spans", _SPAN_COLUMNS, rows)
+                    db.copy_rows("stage_logs", LOG_COLUMNS, logs)
+                span_traces = {row[0] for row in db.execute("SELECT DISTINCT trace_id FROM stage_spans")}
+                db.lock(*{f"trace:{zlib.crc32(trace_id.encode()) % _TRACE_LOCKS}" for trace_id in span_traces})
+                inserted = db.execute(f"INSERT INTO spans ({_SPAN_COLUMNS}) SELECT {_SPAN_COLUMNS} "
+                                      "FROM stage_spans ON CONFLICT DO NOTHING").rowcount
+                if inserted or (imported and span_traces):
+                    self._refresh_traces(span_traces, imported=imported)
+                logs_inserted = db.execute(f"INSERT INTO logs ({LOG_COLUMNS}) SELECT {LOG_COLUMNS} "
+                                           "FROM stage_logs ON CONFLICT DO NOTHING").rowcount
+                log_traces = {row[0] for row in db.execute("SELECT DISTINCT trace_id FROM stage_logs")}
+                db.execute("DELETE FROM stage_spans")
+                db.execute("DELETE FROM stage_logs")
+        return BatchesWritten(spans_new=inserted, logs_new=logs_inserted, trace_ids=sorted(span_traces | log_traces))
 
     def write_spans(self, spans: Iterable[SpanRecord], *, logs: Iterable[LogRecord] = (),
                     imported: bool = False) -> int:
@@ -254,27 +262,27 @@ class SpanStore:
     def _refresh_traces(self, trace_ids: set[str], *, imported: bool) -> None:
         # Recomputed from the spans, so late or out-of-order spans keep the summary right.
         # A trace once imported stays imported; every write counts as an arrival.
-        now_ns = time.time_ns()
-        self._conn.executemany(
-            """
+        in_traces, trace_list = self._db.in_list("s.trace_id", sorted(trace_ids))
+        self._db.execute(
+            f"""
             INSERT INTO traces (trace_id, project_name, root_name, start_ns, end_ns, span_count, error_count,
                                 imported, last_arrival_ns)
             SELECT s.trace_id,
-                   COALESCE((SELECT project_name FROM spans r WHERE r.trace_id = s.trace_id
-                             AND r.project_name IS NOT NULL ORDER BY r.parent_span_id IS NOT NULL, r.start_ns
-                             LIMIT 1), NULL),
+                   (SELECT project_name FROM spans r WHERE r.trace_id = s.trace_id
+                    AND r.project_name IS NOT NULL ORDER BY r.parent_span_id IS NOT NULL, r.start_ns LIMIT 1),
                    (SELECT name FROM spans r WHERE r.trace_id = s.trace_id
                     ORDER BY r.parent_span_id IS NOT NULL, r.start_ns LIMIT 1),
                    MIN(s.start_ns), MAX(s.end_ns), COUNT(*),
                    SUM(CASE WHEN s.status_code = 'ERROR' THEN 1 ELSE 0 END), ?, ?
-            FROM spans s WHERE s.trace_id = ? GROUP BY s.trace_id
+            FROM spans s WHERE {in_traces} GROUP BY s.trace_id
             ON CONFLICT (trace_id) DO UPDATE SET
                 project_name = excluded.project_name, root_name = excluded.root_name,
                 start_ns = excluded.start_ns, end_ns = excluded.end_ns, span_count = excluded.span_count,
-                error_count = excluded.error_count, imported = MAX(traces.imported, excluded.imported),
+                error_count = excluded.error_count,
+                imported = {self._db.greatest("traces.imported", "excluded.imported")},
                 last_arrival_ns = excluded.last_arrival_ns
             """,
-            [(int(imported), now_ns, trace_id) for trace_id in trace_ids],
+            (int(imported), time.time_ns(), trace_list),
         )
 
     # -- reading -----------------------------------------------------------------
@@ -286,10 +294,10 @@ class SpanStore:
         """
         tid = normalize_trace_id(trace_id)
         with self._lock:
-            rows = self._conn.execute(
+            rows = self._db.execute(
                 f"SELECT {_SPAN_COLUMNS} FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id", (tid,)
             ).fetchall()
-            log_rows = self._conn.execute(
+            log_rows = self._db.execute(
                 f"SELECT {LOG_COLUMNS} FROM logs WHERE trace_id = ? ORDER BY time_ns", (tid,)).fetchall() \
                 if rows else []
         return attach_logs([row_record(row) for row in rows], [row_log(row) for row in log_rows])
@@ -298,9 +306,9 @@ class SpanStore:
         """One stored span (with the log records that name it among its events), or None."""
         tid = normalize_trace_id(trace_id)
         with self._lock:
-            rows = self._conn.execute(f"SELECT {_SPAN_COLUMNS} FROM spans WHERE trace_id = ? AND span_id = ?",
+            rows = self._db.execute(f"SELECT {_SPAN_COLUMNS} FROM spans WHERE trace_id = ? AND span_id = ?",
                                       (tid, span_id.lower())).fetchall()
-            log_rows = self._conn.execute(
+            log_rows = self._db.execute(
                 f"SELECT {LOG_COLUMNS} FROM logs WHERE trace_id = ? AND span_id = ? ORDER BY time_ns",
                 (tid, span_id.lower())).fetchall() if rows else []
         spans = attach_logs([row_record(row) for row in rows], [row_log(row) for row in log_rows])
@@ -309,14 +317,14 @@ class SpanStore:
     def get_logs(self, trace_id: str) -> list[LogRecord]:
         """The stored log records of ``trace_id``, oldest first."""
         with self._lock:
-            rows = self._conn.execute(f"SELECT {LOG_COLUMNS} FROM logs WHERE trace_id = ? ORDER BY time_ns",
+            rows = self._db.execute(f"SELECT {LOG_COLUMNS} FROM logs WHERE trace_id = ? ORDER BY time_ns",
                                       (normalize_trace_id(trace_id),)).fetchall()
         return [row_log(row) for row in rows]
 
     def trace_arrival(self, trace_id: str) -> TraceArrival | None:
         """Whether ``trace_id`` was imported from a file and when its spans last arrived; None if not stored."""
         with self._lock:
-            row = self._conn.execute("SELECT imported, last_arrival_ns FROM traces WHERE trace_id = ?",
+            row = self._db.execute("SELECT imported, last_arrival_ns FROM traces WHERE trace_id = ?",
                                      (normalize_trace_id(trace_id),)).fetchone()
         return None if row is None else TraceArrival(imported=bool(row[0]), last_arrival_ns=row[1])
 
@@ -346,7 +354,7 @@ class SpanStore:
             params.append(MONITOR_SCOPE)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._lock:
-            rows = self._conn.execute(
+            rows = self._db.execute(
                 "SELECT trace_id, project_name, root_name, start_ns, end_ns, span_count, error_count "
                 f"FROM traces {where} ORDER BY start_ns DESC, trace_id LIMIT ? OFFSET ?",
                 (*params, limit, offset),
@@ -372,20 +380,22 @@ class SpanStore:
                            "OR trace_id LIKE ? ESCAPE '\\')")
             params += [pattern, pattern, pattern]
         if only_ids is not None:
-            clauses.append("trace_id IN (SELECT value FROM json_each(?))")
-            params.append(json.dumps(list(only_ids)))
+            condition, param = self._db.in_list("trace_id", only_ids)
+            clauses.append(condition)
+            params.append(param)
         if exclude_ids:
-            clauses.append("trace_id NOT IN (SELECT value FROM json_each(?))")
-            params.append(json.dumps(list(exclude_ids)))
+            condition, param = self._db.in_list("trace_id", exclude_ids)
+            clauses.append(f"NOT ({condition})")
+            params.append(param)
         if not include_verdicts:
             # the root's name first: only a trace named like a verdict costs a look at its root span's scope
-            clauses.append("(root_name IS NOT ? OR NOT EXISTS (SELECT 1 FROM spans r WHERE r.trace_id = "
-                           "traces.trace_id AND r.parent_span_id IS NULL AND r.scope_name = ?))")
+            clauses.append("(root_name IS NULL OR root_name <> ? OR NOT EXISTS (SELECT 1 FROM spans r WHERE "
+                           "r.trace_id = traces.trace_id AND r.parent_span_id IS NULL AND r.scope_name = ?))")
             params += [VERDICT_SPAN_NAME, MONITOR_SCOPE]
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._lock:
-            total = self._conn.execute(f"SELECT COUNT(*) FROM traces {where}", params).fetchone()[0]
-            rows = self._conn.execute(
+            total = self._db.execute(f"SELECT COUNT(*) FROM traces {where}", params).fetchone()[0]
+            rows = self._db.execute(
                 "SELECT trace_id, project_name, root_name, start_ns, end_ns, span_count, error_count "
                 f"FROM traces {where} ORDER BY start_ns DESC, trace_id LIMIT ? OFFSET ?",
                 (*params, limit, offset)).fetchall()
@@ -400,46 +410,51 @@ class SpanStore:
         """
         if not trace_ids:
             return {}
-        keys_in = ", ".join(f"json_extract(s.attributes, '{_json_path(k)}')" for k, _ in _USAGE_KEYS)
-        keys_out = ", ".join(f"json_extract(s.attributes, '{_json_path(k)}')" for _, k in _USAGE_KEYS)
-        has_usage = " OR ".join(f"json_extract(p.attributes, '{_json_path(k)}') IS NOT NULL" for k, _ in _USAGE_KEYS)
+        number = self._db.json_number
+        keys_in = ", ".join(number("s.attributes", k) for k, _ in _USAGE_KEYS)
+        keys_out = ", ".join(number("s.attributes", k) for _, k in _USAGE_KEYS)
+        has_usage = " OR ".join(f"{number('p.attributes', k)} IS NOT NULL" for k, _ in _USAGE_KEYS)
         tokens_in, tokens_out = f"COALESCE({keys_in}, 0)", f"COALESCE({keys_out}, 0)"
+        in_traces, trace_list = self._db.in_list("s.trace_id", trace_ids)
         with self._lock:
-            rows = self._conn.execute(
+            rows = self._db.execute(
                 f"SELECT s.trace_id, SUM({tokens_in}), SUM({tokens_out}) FROM spans s "
-                "WHERE s.trace_id IN (SELECT value FROM json_each(?)) AND NOT EXISTS (SELECT 1 FROM spans p "
+                f"WHERE {in_traces} AND NOT EXISTS (SELECT 1 FROM spans p "
                 f"WHERE p.trace_id = s.trace_id AND p.span_id = s.parent_span_id AND ({has_usage})) "
-                "GROUP BY s.trace_id", (json.dumps(list(trace_ids)),)).fetchall()
+                "GROUP BY s.trace_id", (trace_list,)).fetchall()
         return {row[0]: (int(row[1] or 0), int(row[2] or 0)) for row in rows}
 
     def project_names(self) -> list[str]:
         """The projects that have traces, sorted."""
         with self._lock:
-            rows = self._conn.execute("SELECT DISTINCT project_name FROM traces WHERE project_name IS NOT NULL "
+            rows = self._db.execute("SELECT DISTINCT project_name FROM traces WHERE project_name IS NOT NULL "
                                       "ORDER BY project_name").fetchall()
         return [row[0] for row in rows]
 
     def count_spans(self) -> int:
         with self._lock:
-            return self._conn.execute("SELECT COUNT(*) FROM spans").fetchone()[0]
+            return self._db.execute("SELECT COUNT(*) FROM spans").fetchone()[0]
 
     def count_logs(self) -> int:
         with self._lock:
-            return self._conn.execute("SELECT COUNT(*) FROM logs").fetchone()[0]
+            return self._db.execute("SELECT COUNT(*) FROM logs").fetchone()[0]
 
     def defer_checkpoints(self, pages: int) -> None:
         """Let the WAL grow to ``pages`` pages before a commit checkpoints it (default 1000).
 
         A checkpoint fsyncs; a busy single writer (``valiqor serve``) commits faster
-        with fewer, larger ones, and calls :meth:`checkpoint` when it is idle.
+        with fewer, larger ones, and calls :meth:`checkpoint` when it is idle. SQLite only.
         """
-        with self._lock:
-            self._conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+        if self._db.dialect == "sqlite":
+            with self._lock:
+                self._db.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
 
     def checkpoint(self) -> None:
-        """Copy the WAL into the database now, without waiting for readers (PASSIVE)."""
+        """Copy the WAL into the database now, without waiting for readers (PASSIVE). SQLite only."""
+        if self._db.dialect != "sqlite":
+            return
         with self._lock:
-            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _trace_filters(project_name: str | None, start_ns: int | None, end_ns: int | None,
@@ -458,10 +473,6 @@ def _trace_filters(project_name: str | None, start_ns: int | None, end_ns: int |
     if has_error is not None:
         clauses.append("error_count > 0" if has_error else "error_count = 0")
     return clauses, params
-
-
-def _json_path(key: str) -> str:
-    return '$."' + key + '"'
 
 
 def _dumps(value: Any) -> str:
