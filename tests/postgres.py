@@ -12,6 +12,7 @@ import functools
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -39,7 +40,8 @@ def require() -> None:
         pytest.skip(reason)
 
 
-def admin() -> "psycopg.Connection":  # noqa: F821 - imported when PostgreSQL is there
+def admin() -> Any:
+    """An autocommit connection to the test database itself (its public schema)."""
     import psycopg
 
     return psycopg.connect(URL, autocommit=True)
@@ -59,3 +61,36 @@ def fresh_schema() -> Iterator[str]:
         with admin() as conn:
             conn.execute("SET lock_timeout = '10s'")
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def copy_stores(home: str | os.PathLike[str], url: str) -> None:
+    """Copy the SQLite stores in ``home`` (traces.db, runs.db) into the PostgreSQL database at ``url``, row
+    for row, after the stores' own migrations made its schema (so a test sees the same data on both engines)."""
+    import sqlite3
+
+    from valiqor_trace.analyzer.runs import RunStore
+    from valiqor_trace.store import SpanStore
+
+    SpanStore(url).close()
+    RunStore(url).close()
+    with admin() as target:
+        target.execute(f"SET search_path TO {_schema_of(url)}")
+        for file in ("traces.db", "runs.db"):
+            source = sqlite3.connect(os.path.join(home, file))
+            tables = [row[0] for row in source.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            for table in tables:
+                cursor = source.execute(f"SELECT * FROM {table}")
+                columns = ", ".join(column[0] for column in cursor.description)
+                rows = cursor.fetchall()
+                if rows:
+                    with target.cursor() as out:
+                        out.executemany(f"INSERT INTO {table} ({columns}) VALUES "
+                                        f"({', '.join(['%s'] * len(cursor.description))})", rows)
+            source.close()
+
+
+def _schema_of(url: str) -> str:
+    from urllib.parse import parse_qs, urlsplit
+
+    options = parse_qs(urlsplit(url).query)["options"][0]
+    return options.split("search_path=", 1)[1]

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import valiqor_trace
-from valiqor_trace.internal import TableColumn, print_renderable, table
+from valiqor_trace.internal import TableColumn, describe_store, print_renderable, table
 
 PROJECT = "valiqor-demo"
 _NEEDS = ("openai", "langchain_core", "langchain_openai")
@@ -74,7 +74,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print()
     print("── summary " + "─" * 58)
     print_renderable(table(SUMMARY_COLUMNS, zip(runs, results)))
-    print(f"\ntraces: {handle.store_path}   runs: {client.config.run_store_file}")
+    print(f"\ntraces: {describe_store(handle.store_path)}   runs: {client.config.run_store_where}")
     print("next: valiqor fa list --project-name valiqor-demo   ·   valiqor fa result --run-id RUN_ID")
     client.close()
     handle.shutdown()

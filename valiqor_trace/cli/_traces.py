@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -106,8 +105,8 @@ def _evidence_marks(client: Any, run_id: str, trace_id: str) -> dict[str, str]:
     The run is read where the trace was (the server, or the local run store; reading creates no store).
     A run of another trace, or of a dataset, is an error: its evidence points at spans this trace lacks.
     """
-    if client.config.base_url is None and not os.path.exists(client.config.run_store_file):
-        raise LookupError(f"no run {run_id!r}: no run store at {os.path.abspath(client.config.run_store_file)}")
+    if client.config.base_url is None and not client.config.has_run_store():
+        raise LookupError(f"no run {run_id!r}: no run store at {client.config.run_store_where}")
     result = client.failure_analysis.get_result(run_id)
     items = {item.item_index for item in result.inputs if item.trace_id == trace_id}
     if not items:

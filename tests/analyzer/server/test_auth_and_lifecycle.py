@@ -46,8 +46,8 @@ def test_every_endpoint_but_health_needs_the_key(app, live: LiveServer) -> None:
     assert client.get("/api/v1/fa/taxonomy", headers=AUTH).status_code == 200
 
 
-def test_without_keys_the_server_is_open(tmp_path: Path) -> None:
-    app = create_app(ServerConfig(data_dir=str(tmp_path / "open")))
+def test_without_keys_the_server_is_open(tmp_path: Path, database_url: str | None) -> None:
+    app = create_app(ServerConfig(data_dir=str(tmp_path / "open"), database_url=database_url))
     try:
         with LiveServer(app) as live:
             assert live.client().get("/api/v1/fa/taxonomy").status_code == 200
@@ -84,16 +84,16 @@ def test_binding_beyond_loopback_needs_a_key_or_insecure(host: str, keys: tuple,
             check_bind(host, keys, insecure)
 
 
-def test_runs_left_in_flight_are_failed_when_the_server_restarts(tmp_path: Path) -> None:
+def test_runs_left_in_flight_are_failed_when_the_server_restarts(tmp_path: Path, database_url: str | None) -> None:
     data = tmp_path / "data"
-    store = RunStore(data / "runs.db")
+    store = RunStore(database_url or data / "runs.db")
     for run_id, pid in (("run_same_pid", os.getpid()), ("run_dead_pid", 2**22 + 12345)):
         store.start_run(run_id=run_id, project_name="p", input_type="dataset", feature_kind=None, trace_id=None,
                         source="api", created_at="2026-01-01T00:00:00+00:00", created_ns=1, total_items=3,
                         options={})
         store._db.execute("UPDATE runs SET owner_pid = ? WHERE run_id = ?", (pid, run_id))
     store.close()
-    app = create_app(ServerConfig(data_dir=str(data), api_keys=(KEY,)))
+    app = create_app(ServerConfig(data_dir=str(data), database_url=database_url, api_keys=(KEY,)))
     try:
         with LiveServer(app) as live, live.client(AUTH) as http:
             same = http.get("/api/v1/fa/runs/run_same_pid").json()
@@ -104,7 +104,7 @@ def test_runs_left_in_flight_are_failed_when_the_server_restarts(tmp_path: Path)
         app.state.server.close()
 
 
-def test_stopping_the_server_fails_runs_still_in_flight(tmp_path: Path, monkeypatch) -> None:
+def test_stopping_the_server_fails_runs_still_in_flight(tmp_path: Path, monkeypatch, database_url: str | None) -> None:
     import valiqor_trace.analyzer.runs._executor as executor
 
     release = threading.Event()
@@ -115,7 +115,7 @@ def test_stopping_the_server_fails_runs_still_in_flight(tmp_path: Path, monkeypa
         return real(*args, **kwargs)
 
     monkeypatch.setattr(executor, "analyze_item", slow)
-    app = create_app(ServerConfig(data_dir=str(tmp_path / "data"), run_workers=1))
+    app = create_app(ServerConfig(data_dir=str(tmp_path / "data"), database_url=database_url, run_workers=1))
     with LiveServer(app) as live, live.client() as http:
         running = http.post("/api/v1/fa/runs", json={"dataset": DATASET, "wait_s": 0}).json()["run_id"]
         queued = http.post("/api/v1/fa/runs", json={"dataset": DATASET, "wait_s": 0}).json()["run_id"]

@@ -250,10 +250,10 @@ class _HeldStore:
         return self.store.write_rows(rows, logs=logs)
 
 
-def test_full_queue_answers_503_with_retry_after_and_recovers(tmp_path) -> None:
+def test_full_queue_answers_503_with_retry_after_and_recovers(tmp_path, database_url: str | None) -> None:
     from valiqor_trace.analyzer.server import ServerConfig, create_app
 
-    app = create_app(ServerConfig(data_dir=str(tmp_path / "s"), max_queued_spans=600))
+    app = create_app(ServerConfig(data_dir=str(tmp_path / "s"), database_url=database_url, max_queued_spans=600))
     held = _HeldStore(app.state.server.writer.store)
     app.state.server.writer.store = held
     batch = encode_spans(_finished_spans(512, traces=1)).SerializeToString()
@@ -279,10 +279,10 @@ def test_full_queue_answers_503_with_retry_after_and_recovers(tmp_path) -> None:
         app.state.server.close()
 
 
-def test_a_batch_the_store_cannot_take_is_503_and_not_half_written(tmp_path) -> None:
+def test_a_batch_the_store_cannot_take_is_503_and_not_half_written(tmp_path, database_url: str | None) -> None:
     from valiqor_trace.analyzer.server import ServerConfig, create_app
 
-    app = create_app(ServerConfig(data_dir=str(tmp_path / "s")))
+    app = create_app(ServerConfig(data_dir=str(tmp_path / "s"), database_url=database_url))
     held = _HeldStore(app.state.server.writer.store, fail=True)
     held.release.set()
     app.state.server.writer.store = held
@@ -300,10 +300,10 @@ def test_a_batch_the_store_cannot_take_is_503_and_not_half_written(tmp_path) -> 
         app.state.server.close()
 
 
-def test_decode_processes_give_the_same_answers(tmp_path) -> None:
+def test_decode_processes_give_the_same_answers(tmp_path, database_url: str | None) -> None:
     from valiqor_trace.analyzer.server import ServerConfig, create_app
 
-    app = create_app(ServerConfig(data_dir=str(tmp_path / "s"), decode_workers=1))
+    app = create_app(ServerConfig(data_dir=str(tmp_path / "s"), database_url=database_url, decode_workers=1))
     try:
         with LiveServer(app) as live, live.client() as http:
             spans = _finished_spans(6)
@@ -340,10 +340,10 @@ def test_protobuf_fast_path_reads_exactly_what_the_file_importer_reads() -> None
     assert record.links[0].attributes == {"why": "retry"}
 
 
-def test_the_real_exporter_rides_out_back_pressure(tmp_path) -> None:
+def test_the_real_exporter_rides_out_back_pressure(tmp_path, database_url: str | None) -> None:
     from valiqor_trace.analyzer.server import ServerConfig, create_app
 
-    app = create_app(ServerConfig(data_dir=str(tmp_path / "s"), max_queued_spans=600))
+    app = create_app(ServerConfig(data_dir=str(tmp_path / "s"), database_url=database_url, max_queued_spans=600))
     held = _HeldStore(app.state.server.writer.store)
     app.state.server.writer.store = held
     try:

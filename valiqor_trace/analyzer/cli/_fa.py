@@ -123,9 +123,8 @@ def _reader(args: argparse.Namespace) -> tuple[ValiqorClient, str | None]:
     its directory) is not asked; the reason says where the store would be and which command creates it.
     """
     client = _client(args)
-    path = Path(client.config.run_store_file)
-    if client.config.base_url is None and not path.exists():
-        return client, (f"no run store at {path.resolve()}; `valiqor fa run --dataset FILE` "
+    if client.config.base_url is None and not client.config.has_run_store():
+        return client, (f"no run store at {client.config.run_store_where}; `valiqor fa run --dataset FILE` "
                         "(or `--trace-id ID`) creates it with the first run")
     return client, None
 

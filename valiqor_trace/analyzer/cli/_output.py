@@ -88,7 +88,7 @@ def run_lookup(client: ValiqorClient, run_id: str) -> Iterator[None]:
             status = client.failure_analysis.get_status(run_id)
         except NotFoundError:
             where = (f"on the server at {client.config.base_url}" if client.config.base_url
-                     else f"in {Path(client.config.run_store_file).resolve()}")
+                     else f"in {client.config.run_store_where}")
             raise NotFoundError(f"no run {run_id!r} {where}; `valiqor fa list` lists the runs "
                                 "(`--project-name P` those of another project)") from None
         why = f" ({status.error})" if status.error else ""

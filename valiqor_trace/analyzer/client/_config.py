@@ -11,7 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from valiqor_trace.internal import CLIENT_SETTINGS, DEFAULT_MAX_FIELD_CHARS, repr_without_passwords, resolve_table
+from valiqor_trace.internal import (
+    CLIENT_SETTINGS,
+    DEFAULT_MAX_FIELD_CHARS,
+    describe_store,
+    is_database_url,
+    repr_without_passwords,
+    resolve_table,
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,16 @@ class ClientConfig:
     def run_store_file(self) -> str:
         """The run store: the PostgreSQL URL, else the SQLite file."""
         return self.database_url or self.run_store_path or os.path.join(self.home, "runs.db")
+
+    @property
+    def run_store_where(self) -> str:
+        """Where the run store is, for messages: the file's absolute path, or the URL without its password."""
+        return describe_store(self.run_store_file)
+
+    def has_run_store(self) -> bool:
+        """Whether there is a run store to read (a file that exists; a database always is) — reading must not
+        create one."""
+        return is_database_url(self.run_store_file) or os.path.exists(self.run_store_file)
 
 
 def resolve_client_config(arguments: Mapping[str, Any]) -> ClientConfig:

@@ -7,7 +7,7 @@ import threading
 from typing import Protocol, runtime_checkable
 
 from valiqor_trace.analyzer.sources._files import TraceFile, read_trace_file
-from valiqor_trace.internal import normalize_trace_id
+from valiqor_trace.internal import describe_store, is_database_url, normalize_trace_id
 from valiqor_trace.store import SpanRecord, SpanStore, TraceArrival
 
 
@@ -40,10 +40,10 @@ class KnowsArrival(Protocol):
 
 
 class LocalStoreSource:
-    """The embedded SQLite span store.
+    """The span store: the embedded SQLite file, or PostgreSQL.
 
     Given a path, the store is opened on first read and only if its file exists: reading never
-    creates a store (``get_trace`` finds nothing, and ``description`` says there is no store there).
+    creates a store (a PostgreSQL URL is opened on first read: the database is the server's to create) (``get_trace`` finds nothing, and ``description`` says there is no store there).
     :meth:`writable_store` opens it for writing, creating it when missing.
 
     Args:
@@ -59,11 +59,11 @@ class LocalStoreSource:
     @property
     def description(self) -> str:
         missing = "" if self.existing_store() is not None else " (no store there)"
-        return f"local store {os.path.abspath(self.path)}{missing}"
+        return f"local store {describe_store(self.path)}{missing}"
 
     def existing_store(self) -> SpanStore | None:
         """The store, or None (nothing created) while its file does not exist."""
-        if self._store is None and os.path.exists(self.path):
+        if self._store is None and (is_database_url(self.path) or os.path.exists(self.path)):
             with self._opening:
                 if self._store is None:
                     try:

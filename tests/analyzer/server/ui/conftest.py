@@ -46,11 +46,16 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def demo_server(demo_home: Path, tmp_path: Path) -> Iterator[LiveServer]:
-    """The app over a copy of the demo's stores (a test's Analyze adds runs; others must not see them)."""
+def demo_server(demo_home: Path, tmp_path: Path, database_url: str | None) -> Iterator[LiveServer]:
+    """The app over a copy of the demo's stores (a test's Analyze adds runs; others must not see them), on
+    each engine: the SQLite files, and the same rows copied into a fresh PostgreSQL schema."""
     data = tmp_path / "data"
     shutil.copytree(demo_home, data)
-    app = create_app(ServerConfig(data_dir=str(data)))
+    if database_url is not None:
+        from tests.postgres import copy_stores
+
+        copy_stores(data, database_url)
+    app = create_app(ServerConfig(data_dir=str(data), database_url=database_url))
     with LiveServer(app) as live:
         yield live
     app.state.server.close()
