@@ -69,3 +69,15 @@ def database_url(request: pytest.FixtureRequest):  # noqa: ANN201 - a generator 
 
     with fresh_schema() as url:
         yield url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(request: pytest.FixtureRequest):  # noqa: ANN201 - a generator fixture
+    """``database_url`` for fixtures shared by a module's tests (one schema for all of them)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    from tests.postgres import fresh_schema
+
+    with fresh_schema() as url:
+        yield url

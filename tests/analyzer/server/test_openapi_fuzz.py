@@ -23,9 +23,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory: pytest.TempPathFactory):
-    app = create_app(ServerConfig(data_dir=str(tmp_path_factory.mktemp("fuzz")), api_keys=(KEY,),
-                                  trace_timeout_s=0.0))
+def fuzz_app(tmp_path_factory: pytest.TempPathFactory, module_database_url: str | None):
+    app = create_app(ServerConfig(data_dir=str(tmp_path_factory.mktemp("fuzz")), database_url=module_database_url,
+                                  api_keys=(KEY,), trace_timeout_s=0.0))
     with LiveServer(app) as live, live.client(AUTH) as http:
         http.post("/api/v1/fa/runs", json={"dataset": DATASET})  # some data, so reads have something to return
         yield live

@@ -248,10 +248,10 @@ def test_trace_files_read_or_get_an_import_format_error(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def ingest_app(tmp_path_factory: pytest.TempPathFactory):
+def ingest_app(tmp_path_factory: pytest.TempPathFactory, module_database_url: str | None):
     from valiqor_trace.analyzer.server import ServerConfig, create_app
 
-    app = create_app(ServerConfig(data_dir=str(tmp_path_factory.mktemp("otlp-fuzz"))))
+    app = create_app(ServerConfig(data_dir=str(tmp_path_factory.mktemp("otlp-fuzz")), database_url=module_database_url))
     yield app
     app.state.server.close()
 
