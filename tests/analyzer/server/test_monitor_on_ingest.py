@@ -17,7 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from valiqor_trace import MonitorConfig, trace_id_selected
 from valiqor_trace.analyzer.server import ServerConfig, create_app
-from tests.analyzer.monitor.conftest import WebhookReceiver
+from tests.analyzer.monitor.conftest import receiver as webhook  # noqa: F401 - the fixture, on 127.0.0.1
 from tests.analyzer.server.conftest import AUTH
 from tests.helpers import LiveServer
 
@@ -142,15 +142,6 @@ def serve() -> Iterator[Callable[[ServerConfig], tuple[Any, httpx.Client]]]:
         client.close()
         live.__exit__(None, None, None)
         app.state.server.close()
-
-
-@pytest.fixture
-def webhook() -> Iterator[WebhookReceiver]:
-    receiver = WebhookReceiver()
-    receiver._thread.start()
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
 
 
 def test_a_raw_otlp_trace_gets_the_monitor_run_verdict_and_alert(monitored, serve, webhook) -> None:
