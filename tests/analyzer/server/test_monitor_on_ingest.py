@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import random
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,6 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from valiqor_trace import MonitorConfig, trace_id_selected
 from valiqor_trace.analyzer.server import ServerConfig, create_app
+from valiqor_trace.store import SpanRecord, SpanStore, record_row
 from tests.analyzer.monitor.conftest import receiver as webhook  # noqa: F401 - the fixture, on 127.0.0.1
 from tests.analyzer.server.conftest import AUTH
 from tests.helpers import LiveServer
@@ -240,3 +242,25 @@ def test_two_servers_on_one_database_analyze_each_trace_once(monitored, serve) -
         assert_all_three_spans(analyzed_item(app_a, found[0]))
     analyzed = app_a.state.server.monitor.stats.analyzed + app_b.state.server.monitor.stats.analyzed
     assert analyzed == len(ids)
+
+
+def test_the_stores_trace_id_rule_selects_exactly_what_trace_id_selected_does(tmp_path, database_url) -> None:
+    rate = 0.3
+    bound = round(rate * 2**64)
+    edges = [0, bound - 1, bound, bound + 1, 2**64 - 1, 0x8000000000000000]
+    rng = random.Random(19)
+    ids = [f"{rng.getrandbits(64):016x}{low:016x}" for low in [*edges, *(rng.getrandbits(64) for _ in range(300))]]
+    store = SpanStore(database_url or str(tmp_path / "traces.db"))
+    try:
+        store.write_rows([record_row(SpanRecord(trace_id=tid, span_id="53995c3f42cd8ad8", name="root", kind="SERVER",
+                                                start_time_unix_nano=1, end_time_unix_nano=2, status_code="UNSET"))
+                          for tid in ids])
+        now = time.time_ns()
+        for sample_rate in (0.0, rate, 1.0):
+            found = store.monitor_candidates(arrived_after_ns=0, quiet_since_ns=now + 10**9,
+                                             rootless_quiet_since_ns=0, sample_bound=round(sample_rate * 2**64),
+                                             errors=False, limit=1000)
+            assert sorted(c.trace_id for c in found) == sorted(t for t in ids if trace_id_selected(t, sample_rate))
+        assert store.claim_trace(ids[0], "sampled") and not store.claim_trace(ids[0], "sampled")
+    finally:
+        store.close()
