@@ -12,15 +12,17 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from valiqor_trace.monitor._buffer import CompletedTrace, MonitorStats
+from valiqor_trace.monitor._buffer import CompletedTrace, MonitoredTrace, MonitorStats
 from valiqor_trace.monitor._config import ENV_FIELDS, MonitorConfig, parse_monitor
 from valiqor_trace.monitor._processor import MONITOR_SCOPE, VERDICT_SPAN_NAME, MonitorProcessor
+from valiqor_trace.monitor._rules import SelectionRules
 from valiqor_trace.monitor._sampling import (
     RecordUnsampledSampler,
     record_unsampled,
     sample_threshold,
     trace_id_selected,
 )
+from valiqor_trace.monitor._worker import Worker
 
 __all__ = [
     "ENV_FIELDS",
@@ -30,7 +32,10 @@ __all__ = [
     "MonitorConfig",
     "MonitorProcessor",
     "MonitorStats",
+    "MonitoredTrace",
     "RecordUnsampledSampler",
+    "SelectionRules",
+    "Worker",
     "build_monitor",
     "parse_monitor",
     "record_unsampled",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Sized
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanContext
 
 from valiqor_trace._ids import format_trace_id
 
@@ -62,6 +64,26 @@ class MonitorStats:
         return {name: value for name, value in vars(self).items() if not name.startswith("_")}
 
 
+class MonitoredTrace(Protocol):
+    """What the analysis reads of a trace: :class:`CompletedTrace` in an app, a stored trace on the server."""
+
+    trace_id: str
+    reason: str
+    has_error: bool
+    evicted_spans: int
+
+    @property
+    def spans(self) -> Sized: ...
+
+    @property
+    def project_name(self) -> str | None: ...
+
+    @property
+    def root_context(self) -> SpanContext | None: ...
+
+    def records(self) -> list[Any]: ...
+
+
 @dataclass
 class CompletedTrace:
     """A trace handed to the analysis: its spans (SDK ``ReadableSpan``), in the order they ended.
@@ -86,6 +108,11 @@ class CompletedTrace:
     def project_name(self) -> str | None:
         value = (self.root.attributes or {}).get("valiqor.project_name")
         return str(value) if value is not None else None
+
+    @property
+    def root_context(self) -> SpanContext:
+        """The local root's context (the verdict span links to it)."""
+        return self.root.context
 
     def records(self) -> list[Any]:
         """The spans as :class:`~valiqor_trace.store.SpanRecord` (what the analyzer reads)."""

@@ -8,7 +8,6 @@ rate limit) and puts the trace on the bounded queue of the worker (:mod:`._worke
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import threading
 import time
@@ -22,11 +21,12 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
 from valiqor_trace._content import get_content_policy
-from valiqor_trace._guard import handle_internal_errors, log_once, logger, report_internal_error
+from valiqor_trace._guard import handle_internal_errors, logger, report_internal_error
 from valiqor_trace._processors import policed
 from valiqor_trace.monitor._buffer import CompletedTrace, MonitorStats, TraceBuffer, completed
 from valiqor_trace.monitor._config import MonitorConfig
-from valiqor_trace.monitor._sampling import LOW_64_BITS, sample_threshold
+from valiqor_trace.monitor._rules import SelectionRules
+from valiqor_trace.monitor._sampling import LOW_64_BITS
 from valiqor_trace.monitor._worker import Worker
 
 # Spans of this instrumentation scope (the verdicts) are never buffered, analyzed or alerted on.
@@ -50,13 +50,13 @@ class MonitorProcessor(SpanProcessor):
         self.config = config
         self.stats = MonitorStats()
         self._clock = clock
-        self._bound = sample_threshold(config.sample_rate)
+        self._rules = SelectionRules(config, self.stats, clock=clock)
+        self._bound = self._rules.bound
         self._keep_all = config.always_on_error  # an error may show up in any trace: buffer them all
         self._lock = threading.Lock()
         self._buffer = TraceBuffer(max_traces=config.max_traces_in_flight, max_spans=config.max_spans_per_trace,
                                    stats=self.stats)
         self._due: deque[tuple[float, int]] = deque()  # (hand-over time, trace id), in time order
-        self._starts: deque[float] = deque()  # analysis start times within the last minute (rate limit)
         self._closed = False
         self._handler = handler
         self._start_threads()
@@ -81,7 +81,7 @@ class MonitorProcessor(SpanProcessor):
         self._buffer = TraceBuffer(max_traces=self.config.max_traces_in_flight,
                                    max_spans=self.config.max_spans_per_trace, stats=self.stats)
         self._due.clear()
-        self._starts.clear()
+        self._rules.after_fork(self.stats)
         reset = getattr(self._handler, "after_fork", None)
         if reset is not None:
             reset()  # the analysis reopens its run store and processes in this process
@@ -145,48 +145,16 @@ class MonitorProcessor(SpanProcessor):
 
     def _decide(self, entry: Any) -> None:
         self.stats.add("traces_seen")
-        if (entry.trace_id & LOW_64_BITS) < self._bound:
-            reason = "sampled"
-        elif self.config.always_on_error and entry.has_error:
-            reason = "error"
-        else:
+        reason = self._rules.reason(entry.trace_id, entry.has_error)
+        if reason is None:
             return
         trace = completed(entry, reason)
-        if not self._passes_filters(trace):
-            self.stats.add("filtered")
-            return
-        if not self._take_rate_slot():
-            self.stats.add("rate_limited")
-            log_once("monitor-rate-limited", "valiqor-trace monitor: max_per_minute=%s reached; further traces are "
-                     "skipped (counted as rate_limited)", self.config.max_per_minute)
+        if not self._rules.admit(trace.project_name, (span.name for span in trace.spans)):
             return
         self.stats.add("sampled")
         if reason == "error":
             self.stats.add("sampled_on_error")
         self._worker.submit(trace)
-
-    def _passes_filters(self, trace: CompletedTrace) -> bool:
-        config = self.config
-        if config.projects is not None and trace.project_name not in config.projects:
-            return False
-        if config.span_names is not None:
-            patterns = config.span_names
-            if not any(fnmatch.fnmatchcase(span.name, pattern) for span in trace.spans for pattern in patterns):
-                return False
-        return True  # feature_kinds needs the reconstructed item: the analysis applies it
-
-    def _take_rate_slot(self) -> bool:
-        limit = self.config.max_per_minute
-        if limit is None:
-            return True
-        now = self._clock()
-        with self._lock:
-            while self._starts and self._starts[0] <= now - 60.0:
-                self._starts.popleft()
-            if len(self._starts) >= limit:
-                return False
-            self._starts.append(now)
-            return True
 
     # -- lifecycle -----------------------------------------------------------------------
 

@@ -16,19 +16,20 @@ from typing import Any
 
 from valiqor_trace._guard import log_once, logger
 from valiqor_trace._suppress import suppress_instrumentation
-from valiqor_trace.monitor._buffer import CompletedTrace, MonitorStats
+from valiqor_trace.monitor._buffer import MonitorStats
 
 _POLL_S = 0.1
 
 
 class Worker:
-    """Runs ``handler`` on each submitted trace in ``workers`` daemon threads (never blocks the submitter)."""
+    """Runs ``handler`` on each submitted trace (a :class:`MonitoredTrace`) in ``workers`` daemon threads (never
+    blocks the submitter)."""
 
-    def __init__(self, handler: Callable[[CompletedTrace], Any], *, stats: MonitorStats, queue_size: int,
+    def __init__(self, handler: Callable[[Any], Any], *, stats: MonitorStats, queue_size: int,
                  workers: int = 1) -> None:
         self._handler = handler
         self._stats = stats
-        self._queue: queue.Queue[CompletedTrace] = queue.Queue(maxsize=queue_size)
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._stopping = threading.Event()
         self._idle = threading.Condition()
         self._in_progress = 0  # submitted and not finished
@@ -37,7 +38,11 @@ class Worker:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, trace: CompletedTrace) -> bool:
+    def has_room(self) -> bool:
+        """Whether a trace submitted now would be queued (not dropped)."""
+        return not self._stopping.is_set() and not self._queue.full()
+
+    def submit(self, trace: Any) -> bool:
         """Queue ``trace``; False (and counted as dropped) when the queue is full or the worker stopped."""
         if self._stopping.is_set():
             self._stats.add("dropped")
@@ -66,7 +71,7 @@ class Worker:
             finally:
                 self._finished()
 
-    def _run(self, trace: CompletedTrace) -> None:
+    def _run(self, trace: Any) -> None:
         try:
             # The analysis' own I/O (run store, judge, webhook) must never be traced into the app's traces.
             with suppress_instrumentation():

@@ -6,11 +6,12 @@ from valiqor_trace.store._exporter import LocalStoreExporter, StoreSpanExporter,
 from valiqor_trace.store._log_exporter import StoreLogRecordExporter
 from valiqor_trace.store._logs import attach_logs, log_row, row_log
 from valiqor_trace.store._records import LogRecord, SpanEvent, SpanLink, SpanRecord, TraceArrival, TraceSummary
-from valiqor_trace.store._span_store import SpanStore, record_row, row_record
+from valiqor_trace.store._span_store import MonitorCandidate, SpanStore, record_row, row_record
 
 __all__ = [
     "LocalStoreExporter",
     "LogRecord",
+    "MonitorCandidate",
     "SpanEvent",
     "SpanLink",
     "SpanRecord",

@@ -27,6 +27,15 @@ from valiqor_trace.store._database import (
 from valiqor_trace.store._logs import LOG_COLUMNS, attach_logs, log_row, row_log
 from valiqor_trace.store._records import LogRecord, SpanEvent, SpanLink, SpanRecord, TraceArrival, TraceSummary
 
+
+@dataclass(frozen=True)
+class MonitorCandidate:
+    """A trace monitoring on ingest may claim (see :meth:`SpanStore.monitor_candidates`)."""
+
+    trace_id: str
+    has_error: bool
+    last_arrival_ns: int
+
 @dataclass(frozen=True)
 class BatchesWritten:
     """What :meth:`SpanStore.write_batches` stored: new spans, new log records, and the traces they name."""
@@ -94,6 +103,16 @@ _MIGRATIONS: tuple[str, ...] = (
         scope_name TEXT,
         PRIMARY KEY (trace_id, span_id, record_key)
     ) WITHOUT ROWID
+    """,
+    # 4: monitoring on ingest (valiqor serve --monitor). Each server claims a trace here before analyzing it,
+    # so a trace is analyzed once however many servers share the database; traces are found by arrival time.
+    """
+    CREATE TABLE monitor_claims (
+        trace_id TEXT PRIMARY KEY,
+        claimed_ns INTEGER NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX traces_by_arrival ON traces (last_arrival_ns)
     """,
 )
 
@@ -448,6 +467,50 @@ class SpanStore:
                 f"WHERE p.trace_id = s.trace_id AND p.span_id = s.parent_span_id AND ({has_usage})) "
                 "GROUP BY s.trace_id", (trace_list,)).fetchall()
         return {row[0]: (int(row[1] or 0), int(row[2] or 0)) for row in rows}
+
+    def monitor_candidates(self, *, arrived_after_ns: int, quiet_since_ns: int, rootless_quiet_since_ns: int,
+                           sample_bound: int, errors: bool, limit: int) -> list[MonitorCandidate]:
+        """Unclaimed traces that monitoring on ingest should decide now, oldest arrival first.
+
+        A trace qualifies when its spans last arrived in (``arrived_after_ns``, ``quiet_since_ns``] and either
+        its root span (no parent) is stored or nothing arrived since ``rootless_quiet_since_ns``; it is
+        selected by the trace-ID rule (low 64 bits below ``sample_bound``) or, with ``errors``, has an error
+        span. Traces imported from files and the monitor's own verdict traces never qualify.
+        """
+        selected = [self._low_bits_below(sample_bound)]
+        if errors:
+            selected.append("t.error_count > 0")
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT t.trace_id, t.error_count, t.last_arrival_ns FROM traces t "
+                "WHERE t.last_arrival_ns > ? AND t.last_arrival_ns <= ? AND t.imported = 0 "
+                f"AND ({' OR '.join(selected)}) "
+                "AND NOT EXISTS (SELECT 1 FROM monitor_claims c WHERE c.trace_id = t.trace_id) "
+                "AND (t.last_arrival_ns <= ? OR EXISTS (SELECT 1 FROM spans r WHERE r.trace_id = t.trace_id "
+                "AND r.parent_span_id IS NULL)) "
+                "AND (t.root_name IS NULL OR t.root_name <> ? OR NOT EXISTS (SELECT 1 FROM spans r "
+                "WHERE r.trace_id = t.trace_id AND r.parent_span_id IS NULL AND r.scope_name = ?)) "
+                "ORDER BY t.last_arrival_ns, t.trace_id LIMIT ?",
+                (arrived_after_ns, quiet_since_ns, rootless_quiet_since_ns, VERDICT_SPAN_NAME,
+                 MONITOR_SCOPE, limit)).fetchall()
+        return [MonitorCandidate(trace_id=r[0], has_error=r[1] > 0, last_arrival_ns=r[2]) for r in rows]
+
+    def _low_bits_below(self, bound: int) -> str:
+        # The trace-ID rule in SQL: the last 16 hex digits, compared as text with the bound in 16 hex digits
+        # (equal-width lowercase hex orders as the numbers do; byte order on PostgreSQL whatever its locale).
+        if bound <= 0:
+            return "1 = 0"
+        if bound > 0xFFFFFFFFFFFFFFFF:
+            return "1 = 1"
+        collate = ' COLLATE "C"' if self._db.dialect == "postgresql" else ""
+        return f"substr(t.trace_id, 17){collate} < '{bound:016x}'"
+
+    def claim_trace(self, trace_id: str, reason: str) -> bool:
+        """Claim ``trace_id`` for monitoring; True for the one caller (of any server) that claimed it first."""
+        with self._lock:
+            return self._db.execute(
+                "INSERT INTO monitor_claims (trace_id, claimed_ns, reason) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (trace_id, time.time_ns(), reason)).rowcount == 1
 
     def project_names(self) -> list[str]:
         """The projects that have traces, sorted."""

@@ -4,6 +4,7 @@ same app on the local stores, for this machine only (both need the ``server`` ex
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import threading
@@ -11,6 +12,19 @@ import webbrowser
 from typing import Any
 
 from valiqor_trace.errors import ServerStartError, StoreUnavailableError
+from valiqor_trace.monitor import MonitorConfig, parse_monitor
+
+# MonitorConfig fields a command line cannot set: functions, secrets (a command line is visible in `ps`:
+# the webhook URL comes from VALIQOR_MONITOR_WEBHOOK_URL), and what only an app's own tracer provider has.
+# So do the bounds of the in-app span buffer (the server reads traces from its store).
+_NOT_FLAGS = ("analyze", "on_alert", "webhook_url", "webhook_headers", "record_unsampled", "max_spans_per_trace",
+              "max_traces_in_flight")
+# A field's annotation -> how its flag's text is read (MonitorConfig then checks the value, naming the field).
+_FLAG_TYPES: dict[str, Any] = {
+    "float": float, "int": int, "str": str, "str | None": str,
+    "int | None": lambda text: None if text.strip().lower() in ("none", "unlimited") else int(text),
+    "tuple[str, ...] | None": lambda text: tuple(part.strip() for part in text.split(",")),
+}
 
 
 def register(cli) -> None:
@@ -31,6 +45,7 @@ def register(cli) -> None:
     parser.add_argument("--project-name", help="project of runs that name none")
     parser.add_argument("--decode-workers", type=int, default=None, metavar="N",
                         help="processes decoding OTLP bodies (default: 1 on a multi-core machine, else 0)")
+    add_monitor_arguments(parser)
     parser.set_defaults(func=run_server)
 
     ui = cli.command("ui", "look at the local traces and analyses in a browser (the web UI on 127.0.0.1)")
@@ -39,6 +54,50 @@ def register(cli) -> None:
                                                       "or ./.valiqor, where `valiqor demo` writes)")
     ui.add_argument("--no-browser", action="store_true", help="print the URL only; do not open a browser")
     ui.set_defaults(func=run_ui)
+
+
+def add_monitor_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--monitor`` and one ``--monitor-FIELD`` flag per :class:`MonitorConfig` field a command line can set."""
+    group = parser.add_argument_group(
+        "monitoring on ingest", "analyze a share of the received traces, as in-app monitoring does "
+        "(docs/monitoring.md); VALIQOR_MONITOR=1 turns it on too, VALIQOR_MONITOR_* fill fields not given here, "
+        "and the alert webhook comes from VALIQOR_MONITOR_WEBHOOK_URL")
+    group.add_argument("--monitor", action="store_true", default=None,
+                       help="turn monitoring on (any --monitor-* flag does too)")
+    for field in dataclasses.fields(MonitorConfig):
+        if field.name in _NOT_FLAGS:
+            continue
+        flag = "--monitor-" + field.name.replace("_", "-")
+        if field.type == "bool":
+            group.add_argument(flag, dest=f"monitor_{field.name}", action=argparse.BooleanOptionalAction,
+                               default=argparse.SUPPRESS, help=f"default {field.default}")
+        else:
+            group.add_argument(flag, dest=f"monitor_{field.name}", type=_FLAG_TYPES[str(field.type)],
+                               metavar=_metavar(field.name, str(field.type)), default=argparse.SUPPRESS,
+                               help=f"default {field.default}")
+
+
+def _metavar(name: str, annotation: str) -> str:
+    if name.endswith("_s"):
+        return "SECONDS"
+    if annotation.startswith("tuple"):
+        return "A,B,..."
+    return {"float": "X", "int": "N", "int | None": "N"}.get(annotation, "VALUE")
+
+
+def monitor_config(args: argparse.Namespace, environ: Any = None) -> MonitorConfig | None:
+    """The monitoring of ``valiqor serve``: flags, then ``VALIQOR_MONITOR_*``; None when off.
+
+    Raises:
+        ValueError: a bad value, naming the field.
+    """
+    env = os.environ if environ is None else environ
+    flags = vars(args)  # a flag not given is absent (argparse.SUPPRESS): "none" may be a value
+    given = {field.name: flags[f"monitor_{field.name}"] for field in dataclasses.fields(MonitorConfig)
+             if f"monitor_{field.name}" in flags}
+    wanted = args.monitor if args.monitor is not None else bool(given) or parse_monitor(
+        env.get("VALIQOR_MONITOR", "0"), env) is not None
+    return parse_monitor(given, env) if wanted else None
 
 
 def _decode_workers(requested: int | None) -> int:
@@ -93,10 +152,15 @@ def run_server(args: argparse.Namespace) -> int:
         return 1
     ServerConfig, serve = loaded  # noqa: N806 - the class's own name
     keys = [*args.api_key, *filter(None, (k.strip() for k in os.environ.get("VALIQOR_SERVER_API_KEYS", "").split(",")))]
+    try:
+        monitor = monitor_config(args)
+    except ValueError as exc:
+        print(f"valiqor serve: monitoring: {exc} (set with --monitor-FIELD or VALIQOR_MONITOR_FIELD)", file=sys.stderr)
+        return 1
     config = ServerConfig(data_dir=args.data_dir, database_url=args.database_url, api_keys=tuple(keys),
                           project_name=args.project_name,
                           max_body_bytes=int(args.max_body_mb * 1024 * 1024), run_workers=args.workers,
-                          decode_workers=_decode_workers(args.decode_workers))
+                          decode_workers=_decode_workers(args.decode_workers), monitor=monitor)
     try:
         serve(args.host, args.port, config, insecure=args.insecure, log_level="warning")
     except ServerStartError as exc:  # one line naming the flags to change; exit 1, like every other failure

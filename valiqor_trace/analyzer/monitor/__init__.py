@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from valiqor_trace.analyzer.monitor._alerts import Alert, Alerter, Cooldown, alerting_tags
 from valiqor_trace.analyzer.monitor._analysis import MonitorOutcome, TraceAnalysis, run_fa
+from valiqor_trace.analyzer.monitor._stored import StoredTrace
 from valiqor_trace.analyzer.monitor._verdict import VERDICT_SPAN_NAME, VerdictRecorder, verdict_attributes
 from valiqor_trace.analyzer.monitor._webhook import Webhook
 
@@ -21,6 +22,7 @@ __all__ = [
     "Alerter",
     "Cooldown",
     "MonitorOutcome",
+    "StoredTrace",
     "TraceAnalysis",
     "VerdictRecorder",
     "Webhook",

@@ -24,7 +24,7 @@ from valiqor_trace.analyzer.monitor._webhook import Webhook
 from valiqor_trace.analyzer.reconstruct import reconstruct_item
 from valiqor_trace.analyzer.runs import FAResult, RunJob, RunSpec, RunStore, launch
 from valiqor_trace.internal import get_content_policy, log_once
-from valiqor_trace.monitor import CompletedTrace, MonitorConfig
+from valiqor_trace.monitor import MonitorConfig, MonitoredTrace
 
 RunFA = Callable[[RunSpec, list[FAItem], RunStore], FAResult]
 
@@ -100,7 +100,7 @@ class TraceAnalysis:
                    verdicts=VerdictRecorder(tracer_provider) if config.emit_verdict else None, stats=stats,
                    feature_kinds=config.feature_kinds, fa=fa, sample_rate=config.sample_rate)
 
-    def __call__(self, trace: CompletedTrace) -> MonitorOutcome:
+    def __call__(self, trace: MonitoredTrace) -> MonitorOutcome:
         item = reconstruct_item(trace.records())
         if self.feature_kinds is not None:
             kind = self.options.feature_kind or infer_feature_kind(item)
@@ -126,7 +126,7 @@ class TraceAnalysis:
             self.alerter.webhook.close()
         self.run_store.close()
 
-    def _recorded(self, trace: CompletedTrace) -> dict[str, Any]:
+    def _recorded(self, trace: MonitoredTrace) -> dict[str, Any]:
         return {**self.options.recorded(), "judge": self.options.judge is not None,
                 "monitor": {"sample_reason": trace.reason, "sample_rate": self.sample_rate,
                             "span_count": len(trace.spans), "evicted_spans": trace.evicted_spans}}

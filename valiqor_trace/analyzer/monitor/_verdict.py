@@ -16,7 +16,7 @@ from opentelemetry.trace import Link, SpanKind
 
 from valiqor_trace.analyzer.runs import FAResult
 from valiqor_trace.internal import VERDICT_RUN_ID, VERSION
-from valiqor_trace.monitor import MONITOR_SCOPE, VERDICT_SPAN_NAME, CompletedTrace
+from valiqor_trace.monitor import MONITOR_SCOPE, VERDICT_SPAN_NAME, MonitoredTrace
 
 # valiqor.fa.* keys of the verdict span.
 FA_RUN_ID = VERDICT_RUN_ID  # "valiqor.fa.run_id": the sampler recognizes verdict spans by it
@@ -34,7 +34,7 @@ FA_SAMPLE_REASON = "valiqor.fa.sample_reason"
 FA_STATUS = "valiqor.fa.status"
 
 
-def verdict_attributes(result: FAResult, trace: CompletedTrace) -> dict[str, Any]:
+def verdict_attributes(result: FAResult, trace: MonitoredTrace) -> dict[str, Any]:
     summary = result.summary
     attributes: dict[str, Any] = {
         FA_RUN_ID: result.run_id, FA_TRACE_ID: trace.trace_id, FA_SHOULD_ALERT: summary.should_alert,
@@ -57,13 +57,18 @@ class VerdictRecorder:
     def __init__(self, tracer_provider: TracerProvider) -> None:
         self._tracer = tracer_provider.get_tracer(MONITOR_SCOPE, VERSION)
 
-    def record(self, result: FAResult, trace: CompletedTrace) -> None:
+    def record(self, result: FAResult, trace: MonitoredTrace) -> None:
         # The run id goes in the start attributes: RecordUnsampledSampler always samples such spans.
         span = self._tracer.start_span(VERDICT_SPAN_NAME, kind=SpanKind.INTERNAL,
                                        attributes=verdict_attributes(result, trace),
-                                       links=[Link(trace.root.context, {"valiqor.link": "analyzed_trace"})],
+                                       links=_link_to(trace),
                                        context=_no_parent())
         span.end()
+
+
+def _link_to(trace: MonitoredTrace) -> list[Link]:
+    root = trace.root_context
+    return [] if root is None else [Link(root, {"valiqor.link": "analyzed_trace"})]
 
 
 def _no_parent() -> Any:

@@ -19,14 +19,14 @@ from valiqor_trace.analyzer.models import FAItem
 from valiqor_trace.analyzer.reconstruct._classify import view_of
 from valiqor_trace.analyzer.reconstruct._cost import call_cost
 from valiqor_trace.analyzer.reconstruct._litellm import merge_raw_requests
-from valiqor_trace.analyzer.reconstruct._rules import build_item
+from valiqor_trace.analyzer.reconstruct._rules import build_item, trace_project
 from valiqor_trace.analyzer.reconstruct._tree import TraceTree, build_tree, has_root
 from valiqor_trace.analyzer.reconstruct._turns import split_turns
 from valiqor_trace.analyzer.reconstruct._views import SpanView
 from valiqor_trace.store import SpanRecord
 
 __all__ = ["SpanView", "TraceTree", "build_tree", "has_root", "llm_span_costs", "reconstruct_item", "reconstruct_turns",
-           "span_views"]
+           "span_views", "trace_project"]
 
 
 def span_views(tree: TraceTree) -> dict[str, SpanView]:

@@ -49,14 +49,14 @@ def build_item(tree: TraceTree, views: Sequence[v.SpanView]) -> FAItem:
     metadata[TraceFacts.CONTENT_CAPTURED] = _content_captured(views, llm_views, has_text)
     if not tree.has_root:
         metadata[TraceFacts.ROOT_MISSING] = True
-    project = _project(tree)
+    project = trace_project(tree)
     if project:
         metadata[TraceFacts.PROJECT] = project
     return FAItem(input=input_text, output=output_text, context=context, tool_calls=tool_calls,
                   trace_id=tree.trace_id, metadata=metadata)
 
 
-def _project(tree: TraceTree) -> str | None:
+def trace_project(tree: TraceTree) -> str | None:
     """The project the trace's spans name (its roots' first), else the service that emitted them."""
     ordered = [*tree.roots, *tree.spans]
     for span in ordered:

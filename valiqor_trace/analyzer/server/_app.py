@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -41,8 +41,12 @@ from valiqor_trace.analyzer.server._otlp_decode import decode_body
 from valiqor_trace.analyzer.server._runs import RunPool, fail_interrupted_runs
 from valiqor_trace.analyzer.server._schemas import Health
 from valiqor_trace.analyzer.server._writer import SpanWriter
+from valiqor_trace.monitor import MonitorConfig, parse_monitor
 from valiqor_trace.analyzer.server.ui import UI, SecurityHeaders, Sessions
 from valiqor_trace.internal import VERSION, parse_dir_path
+
+if TYPE_CHECKING:
+    from valiqor_trace.analyzer.server._monitor import IngestMonitor
 
 logger = logging.getLogger("valiqor_trace.server")
 
@@ -63,6 +67,9 @@ class ServerConfig:
         trace_timeout_s: how long ``run(trace_id=...)`` waits for a trace's root span.
         decode_workers: processes decoding OTLP bodies (0: a thread of this process). On a
             multi-core machine they let ingest use more than one core.
+        monitor: monitoring on ingest: a :class:`~valiqor_trace.MonitorConfig` (``True`` or a dict of its
+            fields also work; ``VALIQOR_MONITOR_*`` fill the fields not given) analyzes a share of the traces
+            the server receives, as in-app monitoring does (docs/monitoring.md). Default: off.
     """
 
     data_dir: str | None = None
@@ -74,8 +81,11 @@ class ServerConfig:
     run_workers: int = 2
     trace_timeout_s: float | None = None
     decode_workers: int = 0
+    monitor: MonitorConfig | None = None
 
     def __post_init__(self) -> None:
+        if self.monitor is not None and not isinstance(self.monitor, MonitorConfig):
+            object.__setattr__(self, "monitor", parse_monitor(self.monitor))
         if self.data_dir is not None:  # checked here, so the error names data_dir (the client calls it home)
             try:
                 object.__setattr__(self, "data_dir", parse_dir_path(self.data_dir))
@@ -112,6 +122,7 @@ class ServerState:
         self.runs = RunPool(config.run_workers)
         self.decode_pool = _decode_pool(config.decode_workers)
         self.api = ApiState(fa=self.client.failure_analysis, traces=self.client.traces, runs=self.runs)
+        self.monitor = _monitor(config.monitor, self.client.config)
         self._closed = False
 
     def close(self) -> None:
@@ -119,11 +130,22 @@ class ServerState:
         if self._closed:
             return
         self._closed = True
+        if self.monitor is not None:
+            self.monitor.close()
         self.runs.close()
         if self.decode_pool is not None:
             self.decode_pool.shutdown(wait=True, cancel_futures=True)  # idle processes exit at once
         self.writer.close()
         self.client.close()
+
+
+def _monitor(config: MonitorConfig | None, client: ClientConfig) -> IngestMonitor | None:
+    if config is None:
+        return None
+    from valiqor_trace.analyzer.server._monitor import IngestMonitor
+
+    return IngestMonitor(config, store_file=client.trace_store_file, run_store_file=client.run_store_file,
+                         project_name=client.project_name, rootless_after_s=client.trace_timeout_s)
 
 
 def _decode_pool(workers: int) -> ProcessPoolExecutor | None:
@@ -149,7 +171,8 @@ def create_app(config: ServerConfig | None = None, *, close_on_shutdown: bool = 
 
     async def health(request: Request) -> Response:
         return json_response(Health(status="ok", version=VERSION, queued_spans=state.writer.queued_spans,
-                                    refused_batches=state.writer.refused_batches, live_runs=state.runs.live_runs))
+                                    refused_batches=state.writer.refused_batches, live_runs=state.runs.live_runs,
+                                    monitor=state.monitor.stats.as_dict() if state.monitor is not None else None))
 
     async def openapi_document(request: Request) -> Response:
         return json_response(openapi)

@@ -64,6 +64,7 @@ class Health(BaseModel):
     queued_spans: int
     refused_batches: int
     live_runs: int
+    monitor: dict[str, int] | None = None  # this server's monitoring counters (valiqor serve --monitor)
 
 
 class ErrorDetail(BaseModel):
