@@ -131,3 +131,29 @@ def test_a_database_url_that_is_not_postgresql_is_refused_with_the_fix() -> None
         ValiqorClient(database_url="mysql://db/valiqor")
     with pytest.raises(ValueError, match="postgresql://"):
         valiqor_trace.init(database_url="sqlite:///x.db")
+
+
+def test_a_store_whose_connection_the_server_dropped_reconnects(pg_url: str) -> None:
+    """A PostgreSQL restart or failover drops every connection: the stores open a new one on the next call
+    instead of failing until the process restarts."""
+    from valiqor_trace.store import SpanRecord
+
+    store = SpanStore(pg_url)
+    runs = RunStore(pg_url)
+    span = SpanRecord(trace_id="ab" * 16, span_id="1" * 16, name="root", start_time_unix_nano=1, end_time_unix_nano=2)
+    store.write_spans([span])
+    with postgres.admin() as admin:
+        for db in (store._db, runs._db):
+            admin.execute("SELECT pg_terminate_backend(%s)", (db.raw.info.backend_pid,))
+    assert [s.name for s in store.get_trace("ab" * 16)] == ["root"]  # a read: run again on a new connection
+    assert runs.list_runs() == []
+    with postgres.admin() as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (store._db.raw.info.backend_pid,))
+    import psycopg
+
+    with pytest.raises(psycopg.OperationalError):  # a write in a transaction fails as a whole (the writer retries)
+        store.write_spans([span.model_copy(update={"span_id": "2" * 16})])
+    assert store.write_spans([span.model_copy(update={"span_id": "2" * 16})]) == 1  # and the next one goes through
+    assert store.count_spans() == 2
+    store.close()
+    runs.close()

@@ -189,6 +189,15 @@ class PostgresDatabase(Database):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         self.reconnect_if_closed()
+        try:
+            return self.raw.execute(_pg_sql(sql), params)
+        except self._psycopg.OperationalError:
+            # The server dropped the connection (a restart, a failover, an idle timeout): outside a
+            # transaction a statement runs once, on a new connection; inside one the caller's transaction
+            # has failed as a whole and raises.
+            if self._in_transaction or not self.raw.closed:
+                raise
+        self.raw = self._connect()
         return self.raw.execute(_pg_sql(sql), params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
