@@ -52,6 +52,8 @@ def register(cli) -> None:
     ui.add_argument("--port", type=int, default=4318, help="port (default 4318)")
     ui.add_argument("--data-dir", metavar="DIR", help="where traces.db and runs.db live (default: $VALIQOR_HOME "
                                                       "or ./.valiqor, where `valiqor demo` writes)")
+    ui.add_argument("--database-url", metavar="URL", help="read the stores in PostgreSQL instead (env "
+                                                          "VALIQOR_DATABASE_URL)")
     ui.add_argument("--no-browser", action="store_true", help="print the URL only; do not open a browser")
     ui.set_defaults(func=run_ui)
 
@@ -131,10 +133,13 @@ def run_ui(args: argparse.Namespace) -> int:
             threading.Timer(0.3, webbrowser.open, args=(url,)).start()
 
     try:
-        serve("127.0.0.1", args.port, ServerConfig(data_dir=args.data_dir, decode_workers=0),
-                     log_level="warning", on_ready=ready)
+        config = ServerConfig(data_dir=args.data_dir, database_url=args.database_url, decode_workers=0)
+        serve("127.0.0.1", args.port, config, log_level="warning", on_ready=ready)
     except ServerStartError as exc:
         print(f"valiqor ui: {exc.describe(host='--host', port='--port')}", file=sys.stderr)
+        return 1
+    except StoreUnavailableError as exc:
+        print(f"valiqor ui: {exc}", file=sys.stderr)
         return 1
     return 0
 
