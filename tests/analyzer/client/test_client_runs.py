@@ -201,9 +201,9 @@ class CountingStore(RunStore):
         super().__init__(path)
         self.progress_writes: list[int] = []
 
-    def set_progress(self, run_id: str, items_done: int) -> None:
+    def set_progress(self, run_id: str, items_done: int, **kwargs) -> None:
         self.progress_writes.append(items_done)
-        super().set_progress(run_id, items_done)
+        super().set_progress(run_id, items_done, **kwargs)
 
 
 def test_progress_writes_are_throttled_on_big_runs(tmp_path: Path) -> None:

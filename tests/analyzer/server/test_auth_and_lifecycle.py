@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -104,7 +105,8 @@ def test_runs_left_in_flight_are_failed_when_the_server_restarts(tmp_path: Path,
         app.state.server.close()
 
 
-def test_stopping_the_server_fails_runs_still_in_flight(tmp_path: Path, monkeypatch, database_url: str | None) -> None:
+def test_stopping_the_server_queues_runs_in_flight_again_and_the_next_server_completes_them(
+        tmp_path: Path, monkeypatch, database_url: str | None) -> None:
     import valiqor_trace.analyzer.runs._executor as executor
 
     release = threading.Event()
@@ -115,16 +117,39 @@ def test_stopping_the_server_fails_runs_still_in_flight(tmp_path: Path, monkeypa
         return real(*args, **kwargs)
 
     monkeypatch.setattr(executor, "analyze_item", slow)
-    app = create_app(ServerConfig(data_dir=str(tmp_path / "data"), database_url=database_url, run_workers=1))
+    data = str(tmp_path / "data")
+    app = create_app(ServerConfig(data_dir=data, database_url=database_url, run_workers=1))
     with LiveServer(app) as live, live.client() as http:
         running = http.post("/api/v1/fa/runs", json={"dataset": DATASET, "wait_s": 0}).json()["run_id"]
         queued = http.post("/api/v1/fa/runs", json={"dataset": DATASET, "wait_s": 0}).json()["run_id"]
+        # a run with its own key can run nowhere else (the key is never stored): it fails, saying so
+        keyed = http.post("/api/v1/fa/runs", json={"dataset": DATASET, "wait_s": 0,
+                                                   "openai_api_key": "sk-never-stored"}).json()["run_id"]
+        deadline = time.monotonic() + 5
+        while http.get(f"/api/v1/fa/runs/{running}").json()["status"] != "running" and time.monotonic() < deadline:
+            time.sleep(0.02)
     app.state.server.runs.close(grace_s=0.1)
     store = app.state.server.client.run_store
     try:
         for run_id in (running, queued):
-            assert store.get_status_row(run_id) == {"status": "failed", "total_items": 3, "error": STOPPED_REASON,
-                                                    "items_done": 0}
+            assert store.get_status_row(run_id)["status"] == "queued"
+        assert store.get_status_row(keyed)["status"] == "failed"
+        assert store.get_status_row(keyed)["error"] == STOPPED_REASON
     finally:
         release.set()
         app.state.server.close()
+    monkeypatch.setattr(executor, "analyze_item", real)
+    restarted = create_app(ServerConfig(data_dir=data, database_url=database_url, run_workers=1))
+    try:
+        with LiveServer(restarted) as live, live.client() as http:
+            for run_id, attempts in ((running, 2), (queued, 1)):
+                deadline = time.monotonic() + 10
+                while (status := http.get(f"/api/v1/fa/runs/{run_id}").json())["status"] != "completed":
+                    assert time.monotonic() < deadline, status
+                    time.sleep(0.05)
+                assert status["attempts"] == attempts and status["current_item"] == 3
+                assert len(http.get(f"/api/v1/fa/runs/{run_id}/inputs").json()) == 3
+        for stored in Path(data).glob("runs.db*"):  # the file and its WAL
+            assert b"sk-never-stored" not in stored.read_bytes(), stored
+    finally:
+        restarted.state.server.close()

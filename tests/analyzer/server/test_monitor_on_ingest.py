@@ -109,8 +109,10 @@ def verdicts(app) -> dict[str, dict[str, Any]]:
 
 
 def analyzed_item(app, run) -> Any:
-    """The one item a monitoring run analyzed."""
-    (item,) = app.state.server.client.failure_analysis.get_run_inputs(run.run_id)
+    """The one item a monitoring run analyzed (once the run has ended: its row is listed from its start)."""
+    fa = app.state.server.client.failure_analysis
+    wait_until(lambda: fa.get_status(run.run_id).status not in ("queued", "running"))
+    (item,) = fa.get_run_inputs(run.run_id)
     return item
 
 

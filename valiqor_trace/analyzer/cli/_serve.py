@@ -45,6 +45,9 @@ def register(cli) -> None:
     parser.add_argument("--project-name", help="project of runs that name none")
     parser.add_argument("--decode-workers", type=int, default=None, metavar="N",
                         help="processes decoding OTLP bodies (default: 1 on a multi-core machine, else 0)")
+    parser.add_argument("--run-lease-s", type=float, default=None, metavar="SECONDS",
+                        help="how long a server holds an FA run without renewing it: a replica killed mid-run "
+                             "leaves the run to another after this long (default 30; env VALIQOR_RUN_LEASE_S)")
     add_monitor_arguments(parser)
     parser.set_defaults(func=run_server)
 
@@ -151,6 +154,23 @@ def _has_browser() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _run_lease_s(requested: float | None) -> float:
+    """The flag, else ``VALIQOR_RUN_LEASE_S``, else 30 s; a bad env value falls back with a warning."""
+    if requested is not None:
+        return requested
+    raw = os.environ.get("VALIQOR_RUN_LEASE_S", "").strip()
+    if raw:
+        try:
+            value = float(raw)
+            if value > 0:
+                return value
+        except ValueError:
+            pass
+        print(f"valiqor serve: VALIQOR_RUN_LEASE_S={raw!r} is not a number of seconds > 0; using 30",
+              file=sys.stderr)
+    return 30.0
+
+
 def run_server(args: argparse.Namespace) -> int:
     loaded = _server_module("serve")
     if loaded is None:
@@ -162,10 +182,14 @@ def run_server(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"valiqor serve: monitoring: {exc} (set with --monitor-FIELD or VALIQOR_MONITOR_FIELD)", file=sys.stderr)
         return 1
+    if args.run_lease_s is not None and not args.run_lease_s > 0:
+        print(f"valiqor serve: --run-lease-s must be > 0 seconds, got {args.run_lease_s}", file=sys.stderr)
+        return 1
     config = ServerConfig(data_dir=args.data_dir, database_url=args.database_url, api_keys=tuple(keys),
                           project_name=args.project_name,
                           max_body_bytes=int(args.max_body_mb * 1024 * 1024), run_workers=args.workers,
-                          decode_workers=_decode_workers(args.decode_workers), monitor=monitor)
+                          decode_workers=_decode_workers(args.decode_workers), monitor=monitor,
+                          run_lease_s=_run_lease_s(args.run_lease_s))
     try:
         serve(args.host, args.port, config, insecure=args.insecure, log_level="warning")
     except ServerStartError as exc:  # one line naming the flags to change; exit 1, like every other failure

@@ -15,7 +15,7 @@ from valiqor_trace.analyzer.fa.engine import AnalysisOptions, validate_options
 from valiqor_trace.analyzer.fa.models import FailureTag, Thresholds
 from valiqor_trace.analyzer.fa.options import FailureAnalysisOptions, option_errors
 from valiqor_trace.analyzer.models import FAItem, TraceFacts
-from valiqor_trace.analyzer.runs import AlertRecord, FAResult, RunHandle, RunInfo, RunInput, RunJob, RunSpec, RunStatus, launch
+from valiqor_trace.analyzer.runs import AlertRecord, ClaimedJob, FAResult, JobRequest, RunHandle, RunInfo, RunInput, RunJob, RunSpec, RunStatus, launch
 from valiqor_trace.analyzer.runs._models import RUN_SOURCES
 from valiqor_trace.analyzer.runs._since import since_ns
 from valiqor_trace.internal import normalize_trace_id
@@ -103,6 +103,31 @@ class FailureAnalysisAPI:
         )
         return RunJob(spec, items, self._client.run_store, clock=self._clock)
 
+    @staticmethod
+    def _job_request(job: RunJob, options: FailureAnalysisOptions) -> JobRequest:
+        """What another server replica needs to run ``job`` (see valiqor_trace/analyzer/runs/_jobs.py): never the key."""
+        return JobRequest(input_type=job.spec.input_type, trace_id=job.spec.trace_id, source=job.spec.source,
+                          options=options.model_dump(mode="json"), items=job.items,
+                          key_in_request=options.openai_api_key is not None)
+
+    def _job_of(self, claimed: ClaimedJob, openai_api_key: str | None = None) -> RunJob:
+        """The run of a job this replica claimed, with this replica's judge (or the request's key, which only
+        the replica that received the request holds).
+
+        Raises:
+            ValidationError: the options cannot run here (a mandatory category needs a judge this replica lacks).
+        """
+        request = claimed.request
+        with option_errors():
+            options = FailureAnalysisOptions.model_validate(request.options)
+        analysis = AnalysisOptions.of(options, judge=self._client._judge(openai_api_key))
+        validate_options(analysis)
+        spec = RunSpec(project_name=claimed.project_name, input_type=request.input_type, options=analysis,
+                       trace_id=request.trace_id, source=request.source, run_id=claimed.run_id,
+                       recorded_options=analysis.recorded())
+        return RunJob(spec, list(request.items), self._client.run_store, clock=self._clock,
+                      created_ns=claimed.created_ns, lease_owner=claimed.owner, attempts=claimed.attempts)
+
     def playground(self, input_text: str, output_text: str, context: list[str] | None = None, *,
                    tool_calls: list[dict[str, Any]] | None = None, openai_api_key: str | None = None) -> FAResult:
         """Analyze one input/output pair; limited to 2 calls a minute and 10 a day.
@@ -148,7 +173,8 @@ class FailureAnalysisAPI:
             raise NotFoundError(f"no run {run_id!r} {where}; list runs with failure_analysis.list_runs()")
         # items_done is written by the running process (throttled) and, final, with the result: a cancelled
         # run reads the items it analyzed, not its dataset size
-        return RunStatus.counting(run_id, row["status"], row["items_done"], row["total_items"], row["error"])
+        return RunStatus.counting(run_id, row["status"], row["items_done"], row["total_items"], row["error"],
+                                  attempts=row["attempts"])
 
     def list_runs(self, project_name: str | None = None, limit: int = 50, offset: int = 0, *,
                   trace_id: str | None = None, source: str | None = None,

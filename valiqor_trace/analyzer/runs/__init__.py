@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from valiqor_trace.analyzer.runs._jobs import ClaimedJob, JobQueue, JobRequest, new_owner_id
 from valiqor_trace.analyzer.runs._executor import RunHandle, RunJob, RunSpec, launch, new_run_id
 from valiqor_trace.analyzer.runs._models import AlertRecord, Cost, FAResult, RunInfo, RunInput, RunStatus, format_usd
 from valiqor_trace.analyzer.runs._progress import ProgressThrottle
@@ -9,8 +10,11 @@ from valiqor_trace.analyzer.runs._store import RunStore
 
 __all__ = [
     "AlertRecord",
+    "ClaimedJob",
     "Cost",
     "FAResult",
+    "JobQueue",
+    "JobRequest",
     "ProgressThrottle",
     "RunHandle",
     "RunInfo",
@@ -21,5 +25,6 @@ __all__ = [
     "RunStore",
     "launch",
     "format_usd",
+    "new_owner_id",
     "new_run_id",
 ]

@@ -56,17 +56,25 @@ class RunJob:
     Args:
         clock: wall-clock seconds, for ``created_at``.
         progress_throttle: when progress goes to the store (default: :class:`ProgressThrottle`).
+        created_ns: when the run was created (a job claimed from the store keeps its own), else now.
+        lease_owner: a server job's lease owner: its outcome is stored only while that owner holds it.
+        attempts: how many times a replica started the job (this start included).
     """
 
     def __init__(self, spec: RunSpec, items: list[FAItem], store: RunStore,
                  clock: Callable[[], float] = time.time, *,
-                 progress_throttle: ProgressThrottle | None = None) -> None:
+                 progress_throttle: ProgressThrottle | None = None, created_ns: int | None = None,
+                 lease_owner: str | None = None, attempts: int = 1) -> None:
         self.spec = spec
         self.items = items
         self.store = store
         self.clock = clock
         self._throttle = progress_throttle or ProgressThrottle()
         self.cancel_requested = threading.Event()
+        # a job this process gives up (its lease was lost, or the server stops): stop, store nothing
+        self.abandoned = threading.Event()
+        self.lease_owner = lease_owner
+        self.attempts = attempts
         self.done = threading.Event()
         self.processed = 0
         self.state: RunState = "queued"
@@ -74,16 +82,21 @@ class RunJob:
         self.error: str | None = None
         self.exception: AuthenticationError | None = None  # a refused judge key: raised as is by result()
         self._lock = threading.Lock()
-        self.created_s = clock()
-        self.created_ns = int(self.created_s * 1e9)
+        self.created_s = clock() if created_ns is None else created_ns / 1e9
+        self.created_ns = int(self.created_s * 1e9) if created_ns is None else created_ns
 
     @property
     def run_id(self) -> str:
         return self.spec.run_id
 
+    @property
+    def created_at(self) -> str:
+        return datetime.fromtimestamp(self.created_s, timezone.utc).isoformat()
+
     def status(self) -> RunStatus:
         with self._lock:
-            return RunStatus.counting(self.run_id, self.state, self.processed, len(self.items), self.error)
+            return RunStatus.counting(self.run_id, self.state, self.processed, len(self.items), self.error,
+                                      attempts=self.attempts)
 
     def _count_done(self) -> None:
         """One more item analyzed: for the handle now, for the store when the throttle says so."""
@@ -91,14 +104,14 @@ class RunJob:
             self.processed += 1
             done = self.processed
         if self._throttle.due(done, len(self.items)):
-            self.store.set_progress(self.run_id, done)
+            self.store.set_progress(self.run_id, done, lease_owner=self.lease_owner)
 
     def start(self) -> None:
         """Record the run as running (so it is listed) before any work happens."""
         self.store.start_run(
             run_id=self.run_id, project_name=self.spec.project_name, input_type=self.spec.input_type,
             feature_kind=self.spec.options.feature_kind, trace_id=self.spec.trace_id, source=self.spec.source,
-            created_at=datetime.fromtimestamp(self.created_s, timezone.utc).isoformat(), created_ns=self.created_ns,
+            created_at=self.created_at, created_ns=self.created_ns,
             total_items=len(self.items), options=self.spec.recorded_options)
         with self._lock:
             self.state = "running"
@@ -109,25 +122,35 @@ class RunJob:
         try:
             workers = _judge_concurrency(self.spec.options)
             analyses = self._analyze_concurrently(workers) if workers > 1 else self._analyze_in_order()
+            if self.abandoned.is_set():
+                return  # another replica runs it (or will): storing a partial result here would end it twice
             cancelled = len(analyses) < len(self.items)
             result = self._build_result(analyses, cancelled, (time.perf_counter() - started) * 1000)
-            self.store.finish_run(result, self.created_ns)
+            if not self.store.finish_run(result, self.created_ns, lease_owner=self.lease_owner):
+                self.abandoned.set()  # the lease was lost meanwhile: the run's new owner stores it
+                return
             with self._lock:
                 self.result, self.state = result, result.status
         except Exception as exc:  # a bug in a detector must fail this run, not the caller's process
+            if self.abandoned.is_set():
+                return
             message = f"run {self.run_id} failed: {type(exc).__name__}: {exc}"
-            self.store.fail_run(self.run_id, message)
+            self.store.fail_run(self.run_id, message, lease_owner=self.lease_owner)
             with self._lock:
                 self.state, self.error = "failed", message
                 self.exception = exc if isinstance(exc, AuthenticationError) else None
         finally:
             self.done.set()
 
+    def _stopping(self) -> bool:
+        """Checked at each progress point: cancelled (here, or in the run's row on another replica), or given up."""
+        return self.cancel_requested.is_set() or self.abandoned.is_set()
+
     def _analyze_in_order(self) -> list[ItemAnalysis]:
         """The deterministic path: one item after another on this thread (no pool overhead)."""
         analyses: list[ItemAnalysis] = []
         for index, item in enumerate(self.items):
-            if self.cancel_requested.is_set():
+            if self._stopping():
                 break
             analyses.append(analyze_item(item, index, self.spec.options, run_id=self.run_id))
             self._count_done()
@@ -147,7 +170,7 @@ class RunJob:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"valiqor-{self.run_id}") as pool:
             pending: set[Future[ItemAnalysis]] = set()
             while True:
-                while error is None and len(pending) < 2 * workers and not self.cancel_requested.is_set():
+                while error is None and len(pending) < 2 * workers and not self._stopping():
                     nxt = next(upcoming, None)
                     if nxt is None:
                         break
@@ -188,7 +211,7 @@ class RunJob:
             detectors_run=list(dict.fromkeys(d for a in analyses for d in a.detectors_run)),
             detectors_skipped=skipped(s for a in analyses for s in a.detectors_skipped),
             duration_ms=round(duration_ms, 3), tokens_used=sum(a.tokens_used for a in analyses),
-            created_at=datetime.fromtimestamp(self.created_s, timezone.utc).isoformat(), trace_id=spec.trace_id,
+            created_at=self.created_at, trace_id=spec.trace_id,
             inputs=inputs, partial=cancelled, source=spec.source,
             cost=Cost.total([item.cost for item in inputs if item.cost is not None]),
         )

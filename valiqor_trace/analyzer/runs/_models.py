@@ -83,14 +83,18 @@ class RunStatus(BaseModel):
     current_item: int
     total_items: int
     error: str | None = None
+    # a server run is a job: a replica that stopped mid-run leaves it to another, which starts it again
+    attempts: int = Field(default=1, description="how many times the run was started: 0 while it is queued; "
+                                                 "more than 1 when a server replica stopped mid-run and another "
+                                                 "started it again")
 
     @classmethod
     def counting(cls, run_id: str, status: RunState, items_done: int, total_items: int,
-                 error: str | None = None) -> RunStatus:
+                 error: str | None = None, *, attempts: int = 1) -> RunStatus:
         """The status of a run that has analyzed ``items_done`` of its ``total_items`` items."""
         percent = 100.0 * items_done / total_items if total_items else 100.0
         return cls(run_id=run_id, status=status, current_item=items_done, total_items=total_items,
-                   progress_percent=percent, error=error)
+                   progress_percent=percent, error=error, attempts=attempts)
 
     def __repr__(self) -> str:
         return (f"<RunStatus {self.run_id} [{self.status}] {self.progress_percent:.0f}% "

@@ -5,7 +5,8 @@ its items and tags in one transaction when it ends, so a run is never stored
 half-way. While it runs, its row carries how many items it has analyzed
 (``items_done``, written now and then: see :mod:`valiqor_trace.analyzer.runs._progress`), so
 any process can read its progress. A run left ``running`` by a process that died is marked ``failed``
-the next time a store is opened.
+the next time a store is opened, unless it is a server job: those go back to the queue
+(:mod:`valiqor_trace.analyzer.runs._jobs`).
 """
 
 from __future__ import annotations
@@ -137,6 +138,17 @@ _MIGRATIONS: tuple[Migration, ...] = (
     # 6: the host of the process that runs a run, beside its pid: a pid says whether a run's owner is alive
     # only on the host that started it (several servers may share one PostgreSQL database).
     "ALTER TABLE runs ADD COLUMN owner_host TEXT",
+    # 7: server runs are jobs any replica may run (valiqor_trace/analyzer/runs/_jobs.py): the request (items and
+    # options, never a key; cleared when the run ends), the lease of the replica running it, how many times one
+    # started it, and a cancel flag the running replica reads. Runs of the embedded client have no job.
+    """
+    ALTER TABLE runs ADD COLUMN job TEXT;
+    ALTER TABLE runs ADD COLUMN lease_owner TEXT;
+    ALTER TABLE runs ADD COLUMN lease_expires_ns INTEGER;
+    ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX runs_jobs ON runs (status, created_ns) WHERE job IS NOT NULL
+    """,
 )
 _ALERT_COLUMNS = ("created_ns", "created_at", "project_name", "run_id", "trace_id", "subcategory_id",
                   "subcategory_name", "severity", "channel", "outcome")
@@ -183,8 +195,9 @@ class RunStore:
     def _fail_orphaned_runs(self) -> None:
         with self._lock:
             # a pid tells whether its process lives only on the host that started it
+            # jobs are left to their lease (valiqor_trace/analyzer/runs/_jobs.py): another replica resumes them
             rows = self._db.execute("SELECT run_id, owner_pid FROM runs WHERE status IN ('queued', 'running') "
-                                    "AND (owner_host IS NULL OR owner_host = ?)", (_HOST,))
+                                    "AND job IS NULL AND (owner_host IS NULL OR owner_host = ?)", (_HOST,))
             orphans = [run_id for run_id, pid in rows.fetchall() if not _pid_alive(pid)]
             for run_id in orphans:
                 self._db.execute("UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?",
@@ -203,16 +216,24 @@ class RunStore:
                 (run_id, project_name, input_type, feature_kind, trace_id, source, created_at, created_ns,
                  os.getpid(), _HOST, total_items, json.dumps(options, default=str)))
 
-    def finish_run(self, result: FAResult, created_ns: int) -> None:
-        """Store the run's outcome, inputs and tags together."""
+    def finish_run(self, result: FAResult, created_ns: int, *, lease_owner: str | None = None) -> bool:
+        """Store the run's outcome, inputs and tags together.
+
+        ``lease_owner``: a job's, stored only while that owner still holds the job (another replica may have
+        taken it over after the lease expired: its result is then the one kept). Returns whether it was stored.
+        """
         payload = result.model_dump(mode="json", exclude={"failure_tags", "inputs"})
+        held, held_params = _held_by(lease_owner)
         with self._lock, self._db.transaction():
-            self._db.execute(
+            updated = self._db.execute(
                 "UPDATE runs SET status = ?, feature_kind = ?, duration_ms = ?, tokens_used = ?, partial = ?, "
-                "error = ?, summary = ?, result = ?, items_done = ? WHERE run_id = ?",
+                "error = ?, summary = ?, result = ?, items_done = ?, job = NULL, lease_expires_ns = NULL "
+                f"WHERE run_id = ?{held}",
                 (result.status, result.feature_kind, result.duration_ms, result.tokens_used, int(result.partial),
                  result.error, result.summary.model_dump_json(), json.dumps(payload), len(result.inputs),
-                 result.run_id))
+                 result.run_id, *held_params)).rowcount
+            if lease_owner is not None and updated != 1:
+                return False  # nothing written: the transaction commits no change
             self._db.executemany(
                 "INSERT INTO run_inputs (run_id, item_index, payload) VALUES (?, ?, ?)",
                 [(result.run_id, item.item_index, item.model_dump_json()) for item in result.inputs])
@@ -221,16 +242,23 @@ class RunStore:
                 "confidence, created_ns, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(tag.tag_id, result.run_id, tag.item_index, tag.bucket_id, tag.subcategory_id, tag.decision,
                   tag.severity, tag.confidence, created_ns, tag.model_dump_json()) for tag in result.failure_tags])
+        return True
 
-    def set_progress(self, run_id: str, items_done: int) -> None:
-        """Record how many items an unfinished run has analyzed (callers throttle: one commit per call)."""
+    def set_progress(self, run_id: str, items_done: int, *, lease_owner: str | None = None) -> None:
+        """Record how many items an unfinished run has analyzed (callers throttle: one commit per call);
+        a job's, only while ``lease_owner`` holds it."""
+        held, held_params = _held_by(lease_owner)
         with self._lock:
-            self._db.execute("UPDATE runs SET items_done = ? WHERE run_id = ? AND status IN ('queued', 'running')",
-                               (items_done, run_id))
+            self._db.execute(f"UPDATE runs SET items_done = ? WHERE run_id = ? AND status IN ('queued', 'running')"
+                             f"{held}", (items_done, run_id, *held_params))
 
-    def fail_run(self, run_id: str, error: str) -> None:
+    def fail_run(self, run_id: str, error: str, *, lease_owner: str | None = None) -> bool:
+        """Mark the run failed (a job's: only while ``lease_owner`` holds it); return whether it was."""
+        held, held_params = _held_by(lease_owner)
         with self._lock:
-            self._db.execute("UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?", (error, run_id))
+            return self._db.execute(
+                f"UPDATE runs SET status = 'failed', error = ?, job = NULL, lease_expires_ns = NULL WHERE run_id = ?"
+                f"{held}", (error, run_id, *held_params)).rowcount == 1
 
     def fail_runs_of_pid(self, pid: int, error: str) -> list[str]:
         """Mark failed every unfinished run recorded by process ``pid``; return their ids.
@@ -240,7 +268,7 @@ class RunStore:
         """
         with self._lock, self._db.transaction():
             run_ids = [row[0] for row in self._db.execute(
-                "SELECT run_id FROM runs WHERE status IN ('queued', 'running') AND owner_pid = ? "
+                "SELECT run_id FROM runs WHERE status IN ('queued', 'running') AND owner_pid = ? AND job IS NULL "
                 "AND (owner_host IS NULL OR owner_host = ?)", (pid, _HOST))]
             self._db.executemany("UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?",
                                    [(error, run_id) for run_id in run_ids])
@@ -264,10 +292,13 @@ class RunStore:
 
     def get_status_row(self, run_id: str) -> dict[str, Any] | None:
         with self._lock:
-            row = self._db.execute("SELECT status, total_items, error, items_done FROM runs WHERE run_id = ?",
-                                     (run_id,)).fetchone()
-        return None if row is None else {"status": row[0], "total_items": row[1], "error": row[2],
-                                         "items_done": row[3]}
+            row = self._db.execute("SELECT status, total_items, error, items_done, job, attempts FROM runs "
+                                   "WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            return None
+        # a run of the embedded client was started once; a job, as many times as a replica claimed it
+        attempts = row[5] if row[4] is not None or row[5] else 1
+        return {"status": row[0], "total_items": row[1], "error": row[2], "items_done": row[3], "attempts": attempts}
 
     def get_inputs(self, run_id: str) -> list[RunInput]:
         with self._lock:
@@ -415,6 +446,13 @@ class RunStore:
                     return recent[len(recent) - max_count] + window - now_ns
             self._db.execute("INSERT INTO rate_events (name, at_ns) VALUES (?, ?)", (name, now_ns))
         return None
+
+
+def _held_by(lease_owner: str | None) -> tuple[str, tuple[Any, ...]]:
+    """The condition that a job is still held by ``lease_owner`` (none for runs that are not jobs)."""
+    if lease_owner is None:
+        return "", ()
+    return " AND lease_owner = ? AND status = 'running'", (lease_owner,)
 
 
 def _run_filters(project_name: str | None, status: str | None, source: str | None, trace_id: str | None,

@@ -45,21 +45,35 @@ class ApiState:
 
 
 def create_run(state: ApiState, body: RunRequest) -> Later | Reply:
-    """Validate and queue the run; answer its result if it ends within ``wait_s``, else 202."""
-    job = state.fa._prepare(body.trace_id, body.dataset, body.options())
-    state.runs.submit(job)
+    """Validate and queue the run (any replica may run it); answer its result if it ends within ``wait_s``,
+    else 202."""
+    options = body.options()
+    job = state.fa._prepare(body.trace_id, body.dataset, options)
+    state.runs.submit(job, options)
+    run_id = job.run_id
+    ran_here: list[Any] = []  # the job, once seen running in this replica: its result is in memory
 
     def accepted() -> Reply:
-        return Reply(_accepted(job.status()), 202, {"Location": f"{API}/fa/runs/{job.run_id}"})
+        status = state.runs.status(run_id) or state.fa.get_status(run_id)
+        return Reply(_accepted(status), 202, {"Location": f"{API}/fa/runs/{run_id}"})
+
+    def ended() -> bool:
+        live = state.runs.job(run_id)
+        if live is not None and not ran_here:
+            ran_here.append(live)
+        return live.done.is_set() if live is not None else state.runs.ended(run_id)
 
     def finished() -> FAResult:
-        if job.result is None:
-            raise RunFailedError(job.error or f"run {job.run_id} failed")
-        return job.result
+        if ran_here and ran_here[0].result is not None:
+            return ran_here[0].result
+        status = state.fa.get_status(run_id)
+        if status.status == "failed":
+            raise RunFailedError(status.error or f"run {run_id} failed")
+        return state.fa.get_result(run_id)
 
     if body.wait_s <= 0:
         return accepted()
-    return Later(ready=job.done.is_set, answer=finished, timeout_s=body.wait_s, fallback=accepted)
+    return Later(ready=ended, answer=finished, timeout_s=body.wait_s, fallback=accepted)
 
 
 def _accepted(status: RunStatus) -> RunAccepted:

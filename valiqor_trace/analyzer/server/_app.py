@@ -38,7 +38,7 @@ from valiqor_trace.analyzer.server._endpoints import json_response
 from valiqor_trace.analyzer.server._ingest import DEFAULT_MAX_BODY_BYTES, OtlpReceiver
 from valiqor_trace.analyzer.server._openapi import build_openapi
 from valiqor_trace.analyzer.server._otlp_decode import decode_body
-from valiqor_trace.analyzer.server._runs import RunPool, fail_interrupted_runs
+from valiqor_trace.analyzer.server._runs import DEFAULT_LEASE_S, RunPool, fail_interrupted_runs
 from valiqor_trace.analyzer.server._schemas import Health
 from valiqor_trace.analyzer.server._writer import SpanWriter
 from valiqor_trace.monitor import MonitorConfig, parse_monitor
@@ -70,6 +70,8 @@ class ServerConfig:
         monitor: monitoring on ingest: a :class:`~valiqor_trace.MonitorConfig` (``True`` or a dict of its
             fields also work; ``VALIQOR_MONITOR_*`` fill the fields not given) analyzes a share of the traces
             the server receives, as in-app monitoring does (docs/monitoring.md). Default: off.
+        run_lease_s: how long a replica holds an FA run without renewing its lease: a replica killed
+            mid-run leaves the run to another after this long (docs/deploy.md).
     """
 
     data_dir: str | None = None
@@ -82,10 +84,13 @@ class ServerConfig:
     trace_timeout_s: float | None = None
     decode_workers: int = 0
     monitor: MonitorConfig | None = None
+    run_lease_s: float = DEFAULT_LEASE_S
 
     def __post_init__(self) -> None:
         if self.monitor is not None and not isinstance(self.monitor, MonitorConfig):
             object.__setattr__(self, "monitor", parse_monitor(self.monitor))
+        if not self.run_lease_s > 0:
+            raise ValueError(f"ServerConfig(run_lease_s={self.run_lease_s!r}): must be > 0 seconds")
         if self.data_dir is not None:  # checked here, so the error names data_dir (the client calls it home)
             try:
                 object.__setattr__(self, "data_dir", parse_dir_path(self.data_dir))
@@ -119,14 +124,14 @@ class ServerState:
         if interrupted:
             logger.warning("marked %d run(s) left in flight by a previous server failed", len(interrupted))
         self.writer = SpanWriter(self.client.trace_store, max_spans=config.max_queued_spans)
-        self.runs = RunPool(config.run_workers)
+        self.runs = RunPool(self.client.failure_analysis, config.run_workers, lease_s=config.run_lease_s)
         self.decode_pool = _decode_pool(config.decode_workers)
         self.api = ApiState(fa=self.client.failure_analysis, traces=self.client.traces, runs=self.runs)
         self.monitor = _monitor(config.monitor, self.client.config)
         self._closed = False
 
     def close(self) -> None:
-        """Finish queued writes, stop the run pool (in-flight runs are marked failed), close the stores."""
+        """Finish queued writes, stop the run pool (in-flight runs go back to the queue), close the stores."""
         if self._closed:
             return
         self._closed = True

@@ -50,6 +50,7 @@ class RunAccepted(BaseModel):
     progress_percent: float
     current_item: int
     total_items: int
+    attempts: int
     status_url: str
     result_url: str
 

@@ -118,3 +118,40 @@ def test_login_never_sends_the_browser_to_another_site(keyed_server: LiveServer)
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
         login = httpx.post(f"{keyed_server.url}/login", data={"key": KEY, "next": target}, follow_redirects=False)
         assert login.headers["location"] == "/"
+
+
+def test_a_login_on_one_replica_is_valid_on_another_and_nowhere_else(keyed_server: LiveServer,
+                                                                     hostile_home: Path, tmp_path: Path) -> None:
+    """Behind a load balancer the next request may reach another replica: the session cookie is signed, not
+    remembered, so any server with the same key accepts it, and none without that key does."""
+    login = httpx.post(f"{keyed_server.url}/login", data={"key": KEY, "next": "/traces"}, follow_redirects=False)
+    cookie = {"valiqor_session": login.cookies["valiqor_session"]}
+    other = create_app(ServerConfig(data_dir=str(hostile_home), api_keys=("another-key-0123456789", KEY)))
+    stranger = create_app(ServerConfig(data_dir=str(tmp_path / "elsewhere"), api_keys=("another-key-0123456789",)))
+    try:
+        with LiveServer(other) as replica, LiveServer(stranger) as unrelated:
+            assert httpx.get(f"{replica.url}/traces", cookies=cookie).status_code == 200
+            assert httpx.get(f"{replica.url}/api/v1/traces/search", cookies=cookie).json()["total"] == 1
+            assert httpx.get(f"{unrelated.url}/traces", cookies=cookie, follow_redirects=False).status_code == 303
+            issued, nonce, signature = cookie["valiqor_session"].split(".")
+            for forged in (f"{int(issued) + 3600}.{nonce}.{signature}", f"{issued}.{nonce}x.{signature}",
+                           f"{issued}.{nonce}.{signature[:-2]}AA", "1.a.b", ""):
+                response = httpx.get(f"{replica.url}/api/v1/traces/search", cookies={"valiqor_session": forged})
+                assert response.status_code == 401, forged
+    finally:
+        other.state.server.close()
+        stranger.state.server.close()
+
+
+def test_a_session_expires_after_its_ttl_on_every_replica() -> None:
+    from valiqor_trace.analyzer.server.ui._session import SESSION_TTL_S, Sessions
+
+    now = [1_000_000.0]
+    issuer, replica = Sessions([KEY], clock=lambda: now[0]), Sessions(["other", KEY], clock=lambda: now[0])
+    token = issuer.login(KEY)
+    assert token and KEY not in token and replica.valid(token)
+    assert issuer.login("not-the-key") is None
+    now[0] += SESSION_TTL_S - 1
+    assert replica.valid(token)
+    now[0] += 1
+    assert not replica.valid(token) and not issuer.valid(token)

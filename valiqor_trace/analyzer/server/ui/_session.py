@@ -1,15 +1,20 @@
 """Browser sessions of the web UI: a login with an API key sets an HttpOnly, SameSite=Strict cookie.
 
-The cookie holds a random token, never the key; tokens live in this process's memory (a restarted
-server asks for the key again) and expire after :data:`SESSION_TTL_S`. SameSite=Strict keeps other
-sites' pages from sending it, so a request carrying it comes from the UI itself.
+The cookie is stateless, so a login on one replica is valid on every replica behind a load balancer: it
+holds when it was issued, a random nonce and an HMAC-SHA256 of both, signed with a secret derived from
+the API key that logged in (never the key itself). Any server configured with that key accepts it until
+:data:`SESSION_TTL_S` after it was issued; removing the key from the servers ends its sessions. Logging
+out deletes the cookie in the browser; a copy of it taken before stays valid until it expires (keep
+the TTL short, or rotate the key, if that matters). SameSite=Strict keeps other sites' pages from
+sending it, so a request carrying it comes from the UI itself.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import secrets
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,48 +22,54 @@ from urllib.parse import quote
 
 COOKIE = "valiqor_session"
 SESSION_TTL_S = 12 * 3600.0
-_MAX_SESSIONS = 10_000
+_CLOCK_SKEW_S = 60.0  # replicas' clocks may differ a little
+_DERIVE = b"valiqor-trace ui session v1"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 class Sessions:
-    """The valid session tokens of one server."""
+    """Issue and check the UI's session cookies for the server's keys.
 
-    def __init__(self, keys: Sequence[str], clock: Callable[[], float] = time.monotonic) -> None:
+    Args:
+        keys: the server's API keys.
+        clock: wall-clock seconds (shared by replicas, unlike a monotonic clock).
+    """
+
+    def __init__(self, keys: Sequence[str], clock: Callable[[], float] = time.time) -> None:
         self._keys = [key.encode() for key in keys]
+        self._secrets = [hmac.new(_DERIVE, key, hashlib.sha256).digest() for key in self._keys]
         self._clock = clock
-        self._tokens: dict[str, float] = {}
-        self._lock = threading.Lock()
 
     def login(self, key: str) -> str | None:
         """A new session token when ``key`` is one of the server's keys, else None."""
         matched = [hmac.compare_digest(key.encode(), known) for known in self._keys]  # no early exit
         if not any(matched):
             return None
-        token = secrets.token_urlsafe(32)
-        now = self._clock()
-        with self._lock:
-            if len(self._tokens) >= _MAX_SESSIONS:  # drop expired ones, then the oldest
-                self._tokens = {t: at for t, at in self._tokens.items() if now - at < SESSION_TTL_S}
-                while len(self._tokens) >= _MAX_SESSIONS:
-                    self._tokens.pop(next(iter(self._tokens)))
-            self._tokens[token] = now
-        return token
+        payload = f"{int(self._clock())}.{_b64(secrets.token_bytes(16))}"
+        return f"{payload}.{self._sign(self._secrets[matched.index(True)], payload)}"
 
     def logout(self, token: str | None) -> None:
-        with self._lock:
-            self._tokens.pop(token or "", None)
+        """Nothing to forget on the server: the cookie is deleted in the browser (see the module docstring)."""
 
     def valid(self, token: str | None) -> bool:
-        if not token:
+        if not token or token.count(".") != 2:
             return False
-        with self._lock:
-            started = self._tokens.get(token)
-            if started is None:
-                return False
-            if self._clock() - started >= SESSION_TTL_S:
-                del self._tokens[token]
-                return False
-        return True
+        payload, _, signature = token.rpartition(".")
+        issued = payload.partition(".")[0]
+        if not issued.isdigit():
+            return False
+        age = self._clock() - int(issued)
+        if not -_CLOCK_SKEW_S <= age < SESSION_TTL_S:
+            return False
+        checks = [hmac.compare_digest(signature, self._sign(secret, payload)) for secret in self._secrets]
+        return any(checks)
+
+    @staticmethod
+    def _sign(secret: bytes, payload: str) -> str:
+        return _b64(hmac.new(secret, payload.encode(), hashlib.sha256).digest())
 
     def valid_scope(self, scope: dict[str, Any]) -> bool:
         """Whether an ASGI request carries a valid session cookie."""
