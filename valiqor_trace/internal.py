@@ -24,7 +24,10 @@ what crosses a layer line comes from here or from a public module (``tests/test_
 - ``VERSION``: the distribution's version (instrumentation scopes, the server's health and OpenAPI);
 - loaded on first use (they import SQLite and the span store, which ``import valiqor_trace`` does not):
   the stores' database (SQLite or PostgreSQL) :class:`Database`, :func:`open_database`, :func:`apply_migrations`,
-  :func:`is_database_url`, :func:`describe_store`; the CLI's ``--store``
+  :func:`is_database_url`, :func:`describe_store`; retention (deleting old rows in batches, giving space
+  back, on a thread of its own): :class:`Pruned`, :func:`delete_older`, :func:`chunks_by_rows`,
+  :func:`reclaim_space`, :func:`vacuum_database`, :func:`cutoff_of_days`, :class:`RetentionSchedule`,
+  ``DEFAULT_BATCH``; the CLI's ``--store``
   option :func:`add_store_argument`, :func:`store_path`, :func:`open_store`; terminal output (``rich``) for
   every command: :func:`printable`, :func:`plain`, :func:`print_renderable`, :func:`stdout_console`,
   :func:`render`, :class:`TableColumn`, :func:`table`, :func:`longest_word`, :func:`write_csv`, :class:`ProgressBar`.
@@ -74,9 +77,27 @@ if TYPE_CHECKING:
         write_csv,
     )
     from valiqor_trace.store._database import Database, apply_migrations, is_database_url, open_database
+    from valiqor_trace.store._retention import (
+        DEFAULT_BATCH,
+        Pruned,
+        RetentionSchedule,
+        chunks_by_rows,
+        cutoff_of_days,
+        delete_older,
+        reclaim_space,
+        vacuum_database,
+    )
     from valiqor_trace.store._database import describe as describe_store
 
 __all__ = [
+    "DEFAULT_BATCH",
+    "Pruned",
+    "RetentionSchedule",
+    "chunks_by_rows",
+    "cutoff_of_days",
+    "delete_older",
+    "reclaim_space",
+    "vacuum_database",
     "CLIENT_SETTINGS",
     "CallUsage",
     "Pricing",
@@ -130,6 +151,9 @@ __all__ = [
 _ON_FIRST_USE = {
     **{name: "valiqor_trace.store._database" for name in (
         "Database", "apply_migrations", "is_database_url", "open_database")},
+    **{name: "valiqor_trace.store._retention" for name in (
+        "DEFAULT_BATCH", "Pruned", "RetentionSchedule", "chunks_by_rows", "cutoff_of_days", "delete_older",
+        "reclaim_space", "vacuum_database")},
     "add_store_argument": "valiqor_trace.store._cli",
     "store_path": "valiqor_trace.store._cli", "open_store": "valiqor_trace.store._cli",
     **{name: "valiqor_trace._terminal" for name in (
