@@ -17,7 +17,8 @@ what crosses a layer line comes from here or from a public module (``tests/test_
 - ids: :func:`normalize_trace_id`;
 - retrieval spans (one convention for every retriever instrumentor): ``RETRIEVAL``, :func:`retrieval_span_name`,
   :func:`retrieval_attributes`, :func:`record_query`, :func:`record_documents`, :func:`documents_of`;
-- settings: ``CLIENT_SETTINGS``, ``DEFAULT_MAX_FIELD_CHARS``, :func:`resolve_table`, :func:`parse_dir_path`;
+- settings: ``CLIENT_SETTINGS``, ``DEFAULT_MAX_FIELD_CHARS``, :func:`resolve_table`, :func:`parse_dir_path`,
+  :func:`parse_days` (a retention), :func:`parse_age_ns` (``30d``, ``12h``, ``90m``);
   URLs in messages and reprs: :func:`without_password`, :func:`repr_without_passwords`; to HTTP clients:
   :func:`split_credentials`;
 - monitoring: ``VERDICT_RUN_ID`` (the attribute the sampler recognizes verdict spans by);
@@ -48,7 +49,14 @@ from valiqor_trace._guard import (
     should_raise,
 )
 from valiqor_trace._ids import normalize_trace_id
-from valiqor_trace._parsers import parse_dir_path, repr_without_passwords, split_credentials, without_password
+from valiqor_trace._parsers import (
+    parse_age_ns,
+    parse_days,
+    parse_dir_path,
+    repr_without_passwords,
+    split_credentials,
+    without_password,
+)
 from valiqor_trace._retriever import (
     RETRIEVAL,
     documents_of,
@@ -121,6 +129,8 @@ __all__ = [
     "longest_word",
     "normalize_trace_id",
     "open_store",
+    "parse_age_ns",
+    "parse_days",
     "parse_dir_path",
     "plain",
     "print_renderable",
