@@ -7,7 +7,7 @@ import threading
 from typing import Protocol, runtime_checkable
 
 from valiqor_trace.analyzer.sources._files import TraceFile, read_trace_file
-from valiqor_trace.internal import normalize_trace_id
+from valiqor_trace.internal import is_database_url, normalize_trace_id
 from valiqor_trace.store import SpanRecord, SpanStore, TraceArrival
 
 
@@ -62,8 +62,8 @@ class LocalStoreSource:
         return f"local store {os.path.abspath(self.path)}{missing}"
 
     def existing_store(self) -> SpanStore | None:
-        """The store, or None (nothing created) while its file does not exist."""
-        if self._store is None and os.path.exists(self.path):
+        """The store, or None (nothing created) while its file does not exist (a database always does)."""
+        if self._store is None and (is_database_url(self.path) or os.path.exists(self.path)):
             with self._opening:
                 if self._store is None:
                     try:
