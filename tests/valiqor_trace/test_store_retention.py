@@ -108,3 +108,26 @@ def test_a_store_made_without_auto_vacuum_keeps_working_and_vacuum_converts_it(t
     assert os.path.getsize(path) < full / 10
     assert store._db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # INCREMENTAL from now on
     store.close()
+
+
+def test_init_with_retention_days_prunes_its_store_off_the_app_threads(tmp_path: Path,
+                                                                       database_url: str | None) -> None:
+    import valiqor_trace
+
+    target = database_url or str(tmp_path / "traces.db")
+    old = SpanStore(target, clock=lambda: OLD_NS)
+    old.write_spans([_span(_trace_id(1), "a" * 16, OLD_NS)])
+    old.close()
+    handle = valiqor_trace.init("shop", store_path=None if database_url else target, database_url=database_url,
+                                retention_days=30, instrument=False, schedule_delay_ms=10)
+    with handle.tracer_provider.get_tracer("app").start_as_current_span("workflow") as span:
+        new_trace = f"{span.get_span_context().trace_id:032x}"
+    handle.force_flush()  # the export that finds a prune due starts one
+    store = SpanStore(target)
+    deadline = time.monotonic() + 10
+    while store.get_trace(_trace_id(1)):
+        assert time.monotonic() < deadline, "the old trace was not pruned"
+        time.sleep(0.05)
+    assert [t.trace_id for t in store.list_traces()] == [new_trace]
+    handle.shutdown()
+    store.close()
