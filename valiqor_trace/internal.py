@@ -26,7 +26,7 @@ what crosses a layer line comes from here or from a public module (``tests/test_
 - loaded on first use (they import SQLite and the span store, which ``import valiqor_trace`` does not):
   the stores' database (SQLite or PostgreSQL) :class:`Database`, :func:`open_database`, :func:`apply_migrations`,
   :func:`is_database_url`, :func:`describe_store`; retention (deleting old rows in batches, giving space
-  back, on a thread of its own): :class:`Pruned`, :func:`delete_older`, :func:`chunks_by_rows`,
+  back, on a thread of its own): :class:`Pruned`, :func:`delete_older`, :func:`chunks_by_rows`, :func:`pause_for_writers`,
   :func:`reclaim_space`, :func:`vacuum_database`, :func:`cutoff_of_days`, :class:`RetentionSchedule`,
   ``DEFAULT_BATCH``; the CLI's ``--store``
   option :func:`add_store_argument`, :func:`store_path`, :func:`open_store`; terminal output (``rich``) for
@@ -92,6 +92,7 @@ if TYPE_CHECKING:
         chunks_by_rows,
         cutoff_of_days,
         delete_older,
+        pause_for_writers,
         reclaim_space,
         vacuum_database,
     )
@@ -104,6 +105,7 @@ __all__ = [
     "chunks_by_rows",
     "cutoff_of_days",
     "delete_older",
+    "pause_for_writers",
     "reclaim_space",
     "vacuum_database",
     "CLIENT_SETTINGS",
@@ -163,7 +165,7 @@ _ON_FIRST_USE = {
         "Database", "apply_migrations", "is_database_url", "open_database")},
     **{name: "valiqor_trace.store._retention" for name in (
         "DEFAULT_BATCH", "Pruned", "RetentionSchedule", "chunks_by_rows", "cutoff_of_days", "delete_older",
-        "reclaim_space", "vacuum_database")},
+        "pause_for_writers", "reclaim_space", "vacuum_database")},
     "add_store_argument": "valiqor_trace.store._cli",
     "store_path": "valiqor_trace.store._cli", "open_store": "valiqor_trace.store._cli",
     **{name: "valiqor_trace._terminal" for name in (

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Callable
 
 from valiqor_trace.store._database import Database
-from valiqor_trace.store._retention import DEFAULT_BATCH, Pruned, chunks_by_rows, delete_older
+from valiqor_trace.store._retention import DEFAULT_BATCH, Pruned, chunks_by_rows, delete_older, pause_for_writers
 
 _NO_TRACE = "NOT EXISTS (SELECT 1 FROM traces t WHERE t.trace_id = logs.trace_id)"
 
@@ -55,6 +55,7 @@ def prune_traces(db: Database, lock: threading.Lock, older_than_ns: int, *, trac
             if stop and stop():
                 break
             _delete_traces(db, lock, trace_ids, old, older_than_ns, trace_locks, counts)
+            pause_for_writers()
     counts["logs"] += delete_older(db, lock, "logs", "time_ns", older_than_ns, batch=batch, also=_NO_TRACE,
                                    stop=stop)
     return Pruned(counts)

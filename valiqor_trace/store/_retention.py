@@ -21,7 +21,10 @@ from typing import Any
 from valiqor_trace._guard import should_raise
 from valiqor_trace.store._database import Database
 
-DEFAULT_BATCH = 2000  # rows per transaction: a few ms of a SQLite writer's time
+DEFAULT_BATCH = 1000  # rows per transaction: tens of ms of a SQLite writer's time at most
+# A pause between batches: a thread waiting for the store's lock (the server's span writer) gets it, instead
+# of losing every race to the prune's next batch (Python's locks are not first come, first served).
+_PAUSE_S = 0.005
 NS_PER_DAY = 86_400 * 10**9
 _VACUUM_STEP_PAGES = 1024  # pages given back per step (4 MiB at the default page size), the lock freed between
 logger = logging.getLogger("valiqor_trace.retention")
@@ -69,6 +72,11 @@ def chunks_by_rows(candidates: Sequence[tuple[str, int]], batch: int) -> Iterato
         yield group
 
 
+def pause_for_writers() -> None:
+    """Between two batches of a prune: let a writer that waits for the store go first."""
+    time.sleep(_PAUSE_S)
+
+
 def delete_older(db: Database, lock: threading.Lock, table: str, column: str, cutoff_ns: int, *,
                  batch: int = DEFAULT_BATCH, dry_run: bool = False, also: str = "",
                  stop: Callable[[], bool] | None = None) -> int:
@@ -93,6 +101,7 @@ def delete_older(db: Database, lock: threading.Lock, table: str, column: str, cu
         deleted += max(count, 0)
         if count <= 0:
             break
+        pause_for_writers()
     return deleted
 
 
@@ -112,6 +121,7 @@ def reclaim_space(db: Database, lock: threading.Lock, *, stop: Callable[[], bool
                 break
             db.execute(f"PRAGMA incremental_vacuum({_VACUUM_STEP_PAGES})").fetchall()  # each row: a step
             freed += min(free, _VACUUM_STEP_PAGES)
+        pause_for_writers()
     with lock:  # the file shrinks once the WAL holding the truncation is copied back
         db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
     return freed

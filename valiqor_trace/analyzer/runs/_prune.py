@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from valiqor_trace.internal import DEFAULT_BATCH, Pruned, chunks_by_rows, delete_older
+from valiqor_trace.internal import DEFAULT_BATCH, Pruned, chunks_by_rows, delete_older, pause_for_writers
 
 if TYPE_CHECKING:
     from valiqor_trace.internal import Database
@@ -43,6 +43,7 @@ def prune_runs(db: Database, lock: threading.Lock, older_than_ns: int, *, batch:
                 break
             for run_ids in chunks_by_rows(candidates, batch):
                 _delete_runs(db, lock, run_ids, counts)
+                pause_for_writers()
     for table, column in _BY_TIME:
         counts[table] = delete_older(db, lock, table, column, older_than_ns, batch=batch, dry_run=dry_run,
                                      stop=stop)
