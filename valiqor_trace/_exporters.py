@@ -107,7 +107,7 @@ def _build_exporter(item: Any, settings: Settings) -> tuple[str, SpanExporter, E
     if item == "store":
         from valiqor_trace.store import StoreSpanExporter
 
-        return "store", StoreSpanExporter(settings.resolved_store_path), None
+        return "store", StoreSpanExporter(settings.resolved_store_path, retention_days=settings.retention_days), None
     if item == "otlp":
         return ("otlp", *build_otlp_exporter(settings))
     if item == "console":

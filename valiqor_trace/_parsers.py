@@ -65,6 +65,29 @@ def parse_seconds(value: Any) -> float:
     return float(value)
 
 
+def parse_days(value: Any) -> float:
+    """A retention in days: a number above 0 (fractions allowed: 0.5 is 12 hours)."""
+    try:
+        days = float(value)
+    except (TypeError, ValueError):
+        days = math.nan
+    if isinstance(value, bool) or not math.isfinite(days) or days <= 0:
+        raise ValueError("expected a number of days > 0")
+    return days
+
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([dhm])\s*$", re.IGNORECASE)
+_AGE_UNIT_NS = {"d": 86_400 * 10**9, "h": 3_600 * 10**9, "m": 60 * 10**9}
+
+
+def parse_age_ns(value: str) -> int:
+    """An age such as ``30d``, ``12h`` or ``90m`` (days, hours, minutes), in ns."""
+    match = _AGE.match(value)
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError("expected a number above 0 and a unit, d (days), h (hours) or m (minutes), e.g. 30d")
+    return int(float(match.group(1)) * _AGE_UNIT_NS[match.group(2).lower()])
+
+
 def parse_str(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a non-empty string, got {type(value).__name__}")

@@ -26,6 +26,7 @@ from valiqor_trace._parsers import (
     parse_callable,
     parse_count,
     parse_database_url,
+    parse_days,
     parse_dir_path,
     parse_exporters,
     parse_headers,
@@ -90,6 +91,9 @@ SETTINGS: tuple[Setting, ...] = (
             doc="Directory for local data (trace store, run store); default ./.valiqor."),
     Setting("database_url", parse_database_url, lambda: None, ("VALIQOR_DATABASE_URL",),
             doc="PostgreSQL URL of the trace store instead of the SQLite file (extra `postgres`)."),
+    Setting("retention_days", parse_days, lambda: None, ("VALIQOR_RETENTION_DAYS",),
+            doc="Delete traces last active more than this many days ago from the trace store, at most hourly "
+                "on a thread of its own (unset: keep everything); see docs/deploy.md#retention."),
     Setting("sample_rate", parse_rate, lambda: None, ("VALIQOR_SAMPLE_RATE",),
             doc="Share of new traces recorded (parent-based trace-id ratio). Unset: the SDK default, "
                 "which honours OTEL_TRACES_SAMPLER/OTEL_TRACES_SAMPLER_ARG."),
@@ -130,6 +134,9 @@ CLIENT_SETTINGS: tuple[Setting, ...] = (
     Setting("database_url", parse_database_url, lambda: None, ("VALIQOR_DATABASE_URL",),
             doc="PostgreSQL URL holding both stores instead of the SQLite files (extra `postgres`); "
                 "takes precedence over store_path and run_store_path."),
+    Setting("retention_days", parse_days, lambda: None, ("VALIQOR_RETENTION_DAYS",),
+            doc="Delete runs (with inputs and tags), alerts and judge-cache entries older than this many days "
+                "from the run store, hourly on a thread of its own (unset: keep everything)."),
     Setting("openai_api_key", parse_str, lambda: None, ("VALIQOR_OPENAI_API_KEY", "OPENAI_API_KEY"),
             from_file=False, secret=True, doc="Key for LLM-judge detectors (BYOK). Never stored or logged."),
     Setting("judge_model", parse_str, lambda: None, ("VALIQOR_JUDGE_MODEL",), doc="Model of the LLM judge."),
@@ -165,6 +172,7 @@ class Settings:
     store_path: str | None = None
     home: str = ".valiqor"
     database_url: str | None = None
+    retention_days: float | None = None
     sample_rate: float | None = None
     capture_content: bool = True
     max_content_length: int = 65536

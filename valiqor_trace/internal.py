@@ -17,14 +17,18 @@ what crosses a layer line comes from here or from a public module (``tests/test_
 - ids: :func:`normalize_trace_id`;
 - retrieval spans (one convention for every retriever instrumentor): ``RETRIEVAL``, :func:`retrieval_span_name`,
   :func:`retrieval_attributes`, :func:`record_query`, :func:`record_documents`, :func:`documents_of`;
-- settings: ``CLIENT_SETTINGS``, ``DEFAULT_MAX_FIELD_CHARS``, :func:`resolve_table`, :func:`parse_dir_path`;
+- settings: ``CLIENT_SETTINGS``, ``DEFAULT_MAX_FIELD_CHARS``, :func:`resolve_table`, :func:`parse_dir_path`,
+  :func:`parse_days` (a retention), :func:`parse_age_ns` (``30d``, ``12h``, ``90m``);
   URLs in messages and reprs: :func:`without_password`, :func:`repr_without_passwords`; to HTTP clients:
   :func:`split_credentials`;
 - monitoring: ``VERDICT_RUN_ID`` (the attribute the sampler recognizes verdict spans by);
 - ``VERSION``: the distribution's version (instrumentation scopes, the server's health and OpenAPI);
 - loaded on first use (they import SQLite and the span store, which ``import valiqor_trace`` does not):
   the stores' database (SQLite or PostgreSQL) :class:`Database`, :func:`open_database`, :func:`apply_migrations`,
-  :func:`is_database_url`, :func:`describe_store`; the CLI's ``--store``
+  :func:`is_database_url`, :func:`describe_store`; retention (deleting old rows in batches, giving space
+  back, on a thread of its own): :class:`Pruned`, :func:`delete_older`, :func:`chunks_by_rows`, :func:`pause_for_writers`,
+  :func:`reclaim_space`, :func:`vacuum_database`, :func:`cutoff_of_days`, :class:`RetentionSchedule`,
+  ``DEFAULT_BATCH``; the CLI's ``--store``
   option :func:`add_store_argument`, :func:`store_path`, :func:`open_store`; terminal output (``rich``) for
   every command: :func:`printable`, :func:`plain`, :func:`print_renderable`, :func:`stdout_console`,
   :func:`render`, :class:`TableColumn`, :func:`table`, :func:`longest_word`, :func:`write_csv`, :class:`ProgressBar`.
@@ -45,7 +49,14 @@ from valiqor_trace._guard import (
     should_raise,
 )
 from valiqor_trace._ids import normalize_trace_id
-from valiqor_trace._parsers import parse_dir_path, repr_without_passwords, split_credentials, without_password
+from valiqor_trace._parsers import (
+    parse_age_ns,
+    parse_days,
+    parse_dir_path,
+    repr_without_passwords,
+    split_credentials,
+    without_password,
+)
 from valiqor_trace._retriever import (
     RETRIEVAL,
     documents_of,
@@ -74,9 +85,29 @@ if TYPE_CHECKING:
         write_csv,
     )
     from valiqor_trace.store._database import Database, apply_migrations, is_database_url, open_database
+    from valiqor_trace.store._retention import (
+        DEFAULT_BATCH,
+        Pruned,
+        RetentionSchedule,
+        chunks_by_rows,
+        cutoff_of_days,
+        delete_older,
+        pause_for_writers,
+        reclaim_space,
+        vacuum_database,
+    )
     from valiqor_trace.store._database import describe as describe_store
 
 __all__ = [
+    "DEFAULT_BATCH",
+    "Pruned",
+    "RetentionSchedule",
+    "chunks_by_rows",
+    "cutoff_of_days",
+    "delete_older",
+    "pause_for_writers",
+    "reclaim_space",
+    "vacuum_database",
     "CLIENT_SETTINGS",
     "CallUsage",
     "Pricing",
@@ -100,6 +131,8 @@ __all__ = [
     "longest_word",
     "normalize_trace_id",
     "open_store",
+    "parse_age_ns",
+    "parse_days",
     "parse_dir_path",
     "plain",
     "print_renderable",
@@ -130,6 +163,9 @@ __all__ = [
 _ON_FIRST_USE = {
     **{name: "valiqor_trace.store._database" for name in (
         "Database", "apply_migrations", "is_database_url", "open_database")},
+    **{name: "valiqor_trace.store._retention" for name in (
+        "DEFAULT_BATCH", "Pruned", "RetentionSchedule", "chunks_by_rows", "cutoff_of_days", "delete_older",
+        "pause_for_writers", "reclaim_space", "vacuum_database")},
     "add_store_argument": "valiqor_trace.store._cli",
     "store_path": "valiqor_trace.store._cli", "open_store": "valiqor_trace.store._cli",
     **{name: "valiqor_trace._terminal" for name in (

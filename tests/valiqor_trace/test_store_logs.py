@@ -79,7 +79,7 @@ def test_a_store_written_before_log_records_existed_is_read_and_upgraded(tmp_pat
     store = SpanStore(path, create=False)
     [span] = store.get_trace(f"{sdk_span.context.trace_id:032x}")
     assert span.name == "old span" and span.events == []
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(_MIGRATIONS) == 4
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(_MIGRATIONS)  # all run
     assert store.count_logs() == 0
 
 

@@ -117,6 +117,9 @@ class SQLiteDatabase(Database):
         super().__init__(path)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.raw = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
+        # Before the first table, or never: a new file gives pages freed by a prune back to the file system
+        # (PRAGMA incremental_vacuum). On an older file it takes effect at the next VACUUM, which converts it.
+        self.raw.execute("PRAGMA auto_vacuum = INCREMENTAL")
         _enable_wal(self.raw)
         self.raw.execute("PRAGMA synchronous=NORMAL")
 

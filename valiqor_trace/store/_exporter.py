@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -15,6 +15,7 @@ from valiqor_trace._settings import DEFAULT_PROJECT, resolve_settings
 from valiqor_trace.attributes import PROJECT_NAME
 from valiqor_trace.store._database import is_database_url
 from valiqor_trace.store._records import SpanEvent, SpanLink, SpanRecord
+from valiqor_trace.store._retention import Pruned, RetentionSchedule, cutoff_of_days
 from valiqor_trace.store._span_store import SpanStore
 
 
@@ -24,13 +25,24 @@ class StoreSpanExporter(SpanExporter):
     Args:
         store: the store to write to, or a path or PostgreSQL URL to open one at. A URL is connected to at
             the first export, on the exporter's thread: ``init()`` never waits for a database server.
+        retention_days: delete traces last active longer ago than this, at most hourly: an export that
+            finds a prune due starts one on a daemon thread (so forked workers prune too); never raises.
     """
 
-    def __init__(self, store: SpanStore | str, *, default_project: str | None = None) -> None:
+    def __init__(self, store: SpanStore | str, *, default_project: str | None = None,
+                 retention_days: float | None = None) -> None:
         self._target = store
         if not isinstance(store, SpanStore) and not is_database_url(store):
             self._target = SpanStore(store)
         self._default_project = default_project
+        self._retention: RetentionSchedule | None = None
+        if retention_days is not None:
+            days = retention_days
+            self._retention = RetentionSchedule(
+                lambda stop: self._prune(days, stop), describe=f"the trace store (older than {days:g} days)")
+
+    def _prune(self, days: float, stop: Callable[[], bool]) -> Pruned:
+        return self.store.prune(cutoff_of_days(days), stop=stop)
 
     @property
     def store(self) -> SpanStore:
@@ -43,9 +55,13 @@ class StoreSpanExporter(SpanExporter):
         if self._default_project is not None:  # spans nobody stamped (no init() in the process)
             rows = [row if row[-1] is not None else (*row[:-1], self._default_project) for row in rows]
         self.store.write_rows(rows)
+        if self._retention is not None:
+            self._retention.poke()
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
+        if self._retention is not None:
+            self._retention.stop()
         if isinstance(self._target, SpanStore):
             self._target.close()
 
@@ -59,13 +75,14 @@ class LocalStoreExporter(StoreSpanExporter):
     Registered as the ``valiqor`` traces exporter (``OTEL_TRACES_EXPORTER=valiqor``), so an app started by
     ``opentelemetry-instrument`` writes to the local store without ``init()`` (docs/zero-code.md): the
     file is ``VALIQOR_STORE_PATH`` or ``$VALIQOR_HOME/traces.db``, the project ``VALIQOR_PROJECT_NAME``,
-    else ``OTEL_SERVICE_NAME``, else ``default``.
+    else ``OTEL_SERVICE_NAME``, else ``default``; ``VALIQOR_RETENTION_DAYS`` prunes it.
     """
 
     def __init__(self) -> None:
         settings = resolve_settings({})
         project = settings.project_name or os.environ.get("OTEL_SERVICE_NAME") or DEFAULT_PROJECT
-        super().__init__(settings.resolved_store_path, default_project=project)
+        super().__init__(settings.resolved_store_path, default_project=project,
+                         retention_days=settings.retention_days)
 
 
 def _dumps(value: Any) -> str:

@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,9 @@ from valiqor_trace.store._database import (
     open_database,
 )
 from valiqor_trace.store._logs import LOG_COLUMNS, attach_logs, log_row, row_log
+from valiqor_trace.store._prune_traces import prune_traces
 from valiqor_trace.store._records import LogRecord, SpanEvent, SpanLink, SpanRecord, TraceArrival, TraceSummary
+from valiqor_trace.store._retention import DEFAULT_BATCH, Pruned, reclaim_space, vacuum_database
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,9 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX traces_by_arrival ON traces (last_arrival_ns)
     """,
+    # 5: retention deletes log records whose trace has no span by their
+    # time (valiqor_trace/store/_prune_traces.py); traces and spans are found by traces_by_time and the keys.
+    "CREATE INDEX logs_by_time ON logs (time_ns)",
 )
 
 _SPAN_COLUMNS = ("trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status_code, status_message, "
@@ -180,13 +185,16 @@ class SpanStore:
         path: the SQLite file (its directory is created if missing), or a ``postgresql://`` URL.
         create: False for readers: a missing file raises ``FileNotFoundError`` instead of
             being created empty (a look-up from the wrong directory must not leave a store behind).
+        clock: now in ns since the epoch: when spans arrive (retention counts from it).
 
     Raises:
         StoreUnavailableError: PostgreSQL could not be reached.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True,
+                 clock: Callable[[], int] = time.time_ns) -> None:
         self.path = os.fspath(path)
+        self._clock = clock
         if not create and not is_database_url(self.path) and not os.path.exists(self.path):
             raise FileNotFoundError(f"no trace store at {os.path.abspath(self.path)}: nothing has been written "
                                     "there (valiqor_trace.init() writes it; valiqor traces import FILE fills it)")
@@ -326,8 +334,36 @@ class SpanStore:
                 imported = {self._db.greatest("traces.imported", "excluded.imported")},
                 last_arrival_ns = excluded.last_arrival_ns
             """,
-            (int(imported), time.time_ns(), trace_list),
+            (int(imported), self._clock(), trace_list),
         )
+
+    # -- retention ---------------------------------------------------------------
+
+    def prune(self, older_than_ns: int, *, batch: int = DEFAULT_BATCH, dry_run: bool = False,
+              reclaim: bool = True, stop: Callable[[], bool] | None = None) -> Pruned:
+        """Delete the traces whose newest activity (last span end or last arrival) is before
+        ``older_than_ns`` (ns since the epoch) — spans, log records and summary together, never half a
+        trace — ``batch`` spans or so per transaction, so writers never wait long.
+
+        Args:
+            dry_run: count what would go; delete nothing.
+            reclaim: SQLite: give the freed space back to the file system afterwards (stores created with
+                incremental auto-vacuum; see :meth:`vacuum` for older ones).
+            stop: checked between batches; True ends the prune early (its owner is closing).
+
+        Returns:
+            Rows deleted per table: ``traces``, ``spans``, ``logs``.
+        """
+        pruned = prune_traces(self._db, self._lock, older_than_ns, trace_locks=_TRACE_LOCKS, batch=batch,
+                              dry_run=dry_run, stop=stop)
+        if reclaim and pruned.total and not dry_run:
+            reclaim_space(self._db, self._lock, stop=stop)
+        return pruned
+
+    def vacuum(self) -> None:
+        """Rewrite a SQLite file to its smallest size, turning on incremental auto-vacuum if it was made
+        without it (blocks writers meanwhile); PostgreSQL: ``VACUUM (ANALYZE)`` the store's tables."""
+        vacuum_database(self._db, self._lock, ("spans", "logs", "traces"))
 
     # -- reading -----------------------------------------------------------------
 

@@ -43,6 +43,9 @@ def register(cli) -> None:
     parser.add_argument("--workers", type=int, default=2, help="FA runs executing at once (default 2)")
     parser.add_argument("--max-body-mb", type=float, default=16.0, help="largest OTLP body in MiB (default 16)")
     parser.add_argument("--project-name", help="project of runs that name none")
+    parser.add_argument("--retention-days", type=_days, default=None, metavar="DAYS",
+                        help="delete traces, runs, alerts and judge-cache entries older than DAYS, hourly, while "
+                             "serving (env VALIQOR_RETENTION_DAYS; default: keep everything)")
     parser.add_argument("--decode-workers", type=int, default=None, metavar="N",
                         help="processes decoding OTLP bodies (default: 1 on a multi-core machine, else 0)")
     parser.add_argument("--run-lease-s", type=float, default=None, metavar="SECONDS",
@@ -103,6 +106,13 @@ def monitor_config(args: argparse.Namespace, environ: Any = None) -> MonitorConf
     wanted = args.monitor if args.monitor is not None else bool(given) or parse_monitor(
         env.get("VALIQOR_MONITOR", "0"), env) is not None
     return parse_monitor(given, env) if wanted else None
+def _days(text: str) -> float:
+    from valiqor_trace.internal import parse_days
+
+    try:
+        return parse_days(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}, e.g. --retention-days 30") from None
 
 
 def _decode_workers(requested: int | None) -> int:
@@ -189,7 +199,8 @@ def run_server(args: argparse.Namespace) -> int:
                           project_name=args.project_name,
                           max_body_bytes=int(args.max_body_mb * 1024 * 1024), run_workers=args.workers,
                           decode_workers=_decode_workers(args.decode_workers), monitor=monitor,
-                          run_lease_s=_run_lease_s(args.run_lease_s))
+                          run_lease_s=_run_lease_s(args.run_lease_s),
+                          retention_days=args.retention_days)
     try:
         serve(args.host, args.port, config, insecure=args.insecure, log_level="warning")
     except ServerStartError as exc:  # one line naming the flags to change; exit 1, like every other failure

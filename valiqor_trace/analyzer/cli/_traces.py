@@ -1,4 +1,5 @@
-"""``valiqor traces import FILE...`` and ``valiqor traces reconstruct TRACE_ID``."""
+"""``valiqor traces import FILE...``, ``valiqor traces reconstruct TRACE_ID`` (``valiqor traces prune``: in
+:mod:`valiqor_trace.analyzer.cli._prune`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import sys
 
 from valiqor_trace.analyzer.cli._client import add_server_argument, cli_client
+from valiqor_trace.analyzer.cli._prune import register_prune
 from valiqor_trace.errors import ValiqorError
 from valiqor_trace.internal import ProgressBar, add_store_argument, open_store, printable, store_path, without_password
 
@@ -36,6 +38,7 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
     rebuild.add_argument("--file", action="append", default=[], metavar="FILE", help="also look in a trace file")
     rebuild.add_argument("--json", action="store_true", help="print the item(s) as JSON")
     rebuild.set_defaults(func=reconstruct_trace)
+    register_prune(traces)
 
 
 def import_files(args: argparse.Namespace) -> int:

@@ -31,8 +31,9 @@ class ValiqorClient:
         transport: remote mode only: the ``httpx`` transport to send with (default: the network;
             ``httpx.MockTransport`` in tests).
         **settings: any other client setting (see the README): ``home``, ``store_path``,
-            ``run_store_path``, ``database_url`` (PostgreSQL, for both stores), ``openai_api_key``, ``judge_model``, ``judge_base_url``,
-            ``trace_timeout_s``, ``max_field_chars``.
+            ``run_store_path``, ``database_url`` (PostgreSQL, for both stores), ``retention_days`` (prune the
+            run store), ``openai_api_key``, ``judge_model``, ``judge_base_url``, ``trace_timeout_s``,
+            ``max_field_chars``.
 
     Example:
         client = ValiqorClient(project_name="my-app")
@@ -49,6 +50,7 @@ class ValiqorClient:
             raise ValidationError(str(exc)) from None
         self._clock = clock
         self._remote: Any = None
+        self._retention: Any = None  # the run store's RetentionSchedule, while it is open
         if self.config.base_url:  # remote mode: the same namespaces, over HTTP (analyzer/client/_remote)
             from valiqor_trace.analyzer.client._remote import RemoteSession
 
@@ -56,10 +58,22 @@ class ValiqorClient:
 
     @functools.cached_property
     def run_store(self) -> Any:
-        """The run store (SQLite or PostgreSQL) of this client."""
+        """The run store (SQLite or PostgreSQL) of this client; with ``retention_days``, pruned on a daemon
+        thread from now on, hourly, until :meth:`close`."""
         from valiqor_trace.analyzer.runs import RunStore
 
-        return RunStore(self.config.run_store_file)
+        store = RunStore(self.config.run_store_file)
+        days = self.config.retention_days
+        if days is not None:
+            from valiqor_trace.internal import RetentionSchedule
+
+            def prune(stop: Callable[[], bool]) -> Any:
+                return store.prune(int(self._clock() * 1e9) - int(days * 86_400e9), stop=stop)
+
+            self._retention = RetentionSchedule(prune, describe=f"the run store (older than {days:g} days)",
+                                                first_after_s=0)
+            self._retention.start()
+        return store
 
     @functools.cached_property
     def trace_store(self) -> Any:
@@ -123,6 +137,9 @@ class ValiqorClient:
         """Close the local stores (the client can be used again; they reopen on demand) or the HTTP session."""
         if self._remote is not None:
             self._remote.close()
+        if self._retention is not None:
+            self._retention.stop()
+            self._retention = None
         for name in ("run_store", "trace_store", "traces"):
             opened = self.__dict__.pop(name, None)
             if opened is not None and hasattr(opened, "close"):  # remote traces hold nothing to close

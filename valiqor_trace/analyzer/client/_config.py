@@ -31,6 +31,7 @@ class ClientConfig:
     store_path: str | None = None
     run_store_path: str | None = None
     database_url: str | None = None
+    retention_days: float | None = None
     judge_model: str | None = None
     judge_base_url: str | None = None
     judge_timeout_s: float = 60.0

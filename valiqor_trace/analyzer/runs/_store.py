@@ -16,15 +16,23 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from valiqor_trace.analyzer.fa.models import FailureTag, RunSummary, SkippedDetector
 from valiqor_trace.analyzer.runs._models import AlertRecord, FAResult, RunInfo, RunInput
-from valiqor_trace.internal import apply_migrations, describe_store, open_database
+from valiqor_trace.analyzer.runs._prune import prune_runs
+from valiqor_trace.internal import (
+    DEFAULT_BATCH,
+    apply_migrations,
+    describe_store,
+    open_database,
+    reclaim_space,
+    vacuum_database,
+)
 
 if TYPE_CHECKING:
-    from valiqor_trace.internal import Database
+    from valiqor_trace.internal import Database, Pruned
 
 Migration = str | dict[str, str]
 _HOST = socket.gethostname()
@@ -149,6 +157,14 @@ _MIGRATIONS: tuple[Migration, ...] = (
     ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX runs_jobs ON runs (status, created_ns) WHERE job IS NOT NULL
     """,
+    # 8: retention deletes by age (valiqor_trace/analyzer/runs/_prune.py);
+    # the project-first indexes cannot find every project's old rows without a scan.
+    """
+    CREATE INDEX runs_by_time ON runs (created_ns);
+    CREATE INDEX alerts_by_time ON alerts (created_ns);
+    CREATE INDEX judge_cache_by_time ON judge_cache (created_ns);
+    CREATE INDEX rate_events_by_time ON rate_events (at_ns)
+    """,
 )
 _ALERT_COLUMNS = ("created_ns", "created_at", "project_name", "run_id", "trace_id", "subcategory_id",
                   "subcategory_name", "severity", "channel", "outcome")
@@ -171,10 +187,12 @@ class RunStore:
 
     Args:
         path: the SQLite file, or a ``postgresql://`` URL.
+        clock: now in ns since the epoch, for what the store stamps itself (judge-cache entries).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, clock: Callable[[], int] = time.time_ns) -> None:
         self.path = os.fspath(path)
+        self._clock = clock
         self._lock = threading.Lock()
         self._db: Database = open_database(self.path)
         apply_migrations(self._db, "runs", _MIGRATIONS)
@@ -424,7 +442,34 @@ class RunStore:
                 "INSERT INTO judge_cache (cache_key, model, prompt_version, verdicts, tokens, created_ns) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cache_key) DO UPDATE SET model = excluded.model, "
                 "prompt_version = excluded.prompt_version, verdicts = excluded.verdicts, tokens = excluded.tokens, "
-                "created_ns = excluded.created_ns", (cache_key, model, prompt_version, verdicts, tokens, time.time_ns()))
+                "created_ns = excluded.created_ns", (cache_key, model, prompt_version, verdicts, tokens, self._clock()))
+
+    # -- retention -----------------------------------------------------------------
+
+    def prune(self, older_than_ns: int, *, batch: int = DEFAULT_BATCH, dry_run: bool = False,
+              reclaim: bool = True, stop: Callable[[], bool] | None = None) -> Pruned:
+        """Delete what was created before ``older_than_ns`` (ns since the epoch): finished runs with their
+        inputs and tags (monitor verdicts among them), alerts, judge-cache entries, rate-limit events;
+        ``batch`` rows or so per transaction. Queued and running runs stay.
+
+        Args:
+            dry_run: count what would go; delete nothing.
+            reclaim: SQLite: give the freed space back to the file system afterwards.
+            stop: checked between batches; True ends the prune early.
+
+        Returns:
+            Rows deleted per table: ``runs``, ``run_inputs``, ``tags``, ``alerts``, ``judge_cache``,
+            ``rate_events``.
+        """
+        pruned = prune_runs(self._db, self._lock, older_than_ns, batch=batch, dry_run=dry_run, stop=stop)
+        if reclaim and pruned.total and not dry_run:
+            reclaim_space(self._db, self._lock, stop=stop)
+        return pruned
+
+    def vacuum(self) -> None:
+        """Rewrite a SQLite file to its smallest size (see ``SpanStore.vacuum``); PostgreSQL: ``VACUUM``."""
+        vacuum_database(self._db, self._lock, ("runs", "run_inputs", "tags", "alerts", "judge_cache",
+                                               "rate_events"))
 
     # -- rate limits ---------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import functools
 import logging
 import multiprocessing
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -43,7 +43,7 @@ from valiqor_trace.analyzer.server._schemas import Health
 from valiqor_trace.analyzer.server._writer import SpanWriter
 from valiqor_trace.monitor import MonitorConfig, parse_monitor
 from valiqor_trace.analyzer.server.ui import UI, SecurityHeaders, Sessions
-from valiqor_trace.internal import VERSION, parse_dir_path
+from valiqor_trace.internal import VERSION, Pruned, RetentionSchedule, cutoff_of_days, parse_days, parse_dir_path
 
 if TYPE_CHECKING:
     from valiqor_trace.analyzer.server._monitor import IngestMonitor
@@ -72,6 +72,9 @@ class ServerConfig:
             the server receives, as in-app monitoring does (docs/monitoring.md). Default: off.
         run_lease_s: how long a replica holds an FA run without renewing its lease: a replica killed
             mid-run leaves the run to another after this long (docs/deploy.md).
+        retention_days: delete traces, runs, alerts and judge-cache entries older than this many days
+            (default: ``$VALIQOR_RETENTION_DAYS``; unset: keep everything), on a thread of the server.
+        retention_interval_s: how often that thread prunes (the first time soon after the start).
     """
 
     data_dir: str | None = None
@@ -85,6 +88,8 @@ class ServerConfig:
     decode_workers: int = 0
     monitor: MonitorConfig | None = None
     run_lease_s: float = DEFAULT_LEASE_S
+    retention_days: float | None = None
+    retention_interval_s: float = 3600.0
 
     def __post_init__(self) -> None:
         if self.monitor is not None and not isinstance(self.monitor, MonitorConfig):
@@ -96,15 +101,22 @@ class ServerConfig:
                 object.__setattr__(self, "data_dir", parse_dir_path(self.data_dir))
             except ValueError as exc:
                 raise ValueError(f"ServerConfig(data_dir={str(self.data_dir)!r}): {exc}") from None
+        if self.retention_days is not None:
+            try:
+                object.__setattr__(self, "retention_days", parse_days(self.retention_days))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"ServerConfig(retention_days={self.retention_days!r}): {exc}") from None
 
 
 class _EmbeddedClient(ValiqorClient):
     """The server's own client: always embedded, whatever VALIQOR_BASE_URL says."""
 
     def __init__(self, config: ClientConfig) -> None:
-        self.config = dataclasses.replace(config, base_url=None, api_key=None)
+        # retention is the server's (ServerState), over both stores: not the client's own
+        self.config = dataclasses.replace(config, base_url=None, api_key=None, retention_days=None)
         self._clock = time.time
         self._remote = None
+        self._retention = None
 
     @functools.cached_property
     def failure_analysis(self) -> FailureAnalysisAPI:
@@ -117,9 +129,10 @@ class ServerState:
 
     def __init__(self, config: ServerConfig) -> None:
         settings = {"home": config.data_dir, "database_url": config.database_url, "project_name": config.project_name,
-                    "trace_timeout_s": config.trace_timeout_s}
+                    "trace_timeout_s": config.trace_timeout_s, "retention_days": config.retention_days}
         self.config = config
-        self.client = _EmbeddedClient(resolve_client_config({k: v for k, v in settings.items() if v is not None}))
+        client_config = resolve_client_config({k: v for k, v in settings.items() if v is not None})
+        self.client = _EmbeddedClient(client_config)
         interrupted = fail_interrupted_runs(self.client.run_store)
         if interrupted:
             logger.warning("marked %d run(s) left in flight by a previous server failed", len(interrupted))
@@ -128,6 +141,7 @@ class ServerState:
         self.decode_pool = _decode_pool(config.decode_workers)
         self.api = ApiState(fa=self.client.failure_analysis, traces=self.client.traces, runs=self.runs)
         self.monitor = _monitor(config.monitor, self.client.config)
+        self.retention = _retention(self.client, client_config.retention_days, config.retention_interval_s)
         self._closed = False
 
     def close(self) -> None:
@@ -137,6 +151,8 @@ class ServerState:
         self._closed = True
         if self.monitor is not None:
             self.monitor.close()
+        if self.retention is not None:
+            self.retention.stop()
         self.runs.close()
         if self.decode_pool is not None:
             self.decode_pool.shutdown(wait=True, cancel_futures=True)  # idle processes exit at once
@@ -151,6 +167,21 @@ def _monitor(config: MonitorConfig | None, client: ClientConfig) -> IngestMonito
 
     return IngestMonitor(config, store_file=client.trace_store_file, run_store_file=client.run_store_file,
                          project_name=client.project_name, rootless_after_s=client.trace_timeout_s)
+
+
+def _retention(client: ValiqorClient, days: float | None, interval_s: float) -> RetentionSchedule | None:
+    """Prune both stores on a thread of the server: batches of short transactions, so ingest goes on."""
+    if days is None:
+        return None
+
+    def prune(stop: Callable[[], bool]) -> Pruned:
+        cutoff = cutoff_of_days(days)
+        return client.trace_store.prune(cutoff, stop=stop) + client.run_store.prune(cutoff, stop=stop)
+
+    schedule = RetentionSchedule(prune, describe=f"the stores (older than {days:g} days)", interval_s=interval_s,
+                                 log=logger.warning)  # the level `valiqor serve` shows, as for its banner
+    schedule.start()
+    return schedule
 
 
 def _decode_pool(workers: int) -> ProcessPoolExecutor | None:

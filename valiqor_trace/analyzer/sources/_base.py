@@ -62,7 +62,7 @@ class LocalStoreSource:
         return f"local store {describe_store(self.path)}{missing}"
 
     def existing_store(self) -> SpanStore | None:
-        """The store, or None (nothing created) while its file does not exist."""
+        """The store, or None (nothing created) while its file does not exist (a database always does)."""
         if self._store is None and (is_database_url(self.path) or os.path.exists(self.path)):
             with self._opening:
                 if self._store is None:
