@@ -198,21 +198,26 @@ def main() -> None:
         for engine, count in (("SQLite", 1), ("PostgreSQL", 1), ("PostgreSQL", 2)):
             database = Database(args.postgres) if engine == "PostgreSQL" else None
             try:
-                batches = fresh_batches(template, args.batches)
-                bodies = [b.SerializeToString() for b in (split_batches(batches) if count > 1 else batches)]
-                replicas = Replicas(os.path.join(tmp, f"{engine}-{count}"), count, database)
-                with replicas as urls:
-                    stats = drive_many(urls, "/v1/traces", bodies, PROTOBUF, args.concurrency)
-                stored = replicas.stored_spans()
-                spans = args.batches * BATCH
-                rows.append({"scenario": f"ingest  {engine}, {count} replica(s)", "stats": stats, "units": spans,
-                             "server_cpu_s": replicas.server_cpu_s, "database_cpu_s": replicas.database_cpu_s,
-                             "check": "all stored once" if stored == spans else f"STORED {stored} OF {spans}"})
+                # two replicas: whole batches dealt in turn, then every trace split across both (half batches)
+                for split in ((False,) if count == 1 else (False, True)):
+                    batches = fresh_batches(template, args.batches)
+                    bodies = [b.SerializeToString() for b in (split_batches(batches) if split else batches)]
+                    replicas = Replicas(os.path.join(tmp, f"{engine}-{count}-{split}"), count, database)
+                    with replicas as urls:
+                        stats = drive_many(urls, "/v1/traces", bodies, PROTOBUF, args.concurrency)
+                    stored = replicas.stored_spans() - sum(row["units"] for row in rows
+                                                           if row.get("database") is database and database)
+                    spans = args.batches * BATCH
+                    rows.append({"scenario": f"ingest  {engine}, {count} replica(s)" + (", traces split" if split
+                                                                                      else ""),
+                                 "stats": stats, "units": spans, "database": database,
+                                 "server_cpu_s": replicas.server_cpu_s, "database_cpu_s": replicas.database_cpu_s,
+                                 "check": "all stored once" if stored == spans else f"STORED {stored} OF {spans}"})
                 fa = Replicas(os.path.join(tmp, f"fa-{engine}-{count}"), count, database)
                 with fa as urls:
                     stats = drive_many(urls, "/api/v1/fa/runs", [b""] * args.fa_requests, {}, args.concurrency,
                                        json_body={"dataset": DATASET[:1], "project_name": "bench"})
-                rows.append({"scenario": f"FA run  {engine}, {count} replica(s)", "stats": stats,
+                rows.append({"scenario": f"FA run  {engine}, {count} replica(s)", "stats": stats, "database": None,
                              "units": stats["requests"], "server_cpu_s": fa.server_cpu_s,
                              "database_cpu_s": fa.database_cpu_s, "check": ""})
             finally:
@@ -232,7 +237,7 @@ def _cpu_per_unit(row: dict[str, Any]) -> float:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    print(f"{'scenario':<34} {'rate/s':>8} {'p50 ms':>7} {'503s':>5} {'server CPU':>12} {'db CPU':>10} "
+    print(f"{'scenario':<46} {'rate/s':>8} {'p50 ms':>7} {'503s':>5} {'server CPU':>12} {'db CPU':>10} "
           f"{'total':>10} {'1 core':>9} {'4 cores':>9}  check")
     for row in rows:
         stats, units = row["stats"], row["units"]
@@ -241,7 +246,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         server = row["server_cpu_s"] / units * scale
         database = row["database_cpu_s"] / units * scale
         per_core = 1.0 / _cpu_per_unit(row)
-        print(f"{row['scenario']:<34} {units / stats['elapsed']:>8,.0f} {stats['p50_ms']:>7.1f} "
+        print(f"{row['scenario']:<46} {units / stats['elapsed']:>8,.0f} {stats['p50_ms']:>7.1f} "
               f"{stats['retries']:>5} {server:>7.0f} {suffix}/{unit[0]} {database:>5.0f} {suffix}/{unit[0]} "
               f"{server + database:>5.0f} {suffix}/{unit[0]} {per_core:>9,.0f} {4 * per_core:>9,.0f}  {row['check']}")
     print("(rate/s: spans/s for ingest, runs/s for FA; 'N core(s)': what N cores sustain at this CPU cost)")
