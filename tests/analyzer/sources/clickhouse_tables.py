@@ -66,11 +66,11 @@ class ChdbTables:
         with session.Session(str(self.path)) as opened:
             opened.query(f"{self._insert} FORMAT JSONEachRow\n" + "\n".join(json.dumps(row) for row in rows))
 
-    def query(self, sql: str) -> list[dict[str, Any]]:
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         from chdb import session
 
         with session.Session(str(self.path)) as opened:
-            data = opened.query(sql, "JSONEachRow").bytes()
+            data = opened.query(sql, "JSONEachRow", params=parameters or {}).bytes()
         return [json.loads(line) for line in data.decode().splitlines() if line]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import sys
 import time
@@ -94,11 +95,7 @@ def test_recent_traces_are_listed_newest_first_with_filters(tmp_path: Path, sdk_
     time.sleep(0.01)
     newer = _other_trace()
     tables.insert_spans(newer)
-    old = exporter_rows(encode_spans(_other_trace("archive")))
-    for row in old:  # a trace three days earlier: outside the default window of a day
-        seconds, _, nanos = row["Timestamp"].partition(".")
-        row["Timestamp"] = f"{int(seconds) - 3 * 86400}.{nanos}"
-    tables.insert_rows(old)
+    tables.insert_rows(_days_earlier(exporter_rows(encode_spans(_other_trace("archive"))), 3))  # outside a day
     source = ClickHouseSource(tables.url)
 
     listed = source.list_traces()
@@ -133,6 +130,13 @@ def test_a_table_with_another_name_and_without_the_lookup_table(tmp_path: Path, 
         ClickHouseSource(f"chdb://{tables.path}").get_trace(records[0].trace_id)
 
 
+def _days_earlier(rows: list[dict[str, Any]], days: int) -> list[dict[str, Any]]:
+    for row in rows:
+        seconds, _, nanos = row["Timestamp"].partition(".")
+        row["Timestamp"] = f"{int(seconds) - days * 86400}.{nanos}"
+    return rows
+
+
 def test_the_lookup_table_narrows_the_read_and_a_trace_it_never_saw_is_still_found(
         tmp_path: Path, sdk_spans: list[Any], records: list[SpanRecord]) -> None:
     tables = ChdbTables(tmp_path / "ch", lookup=False)
@@ -142,18 +146,18 @@ def test_the_lookup_table_narrows_the_read_and_a_trace_it_never_saw_is_still_fou
     tables.query(creates[2])
     later = _other_trace()
     tables.insert_spans(later)  # the view sees this one
+    tables.insert_rows(_days_earlier(exporter_rows(encode_spans(_other_trace("archive"))), 3))  # another partition
     runner = Recording(ClickHouseSource(tables.url)._runner)
     source = ClickHouseSource(tables.url, runner=runner)
 
     later_id = format(later[0].context.trace_id, "032x")
     assert len(source.get_trace(later_id)) == len(later)
-    (_, window), (_, params) = runner.calls[-2:]
-    starts = [span.start_time for span in later]
-    assert params["start_ns"] <= min(starts) and max(starts) < params["end_ns"]
-    assert params["end_ns"] - params["start_ns"] <= 2 * 10**9  # the trace's second(s), not the table
+    sql, params = runner.calls[-1]
+    plan = "\n".join(row["explain"] for row in tables.query(f"EXPLAIN indexes = 1 {sql}", params))
+    kept, total = map(int, re.search(r"Min-Max.*?Parts: (\d+)/(\d+)", plan, re.S).groups())
+    assert 1 <= kept < total  # the part(s) of the trace's seconds; never the one three days back
 
-    assert _by_start(source.get_trace(records[0].trace_id)) == _by_start(records)  # unbounded: not in the view
-    assert "start_ns" not in runner.calls[-1][1]
+    assert _by_start(source.get_trace(records[0].trace_id)) == _by_start(records)  # not in the view: still read
 
 
 def test_an_older_exporters_table_with_the_scope_in_the_attributes(tmp_path: Path, sdk_spans: list[Any],
@@ -212,6 +216,19 @@ def test_a_chdb_directory_that_does_not_exist_is_not_created(tmp_path: Path) -> 
     with pytest.raises(SourceError, match="no chDB database directory at .*missing; check the chdb:// path"):
         source.get_trace("ab" * 16)
     assert not (tmp_path / "missing").exists()
+
+
+def test_chdb_busy_with_another_directory_in_this_process_is_a_clear_error(tmp_path: Path,
+                                                                          sdk_spans: list[Any]) -> None:
+    from chdb import session
+
+    tables = ChdbTables(tmp_path / "ch")
+    tables.insert_spans(sdk_spans)
+    (tmp_path / "other").mkdir()
+    with session.Session(str(tmp_path / "other")):  # the app's own chDB, on another directory
+        with pytest.raises(SourceError, match="chDB serves one directory per process: close any other chDB session"):
+            ClickHouseSource(tables.url).get_trace("ab" * 16)
+    assert ClickHouseSource(tables.url).get_trace("ab" * 16) == []  # once it is closed, the table reads
 
 
 @pytest.mark.parametrize(("module", "url"), [("chdb", "chdb:///data"), ("clickhouse_connect", "clickhouse://ch")])
