@@ -4,7 +4,7 @@ without the exporter's ``<table>_trace_id_ts`` lookup table.
 The tables are the OTel Collector ClickHouse exporter's (tests/fixtures/clickhouse/otel_traces.sql), filled with
 synthetic exporter-shaped rows: traces of 8 spans (a workflow, a retrieval, a tool call and chat calls with GenAI
 attributes as text) spread evenly over the last 7 days, so a read the lookup table narrows touches one day's
-partition. chDB opens the directory for every query (about 30 ms a query: the "SELECT 1" row).
+partition. chDB opens the directory for every query (about 40 ms of CPU a query: the "SELECT 1" column).
 
     python benchmarks/clickhouse_read.py            # ~1 minute on 2 cores; --quick for smaller tables
 """

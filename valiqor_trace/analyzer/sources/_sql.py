@@ -101,7 +101,7 @@ class ChdbSession:
 
     The directory must exist: reading never creates a database. It is opened for each query and closed
     after: chDB runs one embedded server per process, bound to one directory, and holding it open would
-    stop any other chDB use in the process (about 30 ms per query).
+    stop any other chDB use in the process (about 40 ms of CPU per query: benchmarks/clickhouse_read.py).
     """
 
     def __init__(self, path: str) -> None:
