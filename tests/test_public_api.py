@@ -28,7 +28,7 @@ from tests.helpers import REPO_ROOT
 
 EXPORTED = {
     "valiqor_trace": [
-        "Alert", "AuthenticationError", "ContentPolicy", "DatasetError", "FailureAnalysis",
+        "Alert", "AuthenticationError", "ClickHouseSource", "ContentPolicy", "DatasetError", "FailureAnalysis",
         "FailureAnalysisOptions", "FailureAnalysisRun", "FileSource", "ImportFormatError",
         "JaegerSource", "JudgeAuthenticationError", "JudgeRequestError", "LangChainInstrumentor", "LocalStoreSource",
         "MonitorConfig", "NotFoundError", "OpenAIInstrumentor", "RateLimitError", "RunFailedError",

@@ -54,7 +54,14 @@ if TYPE_CHECKING:  # what __getattr__ below imports on first use, spelled out fo
     from valiqor_trace.analyzer.fa.options import FailureAnalysisOptions
     from valiqor_trace.analyzer.monitor import Alert
     from valiqor_trace.analyzer.server import serve
-    from valiqor_trace.analyzer.sources import FileSource, JaegerSource, LocalStoreSource, TempoSource, TraceSource
+    from valiqor_trace.analyzer.sources import (
+        ClickHouseSource,
+        FileSource,
+        JaegerSource,
+        LocalStoreSource,
+        TempoSource,
+        TraceSource,
+    )
     from valiqor_trace.cli._output import format_trace
     from valiqor_trace.instrumentors.langchain import LangChainInstrumentor
     from valiqor_trace.instrumentors.openai import OpenAIInstrumentor
@@ -63,6 +70,7 @@ if TYPE_CHECKING:  # what __getattr__ below imports on first use, spelled out fo
 __all__ = [
     "Alert",
     "AuthenticationError",
+    "ClickHouseSource",
     "ContentPolicy",
     "DatasetError",
     "FailureAnalysis",
@@ -121,6 +129,7 @@ __all__ = [
 # name -> the module that defines it, imported on first access (keep in step with TYPE_CHECKING above).
 _LAZY = {
     "Alert": "valiqor_trace.analyzer.monitor",
+    "ClickHouseSource": "valiqor_trace.analyzer.sources",
     "FailureAnalysis": "valiqor_trace.analyzer.client",
     "FailureAnalysisOptions": "valiqor_trace.analyzer.fa.options",
     "FailureAnalysisRun": "valiqor_trace.analyzer.client",

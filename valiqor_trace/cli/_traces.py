@@ -1,4 +1,5 @@
-"""``valiqor traces show|list``: read the trace store, or a server's with ``--base-url`` / ``VALIQOR_BASE_URL``."""
+"""``valiqor traces show|list``: read the trace store, a server's with ``--base-url`` / ``VALIQOR_BASE_URL``, or
+another source with ``--source`` (a ClickHouse table, Jaeger, Tempo, a file: docs/trace-sources.md)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
     show.add_argument("trace_id", help="32-hex W3C trace id (a tr_ prefix is accepted)")
     add_store_argument(show)
     add_server_argument(show)
+    _add_source_argument(show)
     show.add_argument("--run-id", help="mark the spans this FA run's failures point at (◆ evidence: subcategory)")
     show.add_argument("--json", action="store_true", help="print the spans as JSON")
     show.set_defaults(func=show_trace)
@@ -38,6 +40,7 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
     listing = traces.add_parser("list", help="list stored traces, newest first")
     add_store_argument(listing)
     add_server_argument(listing)
+    _add_source_argument(listing)
     listing.add_argument("--project-name")
     listing.add_argument("--errors", action="store_true", help="only traces with an error span")
     listing.add_argument("--all", action="store_true",
@@ -47,6 +50,25 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
     listing.set_defaults(func=list_traces)
 
 
+def _add_source_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", metavar="SOURCE",
+                        help="read here instead of the store: clickhouse://USER:PASSWORD@HOST:8123/DATABASE, "
+                             "chdb:///DIR, jaeger://HOST:PORT, tempo://HOST:PORT or a trace file "
+                             "(docs/trace-sources.md)")
+
+
+def _source(args: argparse.Namespace, client: Any) -> Any:
+    """The ``--source`` the command names, or None."""
+    if not getattr(args, "source", None):
+        return None
+    if client.config.base_url is not None:
+        raise ValueError("--source reads a trace source from here; --base-url / VALIQOR_BASE_URL reads a "
+                         "server's store: use one of them")
+    from valiqor_trace.analyzer.sources import trace_source
+
+    return trace_source(args.source)
+
+
 def _client(args: argparse.Namespace) -> Any:
     from valiqor_trace.analyzer.cli import cli_client
 
@@ -54,7 +76,13 @@ def _client(args: argparse.Namespace) -> Any:
 
 
 def _spans(args: argparse.Namespace, client: Any, trace_id: str) -> tuple[list[SpanRecord], str]:
-    """The trace's spans and where they were read: the server's store, or the local one."""
+    """The trace's spans and where they were read: ``--source``, the server's store, or the local one."""
+    source = _source(args, client)
+    if source is not None:
+        spans = source.get_trace(trace_id)
+        if not spans:
+            raise LookupError(f"trace {trace_id} is not in {source.description}")
+        return spans, source.description
     if client.config.base_url is not None:
         return client.traces.get(trace_id), "server " + without_password(client.config.base_url)
     store = open_store(args)
@@ -129,7 +157,16 @@ def list_traces(args: argparse.Namespace) -> int:
     query = {"project_name": args.project_name, "has_error": True if args.errors else None, "limit": args.limit,
              "include_verdicts": args.all}
     rows: Sequence[TraceSummary]
-    if client.config.base_url is not None:
+    source = _source(args, client)
+    if source is not None:
+        from valiqor_trace.analyzer.sources import ListsTraces
+
+        where = source.description
+        if not isinstance(source, ListsTraces):
+            raise ValueError(f"{where} cannot list traces here; browse it in its own UI, then "
+                             "`valiqor traces show ID --source ...` or `valiqor fa run --trace-id ID --source ...`")
+        rows = source.list_traces(**query)
+    elif client.config.base_url is not None:
         rows, where = client.traces.list(**query), without_password(client.config.base_url)
     else:
         store = open_store(args)
@@ -138,7 +175,8 @@ def list_traces(args: argparse.Namespace) -> int:
         print(json.dumps([row.model_dump() for row in rows], indent=2))
         return 0
     if not rows:
-        print(f"no traces in {where}")
+        window = getattr(source, "list_window_s", None)  # a source that lists recent traces only
+        print(f"no traces in {where}" + (f" in the last {window / 3600:g} hours" if window else ""))
         return 0
     print_renderable(table(TRACE_COLUMNS, rows))
     return 0

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import by_start
+from tests.analyzer.sources.conftest import by_start
 from google.protobuf.json_format import MessageToDict
 
 from valiqor_trace.errors import ImportFormatError

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import by_start
+from tests.analyzer.sources.conftest import by_start
 from google.protobuf.json_format import MessageToDict
 
 from valiqor_trace.errors import AuthenticationError, NotFoundError, RateLimitError, SourceError

@@ -36,6 +36,9 @@ def register(cli) -> None:  # noqa: ANN001 - valiqor_trace.cli.Cli
     rebuild.add_argument("--jaeger", metavar="URL", help="also look in a Jaeger query service at URL")
     rebuild.add_argument("--tempo", metavar="URL", help="also look in Grafana Tempo at URL")
     rebuild.add_argument("--file", action="append", default=[], metavar="FILE", help="also look in a trace file")
+    rebuild.add_argument("--source", action="append", default=[], metavar="SOURCE",
+                         help="also look here: clickhouse://USER:PASSWORD@HOST:8123/DATABASE, chdb:///DIR, "
+                              "jaeger://HOST:PORT, tempo://HOST:PORT or a trace file (docs/trace-sources.md)")
     rebuild.add_argument("--json", action="store_true", help="print the item(s) as JSON")
     rebuild.set_defaults(func=reconstruct_trace)
     register_prune(traces)
@@ -73,7 +76,7 @@ def import_files(args: argparse.Namespace) -> int:
 
 
 def reconstruct_trace(args: argparse.Namespace) -> int:
-    from valiqor_trace.analyzer.sources import FileSource, JaegerSource, TempoSource, TraceSource
+    from valiqor_trace.analyzer.sources import FileSource, JaegerSource, TempoSource, TraceSource, trace_source
     from valiqor_trace.analyzer.traces_api import TracesAPI
 
     sources: list[TraceSource] = [FileSource(path) for path in args.file]
@@ -81,6 +84,7 @@ def reconstruct_trace(args: argparse.Namespace) -> int:
         sources.append(JaegerSource(args.jaeger))
     if args.tempo:
         sources.append(TempoSource(args.tempo))
+    sources += [trace_source(spec) for spec in args.source]
     api = TracesAPI(store_path(args), sources)  # reading: a missing store is reported, never created
     result = api.reconstruct(args.trace_id, split=args.split, timeout_s=args.timeout)
     items = result if isinstance(result, list) else [result]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from valiqor_trace.analyzer.client._config import ClientConfig, resolve_client_config
@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     import httpx
 
     from valiqor_trace.analyzer.client._protocols import FailureAnalysis, Traces
+    from typing import TypeAlias
+
+    from valiqor_trace.analyzer.sources import TraceSource
+
+    SourceSpec: TypeAlias = "str | TraceSource"
 
 
 class ValiqorClient:
@@ -30,6 +35,9 @@ class ValiqorClient:
         base_url: URL of a ``valiqor serve`` server.
         transport: remote mode only: the ``httpx`` transport to send with (default: the network;
             ``httpx.MockTransport`` in tests).
+        trace_source: embedded mode only: where else to look for a trace after the local store, as a URL or
+            path (``clickhouse://...``, ``chdb:///DIR``, ``jaeger://HOST:PORT``, ``tempo://HOST:PORT``, a trace
+            file; docs/trace-sources.md), a ``TraceSource``, or a list of them, looked at in order.
         **settings: any other client setting (see the README): ``home``, ``store_path``,
             ``run_store_path``, ``database_url`` (PostgreSQL, for both stores), ``retention_days`` (prune the
             run store), ``openai_api_key``, ``judge_model``, ``judge_base_url``, ``trace_timeout_s``,
@@ -40,9 +48,14 @@ class ValiqorClient:
         result = client.failure_analysis.run(dataset=[{"input": "...", "output": "..."}])
     """
 
+    # sources after the local store, and those of them this client built (and closes); empty for a subclass
+    # that sets itself up without __init__ (the server's own client)
+    _trace_sources: tuple[Any, ...] = ()
+    _owned_sources: tuple[Any, ...] = ()
+
     def __init__(self, api_key: str | None = None, project_name: str | None = None, base_url: str | None = None,
                  *, clock: Callable[[], float] = time.time, transport: httpx.BaseTransport | None = None,
-                 **settings: Any) -> None:
+                 trace_source: SourceSpec | Sequence[SourceSpec] | None = None, **settings: Any) -> None:
         try:
             self.config: ClientConfig = resolve_client_config(
                 {"api_key": api_key, "project_name": project_name, "base_url": base_url, **settings})
@@ -51,6 +64,10 @@ class ValiqorClient:
         self._clock = clock
         self._remote: Any = None
         self._retention: Any = None  # the run store's RetentionSchedule, while it is open
+        if self.config.base_url and trace_source:
+            raise ValidationError("trace_source= is for the embedded client; with base_url the server reads "
+                                  "its own store (run `valiqor serve` where the traces are, or leave out base_url)")
+        self._trace_sources, self._owned_sources = _trace_sources(trace_source)
         if self.config.base_url:  # remote mode: the same namespaces, over HTTP (analyzer/client/_remote)
             from valiqor_trace.analyzer.client._remote import RemoteSession
 
@@ -96,7 +113,7 @@ class ValiqorClient:
         # Share the store when it is already open for writing (the server's); else a path, opened
         # when read only if its file exists, so a look-up from the wrong directory creates nothing.
         opened = self.__dict__.get("trace_store")
-        return TracesAPI(opened if opened is not None else self.config.trace_store_file)
+        return TracesAPI(opened if opened is not None else self.config.trace_store_file, self._trace_sources)
 
     @functools.cached_property
     def failure_analysis(self) -> FailureAnalysis:
@@ -144,6 +161,8 @@ class ValiqorClient:
             opened = self.__dict__.pop(name, None)
             if opened is not None and hasattr(opened, "close"):  # remote traces hold nothing to close
                 opened.close()
+        for source in self._owned_sources:  # the ones built here from a URL; they reconnect on the next read
+            source.close()
 
     def __enter__(self) -> ValiqorClient:
         return self
@@ -155,3 +174,25 @@ class ValiqorClient:
         return (f"ValiqorClient(project_name={self.config.project_name!r}, "
                 + (f"base_url={without_password(self.config.base_url or '')!r}, mode='remote')" if self._remote is not None else
                    f"home={os.path.relpath(self.config.home)!r}, mode='embedded')"))
+
+
+def _trace_sources(given: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """(the sources ``trace_source=`` names, in order; those built here from a URL or path, which the client
+    closes). A bad URL or a missing extra fails here, before anything is read."""
+    if not given:
+        return (), ()
+    from valiqor_trace.analyzer.sources import TraceSource, trace_source
+
+    sources, owned = [], []
+    for item in [given] if isinstance(given, (str, TraceSource)) else list(given):
+        if isinstance(item, str):
+            source = trace_source(item)
+            sources.append(source)
+            if hasattr(source, "close"):
+                owned.append(source)
+        elif isinstance(item, TraceSource):
+            sources.append(item)
+        else:
+            raise ValidationError(f"trace_source must be a URL, a path or a TraceSource (description + get_trace), "
+                                  f"got {type(item).__name__}")
+    return tuple(sources), tuple(owned)

@@ -8,7 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from valiqor_trace.analyzer.sources._files import TraceFile, read_trace_file
 from valiqor_trace.internal import describe_store, is_database_url, normalize_trace_id
-from valiqor_trace.store import SpanRecord, SpanStore, TraceArrival
+from valiqor_trace.store import SpanRecord, SpanStore, TraceArrival, TraceSummary
 
 
 @runtime_checkable
@@ -37,6 +37,16 @@ class KnowsArrival(Protocol):
     """
 
     def trace_arrival(self, trace_id: str) -> TraceArrival | None: ...
+
+
+@runtime_checkable
+class ListsTraces(Protocol):
+    """A source that can list its recent traces (:class:`ClickHouseSource`; the local store lists through
+    ``SpanStore.list_traces``, with the same arguments). Jaeger and Tempo are browsed in their own UIs."""
+
+    def list_traces(self, *, project_name: str | None = None, start_ns: int | None = None,
+                    end_ns: int | None = None, has_error: bool | None = None, limit: int = 50, offset: int = 0,
+                    include_verdicts: bool = True) -> list[TraceSummary]: ...
 
 
 class LocalStoreSource:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -37,6 +38,9 @@ MAX_UNIX_NANOS = 2**63 - 1
 _LONE_SURROGATE_ESCAPE = re.compile(
     r"\\u[dD](?:[89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
     r"|[c-fC-F][0-9a-fA-F]{2}(?<!\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}))")
+# What Go's strconv/encoding-json write for an int64 and a float64 (pcommon.Value.AsString); checked again below.
+_INT_TEXT = re.compile(r"^-?(?:0|[1-9][0-9]{0,18})$")
+_FLOAT_TEXT = re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?$")
 _DURATION = re.compile(r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?"
                        r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")
 
@@ -247,3 +251,32 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def stringified_value(text: str) -> Any:
+    """An attribute value as stores that keep every value as text hold it, typed again where the text says so.
+
+    The OpenTelemetry Collector's ClickHouse exporter writes each attribute as ``pcommon.Value.AsString()``:
+    a string as it is, ``true``/``false``, an integer or a float in decimal, an array as compact JSON. Those
+    forms come back as ``bool``, ``int``, ``float`` and ``list`` (an array of strings, numbers or booleans,
+    the only arrays OpenTelemetry attributes hold), so readers see what the app recorded: checks such as
+    ``capture_content is False`` and token counts work. Text in any other form stays text, JSON included:
+    a JSON-encoded message list was a string attribute, and the reconstruction decodes it as such. A string
+    that happened to read ``"42"`` becomes ``42``; its text, where a reader needs text, is the same.
+    """
+    if text == "true" or text == "false":
+        return text == "true"
+    if _INT_TEXT.match(text):
+        integer = int(text)
+        return integer if -(2**63) <= integer < 2**63 else text
+    if text[:1] == "[" and text[-1:] == "]":
+        try:
+            items = json.loads(text)
+        except ValueError:
+            return text
+        return items if isinstance(items, list) and all(
+            isinstance(item, (str, int, float, bool)) for item in items) else text
+    if _FLOAT_TEXT.match(text):
+        number = float(text)  # only when the text is how the number prints: "0.50" stays text
+        return number if math.isfinite(number) and repr(number) == text else text
+    return text
