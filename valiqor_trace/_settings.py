@@ -189,8 +189,27 @@ class Settings:
 
     @property
     def resolved_store_path(self) -> str:
-        """Where spans are stored: the PostgreSQL URL, else the SQLite file."""
-        return self.database_url or self.store_path or os.path.join(self.home, "traces.db")
+        """Where spans are stored: the PostgreSQL URL, else the SQLite file (see :func:`store_target`)."""
+        return store_target(self.database_url, self.store_path, os.path.join(self.home, "traces.db"), self.sources,
+                            "store_path")
+
+
+def store_target(database_url: str | None, path: str | None, default: str, sources: Mapping[str, str],
+                 path_setting: str) -> str:
+    """The database, else the file ``path``, else ``default`` — unless the file was named more directly than
+    the database (an argument or flag over ``VALIQOR_DATABASE_URL``): then the file, as for any setting."""
+    if database_url and path and _rank(sources.get(path_setting)) > _rank(sources.get("database_url")):
+        return path
+    return database_url or path or default
+
+
+def _rank(source: str | None) -> int:
+    # where a setting came from (see _resolve_one): argument > environment variable > .valiqorrc > default
+    if source == "argument":
+        return 3
+    if source in (None, "default"):
+        return 0
+    return 1 if source == RC_FILE_NAME else 2
 
 
 def find_rc_file(start: str | os.PathLike[str] | None = None) -> Path | None:

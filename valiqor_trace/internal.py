@@ -17,8 +17,8 @@ what crosses a layer line comes from here or from a public module (``tests/test_
 - ids: :func:`normalize_trace_id`;
 - retrieval spans (one convention for every retriever instrumentor): ``RETRIEVAL``, :func:`retrieval_span_name`,
   :func:`retrieval_attributes`, :func:`record_query`, :func:`record_documents`, :func:`documents_of`;
-- settings: ``CLIENT_SETTINGS``, ``DEFAULT_MAX_FIELD_CHARS``, :func:`resolve_table`, :func:`parse_dir_path`,
-  :func:`parse_days` (a retention), :func:`parse_age_ns` (``30d``, ``12h``, ``90m``);
+- settings: ``CLIENT_SETTINGS``, ``DEFAULT_MAX_FIELD_CHARS``, :func:`resolve_table`, :func:`store_target`,
+  :func:`parse_dir_path`, :func:`parse_days` (a retention), :func:`parse_age_ns` (``30d``, ``12h``, ``90m``);
   URLs in messages and reprs: :func:`without_password`, :func:`repr_without_passwords`; to HTTP clients:
   :func:`split_credentials`;
 - monitoring: ``VERDICT_RUN_ID`` (the attribute the sampler recognizes verdict spans by);
@@ -65,7 +65,7 @@ from valiqor_trace._retriever import (
     retrieval_attributes,
     retrieval_span_name,
 )
-from valiqor_trace._settings import CLIENT_SETTINGS, DEFAULT_MAX_FIELD_CHARS, resolve_table
+from valiqor_trace._settings import CLIENT_SETTINGS, DEFAULT_MAX_FIELD_CHARS, resolve_table, store_target
 from valiqor_trace._suppress import is_instrumentation_suppressed, suppress_instrumentation
 from valiqor_trace._version import __version__ as VERSION
 from valiqor_trace.monitor._sampling import VERDICT_RUN_ID
@@ -144,6 +144,7 @@ __all__ = [
     "report_internal_error",
     "repr_without_passwords",
     "resolve_table",
+    "store_target",
     "retrieval_attributes",
     "retrieval_span_name",
     "set_default_pricing",

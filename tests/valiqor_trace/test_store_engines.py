@@ -126,6 +126,22 @@ def test_an_unreachable_server_is_one_clear_error_without_the_password() -> None
     assert "s3cret-pw" not in str(caught.value)
 
 
+def test_a_search_path_naming_no_existing_schema_says_which_and_how_to_create_it() -> None:
+    postgres.require()
+    url = postgres.URL.replace("postgres@", "postgres:s3cret-pw@", 1)
+    url += ("&" if "?" in url else "?") + "options=-csearch_path%3Dvq_not_created"
+    for opener in (SpanStore, RunStore):
+        with pytest.raises(StoreUnavailableError) as caught:
+            opener(url)
+        message = str(caught.value)
+        assert "vq_not_created" in message and "CREATE SCHEMA" in message and "s3cret-pw" not in message
+    served = subprocess.run([sys.executable, "-m", "valiqor_trace.cli", "serve", "--port", "0", "--database-url", url],
+                            capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
+    assert served.returncode == 1
+    assert served.stderr.startswith("valiqor serve: PostgreSQL at ") and "CREATE SCHEMA" in served.stderr
+    assert len(served.stderr.strip().splitlines()) == 1 and "s3cret-pw" not in served.stderr
+
+
 def test_a_database_url_that_is_not_postgresql_is_refused_with_the_fix() -> None:
     with pytest.raises(valiqor_trace.ValidationError, match="postgresql://"):
         ValiqorClient(database_url="mysql://db/valiqor")

@@ -275,6 +275,7 @@ def apply_migrations(db: Database, component: str, migrations: Sequence[Migratio
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {number}")
         return
+    _require_schema(db)
     with db.transaction():
         db.lock(f"schema:{component}")
         db.execute("CREATE TABLE IF NOT EXISTS valiqor_schema (component TEXT PRIMARY KEY, version BIGINT NOT NULL)")
@@ -286,6 +287,18 @@ def apply_migrations(db: Database, component: str, migrations: Sequence[Migratio
         if len(migrations) > version:
             db.execute("INSERT INTO valiqor_schema (component, version) VALUES (?, ?) ON CONFLICT (component) "
                        "DO UPDATE SET version = excluded.version", (component, len(migrations)))
+
+
+def _require_schema(db: Database) -> None:
+    """A schema to create the tables in: a ``search_path`` naming only schemas that do not exist leaves none,
+    and PostgreSQL's own error ("no schema has been selected to create in") says neither which nor the fix."""
+    if db.execute("SELECT current_schema()").fetchone()[0] is not None:
+        return
+    search_path = db.execute("SHOW search_path").fetchone()[0]
+    raise StoreUnavailableError(
+        f"PostgreSQL at {without_password(db.target)}: no schema to keep the stores in: the search_path "
+        f"({search_path}) names none that exists. Create it first (CREATE SCHEMA name;), or name an existing "
+        "one in the URL's options=-csearch_path%3Dname")
 
 
 def schema_version(db: Database, component: str) -> int:

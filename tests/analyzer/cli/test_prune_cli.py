@@ -83,3 +83,27 @@ def test_vacuum_gives_the_space_of_a_store_made_before_auto_vacuum_back(
     out = capsys.readouterr().out
     assert "deleted 5 traces, 1000 spans" in out and "vacuumed" in out
     assert os.path.getsize(home / "traces.db") < before / 10
+
+
+def test_the_store_the_flag_names_is_pruned_not_the_database_of_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.postgres import fresh_schema
+
+    with fresh_schema() as url:
+        home, other = tmp_path / "home", tmp_path / "other"
+        _seed(home, url, at_s=NOW_S - 3 * 86_400, trace=1)  # old data in the environment's database
+        _seed(other, None, at_s=NOW_S - 3 * 86_400, trace=2)  # and in the file the flag names
+        monkeypatch.setenv("VALIQOR_DATABASE_URL", url)
+
+        assert main(["traces", "prune", "--older-than", "2d", "--traces-only", "--store",
+                     str(other / "traces.db")]) == 0
+        assert f"trace store {other / 'traces.db'}: deleted 1 traces" in capsys.readouterr().out
+        with ValiqorClient(home=str(home), database_url=url) as client:
+            assert [t.trace_id for t in client.traces.list()] == [f"{1:032x}"]  # the database is untouched
+
+        # a --store that is a database is where both stores are: its runs go too, not a local runs.db's
+        monkeypatch.delenv("VALIQOR_DATABASE_URL")
+        monkeypatch.chdir(tmp_path)
+        assert main(["traces", "prune", "--older-than", "2d", "--store", url]) == 0
+        out = capsys.readouterr().out
+        assert "deleted 1 traces" in out and "run store postgresql://" in out and "deleted 1 runs" in out

@@ -46,3 +46,27 @@ def test_a_key_that_starts_with_a_dash_is_given_as_api_key_equals() -> None:
 
     args = build_cli().parser.parse_args(["serve", "--api-key=-Zk3q", "--api-key", "plain"])
     assert args.api_key == ["-Zk3q", "plain"]
+
+
+class _Ready(Exception):
+    """Raised by on_ready: the test has what it needs once the server would start serving."""
+
+
+def test_the_start_line_names_where_the_data_is_without_a_password(
+        tmp_path: Path, database_url: str | None, caplog: pytest.LogCaptureFixture) -> None:
+    # a password in the URL (trust auth ignores it) must not reach the log; the line names the database
+    url = database_url.replace("postgres@", "postgres:hunter2@", 1) if database_url else None
+    caplog.set_level(logging.WARNING, logger="valiqor_trace.server")
+
+    def ready(url: str) -> None:
+        raise _Ready(url)
+
+    with pytest.raises(_Ready):
+        serve("127.0.0.1", 0, ServerConfig(data_dir=str(tmp_path / "data"), database_url=url), on_ready=ready)
+    line = next(record.getMessage() for record in caplog.records if "valiqor serve: http://" in record.getMessage())
+    if url is None:
+        assert line.endswith(f"data in {tmp_path / 'data'}")
+    else:
+        assert "hunter2" not in caplog.text
+        assert line.endswith("data in " + url.replace(":hunter2@", ":...@"))
+        assert str(tmp_path) not in line

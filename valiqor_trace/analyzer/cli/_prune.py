@@ -76,8 +76,10 @@ def prune_stores(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> Any:
-    """The stores the flags name (else the environment's, as for ``ValiqorClient()``); always the local ones."""
-    client = cli_client(args, database_url=args.database_url)
+    """The stores the flags name (else the environment's, as for ``ValiqorClient()``); always the local ones.
+    A ``--store`` that is a database holds the run store too (one database keeps both)."""
+    database_url = args.database_url or (args.store if is_database_url(args.store) else None)
+    client = cli_client(args, database_url=database_url)
     try:
         return client.config
     finally:

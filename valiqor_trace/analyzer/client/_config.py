@@ -18,6 +18,7 @@ from valiqor_trace.internal import (
     is_database_url,
     repr_without_passwords,
     resolve_table,
+    store_target,
 )
 
 
@@ -48,13 +49,16 @@ class ClientConfig:
 
     @property
     def trace_store_file(self) -> str:
-        """The trace store: the PostgreSQL URL, else the SQLite file."""
-        return self.database_url or self.store_path or os.path.join(self.home, "traces.db")
+        """The trace store: the PostgreSQL URL, else the SQLite file (a ``store_path`` argument over
+        ``$VALIQOR_DATABASE_URL``: the file)."""
+        return store_target(self.database_url, self.store_path, os.path.join(self.home, "traces.db"), self.sources,
+                            "store_path")
 
     @property
     def run_store_file(self) -> str:
-        """The run store: the PostgreSQL URL, else the SQLite file."""
-        return self.database_url or self.run_store_path or os.path.join(self.home, "runs.db")
+        """The run store: the PostgreSQL URL, else the SQLite file (as :attr:`trace_store_file` chooses)."""
+        return store_target(self.database_url, self.run_store_path, os.path.join(self.home, "runs.db"),
+                            self.sources, "run_store_path")
 
     @property
     def run_store_where(self) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from valiqor_trace.errors import ServerStartError, ValidationError
 from valiqor_trace.analyzer.server._app import ServerConfig, create_app
+from valiqor_trace.internal import describe_store
 
 logger = logging.getLogger("valiqor_trace.server")
 DEFAULT_PORT = 4318  # the OTLP/HTTP port, so exporters' default endpoint finds it
@@ -120,12 +121,12 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, config: ServerConfi
         raise
     state = app.state.server
     bound_port = sockets[0].getsockname()[1]
-    logger.warning("valiqor serve: http://%s:%d (web UI: /, OTLP: /v1/traces, API: /api/v1, docs: /openapi.json), "
-                   "data in %s", host, bound_port, state.client.config.home)
-    if on_ready is not None:
-        on_ready(f"http://{host}:{bound_port}/")
     server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on"))
     try:
+        logger.warning("valiqor serve: http://%s:%d (web UI: /, OTLP: /v1/traces, API: /api/v1, "
+                       "docs: /openapi.json), data in %s", host, bound_port, _data_location(state.client.config))
+        if on_ready is not None:
+            on_ready(f"http://{host}:{bound_port}/")
         server.run(sockets=sockets)
     except KeyboardInterrupt:
         pass  # Ctrl-C is how a server is stopped: uvicorn has shut down gracefully and re-raised it
@@ -137,6 +138,12 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, config: ServerConfi
     finally:
         state.close()
         _close(sockets)
+
+
+def _data_location(config: Any) -> str:
+    """Where the stores are, for the start-up line: the database (without its password), else the directory."""
+    url = config.database_url
+    return describe_store(url) if url else config.home
 
 
 def _close(sockets: list[socket.socket]) -> None:
