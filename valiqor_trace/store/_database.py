@@ -179,7 +179,7 @@ class PostgresDatabase(Database):
         except self._psycopg.OperationalError as exc:
             raise StoreUnavailableError(
                 f"cannot connect to PostgreSQL at {without_password(self.target)}: "
-                f"{without_password(str(exc).strip())}. Check that the server runs and the URL (host, port, "
+                f"{_one_line(without_password(str(exc)))} Check that the server runs and the URL (host, port, "
                 "database, user) is right; the password is taken from the URL or PGPASSWORD") from None
         except self._psycopg.ProgrammingError as exc:  # a URL libpq cannot parse
             raise ValidationError(f"database URL {without_password(self.target)!r} is not valid: "
@@ -333,6 +333,12 @@ def _pg_ddl(statement: str) -> str:
 @functools.lru_cache(maxsize=512)
 def _pg_sql(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
+
+
+def _one_line(text: str) -> str:
+    """libpq's messages span lines (one per address tried): one line, as the CLI prints errors."""
+    text = " ".join(text.split())
+    return text if text.endswith((".", "?", "!")) else text + "."
 
 
 def _json_key(key: str) -> str:

@@ -17,6 +17,7 @@ from valiqor_trace import attributes
 from valiqor_trace._ids import normalize_trace_id
 from valiqor_trace.monitor._processor import MONITOR_SCOPE, VERDICT_SPAN_NAME
 from valiqor_trace.store._database import (
+    Database,
     PostgresDatabase,
     SQLiteDatabase,
     apply_migrations,
@@ -201,6 +202,11 @@ class SpanStore:
         self._lock = threading.Lock()
         self._db = open_database(self.path)
         apply_migrations(self._db, "spans", _MIGRATIONS)
+        # PostgreSQL: reads have a connection of their own, so the API never waits behind a write transaction
+        # (which may wait for another server's trace locks). SQLite's readers never wait for its writer.
+        self._read_db, self._read_lock = self._db, self._lock
+        if isinstance(self._db, PostgresDatabase):
+            self._read_db, self._read_lock = open_database(self.path), threading.Lock()
 
     @property
     def dialect(self) -> str:
@@ -213,6 +219,9 @@ class SpanStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        if self._read_db is not self._db:
+            with self._read_lock:
+                self._read_db.close()
 
     # -- writing -----------------------------------------------------------------
 
@@ -254,7 +263,13 @@ class SpanStore:
         ``batches`` raises, nothing is stored; other writers are not locked out while the input is read.
         """
         if isinstance(self._db, PostgresDatabase):
-            return self._write_postgres(batches, imported=imported)
+            # a connection of its own for as long as the input takes to read: this store's connection (the
+            # server's ingest) goes on meanwhile, and the transaction locks out no other writer
+            importer = open_database(self.path)
+            try:
+                return self._write_postgres(batches, imported=imported, db=importer, lock=threading.Lock())
+            finally:
+                importer.close()
         stage = f"temp.staged_{uuid.uuid4().hex}"
         db = self._db
         assert isinstance(db, SQLiteDatabase)
@@ -283,16 +298,17 @@ class SpanStore:
                 db.execute(f"DROP TABLE IF EXISTS {stage}_logs")
         return BatchesWritten(spans_new=inserted, logs_new=logs_inserted, trace_ids=trace_ids)
 
-    def _write_postgres(self, batches: Iterable[_Batch], *, imported: bool) -> BatchesWritten:
+    def _write_postgres(self, batches: Iterable[_Batch], *, imported: bool, db: Database | None = None,
+                        lock: threading.Lock | None = None) -> BatchesWritten:
         # Each batch is one INSERT (see _pg_insert): no statement per row, and ON CONFLICT keeps one
         # of each span when a retry or another replica stores it too. The summaries of the traces written are
         # recomputed at the end under their trace locks, so the last writer of a trace sees all its spans.
-        db = self._db
+        db = db or self._db
         assert isinstance(db, PostgresDatabase)
         inserted = logs_inserted = 0
         span_traces: set[str] = set()
         log_traces: set[str] = set()
-        with self._lock, db.transaction():
+        with lock or self._lock, db.transaction():
             for rows, logs in batches:
                 if rows:
                     inserted += db.execute(_PG_INSERT_SPANS, (_json_rows(rows),)).rowcount
@@ -302,7 +318,7 @@ class SpanStore:
                     log_traces.update(row[0] for row in logs)
             if inserted or (imported and span_traces):
                 db.lock(*{f"trace:{zlib.crc32(trace_id.encode()) % _TRACE_LOCKS}" for trace_id in span_traces})
-                self._refresh_traces(span_traces, imported=imported)
+                self._refresh_traces(span_traces, imported=imported, db=db)
         return BatchesWritten(spans_new=inserted, logs_new=logs_inserted, trace_ids=sorted(span_traces | log_traces))
 
     def write_spans(self, spans: Iterable[SpanRecord], *, logs: Iterable[LogRecord] = (),
@@ -315,15 +331,16 @@ class SpanStore:
         """Insert log records that name a span; return how many were new."""
         return self.write_batch((), [log_row(log) for log in logs])[1]
 
-    def _refresh_traces(self, trace_ids: set[str], *, imported: bool) -> None:
+    def _refresh_traces(self, trace_ids: set[str], *, imported: bool, db: Database | None = None) -> None:
         # Recomputed from the spans, so late or out-of-order spans keep the summary right.
         # A trace once imported stays imported; every write counts as an arrival.
-        in_traces, trace_list = self._db.in_list("s.trace_id", sorted(trace_ids))
-        self._db.execute(
+        db = db or self._db
+        in_traces, trace_list = db.in_list("s.trace_id", sorted(trace_ids))
+        db.execute(
             f"""
             INSERT INTO traces (trace_id, project_name, root_name, start_ns, end_ns, span_count, error_count,
                                 imported, last_arrival_ns)
-            SELECT s.trace_id, {_ROOT_FIRST[self._db.dialect]},
+            SELECT s.trace_id, {_ROOT_FIRST[db.dialect]},
                    MIN(s.start_ns), MAX(s.end_ns), COUNT(*),
                    SUM(CASE WHEN s.status_code = 'ERROR' THEN 1 ELSE 0 END), ?, ?
             FROM spans s WHERE {in_traces} GROUP BY s.trace_id
@@ -331,7 +348,7 @@ class SpanStore:
                 project_name = excluded.project_name, root_name = excluded.root_name,
                 start_ns = excluded.start_ns, end_ns = excluded.end_ns, span_count = excluded.span_count,
                 error_count = excluded.error_count,
-                imported = {self._db.greatest("traces.imported", "excluded.imported")},
+                imported = {db.greatest("traces.imported", "excluded.imported")},
                 last_arrival_ns = excluded.last_arrival_ns
             """,
             (int(imported), self._clock(), trace_list),
@@ -373,11 +390,11 @@ class SpanStore:
         The log records that name a span are among its events (see :meth:`get_logs`).
         """
         tid = normalize_trace_id(trace_id)
-        with self._lock:
-            rows = self._db.execute(
+        with self._read_lock:
+            rows = self._read_db.execute(
                 f"SELECT {_SPAN_COLUMNS} FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id", (tid,)
             ).fetchall()
-            log_rows = self._db.execute(
+            log_rows = self._read_db.execute(
                 f"SELECT {LOG_COLUMNS} FROM logs WHERE trace_id = ? ORDER BY time_ns", (tid,)).fetchall() \
                 if rows else []
         return attach_logs([row_record(row) for row in rows], [row_log(row) for row in log_rows])
@@ -385,10 +402,10 @@ class SpanStore:
     def get_span(self, trace_id: str, span_id: str) -> SpanRecord | None:
         """One stored span (with the log records that name it among its events), or None."""
         tid = normalize_trace_id(trace_id)
-        with self._lock:
-            rows = self._db.execute(f"SELECT {_SPAN_COLUMNS} FROM spans WHERE trace_id = ? AND span_id = ?",
+        with self._read_lock:
+            rows = self._read_db.execute(f"SELECT {_SPAN_COLUMNS} FROM spans WHERE trace_id = ? AND span_id = ?",
                                       (tid, span_id.lower())).fetchall()
-            log_rows = self._db.execute(
+            log_rows = self._read_db.execute(
                 f"SELECT {LOG_COLUMNS} FROM logs WHERE trace_id = ? AND span_id = ? ORDER BY time_ns",
                 (tid, span_id.lower())).fetchall() if rows else []
         spans = attach_logs([row_record(row) for row in rows], [row_log(row) for row in log_rows])
@@ -396,15 +413,15 @@ class SpanStore:
 
     def get_logs(self, trace_id: str) -> list[LogRecord]:
         """The stored log records of ``trace_id``, oldest first."""
-        with self._lock:
-            rows = self._db.execute(f"SELECT {LOG_COLUMNS} FROM logs WHERE trace_id = ? ORDER BY time_ns",
+        with self._read_lock:
+            rows = self._read_db.execute(f"SELECT {LOG_COLUMNS} FROM logs WHERE trace_id = ? ORDER BY time_ns",
                                       (normalize_trace_id(trace_id),)).fetchall()
         return [row_log(row) for row in rows]
 
     def trace_arrival(self, trace_id: str) -> TraceArrival | None:
         """Whether ``trace_id`` was imported from a file and when its spans last arrived; None if not stored."""
-        with self._lock:
-            row = self._db.execute("SELECT imported, last_arrival_ns FROM traces WHERE trace_id = ?",
+        with self._read_lock:
+            row = self._read_db.execute("SELECT imported, last_arrival_ns FROM traces WHERE trace_id = ?",
                                      (normalize_trace_id(trace_id),)).fetchone()
         return None if row is None else TraceArrival(imported=bool(row[0]), last_arrival_ns=row[1])
 
@@ -433,8 +450,8 @@ class SpanStore:
                            "AND r.parent_span_id IS NULL AND r.scope_name = ?)")
             params.append(MONITOR_SCOPE)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self._lock:
-            rows = self._db.execute(
+        with self._read_lock:
+            rows = self._read_db.execute(
                 "SELECT trace_id, project_name, root_name, start_ns, end_ns, span_count, error_count "
                 f"FROM traces {where} ORDER BY start_ns DESC, trace_id LIMIT ? OFFSET ?",
                 (*params, limit, offset),
@@ -473,9 +490,9 @@ class SpanStore:
                            "r.trace_id = traces.trace_id AND r.parent_span_id IS NULL AND r.scope_name = ?))")
             params += [VERDICT_SPAN_NAME, MONITOR_SCOPE]
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self._lock:
-            total = self._db.execute(f"SELECT COUNT(*) FROM traces {where}", params).fetchone()[0]
-            rows = self._db.execute(
+        with self._read_lock:
+            total = self._read_db.execute(f"SELECT COUNT(*) FROM traces {where}", params).fetchone()[0]
+            rows = self._read_db.execute(
                 "SELECT trace_id, project_name, root_name, start_ns, end_ns, span_count, error_count "
                 f"FROM traces {where} ORDER BY start_ns DESC, trace_id LIMIT ? OFFSET ?",
                 (*params, limit, offset)).fetchall()
@@ -496,8 +513,8 @@ class SpanStore:
         has_usage = " OR ".join(f"{number('p.attributes', k)} IS NOT NULL" for k, _ in _USAGE_KEYS)
         tokens_in, tokens_out = f"COALESCE({keys_in}, 0)", f"COALESCE({keys_out}, 0)"
         in_traces, trace_list = self._db.in_list("s.trace_id", trace_ids)
-        with self._lock:
-            rows = self._db.execute(
+        with self._read_lock:
+            rows = self._read_db.execute(
                 f"SELECT s.trace_id, SUM({tokens_in}), SUM({tokens_out}) FROM spans s "
                 f"WHERE {in_traces} AND NOT EXISTS (SELECT 1 FROM spans p "
                 f"WHERE p.trace_id = s.trace_id AND p.span_id = s.parent_span_id AND ({has_usage})) "
@@ -516,8 +533,8 @@ class SpanStore:
         selected = [self._low_bits_below(sample_bound)]
         if errors:
             selected.append("t.error_count > 0")
-        with self._lock:
-            rows = self._db.execute(
+        with self._read_lock:
+            rows = self._read_db.execute(
                 "SELECT t.trace_id, t.error_count, t.last_arrival_ns FROM traces t "
                 "WHERE t.last_arrival_ns > ? AND t.last_arrival_ns <= ? AND t.imported = 0 "
                 f"AND ({' OR '.join(selected)}) "
@@ -550,18 +567,18 @@ class SpanStore:
 
     def project_names(self) -> list[str]:
         """The projects that have traces, sorted."""
-        with self._lock:
-            rows = self._db.execute("SELECT DISTINCT project_name FROM traces WHERE project_name IS NOT NULL "
+        with self._read_lock:
+            rows = self._read_db.execute("SELECT DISTINCT project_name FROM traces WHERE project_name IS NOT NULL "
                                       "ORDER BY project_name").fetchall()
         return [row[0] for row in rows]
 
     def count_spans(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM spans").fetchone()[0]
+        with self._read_lock:
+            return self._read_db.execute("SELECT COUNT(*) FROM spans").fetchone()[0]
 
     def count_logs(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM logs").fetchone()[0]
+        with self._read_lock:
+            return self._read_db.execute("SELECT COUNT(*) FROM logs").fetchone()[0]
 
     def defer_checkpoints(self, pages: int) -> None:
         """Let the WAL grow to ``pages`` pages before a commit checkpoints it (default 1000).

@@ -82,3 +82,30 @@ def test_an_expired_lease_passes_the_job_on_and_only_the_new_holder_finishes_it(
         assert alive.request_cancel("run_x") is False  # finished: nothing to cancel
     finally:
         store.close()
+
+
+def test_a_viewer_on_a_shared_database_runs_only_what_it_was_asked(tmp_path: Path,
+                                                                    database_url: str | None) -> None:
+    """`valiqor ui --database-url` pointed at production: it leaves the replicas' queued runs to them, and the
+    analysis its own user asks for still runs."""
+    import time
+
+    import httpx
+
+    from tests.helpers import LiveServer
+    from valiqor_trace.analyzer.server import ServerConfig, create_app
+
+    store = _store(tmp_path, database_url)
+    queue = JobQueue(store, "elsewhere:1:x", LEASE_NS)
+    viewer = create_app(ServerConfig(data_dir=str(tmp_path / "ui"), database_url=database_url, viewer=True))
+    try:
+        _enqueue(queue, "run_of_a_replica", 1)
+        with LiveServer(viewer) as live:
+            asked = httpx.post(f"{live.url}/api/v1/fa/runs", json={"dataset": [{"input": "2 + 2?", "output": "4"}],
+                                                                    "wait_s": 10}, timeout=30).json()
+            assert asked["status"] == "completed"
+            time.sleep(1.2)  # more than two of its polls
+        assert store.get_status_row("run_of_a_replica")["status"] == "queued"
+    finally:
+        viewer.state.server.close()
+        store.close()

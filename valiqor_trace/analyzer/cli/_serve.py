@@ -27,12 +27,21 @@ _FLAG_TYPES: dict[str, Any] = {
 }
 
 
+def _database_url(text: str) -> str:
+    from valiqor_trace.internal import is_database_url, without_password
+
+    if not is_database_url(text):
+        raise argparse.ArgumentTypeError(f"{without_password(text)!r} is not a postgresql:// URL (e.g. "
+                                         "postgresql://valiqor@db:5432/valiqor); leave it out for the SQLite files")
+    return text
+
+
 def register(cli) -> None:
     parser = cli.command("serve", "receive OTLP traces and serve the Failure Analysis API over HTTP")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine)")
     parser.add_argument("--port", type=int, default=4318, help="port (default 4318, the OTLP/HTTP port)")
     parser.add_argument("--data-dir", metavar="DIR", help="where traces.db and runs.db live (default $VALIQOR_HOME)")
-    parser.add_argument("--database-url", metavar="URL",
+    parser.add_argument("--database-url", metavar="URL", type=_database_url,
                         help="keep traces and runs in PostgreSQL instead (postgresql://user@host:5432/db; env "
                              "VALIQOR_DATABASE_URL; extra `postgres`): several servers may share it")
     parser.add_argument("--api-key", action="append", default=[], metavar="KEY",
@@ -58,7 +67,7 @@ def register(cli) -> None:
     ui.add_argument("--port", type=int, default=4318, help="port (default 4318)")
     ui.add_argument("--data-dir", metavar="DIR", help="where traces.db and runs.db live (default: $VALIQOR_HOME "
                                                       "or ./.valiqor, where `valiqor demo` writes)")
-    ui.add_argument("--database-url", metavar="URL", help="read the stores in PostgreSQL instead (env "
+    ui.add_argument("--database-url", metavar="URL", type=_database_url, help="read the stores in PostgreSQL instead (env "
                                                           "VALIQOR_DATABASE_URL)")
     ui.add_argument("--no-browser", action="store_true", help="print the URL only; do not open a browser")
     ui.set_defaults(func=run_ui)
@@ -146,7 +155,8 @@ def run_ui(args: argparse.Namespace) -> int:
             threading.Timer(0.3, webbrowser.open, args=(url,)).start()
 
     try:
-        config = ServerConfig(data_dir=args.data_dir, database_url=args.database_url, decode_workers=0)
+        config = ServerConfig(data_dir=args.data_dir, database_url=args.database_url, decode_workers=0,
+                              viewer=True)
         serve("127.0.0.1", args.port, config, log_level="warning", on_ready=ready)
     except ServerStartError as exc:
         print(f"valiqor ui: {exc.describe(host='--host', port='--port')}", file=sys.stderr)

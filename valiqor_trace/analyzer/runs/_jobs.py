@@ -16,14 +16,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
 from valiqor_trace.analyzer.models import FAItem
-from valiqor_trace.analyzer.runs._store import RunStore, _pid_alive
+from valiqor_trace.analyzer.runs._store import PROCESS_HOST, RunStore, _pid_alive
 
 _JOB_COLUMNS = "run_id, project_name, created_ns, job, attempts, cancel_requested"
 
@@ -55,7 +54,7 @@ class ClaimedJob:
 
 def new_owner_id() -> str:
     """``host:pid:random``: unique per replica, and readable in the run row."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    return f"{PROCESS_HOST}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class JobQueue:
@@ -80,7 +79,7 @@ class JobQueue:
         """Record a run as a queued job (``claim``: already held by this replica, for a key-carrying run)."""
         status, owner, expires, attempts = ("running", self.owner, now_ns + self.lease_ns, 1) if claim else \
             ("queued", None, None, 0)
-        pid, host = (os.getpid(), socket.gethostname()) if claim else (None, None)
+        pid, host = (os.getpid(), PROCESS_HOST) if claim else (None, None)
         with self._lock:
             self._db.execute(
                 "INSERT INTO runs (run_id, project_name, status, input_type, feature_kind, trace_id, source, "
@@ -108,7 +107,7 @@ class JobQueue:
             self._db.execute(
                 "UPDATE runs SET status = 'running', lease_owner = ?, lease_expires_ns = ?, attempts = attempts + 1, "
                 "items_done = 0, owner_pid = ?, owner_host = ? WHERE run_id = ?",
-                (self.owner, now_ns + self.lease_ns, os.getpid(), socket.gethostname(), row[0]))
+                (self.owner, now_ns + self.lease_ns, os.getpid(), PROCESS_HOST, row[0]))
             claimed = self._db.execute(f"SELECT {_JOB_COLUMNS} FROM runs WHERE run_id = ?", (row[0],)).fetchone()
         return ClaimedJob(run_id=claimed[0], project_name=claimed[1], created_ns=claimed[2],
                           request=JobRequest.model_validate_json(claimed[3]), attempts=claimed[4],
@@ -154,9 +153,10 @@ class JobQueue:
                                     "AND status IN ('queued', 'running')", (run_id,)).rowcount == 1
 
     def expire_dead_leases(self) -> list[str]:
-        """Make claimable at once the jobs held by dead processes of this host (or by this pid: a restarted
-        server in a container gets pid 1 again), instead of after their lease."""
-        host = socket.gethostname()
+        """Make claimable at once the jobs held by dead processes of this host and pid namespace (or by this
+        pid there: the process before this one), instead of after their lease. A replica elsewhere, or in
+        another container, is never judged by a pid: its leases expire."""
+        host = PROCESS_HOST
         with self._lock:
             rows = self._db.execute("SELECT run_id, owner_pid FROM runs WHERE job IS NOT NULL AND status = 'running' "
                                     "AND owner_host = ? AND lease_owner != ?", (host, self.owner)).fetchall()

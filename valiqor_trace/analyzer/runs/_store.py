@@ -35,7 +35,21 @@ if TYPE_CHECKING:
     from valiqor_trace.internal import Database, Pruned
 
 Migration = str | dict[str, str]
-_HOST = socket.gethostname()
+
+
+def _process_host() -> str:
+    """Where a pid means one process: this host, and its pid namespace. Containers of one replicated service
+    may share a hostname and all run as pid 1; their pid namespaces differ, so no replica ever takes
+    another's pid (alive elsewhere) for its own or for a dead one."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:  # not Linux: the hostname alone
+        return socket.gethostname()
+    return f"{socket.gethostname()}/pidns:{namespace}"
+
+
+PROCESS_HOST = _process_host()
+_HOST = PROCESS_HOST
 
 # Rows are kept in insertion order for a listing's tie-break: SQLite has rowid, PostgreSQL a sequence.
 _ALERTS_TABLE = """

@@ -75,6 +75,9 @@ class ServerConfig:
         retention_days: delete traces, runs, alerts and judge-cache entries older than this many days
             (default: ``$VALIQOR_RETENTION_DAYS``; unset: keep everything), on a thread of the server.
         retention_interval_s: how often that thread prunes (the first time soon after the start).
+        viewer: a look at the stores for one user (``valiqor ui``): it runs only the analyses asked of it,
+            never another server's queued runs, and does no upkeep (no retention), so pointing it at a
+            production database takes no work from the replicas there.
     """
 
     data_dir: str | None = None
@@ -90,6 +93,7 @@ class ServerConfig:
     run_lease_s: float = DEFAULT_LEASE_S
     retention_days: float | None = None
     retention_interval_s: float = 3600.0
+    viewer: bool = False
 
     def __post_init__(self) -> None:
         if self.monitor is not None and not isinstance(self.monitor, MonitorConfig):
@@ -137,11 +141,13 @@ class ServerState:
         if interrupted:
             logger.warning("marked %d run(s) left in flight by a previous server failed", len(interrupted))
         self.writer = SpanWriter(self.client.trace_store, max_spans=config.max_queued_spans)
-        self.runs = RunPool(self.client.failure_analysis, config.run_workers, lease_s=config.run_lease_s)
+        self.runs = RunPool(self.client.failure_analysis, config.run_workers, lease_s=config.run_lease_s,
+                            only_own=config.viewer)
         self.decode_pool = _decode_pool(config.decode_workers)
         self.api = ApiState(fa=self.client.failure_analysis, traces=self.client.traces, runs=self.runs)
         self.monitor = _monitor(config.monitor, self.client.config)
-        self.retention = _retention(self.client, client_config.retention_days, config.retention_interval_s)
+        self.retention = None if config.viewer else _retention(self.client, client_config.retention_days,
+                                                                config.retention_interval_s)
         self._closed = False
 
     def close(self) -> None:

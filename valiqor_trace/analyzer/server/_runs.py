@@ -47,10 +47,11 @@ class RunPool:
         lease_s: how long a replica holds a job without renewing it (renewed every third of it, at most
             every second); a replica killed mid-run leaves its job to another after this long.
         poll_s: how often an idle worker looks for queued jobs.
+        only_own: run only the jobs this pool queued (``valiqor ui``), never other replicas' queued ones.
     """
 
     def __init__(self, fa: Any, workers: int = 2, *, lease_s: float = DEFAULT_LEASE_S, poll_s: float = POLL_S,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, only_own: bool = False) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         if lease_s <= 0:
@@ -63,6 +64,8 @@ class RunPool:
         self._live: dict[str, RunJob] = {}
         self._held: collections.deque[str] = collections.deque()  # key-carrying jobs this replica holds
         self._keys: dict[str, str] = {}  # their keys: in memory only, never stored
+        self._only_own = only_own
+        self._own: collections.deque[str] = collections.deque()  # only_own: the jobs this pool queued, in order
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -91,10 +94,12 @@ class RunPool:
                           created_at=job.created_at, created_ns=job.created_ns,
                           total_items=len(job.items), options=spec.recorded_options, request=request,
                           now_ns=self._now_ns(), claim=request.key_in_request)
-        if request.key_in_request:
-            with self._lock:
+        with self._lock:
+            if request.key_in_request:
                 self._keys[job.run_id] = str(options.openai_api_key)
                 self._held.append(job.run_id)
+            elif self._only_own:
+                self._own.append(job.run_id)
         self._wake.set()
 
     def job(self, run_id: str) -> RunJob | None:
@@ -182,7 +187,11 @@ class RunPool:
             key = self._keys.pop(run_id, None) if run_id else None
         if run_id is not None:
             return self.jobs.held(run_id), key
-        return self.jobs.claim(self._now_ns()), None
+        if not self._only_own:
+            return self.jobs.claim(self._now_ns()), None
+        with self._lock:
+            own = self._own.popleft() if self._own else None
+        return (self.jobs.claim(self._now_ns(), run_id=own) if own else None), None
 
     def _run(self, claimed: ClaimedJob, key: str | None = None) -> None:
         """Execute a claimed job to its end (never raises: a run that cannot start is failed with the reason)."""
