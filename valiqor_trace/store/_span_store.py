@@ -120,6 +120,10 @@ _MIGRATIONS: tuple[str, ...] = (
     # 5: retention deletes log records whose trace has no span by their
     # time (valiqor_trace/store/_prune_traces.py); traces and spans are found by traces_by_time and the keys.
     "CREATE INDEX logs_by_time ON logs (time_ns)",
+    # 6: a monitor claim is a lease until its analysis ends (then NULL): a server killed with claimed traces
+    # still queued leaves them to another server when the lease runs out, instead of never analyzing them.
+    # Claims made before it are finished ones.
+    "ALTER TABLE monitor_claims ADD COLUMN expires_ns INTEGER",
 )
 
 _SPAN_COLUMNS = ("trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status_code, status_message, "
@@ -522,14 +526,17 @@ class SpanStore:
         return {row[0]: (int(row[1] or 0), int(row[2] or 0)) for row in rows}
 
     def monitor_candidates(self, *, arrived_after_ns: int, quiet_since_ns: int, rootless_quiet_since_ns: int,
-                           sample_bound: int, errors: bool, limit: int) -> list[MonitorCandidate]:
-        """Unclaimed traces that monitoring on ingest should decide now, oldest arrival first.
+                           sample_bound: int, errors: bool, limit: int,
+                           now_ns: int | None = None) -> list[MonitorCandidate]:
+        """Traces that monitoring on ingest should decide now, oldest arrival first: unclaimed ones, then
+        those whose claim ran out before their analysis ended (at ``now_ns``, default the clock).
 
         A trace qualifies when its spans last arrived in (``arrived_after_ns``, ``quiet_since_ns``] and either
         its root span (no parent) is stored or nothing arrived since ``rootless_quiet_since_ns``; it is
         selected by the trace-ID rule (low 64 bits below ``sample_bound``) or, with ``errors``, has an error
         span. Traces imported from files and the monitor's own verdict traces never qualify.
         """
+        now_ns = time.time_ns() if now_ns is None else now_ns
         selected = [self._low_bits_below(sample_bound)]
         if errors:
             selected.append("t.error_count > 0")
@@ -538,14 +545,20 @@ class SpanStore:
                 "SELECT t.trace_id, t.error_count, t.last_arrival_ns FROM traces t "
                 "WHERE t.last_arrival_ns > ? AND t.last_arrival_ns <= ? AND t.imported = 0 "
                 f"AND ({' OR '.join(selected)}) "
-                "AND NOT EXISTS (SELECT 1 FROM monitor_claims c WHERE c.trace_id = t.trace_id) "
+                "AND NOT EXISTS (SELECT 1 FROM monitor_claims c WHERE c.trace_id = t.trace_id "
+                "AND (c.expires_ns IS NULL OR c.expires_ns > ?)) "
                 "AND (t.last_arrival_ns <= ? OR EXISTS (SELECT 1 FROM spans r WHERE r.trace_id = t.trace_id "
                 "AND r.parent_span_id IS NULL)) "
                 "AND (t.root_name IS NULL OR t.root_name <> ? OR NOT EXISTS (SELECT 1 FROM spans r "
                 "WHERE r.trace_id = t.trace_id AND r.parent_span_id IS NULL AND r.scope_name = ?)) "
                 "ORDER BY t.last_arrival_ns, t.trace_id LIMIT ?",
-                (arrived_after_ns, quiet_since_ns, rootless_quiet_since_ns, VERDICT_SPAN_NAME,
+                (arrived_after_ns, quiet_since_ns, now_ns, rootless_quiet_since_ns, VERDICT_SPAN_NAME,
                  MONITOR_SCOPE, limit)).fetchall()
+            # traces whose claim ran out unfinished (the server that took them died), whenever they arrived
+            rows += self._read_db.execute(
+                "SELECT t.trace_id, t.error_count, t.last_arrival_ns FROM monitor_claims c JOIN traces t "
+                "ON t.trace_id = c.trace_id WHERE c.expires_ns IS NOT NULL AND c.expires_ns <= ? "
+                "ORDER BY c.expires_ns LIMIT ?", (now_ns, limit)).fetchall()
         return [MonitorCandidate(trace_id=r[0], has_error=r[1] > 0, last_arrival_ns=r[2]) for r in rows]
 
     def _low_bits_below(self, bound: int) -> str:
@@ -558,12 +571,27 @@ class SpanStore:
         collate = ' COLLATE "C"' if self._db.dialect == "postgresql" else ""
         return f"substr(t.trace_id, 17){collate} < '{bound:016x}'"
 
-    def claim_trace(self, trace_id: str, reason: str) -> bool:
-        """Claim ``trace_id`` for monitoring; True for the one caller (of any server) that claimed it first."""
+    def claim_trace(self, trace_id: str, reason: str, *, lease_ns: int = 600 * 10**9,
+                    now_ns: int | None = None) -> bool:
+        """Claim ``trace_id`` for monitoring until :meth:`finish_claim` (or ``lease_ns`` from now, when the
+        claimer died first); True for the one caller (of any server) that claimed it."""
+        now_ns = time.time_ns() if now_ns is None else now_ns
         with self._lock:
             return self._db.execute(
-                "INSERT INTO monitor_claims (trace_id, claimed_ns, reason) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (trace_id, time.time_ns(), reason)).rowcount == 1
+                "INSERT INTO monitor_claims (trace_id, claimed_ns, reason, expires_ns) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (trace_id) DO UPDATE SET claimed_ns = excluded.claimed_ns, reason = excluded.reason, "
+                "expires_ns = excluded.expires_ns "
+                "WHERE monitor_claims.expires_ns IS NOT NULL AND monitor_claims.expires_ns <= ?",
+                (trace_id, now_ns, reason, now_ns + lease_ns, now_ns)).rowcount == 1
+
+    def finish_claim(self, trace_id: str, *, decided: bool = True) -> None:
+        """End a claim: ``decided`` (analyzed, or left out by the rules) for good; else given back to be
+        decided again (the analysis queue was full)."""
+        with self._lock:
+            if decided:
+                self._db.execute("UPDATE monitor_claims SET expires_ns = NULL WHERE trace_id = ?", (trace_id,))
+            else:
+                self._db.execute("DELETE FROM monitor_claims WHERE trace_id = ?", (trace_id,))
 
     def project_names(self) -> list[str]:
         """The projects that have traces, sorted."""

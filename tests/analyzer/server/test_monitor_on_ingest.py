@@ -266,3 +266,35 @@ def test_the_stores_trace_id_rule_selects_exactly_what_trace_id_selected_does(tm
         assert store.claim_trace(ids[0], "sampled") and not store.claim_trace(ids[0], "sampled")
     finally:
         store.close()
+
+
+def test_a_claim_is_a_lease_until_its_analysis_ends(tmp_path, database_url) -> None:
+    store = SpanStore(database_url or str(tmp_path / "traces.db"))
+    tid = trace_id(0x77)
+    try:
+        assert store.claim_trace(tid, "sampled", lease_ns=10, now_ns=100)
+        assert not store.claim_trace(tid, "sampled", lease_ns=10, now_ns=105)  # held
+        assert store.claim_trace(tid, "sampled", lease_ns=10, now_ns=111)  # its holder died: taken over
+        store.finish_claim(tid)
+        assert not store.claim_trace(tid, "sampled", now_ns=2**61)  # analyzed: never again
+        other = trace_id(0x78)
+        assert store.claim_trace(other, "sampled", now_ns=1)
+        store.finish_claim(other, decided=False)  # given back (the queue was full): the next look takes it
+        assert store.claim_trace(other, "sampled", now_ns=2)
+    finally:
+        store.close()
+
+
+def test_traces_a_dead_server_had_claimed_are_analyzed_by_another_once_its_claim_runs_out(monitored, serve) -> None:
+    config = monitored(sample_rate=1.0)
+    tid = trace_id(0x79)
+    app, client = serve(config)
+    store = app.state.server.client.trace_store
+    # a server that claimed the trace and died before analyzing it: its claim ran out a second ago
+    assert store.claim_trace(tid, "sampled", lease_ns=1, now_ns=time.time_ns() - 10**9)
+    send(client, order_bot_spans(tid))
+    runs = wait_until(lambda: monitor_runs(app).get(tid))
+    time.sleep(0.5)
+    assert len(monitor_runs(app)[tid]) == 1
+    assert_all_three_spans(analyzed_item(app, runs[0]))
+    assert not store.claim_trace(tid, "sampled")  # finished: nobody analyzes it again

@@ -7,7 +7,8 @@ complete when its root span (no parent) is stored and nothing of it arrived for 
 trace whose root never arrives is taken once nothing of it arrived for the server's ``trace_timeout_s``,
 as ``run(trace_id=...)`` takes it (analyzed without its root). Servers sharing one database claim each
 trace in the store's ``monitor_claims`` table before analyzing it, so it is analyzed once, whichever
-servers its spans reached.
+servers its spans reached; a claim is a lease until the analysis ends, so a server killed with claimed
+traces still queued leaves them to another when the lease (10 minutes) runs out.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ class IngestMonitor:
         handler: Callable[[Any], Any] = config.analyze or TraceAnalysis.from_config(
             config, tracer_provider=self._provider, project_name=project_name,
             run_store_path=config.run_store_path or run_store_file, stats=self.stats)
-        self._worker = Worker(handler, stats=self.stats, queue_size=config.queue_size, workers=config.workers)
+        self._worker = Worker(self._finishing(handler), stats=self.stats, queue_size=config.queue_size,
+                              workers=config.workers)
         self._grace_ns = int(config.grace_period_s * 1e9)
         self._rootless_ns = int(max(rootless_after_s, config.grace_period_s) * 1e9)
         self._floor_ns = clock_ns() - self._rootless_ns - int(_LOOKBACK_S * 1e9)
@@ -70,6 +72,17 @@ class IngestMonitor:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="valiqor-serve-monitor", daemon=True)
         self._thread.start()
+
+    def _finishing(self, handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """``handler`` that ends the trace's claim when its analysis ends, whatever the outcome: until then
+        the claim is a lease another server takes over if this one dies."""
+        def handle(trace: StoredTrace) -> Any:
+            try:
+                return handler(trace)
+            finally:
+                with handle_internal_errors("monitoring on ingest: ending a claim"):
+                    self._store.finish_claim(trace.trace_id)
+        return handle
 
     def _loop(self) -> None:
         while not self._stopping.wait(self.poll_s):
@@ -82,7 +95,7 @@ class IngestMonitor:
         candidates = self._store.monitor_candidates(
             arrived_after_ns=self._floor_ns, quiet_since_ns=now - self._grace_ns,
             rootless_quiet_since_ns=now - self._rootless_ns, sample_bound=self._rules.bound,
-            errors=self.config.always_on_error, limit=_BATCH)
+            errors=self.config.always_on_error, limit=_BATCH, now_ns=now)
         handed = 0
         for candidate in candidates:
             if not self._worker.has_room():
@@ -95,17 +108,21 @@ class IngestMonitor:
 
     def _decide(self, candidate: MonitorCandidate) -> int:
         reason = self._rules.reason(int(candidate.trace_id, 16), candidate.has_error)
-        if reason is None or not self._store.claim_trace(candidate.trace_id, reason):
+        if reason is None or not self._store.claim_trace(candidate.trace_id, reason, now_ns=self._clock_ns()):
             return 0  # another server claimed it first
         self.stats.add("traces_seen")
         trace = StoredTrace(candidate.trace_id, self._store.get_trace(candidate.trace_id), reason,
                             candidate.has_error)
         if not self._rules.admit(trace.project_name, (span.name for span in trace.spans)):
+            self._store.finish_claim(candidate.trace_id)  # decided: not analyzed
             return 0
         self.stats.add("sampled")
         if reason == "error":
             self.stats.add("sampled_on_error")
-        return int(self._worker.submit(trace))
+        if self._worker.submit(trace):
+            return 1
+        self._store.finish_claim(candidate.trace_id, decided=False)  # the queue filled up: decided again later
+        return 0
 
     def wait_idle(self, timeout_s: float) -> bool:
         """Wait until the analyses handed over so far are finished (tests, scripts)."""
