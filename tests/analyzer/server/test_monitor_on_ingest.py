@@ -172,6 +172,7 @@ def test_a_raw_otlp_trace_gets_the_monitor_run_verdict_and_alert(monitored, serv
     verdict = traces.get(verdicts[0].trace_id)[0]
     assert verdict.attributes["valiqor.fa.trace_id"] == tid
     assert verdict.attributes["valiqor.fa.run_id"] == runs[0].run_id
+    assert verdicts[0].project_name == "support-bot"  # listed with the trace it judges, not the server's
     assert verdict.links[0].span_id == ROOT
     assert [t.trace_id for t in traces.list(include_verdicts=False)] == [tid]
     time.sleep(0.5)

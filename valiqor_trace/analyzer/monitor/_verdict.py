@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Link, SpanKind
 
 from valiqor_trace.analyzer.runs import FAResult
+from valiqor_trace.attributes import PROJECT_NAME
 from valiqor_trace.internal import VERDICT_RUN_ID, VERSION
 from valiqor_trace.monitor import MONITOR_SCOPE, VERDICT_SPAN_NAME, MonitoredTrace
 
@@ -42,6 +43,8 @@ def verdict_attributes(result: FAResult, trace: MonitoredTrace) -> dict[str, Any
         FA_FAILURES: summary.total_failures_detected,
         FA_FAILURE_TYPES: sorted({tag.subcategory_id for tag in result.failures()}),
         FA_BUCKETS: list(summary.buckets_affected), FA_SAMPLE_REASON: trace.reason, FA_STATUS: result.status,
+        # filed under the analyzed trace's project, whichever process (an app, a server) recorded it
+        PROJECT_NAME: result.project_name,
     }
     if summary.primary_failure:
         attributes[FA_PRIMARY_FAILURE] = summary.primary_failure
