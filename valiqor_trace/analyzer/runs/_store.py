@@ -45,7 +45,7 @@ def _process_host() -> str:
         namespace = os.stat("/proc/self/ns/pid").st_ino
     except OSError:  # not Linux: the hostname alone
         return socket.gethostname()
-    return f"{socket.gethostname()}/pidns:{namespace}"
+    return f"{socket.gethostname()}/pidns-{namespace}"  # no ":": owner ids are host:pid:token
 
 
 PROCESS_HOST = _process_host()
