@@ -305,7 +305,7 @@ def test_sampled_out_and_recorded_requests_side_by_side_are_each_whole(
     """Also when LangChain would keep calling the handler (a release that hands managers their handlers in
     another way): then the per-run bookkeeping alone keeps sampled-out trees unrecorded, at a little more cost."""
     if not letting_go:
-        monkeypatch.setattr(_handler.ValiqorCallbackHandler, "_let_go", lambda self, manager: None)
+        monkeypatch.setattr(_handler.ValiqorCallbackHandler, "let_go", lambda self, manager: None)
         monkeypatch.setattr(_langchain_package, "in_unrecorded_run", lambda: False)
     handle, provider, exporter, every = _init(ParentBased(DropRootsNamed("dropped")))
     try:
@@ -329,7 +329,7 @@ def test_sampled_out_and_recorded_requests_side_by_side_are_each_whole(
 def test_when_langchain_keeps_calling_us_a_sampled_out_tree_still_does_no_work(
         sampled_out_chains: tuple[InMemorySpanExporter, EveryEndedSpan], fake: FakeOpenAI,
         monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
-    monkeypatch.setattr(_handler.ValiqorCallbackHandler, "_let_go", lambda self, manager: None)
+    monkeypatch.setattr(_handler.ValiqorCallbackHandler, "let_go", lambda self, manager: None)
     monkeypatch.setattr(_langchain_package, "in_unrecorded_run", lambda: False)
     counts = Counts(monkeypatch)
     calls = HandlerCalls(monkeypatch)

@@ -38,7 +38,6 @@ _Hook = Callable[[ValiqorCallbackHandler, str], _scopes.Make]
 _HOOKS: dict[str, _Hook] = {
     "inject": lambda handler, scope: _inject(handler),
     "config_context": lambda handler, scope: _scopes.config_context_hook(handler.enter_child),
-    "child_manager": lambda handler, scope: _scopes.child_manager_hook(handler.child_manager),
     "run_call": lambda handler, scope: _scopes.run_call(handler.span_of, scope, handler.leave),
     "run_async_call": lambda handler, scope: _scopes.run_async_call(handler.span_of, scope, handler.leave),
     "run_stream": lambda handler, scope: _scopes.run_stream(handler.span_of, scope),
@@ -102,13 +101,17 @@ def _warn_missing(target: WrapTarget) -> None:
 def _inject(handler: ValiqorCallbackHandler) -> _scopes.Make:
     """For ``_configure`` (``CallbackManager.configure``): every configured manager gets our handler.
 
-    Except inside a run that is not recorded: nothing below it is (see ``_handler.ValiqorCallbackHandler.enter_child``).
+    Except in the body of a run that was sampled out: nothing under it is recorded, so the managers
+    its descendants start from leave the handler out, even one they inherited, and LangChain does
+    not call it for them at all (see ``ValiqorCallbackHandler.enter_child``, which marks that body).
     """
     def make(original: Callable[..., Any]) -> Callable[..., Any]:
         def configure(*args: Any, **kwargs: Any) -> Any:
             manager = original(*args, **kwargs)
             try:
-                if handler.enabled and handler not in manager.inheritable_handlers and not in_unrecorded_run():
+                if in_unrecorded_run():
+                    handler.let_go(manager)
+                elif handler.enabled and handler not in manager.inheritable_handlers:
                     manager.add_handler(handler, True)
             except Exception:
                 report_internal_error("langchain inject handler")

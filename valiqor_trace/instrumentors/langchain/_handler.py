@@ -17,7 +17,7 @@ conversion). The run's non-recording span stays current in their bodies, so a cl
 span inside (OpenAI) sees an unsampled parent and is not recorded either.
 
 When the run was sampled out, LangChain is also told to stop calling this handler for
-anything under it (:meth:`ValiqorCallbackHandler.child_manager`, :meth:`ValiqorCallbackHandler.leave`):
+anything under it (:meth:`ValiqorCallbackHandler.enter_child`, :meth:`ValiqorCallbackHandler.leave`):
 a not-sampled request then costs its root's sampling decision and little else. That leans
 on how LangChain hands handler lists from a manager to its child runs; should a release
 do it differently, the bookkeeping above still keeps the whole tree unrecorded (tested).
@@ -79,8 +79,8 @@ class _Run:
         self.name = name
         self.graph = False
         self.recorded = recorded  # False: neither this run nor anything under it is recorded
-        # Its own span was not recorded (sampler, disabled SDK) and is its stand-in: LangChain can stop calling us
-        # for anything under it. Not so for suppressed runs: their stand-in is a recorded ancestor's span.
+        # Its own span was not recorded (sampler, disabled SDK) and is its stand-in, made current with the
+        # unrecorded mark in the bodies below. Not so for suppressed runs: their stand-in is a recorded ancestor's.
         self.sampled_out = sampled_out
 
     @property
@@ -190,9 +190,9 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
         """In a child run's own copy of the context (see :func:`._scopes.config_context_hook`), before the child
         starts: make the parent run's span current there.
 
-        A sampled-out parent's span goes in even though the child's manager no longer calls this handler
-        (:meth:`child_manager`): the context's unrecorded mark keeps it out of the managers configured below
-        (:func:`.._nesting.in_unrecorded_run`), and client spans inside see the unsampled parent.
+        A sampled-out parent's span goes in even where the child's manager no longer calls this handler: the
+        span's unrecorded mark on the context (:func:`.._nesting.in_unrecorded_run`) keeps the handler out of
+        every manager configured below, and client spans inside see the unsampled parent.
         """
         parent_run_id = getattr(callbacks, "parent_run_id", None)
         run = self._runs.get(parent_run_id) if parent_run_id is not None else None
@@ -203,17 +203,6 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
             # unrecorded run share one. Never detached, on purpose: this context is a copy LangChain discards.
             _scopes.attach_span(span, None)
 
-    def child_manager(self, run_id: Any, manager: Any) -> None:
-        """``manager`` was just made for the child runs of ``run_id`` (``get_child()``).
-
-        Under a sampled-out run it lets go of this handler: LangChain then calls it for nothing below
-        (the run's own manager keeps it, so the run's end still arrives). Runs already started keep their
-        own handler lists, so each run this handler saw start, it sees end.
-        """
-        run = self._runs.get(run_id)
-        if run is not None and run.sampled_out:
-            self._let_go(manager)
-
     def leave(self, run_manager: Any) -> None:
         """A run that is not recorded is about to run its body (a sampled-out model call): stop hearing from it.
 
@@ -223,16 +212,16 @@ class ValiqorCallbackHandler(BaseCallbackHandler):
         ~10 µs per model call on Python 3.11). Should a release still call us, the run is unknown: a no-op.
         """
         run_id = getattr(run_manager, "run_id", None)
-        if run_id is None or self not in (getattr(run_manager, "handlers", None) or ()):
-            return
-        self._let_go(run_manager)
-        self._runs.pop(run_id, None)
+        if run_id is not None and self in (getattr(run_manager, "handlers", None) or ()):
+            self.let_go(run_manager)
+            self._runs.pop(run_id, None)
 
-    def _let_go(self, manager: Any) -> None:
-        """``manager`` (and the managers LangChain derives from it) stops calling this handler."""
-        # New lists rather than remove(): a run's manager shares its lists with the manager it came from.
-        manager.handlers = [h for h in manager.handlers if h is not self]
-        manager.inheritable_handlers = [h for h in manager.inheritable_handlers if h is not self]
+    def let_go(self, manager: Any) -> None:
+        """``manager``, and the managers LangChain derives from it, stop calling this handler."""
+        if self in manager.handlers or self in manager.inheritable_handlers:
+            # New lists rather than remove(): a run's manager shares its lists with the manager it came from.
+            manager.handlers = [h for h in manager.handlers if h is not self]
+            manager.inheritable_handlers = [h for h in manager.inheritable_handlers if h is not self]
 
     def _start(self, run_id: UUID, parent_run_id: UUID | None, kind: str, name: str, span_name: str,
                attributes: dict[str, Any], tags: Sequence[str] | None = None, scope: str | None = None) -> Span | None:

@@ -271,20 +271,6 @@ def _claimed_scope(span_of: Callable[[Any], Span | None], kind: str, kwargs: dic
     return scope
 
 
-def child_manager_hook(child_manager: Callable[[Any, Any], None]) -> Make:
-    """For a run manager's ``get_child()``: ``child_manager(run_id, manager)`` (the handler's) sees each one made."""
-    def make(original: Callable[..., Any]) -> Callable[..., Any]:
-        def get_child(self: Any, *args: Any, **kwargs: Any) -> Any:
-            manager = original(self, *args, **kwargs)
-            try:
-                child_manager(self.run_id, manager)
-            except Exception:
-                report_internal_error("langchain child manager")
-            return manager
-        return get_child
-    return make
-
-
 def config_context_hook(enter_child: Callable[[Any], None]) -> Make:
     """For ``_set_config_context(config, ...)``, which LangChain runs inside the child's copied context.
 

@@ -49,9 +49,6 @@ class WrapTarget:
 WRAP_TARGETS: tuple[WrapTarget, ...] = (
     # Every run starts from a manager CallbackManager.configure built; child runs' managers inherit from it.
     WrapTarget("langchain_core.callbacks.manager", "_configure", "inject"),
-    # Child runs' managers: under a sampled-out run they leave our handler out (a public method).
-    WrapTarget("langchain_core.callbacks.manager", "ParentRunManager.get_child", "child_manager"),
-    WrapTarget("langchain_core.callbacks.manager", "AsyncParentRunManager.get_child", "child_manager"),
     # Run bodies: the run's span is current while LangChain executes the run.
     WrapTarget("langchain_core.runnables.config", "_set_config_context", "config_context"),
     WrapTarget("langgraph._internal._runnable", "_set_config_context", "config_context", distribution="langgraph"),
