@@ -21,13 +21,13 @@ after each uninstrumented request, timed alone), then the row is instrumented an
 alternate between *recorded* and *not sampled* (a ``ParentBased`` sampler whose root decision
 is switched between ALWAYS_ON and ALWAYS_OFF: the same process, the same wrappers). Our own
 rows switch off cleanly (``uninstrument()``), so for them *uninstrumented* and *floor* blocks
-take turns with the other two all along, and the added cost is the median over those cycles of
-(instrumented block - that cycle's uninstrumented block); for the peers it is median block
-(instrumented) - median block (uninstrumented, measured before instrumenting). Everything is
-timed in process CPU time (every thread: the RAG chain's parallel branches run in a thread
-pool), so other jobs on a shared machine add little; the provider has a ``BatchSpanProcessor``
-to a no-op exporter. The ratio divides the recorded cost by spans per request x the floor of
-that process.
+take turns with the other two all along; the peers' baseline is the one measured before
+instrumenting. Every request (and every floor span) is timed on its own in process CPU time
+(every thread: the RAG chain's parallel branches run in a thread pool), so other jobs on a
+shared machine add little, and a state's cost is the median request: the odd request slowed by
+a neighbour does not move it. Added cost = median request (instrumented) - median request
+(uninstrumented); the ratio divides the recorded cost by spans per request x the floor of that
+process. The provider has a ``BatchSpanProcessor`` to a no-op exporter.
 
 Correctness columns, from the same process after the timing: how many traces 50 concurrent
 ``ainvoke`` calls of the RAG chain produce (one per call is right), and whether the retriever's
@@ -204,22 +204,25 @@ def _instrument(part: str, provider: Any) -> Any:
     return None
 
 
-def _block(request: Any, calls: int) -> float:
-    start = time.process_time_ns()
+def _block(request: Any, calls: int) -> list[float]:
+    """Process-CPU µs of each of ``calls`` requests (medians of single requests shrug off the odd slow one)."""
+    times = []
     for _ in range(calls):
+        start = time.process_time_ns()
         request()
-    return (time.process_time_ns() - start) / calls / 1000
+        times.append((time.process_time_ns() - start) / 1000)
+    return times
 
 
-def _floor_block(request: Any, tracer: Any, calls: int) -> float:
+def _floor_block(request: Any, tracer: Any, calls: int) -> list[float]:
     """One bare span right after each request, only the span timed: what a span costs in such a process."""
-    spent = 0
+    times = []
     for _ in range(calls):
         request()
         start = time.process_time_ns()
         tracer.start_span("chat gpt-4o-mini", attributes=FLOOR_ATTRIBUTES).end()
-        spent += time.process_time_ns() - start
-    return spent / calls / 1000
+        times.append((time.process_time_ns() - start) / 1000)
+    return times
 
 
 def _correctness(chain: Any, provider: Any) -> dict[str, Any]:
@@ -257,8 +260,8 @@ def _measure(row: str, calls: int, blocks: int) -> dict[str, Any]:
     for shape in SHAPES:
         request = requests[shape]
         _block(request, calls * 2)  # warm up
-        result[shape] = {"off": [_block(request, calls) for _ in range(blocks)],
-                         "floor": [_floor_block(request, tracer, calls) for _ in range(blocks)]}
+        result[shape] = {"off": [t for _ in range(blocks) for t in _block(request, calls)],
+                         "floor": [t for _ in range(blocks) for t in _floor_block(request, tracer, calls)]}
     instrumentors = [_instrument(part, provider) for part in ROWS[row][0]]
     # Ours switch off and on cleanly: uninstrumented and floor blocks take turns with the others all along,
     # and each cycle's instrumented blocks are compared with that cycle's uninstrumented one.
@@ -295,14 +298,9 @@ def _measure(row: str, calls: int, blocks: int) -> dict[str, Any]:
             request = switch_to(state)[shape]
             request()  # the first request after a switch is not timed
             ended = counter.ended
-            block = _floor_block(request, tracer, calls) if state == "floor" else _block(request, calls)
-            samples[state].append(block)
+            samples[state].extend(_floor_block(request, tracer, calls) if state == "floor" else _block(request, calls))
             if state == "not_sampled":
                 samples["spans_not_sampled"] = samples.get("spans_not_sampled", 0) + counter.ended - ended
-        if switchable:  # the median of each cycle's difference: drifts of a loaded machine cancel out
-            for state in ("recorded", "not_sampled"):
-                samples[f"added_{state}"] = statistics.median(
-                    on - off for on, off in zip(samples[state], samples["off"], strict=True))
         for key in ("off", "floor", "recorded", "not_sampled"):
             samples[key] = statistics.median(samples[key])
     requests = switch_to("recorded")
@@ -350,8 +348,8 @@ def _collect(rows: list[str], calls: int, blocks: int, rounds: int) -> dict[str,
 
 def _summary(rows: list[dict[str, Any]], shape: str) -> dict[str, float]:
     """Per process: added = instrumented - uninstrumented; then the median over processes."""
-    added = [r[shape].get("added_recorded", r[shape]["recorded"] - r[shape]["off"]) for r in rows]
-    dropped = [r[shape].get("added_not_sampled", r[shape]["not_sampled"] - r[shape]["off"]) for r in rows]
+    added = [r[shape]["recorded"] - r[shape]["off"] for r in rows]
+    dropped = [r[shape]["not_sampled"] - r[shape]["off"] for r in rows]
     floors = [r[shape]["floor"] for r in rows]
     ratios = [cost / (r[shape]["spans"] * r[shape]["floor"]) for cost, r in zip(added, rows) if r[shape]["spans"]]
     return {"recorded": statistics.median(added), "not_sampled": statistics.median(dropped),
@@ -418,9 +416,9 @@ def main() -> None:
           f"{args.rounds} processes per row, {args.blocks} blocks of {args.calls} requests per state")
     print(_floors(runs) + "\n")
     table = _print_table(runs, rows)
-    print("\nrecorded / not sampled = added process-CPU µs per request, median over processes of: for "
-          "valiqor-trace the median over cycles of (block - that cycle's uninstrumented block), for the peers "
-          "the median block minus the median uninstrumented block; ÷ (spans × floor) divides the recorded cost "
+    print("\nrecorded / not sampled = added process-CPU µs per request: per process, the median request "
+          "instrumented minus the median request uninstrumented (for valiqor-trace, uninstrumented blocks taking "
+          "turns with the others), then the median over processes; ÷ (spans × floor) divides the recorded cost "
           "by spans per request times one bare span's cost in the same process.")
     if args.json:
         Path(args.json).write_text(json.dumps(table, indent=2))
