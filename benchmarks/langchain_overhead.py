@@ -19,10 +19,15 @@ in its own processes, the rows taking turns round by round. In a process: the sh
 uninstrumented, then the *span floor* (one SDK span with 10 attributes started and ended right
 after each uninstrumented request, timed alone), then the row is instrumented and blocks
 alternate between *recorded* and *not sampled* (a ``ParentBased`` sampler whose root decision
-is switched between ALWAYS_ON and ALWAYS_OFF: the same process, the same wrappers). Everything
-is timed in thread CPU time, so other jobs on a shared machine add little; the provider has a
-``BatchSpanProcessor`` to a no-op exporter. Added cost = median block (instrumented) - median
-block (uninstrumented); the ratio divides it by spans per request x the floor of that process.
+is switched between ALWAYS_ON and ALWAYS_OFF: the same process, the same wrappers). Our own
+rows switch off cleanly (``uninstrument()``), so for them *uninstrumented* and *floor* blocks
+take turns with the other two all along; the peers' baseline is the one measured before
+instrumenting. Every request (and every floor span) is timed on its own in process CPU time
+(every thread: the RAG chain's parallel branches run in a thread pool), so other jobs on a
+shared machine add little, and a state's cost is the median request: the odd request slowed by
+a neighbour does not move it. Added cost = median request (instrumented) - median request
+(uninstrumented); the ratio divides the recorded cost by spans per request x the floor of that
+process. The provider has a ``BatchSpanProcessor`` to a no-op exporter.
 
 Correctness columns, from the same process after the timing: how many traces 50 concurrent
 ``ainvoke`` calls of the RAG chain produce (one per call is right), and whether the retriever's
@@ -167,14 +172,17 @@ def _provider() -> tuple[Any, _Switch, _Counter]:
     return provider, switch, counter
 
 
-def _instrument(part: str, provider: Any) -> None:
+def _instrument(part: str, provider: Any) -> Any:
+    """Instrument ``part``; ours is returned (it can be switched off and on again), a peer's is not."""
     library, _, target = part.partition(":")
     if library == "valiqor":
         if target == "langchain":
             from valiqor_trace.instrumentors.langchain import LangChainInstrumentor as Ours
         else:
             from valiqor_trace.instrumentors.openai import OpenAIInstrumentor as Ours  # type: ignore[assignment]
-        Ours().instrument(tracer_provider=provider)
+        ours = Ours()
+        ours.instrument(tracer_provider=provider)
+        return ours
     elif library == "openinference":
         if target == "langchain":
             from openinference.instrumentation.langchain import LangChainInstrumentor as OpenInference
@@ -193,24 +201,28 @@ def _instrument(part: str, provider: Any) -> None:
         else:
             from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor as Official
         Official().instrument(tracer_provider=provider)
+    return None
 
 
-def _block(request: Any, calls: int) -> float:
-    start = time.thread_time_ns()
+def _block(request: Any, calls: int) -> list[float]:
+    """Process-CPU µs of each of ``calls`` requests (medians of single requests shrug off the odd slow one)."""
+    times = []
     for _ in range(calls):
+        start = time.process_time_ns()
         request()
-    return (time.thread_time_ns() - start) / calls / 1000
+        times.append((time.process_time_ns() - start) / 1000)
+    return times
 
 
-def _floor_block(request: Any, tracer: Any, calls: int) -> float:
+def _floor_block(request: Any, tracer: Any, calls: int) -> list[float]:
     """One bare span right after each request, only the span timed: what a span costs in such a process."""
-    spent = 0
+    times = []
     for _ in range(calls):
         request()
-        start = time.thread_time_ns()
+        start = time.process_time_ns()
         tracer.start_span("chat gpt-4o-mini", attributes=FLOOR_ATTRIBUTES).end()
-        spent += time.thread_time_ns() - start
-    return spent / calls / 1000
+        times.append((time.process_time_ns() - start) / 1000)
+    return times
 
 
 def _correctness(chain: Any, provider: Any) -> dict[str, Any]:
@@ -248,32 +260,50 @@ def _measure(row: str, calls: int, blocks: int) -> dict[str, Any]:
     for shape in SHAPES:
         request = requests[shape]
         _block(request, calls * 2)  # warm up
-        result[shape] = {"off": [_block(request, calls) for _ in range(blocks)],
-                         "floor": [_floor_block(request, tracer, calls) for _ in range(blocks)]}
-    for part in ROWS[row][0]:
-        _instrument(part, provider)
-    # New clients: the OpenAI SDK binds ``create`` into ``with_raw_response`` on first use, so a client
-    # used before instrumenting would bypass the client instrumentation.
-    requests = _requests()
+        result[shape] = {"off": [t for _ in range(blocks) for t in _block(request, calls)],
+                         "floor": [t for _ in range(blocks) for t in _floor_block(request, tracer, calls)]}
+    instrumentors = [_instrument(part, provider) for part in ROWS[row][0]]
+    # Ours switch off and on cleanly: uninstrumented and floor blocks take turns with the others all along,
+    # and each cycle's instrumented blocks are compared with that cycle's uninstrumented one.
+    switchable = all(instrumentors)
+    states = ("recorded", "not_sampled", "off", "floor") if switchable else ("recorded", "not_sampled")
+    # New clients after every switch: the OpenAI SDK binds ``create`` into ``with_raw_response`` on first
+    # use, so a client used before a switch would keep the instrumentation state it was first used in.
+    instrumented = True
+
+    def switch_to(state: str) -> Any:
+        nonlocal instrumented
+        if (state not in ("off", "floor")) != instrumented:
+            for instrumentor in instrumentors:
+                if instrumented:
+                    instrumentor.uninstrument()
+                else:
+                    instrumentor.instrument(tracer_provider=provider)
+            instrumented = not instrumented
+        switch.sampled = state != "not_sampled"  # the floor's span is a recorded one
+        return _requests()
+
     for shape in SHAPES:
-        request = requests[shape]
         samples = result[shape]
+        if switchable:
+            samples["off"], samples["floor"] = [], []
         samples["recorded"], samples["not_sampled"] = [], []
-        switch.sampled = True
+        request = switch_to("recorded")[shape]
         _block(request, calls * 2)
         before = counter.ended
         request()
         samples["spans"] = counter.ended - before
-        for index in range(blocks * 2):
-            state = ("recorded", "not_sampled")[index % 2]
-            switch.sampled = state == "recorded"
+        for index in range(blocks * len(states)):
+            state = states[index % len(states)]
+            request = switch_to(state)[shape]
             request()  # the first request after a switch is not timed
             ended = counter.ended
-            samples[state].append(_block(request, calls))
+            samples[state].extend(_floor_block(request, tracer, calls) if state == "floor" else _block(request, calls))
             if state == "not_sampled":
                 samples["spans_not_sampled"] = samples.get("spans_not_sampled", 0) + counter.ended - ended
         for key in ("off", "floor", "recorded", "not_sampled"):
             samples[key] = statistics.median(samples[key])
+    requests = switch_to("recorded")
     switch.sampled = True
     result.update(_correctness(requests["chain"], provider))
     provider.shutdown()
@@ -321,8 +351,7 @@ def _summary(rows: list[dict[str, Any]], shape: str) -> dict[str, float]:
     added = [r[shape]["recorded"] - r[shape]["off"] for r in rows]
     dropped = [r[shape]["not_sampled"] - r[shape]["off"] for r in rows]
     floors = [r[shape]["floor"] for r in rows]
-    ratios = [(r[shape]["recorded"] - r[shape]["off"]) / (r[shape]["spans"] * r[shape]["floor"])
-              for r in rows if r[shape]["spans"]]
+    ratios = [cost / (r[shape]["spans"] * r[shape]["floor"]) for cost, r in zip(added, rows) if r[shape]["spans"]]
     return {"recorded": statistics.median(added), "not_sampled": statistics.median(dropped),
             "floor": statistics.median(floors), "spans": rows[-1][shape]["spans"],
             "spans_not_sampled": rows[-1][shape].get("spans_not_sampled", 0),
@@ -380,14 +409,17 @@ def main() -> None:
     if args.quick:
         args.rounds, args.blocks = 1, 8
     rows = [r for r in ROWS if not args.only or any(part in r for part in args.only)]
+    load_before = os.getloadavg()[0]
     runs = _collect(rows, args.calls, args.blocks, args.rounds)
-    print(f"\nPython {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
+    print(f"\nPython {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load_before:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end; "
           f"{args.rounds} processes per row, {args.blocks} blocks of {args.calls} requests per state")
     print(_floors(runs) + "\n")
     table = _print_table(runs, rows)
-    print("\nrecorded / not sampled = added thread-CPU µs per request (median over processes of the median "
-          "block minus the uninstrumented median block); ÷ (spans × floor) divides the recorded cost by "
-          "spans per request times one bare span's cost in the same process.")
+    print("\nrecorded / not sampled = added process-CPU µs per request: per process, the median request "
+          "instrumented minus the median request uninstrumented (for valiqor-trace, uninstrumented blocks taking "
+          "turns with the others), then the median over processes; ÷ (spans × floor) divides the recorded cost "
+          "by spans per request times one bare span's cost in the same process.")
     if args.json:
         Path(args.json).write_text(json.dumps(table, indent=2))
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from types import FunctionType
 from typing import Any, ClassVar
 
 from opentelemetry import trace
 
 from valiqor_trace.internal import VERSION, is_instrumentation_suppressed, log_once
 
-__all__ = ["BaseInstrumentor", "is_instrumentation_suppressed", "unwrap"]
+__all__ = ["BaseInstrumentor", "is_instrumentation_suppressed", "is_patched", "patch", "unwrap"]
+
+PATCHED = "__valiqor_patched__"  # marks a replacement put in place by patch()
 
 
 class BaseInstrumentor(ABC):
@@ -84,8 +89,35 @@ class BaseInstrumentor(ABC):
     def _uninstrument(self) -> None: ...
 
 
+def patch(owner: Any, attribute: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    """Replace ``owner.attribute`` by the plain function ``make(original)``; :func:`unwrap` puts it back.
+
+    For functions a library calls many times per request (LangChain configures callbacks and
+    prepares a context about ten times each per chain request): a ``wrapt`` wrapper costs
+    ~1.5 µs a call, a plain function ~0.3 µs.
+    ``make`` gets the original with the same calling convention as the replacement
+    (``self`` first for a method). The replacement carries the original's name, docstring and
+    ``__wrapped__`` (so ``inspect.signature`` sees the original's signature).
+    """
+    original = vars(owner)[attribute]
+    call: Callable[..., Any] = original
+    if isinstance(owner, type) and not isinstance(original, FunctionType):
+        # Someone else's wrapper (a descriptor, e.g. wrapt's): bind it per call, as attribute access would.
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return original.__get__(self, type(self))(*args, **kwargs)
+    replacement = make(call)
+    functools.update_wrapper(replacement, original)
+    setattr(replacement, PATCHED, True)
+    setattr(owner, attribute, replacement)
+
+
+def is_patched(value: Any) -> bool:
+    """Whether ``value`` is a replacement put in place by :func:`patch`."""
+    return getattr(value, PATCHED, False) is True
+
+
 def unwrap(owner: Any, attribute: str) -> None:
-    """Put back the original of a wrapt-wrapped ``owner.attribute`` (no-op if it is not wrapped)."""
+    """Put back the original of a wrapt-wrapped or :func:`patch`-ed ``owner.attribute`` (no-op if it is neither)."""
     # From the owner's own __dict__: getattr on a class would hand back a *bound* wrapper, whose
     # __wrapped__ is a bound object too when the original is itself a decorator (e.g. LlamaIndex's).
     current = vars(owner).get(attribute) if hasattr(owner, "__dict__") else getattr(owner, attribute, None)

@@ -43,3 +43,13 @@ def set_json_content(span: Span, key: str, value: Any) -> None:
     text = policy.text(value if isinstance(value, str) else to_json(value))
     if text is not None:
         span.set_attribute(key, text)
+
+
+def put_json_content(attributes: dict[str, Any], key: str, value: Any) -> None:
+    """:func:`set_json_content` into ``attributes``, to be set on the span together with others (one call)."""
+    policy = get_content_policy()
+    if not policy.capture or value is None:
+        return
+    text = policy.text(value if isinstance(value, str) else to_json(value))
+    if text is not None:
+        attributes[key] = text

@@ -14,10 +14,10 @@ import logging
 from typing import Any
 
 import pytest
-import wrapt
 from opentelemetry.sdk.trace import TracerProvider
 from packaging.specifiers import SpecifierSet
 
+from valiqor_trace.instrumentors._base import is_patched
 from valiqor_trace.instrumentors.langchain import _HOOKS, LangChainInstrumentor
 from valiqor_trace.instrumentors.langchain._targets import WRAP_TARGETS, WrapTarget
 
@@ -61,10 +61,10 @@ def test_instrumenting_the_installed_release_wraps_every_target_it_has_without_a
         assert instrumentor.instrument(tracer_provider=TracerProvider())
     try:
         assert [f"{owner.__name__}.{name}" for owner, name in expected
-                if not isinstance(vars(owner)[name], wrapt.FunctionWrapper)] == []
+                if not is_patched(vars(owner)[name])] == []
     finally:
         instrumentor.uninstrument()
-    assert not any(isinstance(vars(owner)[name], wrapt.FunctionWrapper) for owner, name in expected)
+    assert not any(is_patched(vars(owner)[name]) for owner, name in expected)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 

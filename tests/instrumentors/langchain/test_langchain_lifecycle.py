@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler, CallbackManager
-from langchain_core.callbacks.base import BaseCallbackManager
+from langchain_core.callbacks import manager as callbacks_manager
 from langchain_core.language_models.fake import FakeListLLM
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
@@ -55,21 +55,24 @@ def test_handler_is_injected_once_next_to_the_users_handlers(exporter) -> None:
     assert chain.invoke(1, config={"callbacks": [recorder]}) == 1
     assert chain.invoke(2, config={"callbacks": CallbackManager(handlers=[recorder])}) == 2
     merged = CallbackManager(handlers=[]).merge(CallbackManager(handlers=[recorder]))
-    assert sum(isinstance(h, ValiqorCallbackHandler) for h in merged.handlers) == 1
-    assert counts == [1, 1] and recorder.chains == 4  # a manager's handlers are local: 3 runs + the root
-    assert len([s for s in exporter.get_finished_spans() if s.name == "chain RunnableSequence"]) == 2
+    assert chain.invoke(3, config={"callbacks": merged}) == 3
+    configured = CallbackManager.configure([recorder])  # already holds ours: not added twice
+    assert sum(isinstance(h, ValiqorCallbackHandler) for h in configured.handlers) == 1
+    assert chain.invoke(4, config={"callbacks": configured}) == 4
+    assert counts == [1, 1, 1, 1] and recorder.chains == 8  # a manager's handlers are local: 3 runs + the root
+    assert len([s for s in exporter.get_finished_spans() if s.name == "chain RunnableSequence"]) == 4
 
 
 def test_uninstrument_restores_langchain_and_stops_spans(fake: FakeOpenAI) -> None:
-    original_init = BaseCallbackManager.__init__
+    original_configure = callbacks_manager._configure
     chain = rag_chain(chat_model(fake))
     with capture_spans(instrument=["langchain"]) as exporter:
-        assert BaseCallbackManager.__init__ is not original_init
-        kept = CallbackManager(handlers=[])  # built while instrumented: it holds our handler
+        assert callbacks_manager._configure is not original_configure
+        kept = CallbackManager.configure()  # configured while instrumented: it holds our handler
         chain.invoke("before")
         count = len(exporter.get_finished_spans())
         valiqor_trace.shutdown()
-        assert BaseCallbackManager.__init__ is original_init
+        assert callbacks_manager._configure is original_configure
         assert chain.invoke("after") == "echo: after"
         RunnableLambda(lambda x: x).invoke(1, config={"callbacks": kept})
         assert len(exporter.get_finished_spans()) == count

@@ -29,11 +29,13 @@ import valiqor_trace
 from tests.instrumentors.langchain.fakes import FakeOpenAI, assert_one_tree, chat_model, rag_chain
 from valiqor_trace import _content
 from valiqor_trace.instrumentors import _genai
+from valiqor_trace.instrumentors import langchain as _langchain_package
 from valiqor_trace.instrumentors.langchain import LangChainInstrumentor, _attributes, _handler, _messages
 from valiqor_trace.monitor import record_unsampled
 
 pytest.importorskip("valiqor_trace.instrumentors.openai")
 from valiqor_trace.instrumentors.openai import _chat as _openai_chat  # noqa: E402
+from valiqor_trace.instrumentors.openai import _patch as _openai_patch  # noqa: E402
 
 
 class DropRootsNamed(Sampler):
@@ -74,10 +76,10 @@ class Counts:
                 return encoder.encode(value)
 
         monkeypatch.setattr(_content, "_ENCODER", CountingEncoder())
-        for module, name in ((_genai, "set_json_content"), (_attributes, "model_request"),
-                             (_attributes, "record_model_input"), (_attributes, "record_model_output"),
-                             (_messages, "input_messages"), (_handler, "record_documents"),
-                             (_handler, "record_query"), (_attributes, "run_name"),
+        for module, name in ((_genai, "set_json_content"), (_genai, "put_json_content"),
+                             (_attributes, "model_request"), (_attributes, "record_model_input"),
+                             (_attributes, "record_model_output"), (_messages, "input_messages"),
+                             (_handler, "record_documents"), (_handler, "record_query"), (_attributes, "run_name"),
                              (_openai_chat, "chat_input_messages_json"), (_openai_chat, "chat_output_messages_json")):
             monkeypatch.setattr(module, name, self._counting(name, getattr(module, name)))
 
@@ -226,3 +228,113 @@ def test_record_unsampled_monitoring_records_the_whole_tree_as_when_sampled(fake
     assert not any(s.context.trace_flags.sampled for s in unsampled)
     assert _content_of(unsampled) == _content_of(recorded["sampled"])
     assert len(unsampled) == 10
+
+
+# --- LangChain stops calling us under a sampled-out root -------------------------------------------------
+
+
+class HandlerCalls:
+    """Counts every callback LangChain delivers to our handler (our seam: the handler's own methods)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: dict[str, int] = {}
+        handler = _handler.ValiqorCallbackHandler
+        for name in [n for n in vars(handler) if n.startswith("on_")]:
+            monkeypatch.setattr(handler, name, self._counting(name, vars(handler)[name]))
+
+    def _counting(self, name: str, method: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return method(*args, **kwargs)
+        return counted
+
+
+def _runs_of(handle: Any) -> dict[Any, Any]:
+    return handle.instrumentors["langchain"].handler._runs
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke", "stream", "astream"])
+def test_under_a_sampled_out_root_langchain_calls_our_handler_for_the_root_only(
+        sampled_out_chains: tuple[InMemorySpanExporter, EveryEndedSpan], fake: FakeOpenAI,
+        monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    calls = HandlerCalls(monkeypatch)
+    openai_starts = Counts(monkeypatch)
+    monkeypatch.setattr(_openai_patch, "_start", openai_starts._counting("openai_start", _openai_patch._start))
+    chain = rag_chain(chat_model(fake, stream_usage=True))
+    assert _run(chain, mode, "How tall?") == "echo: How tall?"
+    # The root's start and end; its 8 descendant runs (retriever, lambda, prompt, model, parser, ...) never
+    # reach the handler, and the OpenAI call inside runs without the instrumentor's span.
+    assert calls.calls == {"on_chain_start": 1, "on_chain_end": 1}
+    assert openai_starts.calls == {"run_name": 1}
+    exporter, every = sampled_out_chains
+    assert every.spans == [] and exporter.get_finished_spans() == ()
+
+
+def test_a_sampled_out_chat_model_hears_nothing_after_its_start(fake: FakeOpenAI,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    handle, provider, exporter, every = _init(ALWAYS_OFF)
+    try:
+        calls = HandlerCalls(monkeypatch)
+        assert chat_model(fake).invoke("alone").content == "echo: alone"
+        assert asyncio.run(chat_model(fake).ainvoke("alone")).content == "echo: alone"
+        assert calls.calls == {"on_chat_model_start": 2}  # nor its end: it was let go of before its body ran
+        assert _runs_of(handle) == {} and every.spans == []
+    finally:
+        handle.shutdown()
+        provider.shutdown()
+
+
+def _mixed_requests(fake: FakeOpenAI, count: int) -> list[tuple[str, str]]:
+    chain = rag_chain(chat_model(fake))
+
+    async def one(index: int) -> tuple[str, str]:
+        name = f"{'dropped' if index % 2 else 'kept'} request {index}"
+        with valiqor_trace.trace_workflow(name):
+            if index % 3:
+                return name, str(await chain.ainvoke(f"q{index}"))
+            return name, await asyncio.to_thread(chain.invoke, f"q{index}")
+
+    async def all_of() -> list[tuple[str, str]]:
+        return list(await asyncio.gather(*(one(index) for index in range(count))))
+    return asyncio.run(all_of())
+
+
+@pytest.mark.parametrize("letting_go", [True, False], ids=["letting-go", "langchain-keeps-calling-us"])
+def test_sampled_out_and_recorded_requests_side_by_side_are_each_whole(
+        fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, letting_go: bool) -> None:
+    """Also when LangChain would keep calling the handler (a release that hands managers their handlers in
+    another way): then the per-run bookkeeping alone keeps sampled-out trees unrecorded, at a little more cost."""
+    if not letting_go:
+        monkeypatch.setattr(_handler.ValiqorCallbackHandler, "let_go", lambda self, manager: None)
+        monkeypatch.setattr(_langchain_package, "in_unrecorded_run", lambda: False)
+    handle, provider, exporter, every = _init(ParentBased(DropRootsNamed("dropped")))
+    try:
+        answers = _mixed_requests(fake, 24)
+        assert all(answer == f"echo: q{name.rsplit(' ', 1)[1]}" for name, answer in answers)
+        spans = exporter.get_finished_spans()
+        assert every.spans == list(spans)  # nothing unsampled was even recorded
+        traces: dict[int, list[ReadableSpan]] = {}
+        for span in spans:
+            traces.setdefault(span.context.trace_id, []).append(span)
+        roots = sorted(assert_one_tree(tree).name for tree in traces.values())
+        assert roots == sorted(f"kept request {index}" for index in range(0, 24, 2))
+        assert all(len(tree) == 11 for tree in traces.values())  # workflow + 9 LangChain runs + the OpenAI call
+        assert _runs_of(handle) == {}  # no run left behind, whoever stopped hearing from whom
+    finally:
+        handle.shutdown()
+        provider.shutdown()
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke", "stream", "astream"])
+def test_when_langchain_keeps_calling_us_a_sampled_out_tree_still_does_no_work(
+        sampled_out_chains: tuple[InMemorySpanExporter, EveryEndedSpan], fake: FakeOpenAI,
+        monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    monkeypatch.setattr(_handler.ValiqorCallbackHandler, "let_go", lambda self, manager: None)
+    monkeypatch.setattr(_langchain_package, "in_unrecorded_run", lambda: False)
+    counts = Counts(monkeypatch)
+    calls = HandlerCalls(monkeypatch)
+    assert _run(rag_chain(chat_model(fake, stream_usage=True)), mode, "How tall?") == "echo: How tall?"
+    assert calls.calls["on_chain_start"] == 7  # LangChain did call us for every run under the root ...
+    assert counts.calls == {"run_name": 1}  # ... and all the handler did was decide at the root
+    exporter, every = sampled_out_chains
+    assert every.spans == [] and exporter.get_finished_spans() == ()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import warnings
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 from langchain_core.messages import HumanMessage
@@ -161,3 +162,30 @@ def test_langgraph_tool_failure_is_an_error_span_while_the_agent_recovers(export
     assert_one_tree(spans)
     failed = one(spans, "execute_tool find_order")
     assert failed.status.status_code.name == "ERROR" and failed.attributes["error.type"] == "LookupError"
+
+
+def test_langgraph_interrupt_and_resume_leave_no_trace_of_us_in_the_apps_logs(
+        exporter, caplog: pytest.LogCaptureFixture) -> None:
+    """LangGraph's graph-lifecycle managers (interrupts, resumes) call every handler they hold: ours is not there."""
+    graph_module = pytest.importorskip("langgraph.graph")
+    types = pytest.importorskip("langgraph.types")
+    memory = pytest.importorskip("langgraph.checkpoint.memory")
+
+    class State(TypedDict):
+        answer: str
+
+    def ask(state: State) -> dict[str, str]:
+        return {"answer": types.interrupt("Which city?")}
+
+    graph = graph_module.StateGraph(State)
+    graph.add_node("ask", ask)
+    graph.add_edge(graph_module.START, "ask")
+    graph.add_edge("ask", graph_module.END)
+    app = graph.compile(checkpointer=memory.InMemorySaver())
+    config = {"configurable": {"thread_id": "t1"}}
+    with caplog.at_level(logging.WARNING):
+        assert "__interrupt__" in app.invoke({"answer": ""}, config)
+        assert app.invoke(types.Command(resume="Paris"), config) == {"answer": "Paris"}
+    assert [r.getMessage() for r in caplog.records if "ValiqorCallbackHandler" in r.getMessage()] == []
+    roots = [s for s in exporter.get_finished_spans() if s.parent is None]
+    assert len(roots) == 2 and all(s.name == "invoke_agent LangGraph" for s in roots)

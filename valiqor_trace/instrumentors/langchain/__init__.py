@@ -1,10 +1,12 @@
 """LangChain instrumentation: chains, chat models, LLMs, retrievers, tools and LangGraph steps as spans.
 
 One :class:`~valiqor_trace.instrumentors.langchain._handler.ValiqorCallbackHandler` is added to every
-LangChain callback manager when it is built (``BaseCallbackManager.__init__``), once:
-managers copied or merged from one that has it keep the same object, and LangChain
-de-duplicates handlers by identity, so a user's own handlers and ours coexist
-without duplicate spans. :mod:`._scopes` makes each run's span current while its
+callback manager LangChain configures (``CallbackManager.configure``, which every run starts
+from), once: the managers of child runs, and managers copied or merged from one that has it,
+keep the same object, and LangChain de-duplicates handlers by identity, so a user's own
+handlers and ours coexist without duplicate spans. (Not every manager built: LangGraph's
+graph-lifecycle managers, for interrupts and resumes, are managers too, and a chain run
+builds ~70 of them.) :mod:`._scopes` makes each run's span current while its
 body runs, so client spans (OpenAI) nest under LangChain's. What is wrapped is data
 (:data:`._targets.WRAP_TARGETS`); a target missing from the installed release is
 logged once at WARNING with that release's version.
@@ -15,9 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from wrapt import wrap_function_wrapper
-
-from valiqor_trace.instrumentors._base import BaseInstrumentor, unwrap
+from valiqor_trace.instrumentors._base import BaseInstrumentor, patch, unwrap
+from valiqor_trace.instrumentors._nesting import in_unrecorded_run
 from valiqor_trace.instrumentors.langchain import _scopes
 from valiqor_trace.instrumentors.langchain._handler import ValiqorCallbackHandler
 from valiqor_trace.instrumentors.langchain._targets import (
@@ -27,18 +28,18 @@ from valiqor_trace.instrumentors.langchain._targets import (
     is_expected,
     resolve,
 )
-from valiqor_trace.internal import handle_internal_errors, log_once
+from valiqor_trace.internal import handle_internal_errors, log_once, report_internal_error
 
 __all__ = ["LangChainInstrumentor", "ValiqorCallbackHandler"]
 
-_Hook = Callable[[ValiqorCallbackHandler, str], Callable[..., Any]]
+_Hook = Callable[[ValiqorCallbackHandler, str], _scopes.Make]
 
-# WrapTarget.hook -> the wrapper put around that target (given our handler and the target's scope).
+# WrapTarget.hook -> what replaces that target (given our handler and the target's scope): make(original).
 _HOOKS: dict[str, _Hook] = {
     "inject": lambda handler, scope: _inject(handler),
-    "config_context": lambda handler, scope: _scopes.config_context_hook(handler.span_of, handler),
-    "run_call": lambda handler, scope: _scopes.run_call(handler.span_of, scope),
-    "run_async_call": lambda handler, scope: _scopes.run_async_call(handler.span_of, scope),
+    "config_context": lambda handler, scope: _scopes.config_context_hook(handler.enter_child),
+    "run_call": lambda handler, scope: _scopes.run_call(handler.span_of, scope, handler.leave),
+    "run_async_call": lambda handler, scope: _scopes.run_async_call(handler.span_of, scope, handler.leave),
     "run_stream": lambda handler, scope: _scopes.run_stream(handler.span_of, scope),
     "run_async_stream": lambda handler, scope: _scopes.run_async_stream(handler.span_of, scope),
     "scoped_call": lambda handler, scope: _scopes.scoped_call(scope),
@@ -68,15 +69,15 @@ class LangChainInstrumentor(BaseInstrumentor):
             with handle_internal_errors(f"wrap {target.name}"):
                 self._wrap(target, _HOOKS[target.hook](self.handler, target.scope))
 
-    def _wrap(self, target: WrapTarget, wrapper: Callable[..., Any]) -> None:
+    def _wrap(self, target: WrapTarget, make: _scopes.Make) -> None:
         if not is_expected(target):
             return  # LangGraph not installed, or a release from before the function existed
         found = resolve(target)
         if found is None:
             _warn_missing(target)
             return
-        module, owner, method = found
-        wrap_function_wrapper(module, target.attribute, wrapper)
+        _, owner, method = found
+        patch(owner, method, make)
         self._wrapped.append((owner, method))
 
     def _uninstrument(self) -> None:
@@ -97,12 +98,24 @@ def _warn_missing(target: WrapTarget) -> None:
              target.name, target.distribution)
 
 
-def _inject(handler: ValiqorCallbackHandler) -> Callable[..., Any]:
-    def init_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
-                     kwargs: dict[str, Any]) -> None:
-        wrapped(*args, **kwargs)
-        with handle_internal_errors("langchain inject handler"):
-            if handler.enabled and handler not in instance.inheritable_handlers:
-                instance.add_handler(handler, True)
-    return init_wrapper
+def _inject(handler: ValiqorCallbackHandler) -> _scopes.Make:
+    """For ``_configure`` (``CallbackManager.configure``): every configured manager gets our handler.
+
+    Except in the body of a run that was sampled out: nothing under it is recorded, so the managers
+    its descendants start from leave the handler out, even one they inherited, and LangChain does
+    not call it for them at all (see ``ValiqorCallbackHandler.enter_child``, which marks that body).
+    """
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        def configure(*args: Any, **kwargs: Any) -> Any:
+            manager = original(*args, **kwargs)
+            try:
+                if in_unrecorded_run():
+                    handler.let_go(manager)
+                elif handler.enabled and handler not in manager.inheritable_handlers:
+                    manager.add_handler(handler, True)
+            except Exception:
+                report_internal_error("langchain inject handler")
+            return manager
+        return configure
+    return make
 

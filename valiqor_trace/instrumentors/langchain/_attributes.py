@@ -64,10 +64,6 @@ def run_name(serialized: Mapping[str, Any] | None, kwargs: Mapping[str, Any], de
     return default
 
 
-def _scalar(value: Any) -> Any:
-    return value if isinstance(value, (str, bool, int, float)) else None
-
-
 def model_request(serialized: Mapping[str, Any] | None, metadata: Mapping[str, Any] | None,
                   kwargs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
     """The request model and the non-content request attributes of a chat/LLM run."""
@@ -86,8 +82,8 @@ def model_request(serialized: Mapping[str, Any] | None, metadata: Mapping[str, A
         attributes[GEN_AI_PROVIDER_NAME] = provider
         attributes[GEN_AI_SYSTEM] = provider
     for key, attribute in _REQUEST_PARAMETERS:
-        value = _scalar(params.get(key))
-        if value is not None:
+        value = params.get(key)
+        if value is not None and isinstance(value, (str, bool, int, float)):  # scalars only
             attributes[attribute] = value
     stop = params.get("stop") or params.get("stop_sequences")
     if isinstance(stop, str):
@@ -102,19 +98,22 @@ def record_model_input(span: Span, messages: list[Any] | None, prompts: list[str
     """Input messages and tool definitions (content: the policy decides)."""
     if not get_content_policy().capture:
         return
+    attributes: dict[str, Any] = {}
     if messages is not None:
-        genai.set_json_content(span, GEN_AI_INPUT_MESSAGES, _messages.input_messages(messages))
+        genai.put_json_content(attributes, GEN_AI_INPUT_MESSAGES, _messages.input_messages(messages))
     elif prompts is not None:
-        genai.set_json_content(span, GEN_AI_INPUT_MESSAGES,
+        genai.put_json_content(attributes, GEN_AI_INPUT_MESSAGES,
                                [genai.message("user", [genai.text_part(prompt)]) for prompt in prompts])
     definitions = _messages.tool_definitions(params.get("tools") or params.get("functions"))
     if definitions:
-        genai.set_json_content(span, GEN_AI_TOOL_DEFINITIONS, definitions)
+        genai.put_json_content(attributes, GEN_AI_TOOL_DEFINITIONS, definitions)
+    if attributes:
+        span.set_attributes(attributes)
 
 
 def _usage(generations: list[Any], llm_output: Mapping[str, Any]) -> tuple[Any, Any]:
     for generation in generations:
-        usage = getattr(getattr(generation, "message", None), "usage_metadata", None)
+        usage = getattr(_messages.field(generation, "message"), "usage_metadata", None)
         if usage:
             return usage.get("input_tokens"), usage.get("output_tokens")
     usage = llm_output.get("token_usage") or llm_output.get("usage") or {}
@@ -130,7 +129,7 @@ def record_model_output(span: Span, response: Any) -> None:
     llm_output = getattr(response, "llm_output", None) or {}
     metadata: Mapping[str, Any] = {}
     for generation in generations:
-        metadata = getattr(getattr(generation, "message", None), "response_metadata", None) or {}
+        metadata = getattr(_messages.field(generation, "message"), "response_metadata", None) or {}
         if metadata:
             break
     attributes: dict[str, Any] = {}
@@ -148,9 +147,10 @@ def record_model_output(span: Span, response: Any) -> None:
         attributes[GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
     if isinstance(output_tokens, int):
         attributes[GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
-    span.set_attributes(attributes)
     if generations and get_content_policy().capture:
-        genai.set_json_content(span, GEN_AI_OUTPUT_MESSAGES, [_messages.output_message(gen) for gen in generations])
+        genai.put_json_content(attributes, GEN_AI_OUTPUT_MESSAGES,
+                               [_messages.output_message(gen) for gen in generations])
+    span.set_attributes(attributes)
 
 
 def tool_result(output: Any) -> tuple[Any, str | None]:

@@ -18,8 +18,42 @@ _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"
           "developer": "system"}
 
 
+_NOT_PYDANTIC = object()
+_class_has: dict[tuple[type, str], bool] = {}  # hasattr(cls, name): a miss on a pydantic class raises too (~1 µs)
+
+
+def _on_class(cls: type, name: str) -> bool:
+    found = _class_has.get((cls, name))
+    if found is None:
+        if len(_class_has) > 4096:  # classes made at run time must not grow it without bound
+            _class_has.clear()
+        found = _class_has[(cls, name)] = hasattr(cls, name)
+    return found
+
+
+def field(message: Any, name: str) -> Any:
+    """``getattr(message, name, None)``, without pydantic's slow way of saying a message has no such field.
+
+    Messages are pydantic models: a name they lack goes through ``BaseModel.__getattr__``, which builds
+    and raises an AttributeError (~5 µs), and most messages lack ``role`` and ``tool_calls``. The same
+    answer, looked up where pydantic keeps it: declared fields in ``__dict__``, extra ones (messages
+    allow extras) in ``__pydantic_extra__``, properties and methods on the class.
+    """
+    values = getattr(message, "__dict__", None)
+    if values is None:
+        return getattr(message, name, None)
+    if name in values:
+        return values[name]
+    if _on_class(type(message), name) or name.startswith("_"):  # properties, methods; pydantic's private attributes
+        return getattr(message, name, None)
+    extra: Any = getattr(message, "__pydantic_extra__", _NOT_PYDANTIC)  # every pydantic model has it: None or a dict
+    if extra is _NOT_PYDANTIC:
+        return getattr(message, name, None)  # its own __getattr__ may know the name
+    return extra.get(name) if extra else None
+
+
 def role_of(message: Any) -> str:
-    role = getattr(message, "role", None)  # ChatMessage carries its own role
+    role = field(message, "role")  # ChatMessage carries its own role
     if isinstance(role, str) and role:
         return _ROLES.get(role, role)
     kind = str(getattr(message, "type", "") or "").lower()
@@ -89,10 +123,10 @@ def content_text(content: Any) -> Any:
 
 def _tool_call_parts(message: Any) -> list[dict[str, Any]]:
     parts = [genai.tool_call_part(call.get("id"), call.get("name"), call.get("args"))
-             for call in getattr(message, "tool_calls", None) or ()]
+             for call in field(message, "tool_calls") or ()]
     # Calls the model made with unparsable arguments: keep the raw text, the analyzer flags them.
     parts.extend(genai.tool_call_part(call.get("id"), call.get("name"), call.get("args"))
-                 for call in getattr(message, "invalid_tool_calls", None) or ())
+                 for call in field(message, "invalid_tool_calls") or ())
     return parts
 
 
@@ -117,7 +151,7 @@ def input_messages(messages: Sequence[Any]) -> list[dict[str, Any]]:
 def finish_reason_of(generation: Any) -> str | None:
     info = getattr(generation, "generation_info", None) or {}
     reason = info.get("finish_reason") or info.get("stop_reason")
-    message = getattr(generation, "message", None)
+    message = field(generation, "message")
     if reason is None and message is not None:
         metadata = getattr(message, "response_metadata", None) or {}
         reason = metadata.get("finish_reason") or metadata.get("stop_reason")
@@ -128,7 +162,7 @@ def output_message(generation: Any) -> dict[str, Any]:
     """One generation (chat or text) as a convention output message."""
     # The provider's own value ("tool_calls", "end_turn"), as the OpenAI instrumentor records it.
     reason = finish_reason_of(generation)
-    message = getattr(generation, "message", None)
+    message = field(generation, "message")
     if message is None:
         return genai.message("assistant", [genai.text_part(generation.text)], reason)
     return genai.message("assistant", content_parts(message.content) + _tool_call_parts(message), reason)

@@ -27,11 +27,10 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, 
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from valiqor_trace.instrumentors._nesting import span_context
-from valiqor_trace.internal import handle_internal_errors
+from valiqor_trace.internal import report_internal_error
 
 LLM = "llm"
 RETRIEVAL = "retrieval"
@@ -93,44 +92,57 @@ class _Step:
         self.token = attach_span(span, self.scope.kind) if span is not None else None
 
     def __exit__(self, *exc_info: Any) -> None:
-        with handle_internal_errors("langchain scope release"):
+        try:
             _release(self.scope)
             if self.token is not None:
                 otel_context.detach(self.token)  # type: ignore[arg-type]
             _pending.reset(self.pending_token)
+        except Exception:
+            report_internal_error("langchain scope release")
 
 
-# --- wrapt wrappers ---------------------------------------------------------------------------------------
+# --- replacements (see valiqor_trace.instrumentors._base.patch) -----------------------------------------
+#
+# Each factory returns ``make(original) -> replacement``; a method's replacement and original take ``self``
+# first. Plain functions rather than wrapt wrappers: several of these run many times per request.
+
+Make = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
-def scoped_call(kind: str) -> Callable[..., Any]:
-    """Wrapper for a plain method whose run starts inside it (retriever ``invoke``, LLM ``generate``)."""
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        with _Step(Scope(kind)):
-            return wrapped(*args, **kwargs)
-    return wrapper
-
-
-def scoped_async_call(kind: str) -> Callable[..., Any]:
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        async def call() -> Any:
+def scoped_call(kind: str) -> Make:
+    """For a plain method whose run starts inside it (retriever ``invoke``, LLM ``generate``)."""
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        def scoped(self: Any, *args: Any, **kwargs: Any) -> Any:
             with _Step(Scope(kind)):
-                return await wrapped(*args, **kwargs)
-        return call()
-    return wrapper
+                return original(self, *args, **kwargs)
+        return scoped
+    return make
 
 
-def scoped_stream(kind: str) -> Callable[..., Any]:
-    """Wrapper for a generator method whose run starts at its first step (``stream``)."""
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return _scoped_iterator(wrapped(*args, **kwargs), Scope(kind))
-    return wrapper
+def scoped_async_call(kind: str) -> Make:
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        async def scoped(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with _Step(Scope(kind)):
+                return await original(self, *args, **kwargs)
+        return scoped
+    return make
 
 
-def scoped_async_stream(kind: str) -> Callable[..., Any]:
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return _scoped_async_iterator(wrapped(*args, **kwargs), Scope(kind))
-    return wrapper
+def scoped_stream(kind: str) -> Make:
+    """For a generator method whose run starts at its first step (``stream``)."""
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        def scoped(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return _scoped_iterator(original(self, *args, **kwargs), Scope(kind))
+        return scoped
+    return make
+
+
+def scoped_async_stream(kind: str) -> Make:
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        def scoped(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return _scoped_async_iterator(original(self, *args, **kwargs), Scope(kind))
+        return scoped
+    return make
 
 
 def _scoped_iterator(generator: Generator[Any, Any, Any], scope: Scope) -> Iterator[Any]:
@@ -175,81 +187,106 @@ async def _scoped_async_iterator(generator: AsyncGenerator[Any, Any], scope: Sco
             to_throw = exc
 
 
-def run_call(span_of: Callable[[Any], Span | None], kind: str) -> Callable[..., Any]:
-    """Wrapper for a method that receives its ``run_manager``: the run's span is current during the call."""
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        span = _span_for_run_manager(span_of, args, kwargs)
-        if span is None:
-            return wrapped(*args, **kwargs)
-        token = attach_span(span, kind)
-        try:
-            return wrapped(*args, **kwargs)
-        finally:
-            otel_context.detach(token)  # type: ignore[arg-type]
-    return wrapper
+def run_call(span_of: Callable[[Any], Span | None], kind: str,
+             leave: Callable[[Any], None] = lambda run_manager: None) -> Make:
+    """For a method that receives its ``run_manager``: the run's span is current during the call.
 
-
-def run_async_call(span_of: Callable[[Any], Span | None], kind: str) -> Callable[..., Any]:
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        span = _span_for_run_manager(span_of, args, kwargs)
-        if span is None:
-            return wrapped(*args, **kwargs)
-
-        async def call() -> Any:
+    ``leave(run_manager)`` is called first when that span is not recorded (see the handler's ``leave``).
+    """
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        def in_run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            span = _enter(span_of, leave, _run_manager(args, kwargs))
+            if span is None:
+                return original(self, *args, **kwargs)
             token = attach_span(span, kind)
             try:
-                return await wrapped(*args, **kwargs)
+                return original(self, *args, **kwargs)
             finally:
                 otel_context.detach(token)  # type: ignore[arg-type]
-        return call()
-    return wrapper
+        return in_run
+    return make
 
 
-def _span_for_run_manager(span_of: Callable[[Any], Span | None], args: tuple[Any, ...],
-                          kwargs: dict[str, Any]) -> Span | None:
-    span = None
-    with handle_internal_errors("langchain run scope"):
-        run_manager = kwargs.get("run_manager")
-        if run_manager is None:  # _generate_with_cache(messages, stop, run_manager) / helpers' run_managers
-            managers = kwargs.get("run_managers", args[2] if len(args) > 2 else None)
-            run_manager = managers[0] if isinstance(managers, list) and len(managers) == 1 else managers
+def run_async_call(span_of: Callable[[Any], Span | None], kind: str,
+                   leave: Callable[[Any], None] = lambda run_manager: None) -> Make:
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        async def in_run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            span = _enter(span_of, leave, _run_manager(args, kwargs))
+            if span is None:
+                return await original(self, *args, **kwargs)
+            token = attach_span(span, kind)
+            try:
+                return await original(self, *args, **kwargs)
+            finally:
+                otel_context.detach(token)  # type: ignore[arg-type]
+        return in_run
+    return make
+
+
+def _run_manager(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    run_manager = kwargs.get("run_manager")
+    if run_manager is None:  # _generate_with_cache(messages, stop, run_manager) / helpers' run_managers
+        managers = kwargs.get("run_managers", args[2] if len(args) > 2 else None)
+        run_manager = managers[0] if isinstance(managers, list) and len(managers) == 1 else managers
+    return run_manager
+
+
+def _enter(span_of: Callable[[Any], Span | None], leave: Callable[[Any], None], run_manager: Any) -> Span | None:
+    """The span to make current for ``run_manager``'s run (None: none)."""
+    try:
         run_id = getattr(run_manager, "run_id", None)
         span = span_of(run_id) if run_id is not None else None
-    return span
+        if span is not None and not span.is_recording():
+            leave(run_manager)
+        return span
+    except Exception:
+        report_internal_error("langchain run scope")
+        return None
 
 
-def run_stream(span_of: Callable[[Any], Span | None], kind: str) -> Callable[..., Any]:
-    """Wrapper for a generator that receives ``run_manager=``: the run's span is current at every step."""
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return _scoped_iterator(wrapped(*args, **kwargs), _claimed_scope(span_of, kind, kwargs))
-    return wrapper
+def run_stream(span_of: Callable[[Any], Span | None], kind: str) -> Make:
+    """For a generator that receives ``run_manager=``: the run's span is current at every step."""
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        def in_run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return _scoped_iterator(original(self, *args, **kwargs), _claimed_scope(span_of, kind, kwargs))
+        return in_run
+    return make
 
 
-def run_async_stream(span_of: Callable[[Any], Span | None], kind: str) -> Callable[..., Any]:
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return _scoped_async_iterator(wrapped(*args, **kwargs), _claimed_scope(span_of, kind, kwargs))
-    return wrapper
+def run_async_stream(span_of: Callable[[Any], Span | None], kind: str) -> Make:
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        def in_run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return _scoped_async_iterator(original(self, *args, **kwargs), _claimed_scope(span_of, kind, kwargs))
+        return in_run
+    return make
 
 
 def _claimed_scope(span_of: Callable[[Any], Span | None], kind: str, kwargs: dict[str, Any]) -> Scope:
     scope = Scope(kind)
-    with handle_internal_errors("langchain run scope"):
-        scope.span = _span_for_run_manager(span_of, (), kwargs)
+    try:
+        run_id = getattr(kwargs.get("run_manager"), "run_id", None)
+        scope.span = span_of(run_id) if run_id is not None else None
+    except Exception:
+        report_internal_error("langchain run scope")
     return scope
 
 
-def config_context_hook(span_of: Callable[[Any], Span | None], handler: Any) -> Callable[..., Any]:
-    """Wrapper for ``_set_config_context(config, ...)``, which LangChain runs inside the child's copied context."""
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        result = wrapped(*args, **kwargs)
-        with handle_internal_errors("langchain config context"):
-            config = args[0] if args else kwargs.get("config")
-            callbacks = config.get("callbacks") if isinstance(config, dict) else None
-            parent_run_id = getattr(callbacks, "parent_run_id", None)
-            if parent_run_id is not None and handler in (getattr(callbacks, "handlers", None) or ()):
-                span = span_of(parent_run_id)
-                if span is not None and trace.get_current_span() is not span:  # already current: runs under an unrecorded run share one
-                    # Never detached, on purpose: this context is a copy LangChain discards after the child.
-                    attach_span(span, None)
-        return result
-    return wrapper
+def config_context_hook(enter_child: Callable[[Any], None]) -> Make:
+    """For ``_set_config_context(config, ...)``, which LangChain runs inside the child's copied context.
+
+    ``enter_child(callbacks)`` (the handler's) makes the parent run's span current there.
+    """
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        def set_config_context(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            try:
+                config = args[0] if args else kwargs.get("config")
+                if isinstance(config, dict):
+                    callbacks = config.get("callbacks")
+                    if callbacks is not None:
+                        enter_child(callbacks)
+            except Exception:
+                report_internal_error("langchain config context")
+            return result
+        return set_config_context
+    return make

@@ -47,7 +47,8 @@ class WrapTarget:
 
 
 WRAP_TARGETS: tuple[WrapTarget, ...] = (
-    WrapTarget("langchain_core.callbacks.base", "BaseCallbackManager.__init__", "inject"),
+    # Every run starts from a manager CallbackManager.configure built; child runs' managers inherit from it.
+    WrapTarget("langchain_core.callbacks.manager", "_configure", "inject"),
     # Run bodies: the run's span is current while LangChain executes the run.
     WrapTarget("langchain_core.runnables.config", "_set_config_context", "config_context"),
     WrapTarget("langgraph._internal._runnable", "_set_config_context", "config_context", distribution="langgraph"),

@@ -4,7 +4,9 @@ Each wrapper starts a CLIENT span named ``"{operation} {model}"``, makes it
 current while the SDK sends the request (so HTTP-level spans nest under it),
 and hands the result back unchanged - or, for streams and raw responses, as a
 transparent proxy that ends the span later. The SDK's exceptions reach the
-app as the same object. Nothing runs while instrumentation is suppressed.
+app as the same object. Nothing runs while instrumentation is suppressed, nor inside a
+framework's model or chain run that is not recorded (a sampled-out LangChain run): that
+run decided for everything under it (see ``valiqor_trace.instrumentors._nesting``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.trace import SpanKind, Tracer, get_current_span, set_span_in_context
 
 from valiqor_trace.attributes import GEN_AI_REQUEST_MODEL
-from valiqor_trace.instrumentors._nesting import FRAMEWORK_LLM_SPAN_KEY, NESTED_IN, framework_llm_span, span_context
+from valiqor_trace.instrumentors._nesting import (
+    FRAMEWORK_LLM_SPAN_KEY,
+    NESTED_IN,
+    framework_llm_span,
+    span_context,
+    unrecorded_run_span,
+)
 from valiqor_trace.instrumentors.openai._call import Call, Endpoint
 from valiqor_trace.instrumentors.openai._common import given
 from valiqor_trace.instrumentors.openai._raw import RAW_RESPONSE_TYPES, wrap_raw_response
@@ -71,6 +79,11 @@ def _start(tracer: Tracer, endpoint: Endpoint, resource: Any, kwargs: dict[str, 
         return None
 
 
+def _skipped(context: otel_context.Context) -> bool:
+    """Suppressed (as ``is_instrumentation_suppressed()``), or the call runs right in an unrecorded framework run."""
+    return bool(context.get(_SUPPRESS_INSTRUMENTATION_KEY)) or unrecorded_run_span(context) is not None
+
+
 def _unsampled(span: Any) -> bool:
     """A real span that is not recorded: sampled out (not the invalid span of "no parent")."""
     return not span.is_recording() and span.get_span_context().is_valid
@@ -104,7 +117,7 @@ def sync_wrapper(tracer: Tracer, endpoint: Endpoint, *, may_call_create: bool = 
 
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         context = otel_context.get_current()
-        if otel_context.get_value(_SUPPRESS_INSTRUMENTATION_KEY, context):  # as is_instrumentation_suppressed()
+        if _skipped(context):
             return wrapped(*args, **kwargs)
         call = _start(tracer, endpoint, instance, kwargs, context)
         if call is None:
@@ -128,7 +141,7 @@ def async_wrapper(tracer: Tracer, endpoint: Endpoint, *, may_call_create: bool =
 
     async def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         context = otel_context.get_current()
-        if otel_context.get_value(_SUPPRESS_INSTRUMENTATION_KEY, context):  # as is_instrumentation_suppressed()
+        if _skipped(context):
             return await wrapped(*args, **kwargs)
         call = _start(tracer, endpoint, instance, kwargs, context)
         if call is None:
