@@ -237,18 +237,18 @@ def _cpu_per_unit(row: dict[str, Any]) -> float:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    print(f"{'scenario':<46} {'rate/s':>8} {'p50 ms':>7} {'503s':>5} {'server CPU':>12} {'db CPU':>10} "
-          f"{'total':>10} {'1 core':>9} {'4 cores':>9}  check")
+    print(f"{'scenario':<46} {'rate/s':>8} {'p50 ms':>7} {'503s':>5} {'server CPU':>13} {'db CPU':>12} "
+          f"{'total':>12} {'1 core':>9} {'4 cores':>9}  check")
     for row in rows:
         stats, units = row["stats"], row["units"]
         unit = "span" if row["scenario"].startswith("ingest") else "run"
-        scale, suffix = (1e6, "us") if unit == "span" else (1e3, "ms")
+        scale, suffix = (1e6, "µs") if unit == "span" else (1e3, "ms")
         server = row["server_cpu_s"] / units * scale
         database = row["database_cpu_s"] / units * scale
         per_core = 1.0 / _cpu_per_unit(row)
         print(f"{row['scenario']:<46} {units / stats['elapsed']:>8,.0f} {stats['p50_ms']:>7.1f} "
-              f"{stats['retries']:>5} {server:>7.0f} {suffix}/{unit[0]} {database:>5.0f} {suffix}/{unit[0]} "
-              f"{server + database:>5.0f} {suffix}/{unit[0]} {per_core:>9,.0f} {4 * per_core:>9,.0f}  {row['check']}")
+              f"{stats['retries']:>5} {server:>5.0f} {suffix}/{unit:<4} {database:>4.0f} {suffix}/{unit:<4} "
+              f"{server + database:>4.0f} {suffix}/{unit:<4} {per_core:>9,.0f} {4 * per_core:>9,.0f}  {row['check']}")
     print("(rate/s: spans/s for ingest, runs/s for FA; 'N core(s)': what N cores sustain at this CPU cost)")
 
 
