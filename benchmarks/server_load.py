@@ -123,7 +123,9 @@ def fresh_batches(template: Any, count: int) -> list[Any]:
     return batches
 
 
-def start_server(data_dir: str, decode_workers: int | None) -> tuple[subprocess.Popen, str]:
+def start_server(data_dir: str, decode_workers: int | None,
+                 extra: list[str] | None = None) -> tuple[subprocess.Popen, str]:
+    """`valiqor serve` on a free port of 127.0.0.1 (``extra``: more of its flags); its URL once it answers."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -131,7 +133,8 @@ def start_server(data_dir: str, decode_workers: int | None) -> tuple[subprocess.
     env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     process = subprocess.Popen([sys.executable, "-m", "valiqor_trace.cli", "serve", "--port", str(port),
                                 "--data-dir", data_dir, "--api-key", KEY,
-                                *(["--decode-workers", str(decode_workers)] if decode_workers is not None else [])],
+                                *(["--decode-workers", str(decode_workers)] if decode_workers is not None else []),
+                                *(extra or [])],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -139,6 +142,8 @@ def start_server(data_dir: str, decode_workers: int | None) -> tuple[subprocess.
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                 return process, url
         except httpx.TransportError:
+            if process.poll() is not None:
+                raise RuntimeError(f"valiqor serve exited with code {process.returncode}") from None
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("valiqor serve did not start")

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,10 +33,8 @@ import time
 import uuid
 from typing import Any
 
-import httpx
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from server_load import AUTH, BATCH, DATASET, KEY, drive, fresh_batches, template_request  # noqa: E402
+from server_load import BATCH, DATASET, drive, fresh_batches, start_server, template_request  # noqa: E402
 
 from valiqor_trace.store import SpanStore  # noqa: E402
 
@@ -46,25 +43,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def start_replica(data_dir: str, database_url: str | None) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VALIQOR_", "OTEL_"))}
-    env["PYTHONPATH"] = REPO
-    command = [sys.executable, "-m", "valiqor_trace.cli", "serve", "--port", str(port), "--data-dir", data_dir,
-               "--api-key", KEY, "--decode-workers", "0", *(["--database-url", database_url] if database_url else [])]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            if process.poll() is not None:
-                raise RuntimeError(f"valiqor serve exited: {process.stderr.read().decode()[-2000:]}") from None
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("valiqor serve did not start")
+    return start_server(data_dir, 0, extra=["--database-url", database_url] if database_url else [])
 
 
 class Database:

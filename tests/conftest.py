@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 os.environ["VALIQOR_RAISE_INTERNAL_ERRORS"] = "1"
@@ -59,10 +60,10 @@ def _reset_valiqor_state(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # 
     set_content_policy(ContentPolicy())
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest):  # noqa: ANN201 - a generator fixture
-    """Run the test on each engine: None (the SQLite files, the default) and a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
+@contextlib.contextmanager
+def _engine(name: str):  # noqa: ANN202 - a context manager
+    """None for SQLite (the files, the default); a URL on a fresh PostgreSQL schema for PostgreSQL."""
+    if name == "sqlite":
         yield None
         return
     from tests.postgres import fresh_schema
@@ -71,13 +72,15 @@ def database_url(request: pytest.FixtureRequest):  # noqa: ANN201 - a generator 
         yield url
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest):  # noqa: ANN201 - a generator fixture
+    """Run the test on each engine: None (the SQLite files, the default) and a fresh PostgreSQL schema."""
+    with _engine(request.param) as url:
+        yield url
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def module_database_url(request: pytest.FixtureRequest):  # noqa: ANN201 - a generator fixture
     """``database_url`` for fixtures shared by a module's tests (one schema for all of them)."""
-    if request.param == "sqlite":
-        yield None
-        return
-    from tests.postgres import fresh_schema
-
-    with fresh_schema() as url:
+    with _engine(request.param) as url:
         yield url
